@@ -1,0 +1,159 @@
+"""The gateway's domain: what every store adapter maps its native schema to.
+
+These are plain frozen dataclasses, independent of GraphQL and of any store's
+tables. Native ids are strings so that every store can use its own key type.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class StoreName(enum.StrEnum):
+    INTERNAL = "internal"
+    COMMUNITY = "community"
+
+
+class SpaceKind(enum.StrEnum):
+    GROUP = "GROUP"
+    QA = "QA"
+    PROTOTYPE_FEEDBACK = "PROTOTYPE_FEEDBACK"
+
+
+class Visibility(enum.StrEnum):
+    """Visibility classes: the middle segment of a space's policy key.
+
+    Internal store: ``open`` (every employee), ``restricted`` (members only),
+    ``shared`` (employees plus invited externals).
+    Community store: ``public`` (anyone, even without login), ``members``
+    (registered accounts), ``trusted`` (minimum trust level 3 or more),
+    ``private`` (only the groups the category grants).
+    """
+
+    OPEN = "open"
+    RESTRICTED = "restricted"
+    SHARED = "shared"
+    PUBLIC = "public"
+    MEMBERS = "members"
+    TRUSTED = "trusted"
+    PRIVATE = "private"
+
+
+class SpaceRole(enum.StrEnum):
+    """A principal's role inside one space, as held by the store (membership)."""
+
+    OWNER = "space_owner"
+    MEMBER = "space_member"
+    GUEST = "space_guest"  # an invited external
+
+
+def space_key(store: StoreName, visibility: Visibility, slug: str) -> str:
+    """The Casbin domain of a space: ``store/visibility/slug``."""
+    return f"{store.value}/{visibility.value}/{slug}"
+
+
+@dataclass(frozen=True, slots=True)
+class Space:
+    store: StoreName
+    id: str
+    slug: str
+    kind: SpaceKind
+    name: str
+    description: str
+    visibility: Visibility
+    tags: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return space_key(self.store, self.visibility, self.slug)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    store: StoreName
+    id: str
+    display_name: str
+    handle: str
+    email: str | None  # the verified email, which links one person across stores
+    organisation: str | None = None
+    title: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    store: StoreName
+    id: str
+    space_id: str
+    title: str
+    body: str
+    author_id: str | None
+    tags: tuple[str, ...]
+    accepted_answer_id: str | None
+    created_at: datetime
+
+    @property
+    def answered(self) -> bool:
+        return self.accepted_answer_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    store: StoreName
+    id: str
+    question_id: str
+    space_id: str
+    body: str
+    author_id: str | None
+    accepted: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Prototype:
+    store: StoreName
+    id: str
+    space_id: str
+    name: str
+    version: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    store: StoreName
+    id: str
+    prototype_id: str
+    space_id: str
+    rating: int
+    body: str
+    author_id: str | None
+    internal_note: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One principal's role in one space, with an optional expiry."""
+
+    store: StoreName
+    space_id: str
+    space_key: str
+    role: SpaceRole
+    expires_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a keyset-paginated list; ``has_next`` says whether more follow."""
+
+    items: list[T] = field(default_factory=list)
+    has_next: bool = False

@@ -1,0 +1,173 @@
+"""The one small interface every store adapter implements.
+
+An adapter owns its store's native schema and maps it to :mod:`gateway.domain`.
+Rules every adapter keeps:
+
+* Every list method takes a compiled :class:`~gateway.policies.scope.StoreScope`
+  and turns it into a SQL predicate (``scope.predicate(visibility_col, slug_col)``).
+  Nothing is filtered in Python after loading. ``scope.empty`` means: return an
+  empty result without querying.
+* Every lookup by id is batched (one statement for many ids), so it can feed a
+  DataLoader. Ids are the store's native ids as strings; an id that is not a
+  valid native id (e.g. ``"abc"`` for an integer key) or not in scope is simply
+  absent from the result, exactly like an id that does not exist.
+* Lists are keyset-paginated. ``limit`` is the page size; an adapter fetches
+  ``limit + 1`` rows and returns a :class:`~gateway.domain.Page` with ``has_next``.
+* Expiry is the caller's clock: methods that care take ``now``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from gateway.demo import DemoData
+    from gateway.domain import (
+        Answer,
+        Feedback,
+        Membership,
+        Page,
+        Person,
+        Prototype,
+        Question,
+        Space,
+        SpaceKind,
+        StoreName,
+    )
+    from gateway.policies.scope import StoreScope
+
+
+class AtTime(enum.Enum):
+    """Which rows with ``created_at`` equal to a cursor's time still come after it."""
+
+    NONE = "none"  # only strictly older rows
+    ALL = "all"  # every row at that time, and older
+    BELOW_ID = "below_id"  # rows at that time whose native id is smaller, and older
+
+
+@dataclass(frozen=True, slots=True)
+class TimeCursor:
+    """A position in ``created_at DESC, id DESC`` order; rows strictly after it are wanted."""
+
+    created_at: datetime
+    at_time: AtTime = AtTime.NONE
+    id: str | None = None  # the native id, with AtTime.BELOW_ID
+
+
+@dataclass(frozen=True, slots=True)
+class NameCursor:
+    """A position in ``name ASC, id ASC`` order; rows strictly after ``(name, id)`` are wanted."""
+
+    name: str
+    id: str
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or answered with an error; the message names it."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A community store behind the gateway."""
+
+    name: StoreName
+
+    # --- lifecycle --------------------------------------------------------
+    async def create_schema(self) -> None:
+        """Create the native tables if they do not exist (never drops anything)."""
+
+    async def is_empty(self) -> bool:
+        """True when the store holds no spaces yet (the demo loader seeds only then)."""
+
+    async def load_demo(self, data: DemoData) -> None:
+        """Write the demo data set's part for this store, in the native schema."""
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers a trivial query."""
+
+    async def close(self) -> None:
+        """Dispose of the engine and its connections."""
+
+    # --- principals -------------------------------------------------------
+    async def memberships_for(self, email: str) -> list[Membership]:
+        """Every membership of the account(s) with this verified email, expired ones included."""
+
+    # --- spaces -----------------------------------------------------------
+    async def list_spaces(
+        self,
+        scope: StoreScope,
+        *,
+        kind: SpaceKind | None,
+        after: NameCursor | None,
+        limit: int,
+    ) -> Page[Space]:
+        """Spaces in scope, ordered by name then id."""
+
+    async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
+        """Spaces in scope among ``ids``."""
+
+    async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
+        """Active (unexpired) members per space; spaces with none may be absent."""
+
+    # --- questions and answers ---------------------------------------------
+    async def list_questions(
+        self,
+        scope: StoreScope,
+        *,
+        space_ids: Sequence[str] | None,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+    ) -> Page[Question]:
+        """Questions in spaces in scope (optionally only these spaces), newest first."""
+
+    async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
+        """Questions in scope among ``ids``."""
+
+    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+        """Questions in scope whose title or body contains ``text`` (case-insensitive), newest
+        first. ``text`` is matched literally: ``%`` and ``_`` are not wildcards."""
+
+    async def answers_for_questions(
+        self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
+    ) -> dict[str, Page[Answer]]:
+        """Answers per question (questions already checked in scope), newest first, one
+        statement for all questions (a window function), ``limit`` per question."""
+
+    async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
+        """Answers in scope among ``ids``."""
+
+    async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
+        """Number of answers per question; questions with none may be absent."""
+
+    # --- prototypes and feedback -----------------------------------------
+    async def prototypes_for_spaces(
+        self, space_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Prototype]]:
+        """Prototypes per space (spaces already checked in scope), by name, ``limit`` each."""
+
+    async def prototypes_by_ids(
+        self, ids: Sequence[str], scope: StoreScope
+    ) -> dict[str, Prototype]:
+        """Prototypes in scope among ``ids``."""
+
+    async def feedback_for_prototypes(
+        self, prototype_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Feedback]]:
+        """Feedback per prototype (already checked in scope), newest first, ``limit`` each."""
+
+    async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
+        """Feedback in scope among ``ids``."""
+
+    # --- people -----------------------------------------------------------
+    async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
+        """Profiles among ``ids`` (the gateway applies the Person policy)."""
+
+    async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
+        """Profiles by verified email (lower-cased), for linking one person across stores."""

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(params=BACKENDS)
-async def databases(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DatabaseFactory]:
+async def databases(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[DatabaseFactory]:
     """Fresh empty databases on each backend: ``await databases.create("internal")``."""
     factory = await factory_for(request.param, tmp_path)
     try:

@@ -33,9 +33,7 @@ class Grants:
 
     def covers(self, visibility: Visibility, slug: str) -> bool:
         return (
-            self.everything
-            or visibility in self.visibilities
-            or (visibility, slug) in self.spaces
+            self.everything or visibility in self.visibilities or (visibility, slug) in self.spaces
         )
 
     def predicate(

@@ -1,0 +1,101 @@
+"""Casbin as the oracle: a per-principal enforcer, and explanations of single decisions.
+
+This is the slow, obviously-right path (``enforce()`` over every line). The
+request path uses :mod:`gateway.policies.compiler`; tests hold the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import casbin
+from casbin.util import key_match
+
+from gateway.policies.permissions import SELF
+from gateway.policies.policy import MODEL_PATH, Effect, Policy, Rule
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from gateway.domain import Membership
+    from gateway.principal import Principal
+
+
+def build_enforcer(
+    policy: Policy, principal: Principal, now: datetime, *, own: bool = False
+) -> casbin.Enforcer:
+    """A Casbin enforcer holding the policy plus this principal's roles and memberships."""
+    enforcer = casbin.Enforcer(str(MODEL_PATH))
+    # Personas and policy role links hold in domain "*": the role manager must treat
+    # link domains as patterns. Only the oracle pays this quadratic build, never a request.
+    enforcer.add_named_domain_matching_func("g", key_match)
+    model = enforcer.get_model()
+    for rule in policy.rules:
+        model.add_policy("p", "p", rule.casbin())
+    links = [link.casbin() for link in policy.links]
+    links += [[principal.id, role, "*"] for role in sorted(principal.roles)]
+    links += [[principal.id, m.role.value, m.space_key] for m in principal.active_memberships(now)]
+    if own:
+        links.append([principal.id, SELF, "*"])
+    for link in links:
+        model.add_policy("g", "g", link)
+    enforcer.build_role_links()
+    return enforcer
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A decision and the policy line behind it (None: nothing granted it, default deny)."""
+
+    allowed: bool
+    rule: Rule | None
+    via: Membership | None
+    source: str
+
+    def __str__(self) -> str:
+        verdict = "ALLOW" if self.allowed else "DENY"
+        if self.rule is None:
+            return f"{verdict}: no line of {self.source} grants it (default deny)"
+        how = ""
+        if self.via is not None:
+            expiry = f", expires {self.via.expires_at:%Y-%m-%d}" if self.via.expires_at else ""
+            how = f" via membership {self.via.role.value} in {self.via.space_key}{expiry}"
+        effect = "allowed by" if self.rule.eft is Effect.ALLOW else "denied by"
+        return f"{verdict}: {effect} {self.source}:{self.rule.line}: {self.rule}{how}"
+
+
+def explain(
+    policy: Policy,
+    principal: Principal,
+    dom: str,
+    obj: str,
+    act: str,
+    now: datetime,
+    *,
+    own: bool = False,
+) -> Explanation:
+    """Ask Casbin for one decision and map the line it names back to the policy file."""
+    enforcer = build_enforcer(policy, principal, now, own=own)
+    allowed, line = enforcer.enforce_ex(principal.id, dom, obj, act)
+    rule = _find(policy, line)
+    via = None
+    global_roles = {principal.id, *enforcer.get_implicit_roles_for_user(principal.id, "*")}
+    if rule is not None and rule.sub not in global_roles:
+        via = next(
+            (
+                m
+                for m in principal.active_memberships(now)
+                if m.space_key == dom
+                and rule.sub
+                in {m.role.value, *enforcer.get_implicit_roles_for_user(m.role.value, dom)}
+            ),
+            None,
+        )
+    return Explanation(bool(allowed), rule, via, policy.source)
+
+
+def _find(policy: Policy, line: list[str]) -> Rule | None:
+    if not line:
+        return None
+    return next((r for r in policy.rules if r.casbin() == list(line)), None)

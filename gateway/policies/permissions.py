@@ -1,0 +1,51 @@
+"""Every name a policy line may use: actions, objects and roles, as named data.
+
+These are exactly what the Casbin ``obj`` / ``act`` columns and the subject
+column of ``policies.csv`` contain. Each enum is alphabetised.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from gateway.domain import SpaceRole
+
+
+class Action(enum.StrEnum):
+    READ = "read"
+
+
+class Resource(enum.StrEnum):
+    """Policy objects: a space itself, or one guarded field of a type."""
+
+    FEEDBACK_INTERNAL_NOTE = "Feedback.internalNote"
+    PERSON = "Person"
+    PERSON_DEPARTMENT = "Person.department"
+    PERSON_EMAIL = "Person.email"
+    SPACE = "space"
+
+
+class Persona(enum.StrEnum):
+    """Roles an identity brings with it (from its token), valid in every space."""
+
+    COMMUNITY_MANAGER = "community_manager"
+    CONTRACTOR = "contractor"
+    EMPLOYEE = "employee"
+    GUEST = "guest"
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    PARTNER = "partner"
+    SECURITY_ADMIN = "security_admin"
+    TRUSTED_CUSTOMER = "trusted_customer"
+
+
+# A role a principal holds towards their own profile only (e.g. "see your own email").
+SELF = "self"
+# Policy subjects naming one principal rather than a role: ``user:erin@corp.example``.
+USER_PREFIX = "user:"
+# The domain of person-level checks: ``people/internal``, ``people/community``.
+PEOPLE = "people"
+
+KNOWN_ROLES: frozenset[str] = frozenset(
+    {*(p.value for p in Persona), *(r.value for r in SpaceRole), SELF}
+)

@@ -1,0 +1,613 @@
+"""The community store adapter: a public customer forum behind the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import (
+    and_,
+    case,
+    distinct,
+    event,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    type_coerce,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from adapters.community import _demo
+from adapters.community._tables import (
+    STYLE_DISCUSSION,
+    STYLE_QA,
+    UtcDateTime,
+    categories,
+    category_groups,
+    category_tags,
+    group_users,
+    metadata,
+    posts,
+    tags,
+    topic_tags,
+    topics,
+    users,
+    visibility_of,
+)
+from gateway.domain import (
+    Answer,
+    Membership,
+    Page,
+    Person,
+    Question,
+    Space,
+    SpaceKind,
+    SpaceRole,
+    StoreName,
+    Visibility,
+    space_key,
+)
+from gateway.errors import InvalidCursor
+from gateway.stores import AtTime, StoreUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable, Sequence
+    from datetime import datetime
+
+    from sqlalchemy import ColumnElement, Row, Select
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from gateway.demo import DemoData
+    from gateway.domain import Feedback, Prototype
+    from gateway.policies.scope import StoreScope
+    from gateway.stores import NameCursor, TimeCursor
+
+T = TypeVar("T")
+
+STORE = StoreName.COMMUNITY
+_KIND_OF_STYLE = {STYLE_QA: SpaceKind.QA, STYLE_DISCUSSION: SpaceKind.GROUP}
+_STYLE_OF_KIND = {kind: style for style, kind in _KIND_OF_STYLE.items()}
+_MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns; larger numbers cannot exist
+_PING_TIMEOUT = 5.0
+# Failures that mean "the store is not there", as opposed to a bug in a query.
+_UNREACHABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
+
+_VISIBILITY = visibility_of(categories).label("visibility")
+# The first post of a topic is the question's body; later posts are its answers.
+_first_post = posts.alias("first_post")
+
+
+def _native_id(value: str) -> int | None:
+    """The native id for a gateway id string, or None when no row can have it."""
+    if not (value.isascii() and value.isdigit()) or str(int(value)) != value:
+        return None  # also rejects "007", "1_0", " 1": they would not map back to the key
+    number = int(value)
+    return number if 0 < number <= _MAX_ID else None
+
+
+def _native_ids(values: Iterable[str]) -> list[int]:
+    return sorted({n for v in values if (n := _native_id(v)) is not None})
+
+
+def _in_scope(scope: StoreScope) -> ColumnElement[bool]:
+    return scope.predicate(visibility_of(categories), categories.c.slug)
+
+
+def _after_time(
+    after: TimeCursor | None, created_at: ColumnElement[Any], id_: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Rows strictly after ``after`` in ``created_at DESC, id DESC`` order."""
+    if after is None:
+        return true()
+    if after.at_time is AtTime.NONE:
+        return created_at < after.created_at
+    if after.at_time is AtTime.ALL:
+        return created_at <= after.created_at
+    cursor_id = _native_id(after.id or "")
+    if cursor_id is None:
+        raise InvalidCursor(after.id or "")
+    return or_(
+        created_at < after.created_at,
+        and_(created_at == after.created_at, id_ < cursor_id),
+    )
+
+
+def _page(items: list[T], limit: int) -> Page[T]:
+    limit = max(limit, 0)
+    return Page(items=items[:limit], has_next=len(items) > limit)
+
+
+def _question_select() -> Select[Any]:
+    """Topics with their category and first post; callers add scope and filters."""
+    return select(
+        topics.c.id,
+        topics.c.category_id,
+        topics.c.user_id,
+        topics.c.title,
+        topics.c.accepted_answer_post_id,
+        topics.c.created_at,
+        _first_post.c.raw,
+    ).select_from(
+        topics.join(categories, categories.c.id == topics.c.category_id).outerjoin(
+            _first_post,
+            and_(_first_post.c.topic_id == topics.c.id, _first_post.c.post_number == 1),
+        )
+    )
+
+
+def _question(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Question:
+    return Question(
+        store=STORE,
+        id=str(row.id),
+        space_id=str(row.category_id),
+        title=row.title,
+        body=row.raw or "",
+        author_id=None if row.user_id is None else str(row.user_id),
+        tags=tag_names.get(row.id, ()),
+        accepted_answer_id=(
+            None if row.accepted_answer_post_id is None else str(row.accepted_answer_post_id)
+        ),
+        created_at=row.created_at,
+    )
+
+
+def _answer(row: Row[Any]) -> Answer:
+    return Answer(
+        store=STORE,
+        id=str(row.id),
+        question_id=str(row.topic_id),
+        space_id=str(row.category_id),
+        body=row.raw,
+        author_id=None if row.user_id is None else str(row.user_id),
+        accepted=row.id == row.accepted_answer_post_id,
+        created_at=row.created_at,
+    )
+
+
+def _space(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Space:
+    return Space(
+        store=STORE,
+        id=str(row.id),
+        slug=row.slug,
+        kind=_KIND_OF_STYLE[row.style],
+        name=row.name,
+        description=row.description,
+        visibility=Visibility(row.visibility),
+        tags=tag_names.get(row.id, ()),
+    )
+
+
+def _person(row: Row[Any]) -> Person:
+    return Person(
+        store=STORE,
+        id=str(row.id),
+        display_name=row.name,
+        handle=row.username,
+        email=row.email if row.email_verified else None,
+        organisation=row.company,
+        title=row.title,
+    )
+
+
+async def _tags_by(
+    conn: AsyncConnection, link: Any, owner: ColumnElement[int], ids: list[int]
+) -> dict[int, tuple[str, ...]]:
+    """Tag names per owner id (topics or categories), in one statement."""
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(owner, tags.c.name)
+        .join(tags, tags.c.id == link.c.tag_id)
+        .where(owner.in_(ids))
+        .order_by(owner, tags.c.name)
+    )
+    found: dict[int, list[str]] = {}
+    for owner_id, name in rows:
+        found.setdefault(owner_id, []).append(name)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+class CommunityStore:
+    """The public customer forum (Discourse-shaped tables) as a gateway store."""
+
+    name = STORE
+
+    def __init__(self, url: str) -> None:
+        options: dict[str, Any] = {}
+        if make_url(url).get_backend_name() != "sqlite":
+            # Server connections die behind load balancers; test them on checkout.
+            options["pool_pre_ping"] = True
+        self.engine = create_async_engine(url, **options)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @asynccontextmanager
+    async def _connect(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection (a transaction when writing); lost stores raise StoreUnavailable."""
+        try:
+            if write:
+                async with self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self.engine.connect() as conn:
+                    yield conn
+        except _UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        # The URL is rendered with its password masked; the driver's message may echo
+        # connection details, so only the error's type is named.
+        where = self.engine.url.render_as_string(hide_password=True)
+        return StoreUnavailable(f"community store unavailable at {where} ({type(exc).__name__})")
+
+    # --- lifecycle --------------------------------------------------------
+    async def create_schema(self) -> None:
+        """Create the native tables if they do not exist (never drops anything)."""
+        async with self._connect(write=True) as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def is_empty(self) -> bool:
+        """True when the forum has no categories yet."""
+        async with self._connect() as conn:
+            found = await conn.scalar(select(categories.c.id).limit(1))
+        return found is None
+
+    async def load_demo(self, data: DemoData) -> None:
+        """Write the demo data set's community part natively, in one transaction."""
+        async with self._connect(write=True) as conn:
+            await _demo.load_demo(conn, data)
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers ``SELECT 1``."""
+        try:
+            async with asyncio.timeout(_PING_TIMEOUT), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # whatever went wrong, the store did not answer
+            raise self._unavailable(exc) from exc
+
+    async def close(self) -> None:
+        """Dispose of the engine and its connections."""
+        await self.engine.dispose()
+
+    # --- principals -------------------------------------------------------
+    async def memberships_for(self, email: str) -> list[Membership]:
+        """Group-based memberships of the verified account with this email, expired included."""
+        email = email.strip().lower()
+        if not email:
+            return []
+        # One row per (user, category): the strongest role and the latest expiry
+        # over every group that reaches the category (a NULL expiry means never).
+        owner = func.max(case((group_users.c.owner, 1), else_=0))
+        expires_at = type_coerce(
+            case(
+                (func.count() > func.count(group_users.c.expires_at), null()),
+                else_=func.max(group_users.c.expires_at),
+            ),
+            UtcDateTime,
+        )
+        stmt = (
+            select(
+                categories.c.id,
+                categories.c.slug,
+                _VISIBILITY,
+                owner.label("owner"),
+                expires_at.label("expires_at"),
+            )
+            .select_from(
+                users.join(group_users, group_users.c.user_id == users.c.id)
+                .join(category_groups, category_groups.c.group_id == group_users.c.group_id)
+                .join(categories, categories.c.id == category_groups.c.category_id)
+            )
+            .where(users.c.email == email, users.c.email_verified)
+            .group_by(
+                users.c.id,
+                categories.c.id,
+                categories.c.slug,
+                categories.c.read_restricted,
+                categories.c.min_trust_level,
+                categories.c.login_required,
+            )
+            .order_by(categories.c.id, users.c.id)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            Membership(
+                store=STORE,
+                space_id=str(row.id),
+                space_key=space_key(STORE, Visibility(row.visibility), row.slug),
+                role=SpaceRole.OWNER if row.owner else SpaceRole.MEMBER,
+                expires_at=row.expires_at,
+            )
+            for row in rows
+        ]
+
+    # --- spaces -----------------------------------------------------------
+    async def list_spaces(
+        self,
+        scope: StoreScope,
+        *,
+        kind: SpaceKind | None,
+        after: NameCursor | None,
+        limit: int,
+    ) -> Page[Space]:
+        """Categories in scope, ordered by name then id."""
+        if scope.empty or (kind is not None and kind not in _STYLE_OF_KIND):
+            return Page()
+        stmt = select(categories, _VISIBILITY).where(_in_scope(scope))
+        if kind is not None:
+            stmt = stmt.where(categories.c.style == _STYLE_OF_KIND[kind])
+        if after is not None:
+            cursor_id = _native_id(after.id)
+            if cursor_id is None:
+                raise InvalidCursor(after.id)
+            stmt = stmt.where(
+                or_(
+                    categories.c.name > after.name,
+                    and_(categories.c.name == after.name, categories.c.id > cursor_id),
+                )
+            )
+        stmt = stmt.order_by(categories.c.name, categories.c.id).limit(max(limit, 0) + 1)
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            shown = rows[: max(limit, 0)]
+            tag_names = await _tags_by(
+                conn, category_tags, category_tags.c.category_id, [r.id for r in shown]
+            )
+        return _page([_space(r, tag_names) for r in rows], limit)
+
+    async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
+        """Categories in scope among ``ids``."""
+        wanted = _native_ids(ids)
+        if scope.empty or not wanted:
+            return {}
+        stmt = select(categories, _VISIBILITY).where(categories.c.id.in_(wanted), _in_scope(scope))
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            tag_names = await _tags_by(
+                conn, category_tags, category_tags.c.category_id, [r.id for r in rows]
+            )
+        return {str(r.id): _space(r, tag_names) for r in rows}
+
+    async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
+        """Distinct users with an unexpired group membership per category."""
+        wanted = _native_ids(space_ids)
+        if not wanted:
+            return {}
+        stmt = (
+            select(category_groups.c.category_id, func.count(distinct(group_users.c.user_id)))
+            .join(group_users, group_users.c.group_id == category_groups.c.group_id)
+            .where(
+                category_groups.c.category_id.in_(wanted),
+                or_(group_users.c.expires_at.is_(None), group_users.c.expires_at > now),
+            )
+            .group_by(category_groups.c.category_id)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {str(category_id): count for category_id, count in rows}
+
+    # --- questions and answers ---------------------------------------------
+    async def list_questions(
+        self,
+        scope: StoreScope,
+        *,
+        space_ids: Sequence[str] | None,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+    ) -> Page[Question]:
+        """Topics in categories in scope, newest first."""
+        wanted = None if space_ids is None else _native_ids(space_ids)
+        if scope.empty or wanted == []:
+            return Page()
+        stmt = _question_select().where(
+            _in_scope(scope), _after_time(after, topics.c.created_at, topics.c.id)
+        )
+        if wanted is not None:
+            stmt = stmt.where(topics.c.category_id.in_(wanted))
+        if unanswered:
+            stmt = stmt.where(topics.c.accepted_answer_post_id.is_(None))
+        if tag is not None:
+            # Tags are lower-case natively; lower-casing the argument keeps case-sensitive
+            # (PostgreSQL, SQLite) and case-insensitive (MariaDB) collations in agreement.
+            stmt = stmt.where(
+                select(topic_tags.c.topic_id)
+                .join(tags, tags.c.id == topic_tags.c.tag_id)
+                .where(topic_tags.c.topic_id == topics.c.id, tags.c.name == tag.strip().lower())
+                .exists()
+            )
+        stmt = stmt.order_by(topics.c.created_at.desc(), topics.c.id.desc()).limit(
+            max(limit, 0) + 1
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            shown = rows[: max(limit, 0)]
+            tag_names = await _tags_by(
+                conn, topic_tags, topic_tags.c.topic_id, [r.id for r in shown]
+            )
+        return _page([_question(r, tag_names) for r in rows], limit)
+
+    async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
+        """Topics in scope among ``ids``."""
+        wanted = _native_ids(ids)
+        if scope.empty or not wanted:
+            return {}
+        stmt = _question_select().where(topics.c.id.in_(wanted), _in_scope(scope))
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            tag_names = await _tags_by(
+                conn, topic_tags, topic_tags.c.topic_id, [r.id for r in rows]
+            )
+        return {str(r.id): _question(r, tag_names) for r in rows}
+
+    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+        """Topics in scope whose title or first post contains ``text`` literally, newest first."""
+        if scope.empty or limit <= 0:
+            return []
+        # autoescape makes % and _ literal. SQLite's lower() folds ASCII only, so
+        # non-ASCII case-insensitivity there is best effort.
+        needle = text.lower()
+        stmt = (
+            _question_select()
+            .where(
+                _in_scope(scope),
+                or_(
+                    func.lower(topics.c.title).contains(needle, autoescape=True),
+                    func.lower(_first_post.c.raw).contains(needle, autoescape=True),
+                ),
+            )
+            .order_by(topics.c.created_at.desc(), topics.c.id.desc())
+            .limit(limit)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            tag_names = await _tags_by(
+                conn, topic_tags, topic_tags.c.topic_id, [r.id for r in rows]
+            )
+        return [_question(r, tag_names) for r in rows]
+
+    async def answers_for_questions(
+        self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
+    ) -> dict[str, Page[Answer]]:
+        """Replies per topic, newest first, ``limit`` each, in one windowed statement."""
+        pages: dict[str, Page[Answer]] = {qid: Page() for qid in question_ids}
+        wanted = _native_ids(question_ids)
+        if not wanted:
+            return pages
+        ranked = (
+            select(
+                posts.c.id,
+                posts.c.topic_id,
+                posts.c.user_id,
+                posts.c.raw,
+                posts.c.created_at,
+                topics.c.category_id,
+                topics.c.accepted_answer_post_id,
+                func.row_number()
+                .over(
+                    partition_by=posts.c.topic_id,
+                    order_by=(posts.c.created_at.desc(), posts.c.id.desc()),
+                )
+                .label("rank"),
+            )
+            .join(topics, topics.c.id == posts.c.topic_id)
+            .where(
+                posts.c.topic_id.in_(wanted),
+                posts.c.post_number > 1,
+                _after_time(after, posts.c.created_at, posts.c.id),
+            )
+            .subquery()
+        )
+        stmt = (
+            select(ranked)
+            .where(ranked.c.rank <= max(limit, 0) + 1)
+            .order_by(ranked.c.topic_id, ranked.c.rank)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        by_topic: dict[str, list[Answer]] = {}
+        for row in rows:
+            by_topic.setdefault(str(row.topic_id), []).append(_answer(row))
+        for topic_id, answers in by_topic.items():
+            pages[topic_id] = _page(answers, limit)
+        return pages
+
+    async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
+        """Replies (never a topic's first post) in scope among ``ids``."""
+        wanted = _native_ids(ids)
+        if scope.empty or not wanted:
+            return {}
+        stmt = (
+            select(
+                posts.c.id,
+                posts.c.topic_id,
+                posts.c.user_id,
+                posts.c.raw,
+                posts.c.created_at,
+                topics.c.category_id,
+                topics.c.accepted_answer_post_id,
+            )
+            .select_from(
+                posts.join(topics, topics.c.id == posts.c.topic_id).join(
+                    categories, categories.c.id == topics.c.category_id
+                )
+            )
+            .where(posts.c.id.in_(wanted), posts.c.post_number > 1, _in_scope(scope))
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {str(r.id): _answer(r) for r in rows}
+
+    async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
+        """Number of replies per topic."""
+        wanted = _native_ids(question_ids)
+        if not wanted:
+            return {}
+        stmt = (
+            select(posts.c.topic_id, func.count())
+            .where(posts.c.topic_id.in_(wanted), posts.c.post_number > 1)
+            .group_by(posts.c.topic_id)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {str(topic_id): count for topic_id, count in rows}
+
+    # --- prototypes and feedback -----------------------------------------
+    # The forum has no prototypes: every answer is empty, and no statement runs.
+    async def prototypes_for_spaces(
+        self, space_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Prototype]]:
+        """An empty page per space: the community store has no prototypes."""
+        return {space_id: Page() for space_id in space_ids}
+
+    async def prototypes_by_ids(
+        self, ids: Sequence[str], scope: StoreScope
+    ) -> dict[str, Prototype]:
+        """Nothing: the community store has no prototypes."""
+        return {}
+
+    async def feedback_for_prototypes(
+        self, prototype_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Feedback]]:
+        """An empty page per prototype: the community store has no feedback."""
+        return {prototype_id: Page() for prototype_id in prototype_ids}
+
+    async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
+        """Nothing: the community store has no feedback."""
+        return {}
+
+    # --- people -----------------------------------------------------------
+    async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
+        """Forum users among ``ids``; the email only when verified."""
+        wanted = _native_ids(ids)
+        if not wanted:
+            return {}
+        async with self._connect() as conn:
+            rows = (await conn.execute(select(users).where(users.c.id.in_(wanted)))).all()
+        return {str(r.id): _person(r) for r in rows}
+
+    async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
+        """Forum users by verified email, keyed by the lower-cased email."""
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        if not wanted:
+            return {}
+        stmt = select(users).where(users.c.email.in_(wanted), users.c.email_verified)
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {r.email: _person(r) for r in rows}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # SQLite leaves foreign keys off per connection; WAL lets readers run during writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

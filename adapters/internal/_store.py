@@ -1,0 +1,734 @@
+"""The internal store adapter: an enterprise social network mapped to the gateway's domain."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import and_, event, func, or_, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from adapters.internal._demo import COMMUNITY_TYPES, naive_utc, write_demo
+from adapters.internal._tables import (
+    communities,
+    community_memberships,
+    forum_replies,
+    forum_topics,
+    metadata,
+    profiles,
+    prototype_feedback,
+    prototypes,
+    topic_tags,
+)
+from gateway.domain import (
+    Answer,
+    Feedback,
+    Membership,
+    Page,
+    Person,
+    Prototype,
+    Question,
+    Space,
+    SpaceKind,
+    SpaceRole,
+    StoreName,
+    Visibility,
+    space_key,
+)
+from gateway.errors import InvalidCursor
+from gateway.stores import AtTime, StoreUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from datetime import datetime
+
+    from sqlalchemy import ColumnElement, Row, Select, Subquery
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from gateway.demo import DemoData
+    from gateway.policies.scope import StoreScope
+    from gateway.stores import NameCursor, TimeCursor
+
+T = TypeVar("T")
+
+_KINDS = {native: kind for kind, native in COMMUNITY_TYPES.items()}
+_ROLES = {"leader": SpaceRole.OWNER, "member": SpaceRole.MEMBER, "external": SpaceRole.GUEST}
+_MAX_ID = 2**31 - 1  # the INTEGER key range shared by SQLite, PostgreSQL and MariaDB
+_PING_TIMEOUT = 5.0  # seconds; a health check must answer even when the server blackholes us
+
+_SPACE_COLUMNS = (
+    communities.c.id,
+    communities.c.slug,
+    communities.c.title,
+    communities.c.description,
+    communities.c.community_type,
+    communities.c.access,
+    communities.c.tags,
+)
+_QUESTION_COLUMNS = (
+    forum_topics.c.id,
+    forum_topics.c.community_id,
+    forum_topics.c.subject,
+    forum_topics.c.content,
+    forum_topics.c.author_profile_id,
+    forum_topics.c.accepted_reply_id,
+    forum_topics.c.created_at,
+)
+_PERSON_COLUMNS = (
+    profiles.c.id,
+    profiles.c.full_name,
+    profiles.c.handle,
+    profiles.c.email,
+    profiles.c.company,
+    profiles.c.job_title,
+    profiles.c.department,
+)
+_topic_community = forum_topics.join(communities, communities.c.id == forum_topics.c.community_id)
+
+
+class InternalStore:
+    """The employees' collaboration network (communities, forum topics, prototypes)."""
+
+    name: StoreName = StoreName.INTERNAL
+
+    def __init__(self, url: str) -> None:
+        self._url = make_url(url)
+        if self._url.get_backend_name() == "sqlite":
+            self.engine = create_async_engine(self._url)
+            event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
+        else:
+            # Servers drop idle connections (restarts, failovers); check before reuse.
+            self.engine = create_async_engine(self._url, pool_pre_ping=True)
+
+    # --- lifecycle --------------------------------------------------------
+    async def create_schema(self) -> None:
+        """Create the native tables if they do not exist (never drops anything)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def is_empty(self) -> bool:
+        """True when there is no community yet."""
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(select(communities.c.id).limit(1))
+        return found is None
+
+    async def load_demo(self, data: DemoData) -> None:
+        """Write the internal spaces of the demo data set, in one transaction."""
+        async with self.engine.begin() as conn:
+            await write_demo(conn, data)
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers ``SELECT 1``."""
+        try:
+            async with asyncio.timeout(_PING_TIMEOUT), self.engine.connect() as conn:
+                await conn.execute(select(1))
+        except Exception as exc:  # whatever the driver raises, the answer is "unavailable"
+            where = self._url.render_as_string(hide_password=True)
+            raise StoreUnavailable(
+                f"internal store unavailable at {where} ({type(exc).__name__})"
+            ) from exc
+
+    async def close(self) -> None:
+        """Dispose of the engine and its connections."""
+        await self.engine.dispose()
+
+    # --- principals -------------------------------------------------------
+    async def memberships_for(self, email: str) -> list[Membership]:
+        """Every membership of the profile with this email, expired ones included."""
+        stmt = (
+            select(
+                communities.c.id,
+                communities.c.slug,
+                communities.c.access,
+                community_memberships.c.member_role,
+                community_memberships.c.expires_at,
+            )
+            .select_from(
+                community_memberships.join(
+                    profiles, profiles.c.id == community_memberships.c.profile_id
+                ).join(communities, communities.c.id == community_memberships.c.community_id)
+            )
+            .where(profiles.c.email == email.strip().lower())
+            .order_by(communities.c.id)
+        )
+        rows = await self._all(stmt)
+        return [
+            Membership(
+                store=self.name,
+                space_id=str(row.id),
+                space_key=space_key(self.name, Visibility(row.access), row.slug),
+                role=_ROLES[row.member_role],
+                expires_at=_aware(row.expires_at),
+            )
+            for row in rows
+        ]
+
+    # --- spaces -----------------------------------------------------------
+    async def list_spaces(
+        self,
+        scope: StoreScope,
+        *,
+        kind: SpaceKind | None,
+        after: NameCursor | None,
+        limit: int,
+    ) -> Page[Space]:
+        """Communities in scope, ordered by title then id."""
+        _check_limit(limit)
+        # A forged cursor is an error whatever the scope, so it is checked first.
+        after_clause = None if after is None else _after_name(after)
+        if scope.empty:
+            return Page()
+        stmt = select(*_SPACE_COLUMNS).where(_in_scope(scope))
+        if kind is not None:
+            stmt = stmt.where(communities.c.community_type == COMMUNITY_TYPES[kind])
+        if after_clause is not None:
+            stmt = stmt.where(after_clause)
+        stmt = stmt.order_by(communities.c.title, communities.c.id).limit(limit + 1)
+        return _page([_space(row) for row in await self._all(stmt)], limit)
+
+    async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
+        """Communities in scope among ``ids``."""
+        native = _native_ids(ids)
+        if scope.empty or not native:
+            return {}
+        stmt = select(*_SPACE_COLUMNS).where(communities.c.id.in_(native), _in_scope(scope))
+        return {str(row.id): _space(row) for row in await self._all(stmt)}
+
+    async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
+        """Unexpired memberships per community."""
+        native = _native_ids(space_ids)
+        if not native:
+            return {}
+        expires_at = community_memberships.c.expires_at
+        stmt = (
+            select(community_memberships.c.community_id, func.count())
+            .where(
+                community_memberships.c.community_id.in_(native),
+                or_(expires_at.is_(None), expires_at > naive_utc(now)),
+            )
+            .group_by(community_memberships.c.community_id)
+        )
+        return {str(community_id): count for community_id, count in await self._all(stmt)}
+
+    # --- questions and answers ---------------------------------------------
+    async def list_questions(
+        self,
+        scope: StoreScope,
+        *,
+        space_ids: Sequence[str] | None,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+    ) -> Page[Question]:
+        """Question topics in communities in scope (optionally only these), newest first."""
+        _check_limit(limit)
+        # A forged cursor is an error whatever the scope, so it is checked first.
+        after_clause = (
+            None
+            if after is None
+            else _after_time(forum_topics.c.created_at, forum_topics.c.id, after)
+        )
+        if scope.empty:
+            return Page()
+        stmt = _questions_in(scope)
+        if space_ids is not None:
+            native = _native_ids(space_ids)
+            if not native:
+                return Page()
+            stmt = stmt.where(forum_topics.c.community_id.in_(native))
+        if unanswered:
+            stmt = stmt.where(forum_topics.c.accepted_reply_id.is_(None))
+        if tag is not None:
+            tagged = select(topic_tags.c.topic_id).where(
+                topic_tags.c.topic_id == forum_topics.c.id,
+                topic_tags.c.tag == tag.strip().lower(),
+            )
+            stmt = stmt.where(tagged.exists())
+        if after_clause is not None:
+            stmt = stmt.where(after_clause)
+        stmt = stmt.order_by(forum_topics.c.created_at.desc(), forum_topics.c.id.desc())
+        return _page(await self._questions(stmt.limit(limit + 1)), limit)
+
+    async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
+        """Question topics in scope among ``ids``."""
+        native = _native_ids(ids)
+        if scope.empty or not native:
+            return {}
+        stmt = _questions_in(scope).where(forum_topics.c.id.in_(native))
+        return {question.id: question for question in await self._questions(stmt)}
+
+    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+        """Question topics in scope whose subject or content contains ``text`` literally."""
+        _check_limit(limit)
+        if scope.empty:
+            return []
+        needle = text.lower()
+        stmt = (
+            _questions_in(scope)
+            .where(
+                or_(
+                    func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
+                    func.lower(forum_topics.c.content).contains(needle, autoescape=True),
+                )
+            )
+            .order_by(forum_topics.c.created_at.desc(), forum_topics.c.id.desc())
+            .limit(limit)
+        )
+        return await self._questions(stmt)
+
+    async def answers_for_questions(
+        self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
+    ) -> dict[str, Page[Answer]]:
+        """Replies per question topic, newest first, ``limit`` each, in one statement."""
+        _check_limit(limit)
+        after_clause = (
+            None
+            if after is None
+            else _after_time(forum_replies.c.created_at, forum_replies.c.id, after)
+        )
+        native = _native_ids(question_ids)
+        if not native:
+            return _empty_pages(question_ids)
+        ranked = (
+            select(
+                forum_replies.c.topic_id.label("parent_id"),
+                forum_replies.c.id.label("child_id"),
+                forum_topics.c.community_id,
+                forum_topics.c.accepted_reply_id,
+                forum_replies.c.author_profile_id,
+                forum_replies.c.content,
+                forum_replies.c.created_at,
+                _rank(forum_replies.c.topic_id, forum_replies.c.created_at, forum_replies.c.id),
+            )
+            .select_from(
+                forum_replies.join(forum_topics, forum_topics.c.id == forum_replies.c.topic_id)
+            )
+            .where(forum_replies.c.topic_id.in_(native), forum_topics.c.is_question)
+        )
+        if after_clause is not None:
+            ranked = ranked.where(after_clause)
+        rows = await self._all(_top_ranked(ranked.subquery(), limit))
+        return _pages(
+            question_ids,
+            rows,
+            limit,
+            lambda row: Answer(
+                store=self.name,
+                id=str(row.child_id),
+                question_id=str(row.parent_id),
+                space_id=str(row.community_id),
+                body=row.content,
+                author_id=_str_or_none(row.author_profile_id),
+                accepted=row.child_id == row.accepted_reply_id,
+                created_at=_aware(row.created_at),
+            ),
+        )
+
+    async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
+        """Replies to question topics in scope among ``ids``."""
+        native = _native_ids(ids)
+        if scope.empty or not native:
+            return {}
+        stmt = (
+            select(
+                forum_replies.c.id,
+                forum_replies.c.topic_id,
+                forum_topics.c.community_id,
+                forum_topics.c.accepted_reply_id,
+                forum_replies.c.author_profile_id,
+                forum_replies.c.content,
+                forum_replies.c.created_at,
+            )
+            .select_from(
+                forum_replies.join(
+                    forum_topics, forum_topics.c.id == forum_replies.c.topic_id
+                ).join(communities, communities.c.id == forum_topics.c.community_id)
+            )
+            .where(forum_replies.c.id.in_(native), forum_topics.c.is_question, _in_scope(scope))
+        )
+        return {
+            str(row.id): Answer(
+                store=self.name,
+                id=str(row.id),
+                question_id=str(row.topic_id),
+                space_id=str(row.community_id),
+                body=row.content,
+                author_id=_str_or_none(row.author_profile_id),
+                accepted=row.id == row.accepted_reply_id,
+                created_at=_aware(row.created_at),
+            )
+            for row in await self._all(stmt)
+        }
+
+    async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
+        """Number of replies per question topic."""
+        native = _native_ids(question_ids)
+        if not native:
+            return {}
+        stmt = (
+            select(forum_replies.c.topic_id, func.count())
+            .select_from(
+                forum_replies.join(forum_topics, forum_topics.c.id == forum_replies.c.topic_id)
+            )
+            .where(forum_replies.c.topic_id.in_(native), forum_topics.c.is_question)
+            .group_by(forum_replies.c.topic_id)
+        )
+        return {str(topic_id): count for topic_id, count in await self._all(stmt)}
+
+    # --- prototypes and feedback -----------------------------------------
+    async def prototypes_for_spaces(
+        self, space_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Prototype]]:
+        """Prototypes per community, by name then id, ``limit`` each, in one statement."""
+        _check_limit(limit)
+        native = _native_ids(space_ids)
+        if not native:
+            return _empty_pages(space_ids)
+        ranked = (
+            select(
+                prototypes.c.community_id.label("parent_id"),
+                prototypes.c.id.label("child_id"),
+                prototypes.c.name,
+                prototypes.c.version,
+                prototypes.c.summary,
+                func.row_number()
+                .over(
+                    partition_by=prototypes.c.community_id,
+                    order_by=(prototypes.c.name, prototypes.c.id),
+                )
+                .label("row_rank"),
+            )
+            .where(prototypes.c.community_id.in_(native))
+            .subquery()
+        )
+        rows = await self._all(_top_ranked(ranked, limit))
+        return _pages(
+            space_ids,
+            rows,
+            limit,
+            lambda row: Prototype(
+                store=self.name,
+                id=str(row.child_id),
+                space_id=str(row.parent_id),
+                name=row.name,
+                version=row.version,
+                description=row.summary,
+            ),
+        )
+
+    async def prototypes_by_ids(
+        self, ids: Sequence[str], scope: StoreScope
+    ) -> dict[str, Prototype]:
+        """Prototypes in communities in scope among ``ids``."""
+        native = _native_ids(ids)
+        if scope.empty or not native:
+            return {}
+        stmt = (
+            select(
+                prototypes.c.id,
+                prototypes.c.community_id,
+                prototypes.c.name,
+                prototypes.c.version,
+                prototypes.c.summary,
+            )
+            .select_from(
+                prototypes.join(communities, communities.c.id == prototypes.c.community_id)
+            )
+            .where(prototypes.c.id.in_(native), _in_scope(scope))
+        )
+        return {
+            str(row.id): Prototype(
+                store=self.name,
+                id=str(row.id),
+                space_id=str(row.community_id),
+                name=row.name,
+                version=row.version,
+                description=row.summary,
+            )
+            for row in await self._all(stmt)
+        }
+
+    async def feedback_for_prototypes(
+        self, prototype_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Feedback]]:
+        """Feedback per prototype, newest first, ``limit`` each, in one statement."""
+        _check_limit(limit)
+        native = _native_ids(prototype_ids)
+        if not native:
+            return _empty_pages(prototype_ids)
+        ranked = (
+            select(
+                prototype_feedback.c.prototype_id.label("parent_id"),
+                prototype_feedback.c.id.label("child_id"),
+                prototypes.c.community_id,
+                prototype_feedback.c.rating,
+                prototype_feedback.c.comment,
+                prototype_feedback.c.author_profile_id,
+                prototype_feedback.c.internal_note,
+                prototype_feedback.c.created_at,
+                _rank(
+                    prototype_feedback.c.prototype_id,
+                    prototype_feedback.c.created_at,
+                    prototype_feedback.c.id,
+                ),
+            )
+            .select_from(
+                prototype_feedback.join(
+                    prototypes, prototypes.c.id == prototype_feedback.c.prototype_id
+                )
+            )
+            .where(prototype_feedback.c.prototype_id.in_(native))
+            .subquery()
+        )
+        rows = await self._all(_top_ranked(ranked, limit))
+        return _pages(
+            prototype_ids,
+            rows,
+            limit,
+            lambda row: self._feedback(row, row.child_id, row.parent_id),
+        )
+
+    async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
+        """Feedback on prototypes in communities in scope among ``ids``."""
+        native = _native_ids(ids)
+        if scope.empty or not native:
+            return {}
+        stmt = (
+            select(
+                prototype_feedback.c.id,
+                prototype_feedback.c.prototype_id,
+                prototypes.c.community_id,
+                prototype_feedback.c.rating,
+                prototype_feedback.c.comment,
+                prototype_feedback.c.author_profile_id,
+                prototype_feedback.c.internal_note,
+                prototype_feedback.c.created_at,
+            )
+            .select_from(
+                prototype_feedback.join(
+                    prototypes, prototypes.c.id == prototype_feedback.c.prototype_id
+                ).join(communities, communities.c.id == prototypes.c.community_id)
+            )
+            .where(prototype_feedback.c.id.in_(native), _in_scope(scope))
+        )
+        return {
+            str(row.id): self._feedback(row, row.id, row.prototype_id)
+            for row in await self._all(stmt)
+        }
+
+    # --- people -----------------------------------------------------------
+    async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
+        """Profiles among ``ids``."""
+        native = _native_ids(ids)
+        if not native:
+            return {}
+        stmt = select(*_PERSON_COLUMNS).where(profiles.c.id.in_(native))
+        return {str(row.id): self._person(row) for row in await self._all(stmt)}
+
+    async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
+        """Profiles by lower-cased email (the corporate directory verifies every address)."""
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        if not wanted:
+            return {}
+        stmt = select(*_PERSON_COLUMNS).where(profiles.c.email.in_(wanted))
+        return {row.email: self._person(row) for row in await self._all(stmt)}
+
+    # --- mapping ----------------------------------------------------------
+    async def _all(self, stmt: Select[Any]) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(stmt))
+
+    async def _questions(self, stmt: Select[Any]) -> list[Question]:
+        """Run a question select, then fetch the tags of all its rows in one more statement."""
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(stmt))
+            tags: dict[int, list[str]] = {row.id: [] for row in rows}
+            if rows:
+                tag_rows = await conn.execute(
+                    select(topic_tags.c.topic_id, topic_tags.c.tag)
+                    .where(topic_tags.c.topic_id.in_(list(tags)))
+                    .order_by(topic_tags.c.topic_id, topic_tags.c.tag)
+                )
+                for topic_id, tag in tag_rows:
+                    tags[topic_id].append(tag)
+        return [
+            Question(
+                store=self.name,
+                id=str(row.id),
+                space_id=str(row.community_id),
+                title=row.subject,
+                body=row.content,
+                author_id=_str_or_none(row.author_profile_id),
+                tags=tuple(tags[row.id]),
+                accepted_answer_id=_str_or_none(row.accepted_reply_id),
+                created_at=_aware(row.created_at),
+            )
+            for row in rows
+        ]
+
+    def _feedback(self, row: Row[Any], feedback_id: int, prototype_id: int) -> Feedback:
+        return Feedback(
+            store=self.name,
+            id=str(feedback_id),
+            prototype_id=str(prototype_id),
+            space_id=str(row.community_id),
+            rating=row.rating,
+            body=row.comment,
+            author_id=_str_or_none(row.author_profile_id),
+            internal_note=row.internal_note,
+            created_at=_aware(row.created_at),
+        )
+
+    def _person(self, row: Row[Any]) -> Person:
+        return Person(
+            store=self.name,
+            id=str(row.id),
+            display_name=row.full_name,
+            handle=row.handle,
+            email=row.email,
+            organisation=row.company,
+            title=row.job_title,
+            department=row.department,
+        )
+
+
+def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    """Per-connection SQLite settings: SQLite forgets them between connections."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Readers then never block the writer (and vice versa) across gateway workers.
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+    # SQLite's own lower() folds ASCII only; search must fold "Ü" like the servers do.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _space(row: Row[Any]) -> Space:
+    return Space(
+        store=StoreName.INTERNAL,
+        id=str(row.id),
+        slug=row.slug,
+        kind=_KINDS[row.community_type],
+        name=row.title,
+        description=row.description,
+        visibility=Visibility(row.access),
+        tags=tuple(tag for tag in row.tags.split(",") if tag),
+    )
+
+
+def _questions_in(scope: StoreScope) -> Select[Any]:
+    """Question topics (not plain discussions) joined to their community, scoped."""
+    return (
+        select(*_QUESTION_COLUMNS)
+        .select_from(_topic_community)
+        .where(forum_topics.c.is_question, _in_scope(scope))
+    )
+
+
+def _in_scope(scope: StoreScope) -> ColumnElement[bool]:
+    return scope.predicate(communities.c.access, communities.c.slug)
+
+
+def _after_name(after: NameCursor) -> ColumnElement[bool]:
+    title = communities.c.title
+    after_id = _native_id(after.id)
+    if after_id is None:  # a cursor this store never issued: forged or corrupted
+        raise InvalidCursor(str(after.id))
+    return or_(title > after.name, and_(title == after.name, communities.c.id > after_id))
+
+
+def _after_time(
+    created_at: ColumnElement[datetime], row_id: ColumnElement[int], after: TimeCursor
+) -> ColumnElement[bool]:
+    at = naive_utc(after.created_at)
+    if after.at_time is AtTime.ALL:
+        return created_at <= at
+    if after.at_time is AtTime.NONE:
+        return created_at < at
+    below = _native_id(after.id)
+    if below is None:  # a cursor this store never issued: forged or corrupted
+        raise InvalidCursor(str(after.id))
+    return or_(created_at < at, and_(created_at == at, row_id < below))
+
+
+def _rank(
+    parent_id: ColumnElement[int], created_at: ColumnElement[datetime], row_id: ColumnElement[int]
+) -> ColumnElement[int]:
+    """Position of a child within its parent, newest first."""
+    return (
+        func.row_number()
+        .over(partition_by=parent_id, order_by=(created_at.desc(), row_id.desc()))
+        .label("row_rank")
+    )
+
+
+def _top_ranked(ranked: Subquery, limit: int) -> Select[Any]:
+    """The first ``limit + 1`` children per parent (one more tells whether a next page exists)."""
+    return (
+        select(ranked)
+        .where(ranked.c.row_rank <= limit + 1)
+        .order_by(ranked.c.parent_id, ranked.c.row_rank)
+    )
+
+
+def _pages(
+    requested: Sequence[str], rows: Iterable[Row[Any]], limit: int, build: Callable[[Row[Any]], T]
+) -> dict[str, Page[T]]:
+    """One page per requested parent id from ranked ``(parent, child)`` rows."""
+    pages: dict[str, Page[T]] = _empty_pages(requested)
+    for row in rows:
+        parent = str(row.parent_id)  # canonical, so it is the requested spelling
+        if row.row_rank > limit:
+            pages[parent] = Page(pages[parent].items, has_next=True)
+        else:
+            pages[parent].items.append(build(row))
+    return pages
+
+
+def _empty_pages(requested: Sequence[str]) -> dict[str, Page[Any]]:
+    # Every requested id gets a page, even one no row can have: the contract lets the
+    # caller index the result without checking.
+    return {parent: Page() for parent in requested}
+
+
+def _page(items: list[T], limit: int) -> Page[T]:
+    return Page(items[:limit], has_next=len(items) > limit)
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
+
+
+def _native_ids(ids: Iterable[str]) -> list[int]:
+    """The distinct valid native ids among ``ids``; anything else cannot name a row."""
+    return sorted({n for n in map(_native_id, ids) if n is not None})
+
+
+def _native_id(value: object) -> int | None:
+    # Only the spelling this store hands out counts ("7", not "07", "+7" or "7_0"): results
+    # are keyed by that spelling, and an out-of-range number would be a driver error.
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    if str(number) != value or not 0 < number <= _MAX_ID:
+        return None
+    return number
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def _str_or_none(value: int | None) -> str | None:
+    return None if value is None else str(value)

@@ -13,7 +13,14 @@ Rules every adapter keeps:
   absent from the result, exactly like an id that does not exist.
 * Lists are keyset-paginated. ``limit`` is the page size; an adapter fetches
   ``limit + 1`` rows and returns a :class:`~gateway.domain.Page` with ``has_next``.
+* Per-parent methods (``answers_for_questions`` and the like) return a Page for every
+  requested id; an id that is invalid or unknown gets an empty Page.
+* A cursor whose id is not a valid native id was forged or corrupted: raise
+  :class:`gateway.errors.InvalidCursor` (the client sees "invalid cursor").
 * Expiry is the caller's clock: methods that care take ``now``.
+* Any method may raise :class:`StoreUnavailable` (or let SQLAlchemy's connection
+  errors through) when the store cannot be reached; the gateway reports the store
+  as down for that part of the response and serves the other store.
 """
 
 from __future__ import annotations

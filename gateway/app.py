@@ -1,0 +1,127 @@
+"""The ASGI app: services built once in the lifespan, GraphQL and health routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from gateway.demo import demo_data
+from gateway.guard import STORE_FAILURES
+from gateway.identity.backends import BearerBackend, ChainBackend, on_auth_error
+from gateway.identity.dev_issuer import DevIssuer
+from gateway.schema import build_schema
+from gateway.schema.context import Context, build_context
+from gateway.services import Services, load_policy, open_stores
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.websockets import WebSocket
+
+    from gateway.config import Settings
+
+log = logging.getLogger("gateway")
+READY_TIMEOUT = 3.0
+
+
+async def prepare_stores(services: Services) -> None:
+    """Create native schemas and, on first start of the demo, load the demo data.
+
+    Existing data is never overwritten: the demo loads only into an empty store. A
+    store that is down does not stop the gateway; /readyz names it.
+    """
+    for name, store in services.stores.items():
+        try:
+            await store.create_schema()
+            if services.settings.demo_data and await store.is_empty():
+                await store.load_demo(demo_data())
+                log.info("loaded the demo data set into the %s store", name.value)
+        except STORE_FAILURES as exc:
+            log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
+
+
+def build_services(settings: Settings) -> Services:
+    """Everything a request needs, built once from settings."""
+    dev_issuer = DevIssuer.open(settings.data_dir) if settings.dev_issuer else None
+    return Services(settings, open_stores(settings), load_policy(settings), dev_issuer)
+
+
+class GatewayGraphQL(GraphQL):
+    """Strawberry's ASGI app with our per-request context."""
+
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(build_schema(services.settings), **kwargs)
+        self.services = services
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return await build_context(self.services, request.user)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """The gateway app; ``services`` may be given by tests that built their own."""
+    services = services or build_services(settings)
+    verifiers = [services.dev_issuer] if services.dev_issuer else []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await prepare_stores(services)
+        app.state.services = services
+        yield
+        await services.close()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {"policy": f"loaded ({len(services.policy.policy.rules)} rules)"}
+        ready = True
+        names = list(services.stores)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(s.ping(), READY_TIMEOUT) for s in services.stores.values()),
+            return_exceptions=True,
+        )
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                ready = False
+                checks[f"{name.value}_store"] = f"unreachable: {_one_line(result)}"
+            else:
+                checks[f"{name.value}_store"] = "ok"
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    graphql = GatewayGraphQL(services, graphql_ide="graphiql" if settings.graphiql else None)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(
+                AuthenticationMiddleware,
+                backend=ChainBackend([BearerBackend(verifiers)]),
+                on_error=on_auth_error,
+            )
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return text[:200]

@@ -1,0 +1,190 @@
+"""The ``gateway`` command: serve, dev-token, policy explain."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from gateway.config import ConfigError, Settings
+from gateway.policies.policy import PolicyError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from gateway.principal import Principal
+
+
+class UsageError(Exception):
+    """A command-line mistake; the message is printed as one line."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except ConfigError as exc:
+        print(f"gateway: configuration error: {exc}", file=sys.stderr)
+    except PolicyError as exc:
+        print(f"gateway: policy error in {exc.source}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+    except UsageError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the gateway (zero-config: SQLite demo)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    serve.set_defaults(run=_serve)
+
+    token = sub.add_parser("dev-token", help="print a bearer token for a demo user")
+    token.add_argument("email")
+    token.add_argument(
+        "--role", action="append", default=[], help="persona(s) for a non-demo email"
+    )
+    token.add_argument("--config", metavar="FILE")
+    token.set_defaults(run=_dev_token)
+
+    policy = sub.add_parser("policy", help="inspect the policy").add_subparsers(metavar="ACTION")
+    explain = policy.add_parser("explain", help="explain one decision and the line behind it")
+    explain.add_argument("--user", required=True, metavar="EMAIL", help="or 'guest'")
+    explain.add_argument(
+        "--space", required=True, metavar="ID", help="a space's global id, or STORE/VIS/SLUG"
+    )
+    explain.add_argument("--action", default="read")
+    explain.add_argument("--object", default="space", help="space or a field like Person.email")
+    explain.add_argument(
+        "--role", action="append", default=[], help="persona(s), for non-demo users"
+    )
+    explain.add_argument("--config", metavar="FILE")
+    explain.set_defaults(run=_explain)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+
+    settings = Settings.load(args.config)
+    if settings.zero_config:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if settings.dev_issuer:
+        print(
+            "WARNING: the development issuer is enabled: anyone on this machine can mint a "
+            "token for any persona with `gateway dev-token`. Disable it "
+            "(GATEWAY_DEV_ISSUER=false) anywhere but a demo.",
+            file=sys.stderr,
+        )
+    app = create_app(settings)
+    print(f"gateway: serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def demo_principal(email: str, roles: Sequence[str]) -> Principal:
+    """The principal a demo user's token would carry (``roles`` override the directory)."""
+    from gateway.demo import PEOPLE
+    from gateway.identity.dev_issuer import ISSUER
+    from gateway.principal import Principal
+
+    if email == "guest":
+        return Principal.guest()
+    person = next((p for p in PEOPLE if p.email == email.lower()), None)
+    if person is None and not roles:
+        known = ", ".join(p.email for p in PEOPLE)
+        raise UsageError(f"{email} is not a demo user; pass --role ROLE (demo users: {known})")
+    return Principal(
+        issuer=ISSUER,
+        subject=email.lower(),
+        email=email.lower(),
+        email_verified=True,
+        display_name=person.display_name if person else email,
+        roles=frozenset(roles or person.roles),
+        organisation=person.organisation if person else None,
+    )
+
+
+def _dev_token(args: argparse.Namespace) -> int:
+    from gateway.identity.dev_issuer import DevIssuer
+
+    settings = Settings.load(args.config)
+    if not settings.dev_issuer:
+        raise UsageError(
+            "the development issuer is disabled in this configuration (identity.dev_issuer)"
+        )
+    principal = demo_principal(args.email, args.role)
+    issuer = DevIssuer.open(settings.data_dir)
+    print(
+        issuer.issue(
+            email=principal.email or args.email,
+            name=principal.display_name,
+            roles=sorted(principal.roles),
+            organisation=principal.organisation,
+        )
+    )
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    return asyncio.run(_explain_async(args))
+
+
+async def _explain_async(args: argparse.Namespace) -> int:
+    from gateway import ids
+    from gateway.domain import StoreName
+    from gateway.errors import InvalidId
+    from gateway.policies.explain import explain
+    from gateway.policies.scope import Grants, StoreScope
+    from gateway.services import load_policy, open_stores
+
+    settings = Settings.load(args.config)
+    policy = load_policy(settings).policy
+    principal = demo_principal(args.user, args.role)
+    stores = open_stores(settings)
+    try:
+        if "/" in args.space:
+            key = args.space
+        else:
+            try:
+                ref = ids.decode(args.space, "Space")
+            except InvalidId as exc:
+                raise UsageError(str(exc)) from None
+            store = stores[ref.store]
+            everything = StoreScope(ref.store, allow=Grants(everything=True))
+            found = await store.spaces_by_ids([ref.native_id], everything)
+            if ref.native_id not in found:
+                raise UsageError(f"no space with id {args.space} in the {ref.store} store")
+            key = found[ref.native_id].key
+        if principal.verified_email:
+            memberships = []
+            for name in StoreName:
+                memberships.extend(await stores[name].memberships_for(principal.verified_email))
+            principal = principal.with_memberships(tuple(memberships))
+    finally:
+        for store in stores.values():
+            await store.close()
+    now = datetime.now(UTC)
+    result = explain(policy, principal, key, args.object, args.action, now)
+    print(f"{principal.id} {args.action} {args.object} in {key}")
+    print(result)
+    return 0 if result.allowed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

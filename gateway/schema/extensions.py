@@ -1,0 +1,33 @@
+"""Schema extensions of our own: partial store failures reported next to the data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gateway.errors import ClientError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class ReportPartialFailures(SchemaExtension):
+    """A list served by one store while the other failed carries an error naming the other."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        context = self.execution_context.context
+        failures = getattr(context, "partial_failures", None)
+        if result is None or not failures:
+            return
+        extra = [GraphQLError(str(exc), path=path, original_error=exc) for exc, path in failures]
+        result.errors = [*(result.errors or []), *extra]
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    """Errors meant for the client: our own, and GraphQL's syntax and validation errors."""
+    original = error.original_error
+    return original is None or isinstance(original, ClientError)

@@ -1,0 +1,168 @@
+"""DataLoaders: every lookup a page needs is one batched statement per store.
+
+Keys carry their store: ``(StoreName, native_id)``. A store that fails turns
+into a :class:`StoreDown` for its own keys only; the other store's keys resolve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from gateway.domain import Page, Person, StoreName
+from gateway.errors import StoreDown
+from gateway.guard import guarded
+from gateway.policies.permissions import Action
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+    from datetime import datetime
+
+    from gateway.domain import Answer, Feedback, Prototype, Question, Space
+    from gateway.policies.compiler import Authorizer
+    from gateway.stores import Store, TimeCursor
+
+K = TypeVar("K", bound=tuple)
+V = TypeVar("V")
+Ref = tuple[StoreName, str]
+
+
+def _grouped(
+    stores: Mapping[StoreName, Store],
+    fetch: Callable[[Store, Hashable, list[str]], Awaitable[Mapping[str, V]]],
+    *,
+    missing: Callable[[], V | None] = lambda: None,
+) -> Callable[[list[Any]], Awaitable[list[V | BaseException | None]]]:
+    """A batch function: keys ``(store, id, *args)``, one call per ``(store, *args)``."""
+
+    async def load(keys: list[Any]) -> list[V | BaseException | None]:
+        groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+        for key in keys:
+            store, native_id, *args = key
+            group = groups[(store, *args)]
+            if native_id not in group:
+                group.append(native_id)
+        names = list(groups)
+        results = await asyncio.gather(
+            *(guarded(g[0], fetch(stores[g[0]], tuple(g[1:]), ids)) for g, ids in groups.items()),
+            return_exceptions=True,
+        )
+        found: dict[tuple[Any, ...], Mapping[str, V] | BaseException] = dict(
+            zip(names, results, strict=True)
+        )
+        out: list[V | BaseException | None] = []
+        for key in keys:
+            store, native_id, *args = key
+            result = found[(store, *args)]
+            if isinstance(result, BaseException):
+                out.append(result)
+            else:
+                value = result.get(native_id)
+                out.append(missing() if value is None else value)
+        return out
+
+    return load
+
+
+class Loaders:
+    """One set per request: caches live exactly as long as the principal's scope."""
+
+    def __init__(
+        self, stores: Mapping[StoreName, Store], authorizer: Authorizer, now: datetime
+    ) -> None:
+        self.stores = stores
+        scope = authorizer.scope(Action.READ)
+
+        def scoped(method: str) -> Callable[[Store, Hashable, list[str]], Awaitable[Any]]:
+            def fetch(store: Store, _args: Hashable, ids: list[str]) -> Awaitable[Any]:
+                store_scope = scope.for_store(store.name)
+                if store_scope.empty:
+                    return _nothing()
+                return getattr(store, method)(ids, store_scope)
+
+            return fetch
+
+        self.space: DataLoader[Ref, Space | None] = DataLoader(
+            _grouped(stores, scoped("spaces_by_ids"))
+        )
+        self.question: DataLoader[Ref, Question | None] = DataLoader(
+            _grouped(stores, scoped("questions_by_ids"))
+        )
+        self.answer: DataLoader[Ref, Answer | None] = DataLoader(
+            _grouped(stores, scoped("answers_by_ids"))
+        )
+        self.prototype: DataLoader[Ref, Prototype | None] = DataLoader(
+            _grouped(stores, scoped("prototypes_by_ids"))
+        )
+        self.feedback: DataLoader[Ref, Feedback | None] = DataLoader(
+            _grouped(stores, scoped("feedback_by_ids"))
+        )
+        self.answer_count: DataLoader[Ref, int] = DataLoader(
+            _grouped(stores, lambda s, _a, ids: s.answer_counts(ids), missing=lambda: 0)
+        )
+        self.member_count: DataLoader[Ref, int] = DataLoader(
+            _grouped(stores, lambda s, _a, ids: s.member_counts(ids, now), missing=lambda: 0)
+        )
+        # Connections nested under a parent: key (store, parent id, limit, cursor).
+        self.answers: DataLoader[tuple[StoreName, str, int, TimeCursor | None], Page[Answer]] = (
+            DataLoader(
+                _grouped(
+                    stores,
+                    lambda s, a, ids: s.answers_for_questions(ids, limit=a[0], after=a[1]),
+                    missing=Page,
+                )
+            )
+        )
+        self.prototypes: DataLoader[tuple[StoreName, str, int], Page[Prototype]] = DataLoader(
+            _grouped(
+                stores, lambda s, a, ids: s.prototypes_for_spaces(ids, limit=a[0]), missing=Page
+            )
+        )
+        self.feedback_page: DataLoader[tuple[StoreName, str, int], Page[Feedback]] = DataLoader(
+            _grouped(
+                stores, lambda s, a, ids: s.feedback_for_prototypes(ids, limit=a[0]), missing=Page
+            )
+        )
+        self.person: DataLoader[Ref, Person | None] = DataLoader(self._load_people)
+
+    async def _load_people(self, keys: Sequence[Ref]) -> list[Person | BaseException | None]:
+        """Profiles, with a community account linked to its internal profile by verified email:
+        one person across stores, one global id (the internal one)."""
+        by_store: dict[StoreName, list[str]] = defaultdict(list)
+        for store, native_id in keys:
+            by_store[store].append(native_id)
+        found: dict[Ref, Person | BaseException] = {}
+        for store, ids in by_store.items():
+            try:
+                people = await guarded(store, self.stores[store].people_by_ids(ids))
+            except StoreDown as exc:
+                found.update({(store, i): exc for i in ids})
+                continue
+            found.update({(store, i): p for i, p in people.items()})
+        emails = sorted(
+            {
+                p.email.lower()
+                for p in found.values()
+                if isinstance(p, Person) and p.store is StoreName.COMMUNITY and p.email
+            }
+        )
+        if emails and StoreName.INTERNAL in self.stores:
+            try:
+                internal = await guarded(
+                    StoreName.INTERNAL, self.stores[StoreName.INTERNAL].people_by_emails(emails)
+                )
+            except StoreDown:
+                internal = {}  # the community profile still answers on its own
+            for ref, person in list(found.items()):
+                if isinstance(person, Person) and person.store is StoreName.COMMUNITY:
+                    linked = internal.get((person.email or "").lower())
+                    if linked is not None:
+                        found[ref] = linked
+        return [found.get(key) for key in keys]
+
+
+async def _nothing() -> dict[str, Any]:
+    return {}

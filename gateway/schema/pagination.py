@@ -1,0 +1,40 @@
+"""Relay connections built from keyset pages, and page-size checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from strawberry import relay
+
+from gateway.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from gateway.config import Settings
+
+N = TypeVar("N")
+
+
+def page_size(first: int | None, settings: Settings) -> int:
+    """The requested page size, checked against the configured maximum."""
+    if first is None:
+        return settings.default_page_size
+    if first < 1 or first > settings.max_page_size:
+        raise InvalidArgument(f"first must be between 1 and {settings.max_page_size}, got {first}")
+    return first
+
+
+def connection(
+    nodes: Sequence[N], has_next: bool, cursor_of: Callable[[Any], str], *, has_previous: bool
+) -> relay.Connection[N]:
+    edges = [relay.Edge(cursor=cursor_of(n), node=n) for n in nodes]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -1,0 +1,185 @@
+"""The query root: one scoped view over both stores."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from gateway import federation, ids
+from gateway.cursors import NamePosition, TimePosition
+from gateway.domain import StoreName
+from gateway.errors import InvalidArgument
+from gateway.policies.permissions import PEOPLE, Action, Resource
+from gateway.schema.pagination import connection, page_size
+from gateway.schema.types import (
+    Answer,
+    Feedback,
+    Person,
+    Prototype,
+    Question,
+    Space,
+    SpaceKind,
+    Store,
+    Viewer,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from gateway.federation import Merged
+    from gateway.schema.context import Context
+
+MAX_SEARCH_TEXT = 200
+
+
+def _ctx(info: Info) -> Context:
+    return info.context
+
+
+def _report(info: Info, merged: Merged) -> None:
+    """Keep a failed store's error next to the other store's data."""
+    for failure in merged.failures:
+        _ctx(info).partial_failures.append((failure, info.path.as_list()))
+
+
+async def questions_connection(
+    info: Info,
+    space_ids: Mapping[StoreName, Sequence[str]] | None,
+    first: int | None,
+    after: str | None,
+    unanswered: bool,
+    tag: str | None,
+) -> relay.Connection[Question]:
+    ctx = _ctx(info)
+    limit = page_size(first, ctx.settings)
+    position = TimePosition.decode(after) if after else None
+    merged = await federation.list_questions(
+        ctx.stores,
+        ctx.read_scope,
+        space_ids=space_ids,
+        unanswered=unanswered,
+        tag=tag,
+        after=position,
+        limit=limit,
+    )
+    _report(info, merged)
+    nodes = [Question.of(q) for q in merged.page.items]
+    return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))
+
+
+async def _resolve_node(info: Info, ref: ids.NodeRef) -> relay.Node | None:
+    ctx = _ctx(info)
+    key = (ref.store, ref.native_id)
+    loaders = ctx.loaders
+    if ref.type_name == "Space":
+        space = await loaders.space.load(key)
+        return Space.of(space) if space else None
+    if ref.type_name == "Question":
+        question = await loaders.question.load(key)
+        return Question.of(question) if question else None
+    if ref.type_name == "Answer":
+        answer = await loaders.answer.load(key)
+        return Answer.of(answer) if answer else None
+    if ref.type_name == "Prototype":
+        prototype = await loaders.prototype.load(key)
+        return Prototype.of(prototype) if prototype else None
+    if ref.type_name == "Feedback":
+        feedback = await loaders.feedback.load(key)
+        return Feedback.of(feedback) if feedback else None
+    if ref.type_name == "Person":
+        dom = f"{PEOPLE}/{ref.store.value}"
+        if not ctx.authorizer.allows(Resource.PERSON.value, dom, Action.READ.value):
+            return None  # answered exactly like a person who does not exist
+        person = await loaders.person.load(key)
+        return Person.of(person) if person else None
+    raise ids.InvalidId(ref.type_name)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who you are to the gateway.")
+    def viewer(self, info: Info) -> Viewer:
+        p = _ctx(info).principal
+        return Viewer(
+            id=p.id,
+            display_name=p.display_name,
+            roles=sorted(p.roles),
+            issuer=p.issuer,
+            email=p.verified_email,
+            organisation=p.organisation,
+            is_guest=p.is_guest,
+        )
+
+    @strawberry.field(description="Any object by global id; null when absent or not yours to see.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        return await _resolve_node(info, ids.decode(id))
+
+    @strawberry.field(description="Spaces you may read, by store and name.")
+    async def spaces(
+        self,
+        info: Info,
+        store: Store | None = None,
+        kind: SpaceKind | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[Space]:
+        ctx = _ctx(info)
+        limit = page_size(first, ctx.settings)
+        merged = await federation.list_spaces(
+            ctx.stores,
+            ctx.read_scope,
+            only=StoreName(store) if store else None,
+            kind=kind,
+            after=NamePosition.decode(after) if after else None,
+            limit=limit,
+        )
+        _report(info, merged)
+        nodes = [Space.of(s) for s in merged.page.items]
+        return connection(
+            nodes,
+            merged.page.has_next,
+            lambda n: NamePosition(n._space.store, n._space.name, n._space.id).encode(),
+            has_previous=bool(after),
+        )
+
+    @strawberry.field(description="One space by id; null when absent or not yours to see.")
+    async def space(self, info: Info, id: strawberry.ID) -> Space | None:
+        ref = ids.decode(id, "Space")
+        found = await _ctx(info).loaders.space.load((ref.store, ref.native_id))
+        return Space.of(found) if found else None
+
+    @strawberry.field(description="Questions newest first, in one space or across both stores.")
+    async def questions(
+        self,
+        info: Info,
+        space_id: strawberry.ID | None = None,
+        unanswered: bool = False,
+        tag: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[Question]:
+        space_ids = None
+        if space_id is not None:
+            ref = ids.decode(space_id, "Space")
+            space_ids = {ref.store: [ref.native_id]}
+        return await questions_connection(info, space_ids, first, after, unanswered, tag)
+
+    @strawberry.field(description="One question by id; null when absent or not yours to see.")
+    async def question(self, info: Info, id: strawberry.ID) -> Question | None:
+        ref = ids.decode(id, "Question")
+        found = await _ctx(info).loaders.question.load((ref.store, ref.native_id))
+        return Question.of(found) if found else None
+
+    @strawberry.field(description="Questions whose title or body contains the text, both stores.")
+    async def search(self, info: Info, text: str, first: int | None = None) -> list[Question]:
+        ctx = _ctx(info)
+        text = text.strip()
+        if not text or len(text) > MAX_SEARCH_TEXT:
+            raise InvalidArgument(f"text must be 1 to {MAX_SEARCH_TEXT} characters")
+        limit = page_size(first, ctx.settings)
+        merged = await federation.search_questions(ctx.stores, ctx.read_scope, text, limit)
+        _report(info, merged)
+        return [Question.of(q) for q in merged.page.items]

@@ -4,11 +4,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from gateway.app import build_services, prepare_stores
+from gateway.config import Settings
 from tests.databases import BACKENDS, DatabaseFactory, factory_for
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    from gateway.services import Services
 
 
 @pytest.fixture(params=BACKENDS)
@@ -21,3 +25,23 @@ async def databases(
         yield factory
     finally:
         await factory.drop_all()
+
+
+@pytest.fixture
+async def services(databases: DatabaseFactory, tmp_path: Path) -> AsyncIterator[Services]:
+    """Both stores on fresh databases of one backend, schemas created, demo data loaded."""
+    settings = Settings.load(
+        environ={
+            "GATEWAY_DATA_DIR": str(tmp_path / "data"),
+            "GATEWAY_INTERNAL_URL": await databases.create("internal"),
+            "GATEWAY_COMMUNITY_URL": await databases.create("community"),
+            "GATEWAY_DEMO_DATA": "true",
+            "GATEWAY_DEV_ISSUER": "true",
+        }
+    )
+    built = build_services(settings)
+    await prepare_stores(built)
+    try:
+        yield built
+    finally:
+        await built.close()

@@ -202,3 +202,26 @@ async def test_hardening_limits(client: httpx.AsyncClient) -> None:
     aliases = "{ " + " ".join(f"a{i}: viewer {{ id }}" for i in range(30)) + " }"
     body = (await client.post("/graphql", json={"query": aliases})).json()
     assert "aliases found" in body["errors"][0]["message"]
+
+
+async def test_a_restart_keeps_existing_data(tmp_path: Path) -> None:
+    """The demo loads into empty stores only; a second start changes nothing."""
+    settings = Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw")})
+    counts = []
+    for _ in range(2):
+        application = create_app(settings)
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                token = _issuer(application).issue(
+                    email="hana@corp.example", name="Hana", roles=["employee"]
+                )
+                body = (
+                    await client.post(
+                        "/graphql",
+                        json={"query": "{ questions(first: 100) { edges { cursor } } }"},
+                        headers=_bearer(token),
+                    )
+                ).json()
+                counts.append(len(body["data"]["questions"]["edges"]))
+    assert counts[0] == counts[1] > 0

@@ -37,6 +37,10 @@ class Context:
     def read_scope(self) -> Scope:
         return self.authorizer.scope(Action.READ)
 
+    def report(self, failures: list[StoreDown], path: list[str | int]) -> None:
+        """Keep a failed store's error next to the other store's data at ``path``."""
+        self.partial_failures.extend((failure, path) for failure in failures)
+
 
 async def build_context(
     services: Services, principal: Principal, now: datetime | None = None

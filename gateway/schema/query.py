@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from gateway import federation, ids
-from gateway.cursors import NamePosition, TimePosition
+from gateway.cursors import NamePosition
 from gateway.domain import StoreName
-from gateway.errors import InvalidArgument
+from gateway.errors import InvalidArgument, InvalidId
 from gateway.policies.permissions import PEOPLE, Action, Resource
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.types import (
@@ -24,12 +24,12 @@ from gateway.schema.types import (
     SpaceKind,
     Store,
     Viewer,
+    questions_connection,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable
 
-    from gateway.federation import Merged
     from gateway.schema.context import Context
 
 MAX_SEARCH_TEXT = 200
@@ -39,63 +39,30 @@ def _ctx(info: Info) -> Context:
     return info.context
 
 
-def _report(info: Info, merged: Merged) -> None:
-    """Keep a failed store's error next to the other store's data."""
-    for failure in merged.failures:
-        _ctx(info).partial_failures.append((failure, info.path.as_list()))
+# Node types resolvable by global id: the loader that fetches them in scope, and the view.
+_NODES: dict[str, tuple[str, Callable[[Any], relay.Node]]] = {
+    "Space": ("space", Space.of),
+    "Question": ("question", Question.of),
+    "Answer": ("answer", Answer.of),
+    "Prototype": ("prototype", Prototype.of),
+    "Feedback": ("feedback", Feedback.of),
+    "Person": ("person", Person.of),
+}
 
 
-async def questions_connection(
-    info: Info,
-    space_ids: Mapping[StoreName, Sequence[str]] | None,
-    first: int | None,
-    after: str | None,
-    unanswered: bool,
-    tag: str | None,
-) -> relay.Connection[Question]:
+async def _resolve_node(info: Info, global_id: str) -> relay.Node | None:
     ctx = _ctx(info)
-    limit = page_size(first, ctx.settings)
-    position = TimePosition.decode(after) if after else None
-    merged = await federation.list_questions(
-        ctx.stores,
-        ctx.read_scope,
-        space_ids=space_ids,
-        unanswered=unanswered,
-        tag=tag,
-        after=position,
-        limit=limit,
-    )
-    _report(info, merged)
-    nodes = [Question.of(q) for q in merged.page.items]
-    return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))
-
-
-async def _resolve_node(info: Info, ref: ids.NodeRef) -> relay.Node | None:
-    ctx = _ctx(info)
-    key = (ref.store, ref.native_id)
-    loaders = ctx.loaders
-    if ref.type_name == "Space":
-        space = await loaders.space.load(key)
-        return Space.of(space) if space else None
-    if ref.type_name == "Question":
-        question = await loaders.question.load(key)
-        return Question.of(question) if question else None
-    if ref.type_name == "Answer":
-        answer = await loaders.answer.load(key)
-        return Answer.of(answer) if answer else None
-    if ref.type_name == "Prototype":
-        prototype = await loaders.prototype.load(key)
-        return Prototype.of(prototype) if prototype else None
-    if ref.type_name == "Feedback":
-        feedback = await loaders.feedback.load(key)
-        return Feedback.of(feedback) if feedback else None
+    ref = ids.decode(global_id)
+    if ref.type_name not in _NODES:
+        raise InvalidId(global_id)
+    loader_name, view = _NODES[ref.type_name]
     if ref.type_name == "Person":
+        # People are not in spaces: the person policy of their store decides.
         dom = f"{PEOPLE}/{ref.store.value}"
         if not ctx.authorizer.allows(Resource.PERSON.value, dom, Action.READ.value):
             return None  # answered exactly like a person who does not exist
-        person = await loaders.person.load(key)
-        return Person.of(person) if person else None
-    raise ids.InvalidId(ref.type_name)
+    found = await getattr(ctx.loaders, loader_name).load((ref.store, ref.native_id))
+    return view(found) if found is not None else None
 
 
 @strawberry.type
@@ -115,7 +82,7 @@ class Query:
 
     @strawberry.field(description="Any object by global id; null when absent or not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
-        return await _resolve_node(info, ids.decode(id))
+        return await _resolve_node(info, id)
 
     @strawberry.field(description="Spaces you may read, by store and name.")
     async def spaces(
@@ -136,12 +103,12 @@ class Query:
             after=NamePosition.decode(after) if after else None,
             limit=limit,
         )
-        _report(info, merged)
+        ctx.report(merged.failures, info.path.as_list())
         nodes = [Space.of(s) for s in merged.page.items]
         return connection(
             nodes,
             merged.page.has_next,
-            lambda n: NamePosition(n._space.store, n._space.name, n._space.id).encode(),
+            Space.cursor,
             has_previous=bool(after),
         )
 
@@ -181,5 +148,5 @@ class Query:
             raise InvalidArgument(f"text must be 1 to {MAX_SEARCH_TEXT} characters")
         limit = page_size(first, ctx.settings)
         merged = await federation.search_questions(ctx.stores, ctx.read_scope, text, limit)
-        _report(info, merged)
+        ctx.report(merged.failures, info.path.as_list())
         return [Question.of(q) for q in merged.page.items]

@@ -15,14 +15,16 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from gateway import domain
-from gateway.cursors import TimePosition
+from gateway import domain, federation
+from gateway.cursors import NamePosition, TimePosition
 from gateway.domain import SpaceRole, StoreName
 from gateway.ids import node_id
 from gateway.policies.permissions import PEOPLE, Action, Resource
 from gateway.schema.pagination import connection, page_size
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from gateway.schema.context import Context
 
 SpaceKind = strawberry.enum(domain.SpaceKind, description="What a space is for.")
@@ -104,6 +106,10 @@ class Space(relay.Node):
     def of(cls, space: domain.Space) -> Space:
         return cls(nid=node_id(space.store, space.id), _space=space)
 
+    def cursor(self) -> str:
+        s = self._space
+        return NamePosition(s.store, s.name, s.id).encode()
+
     @strawberry.field
     def kind(self) -> SpaceKind:
         return self._space.kind
@@ -155,8 +161,6 @@ class Space(relay.Node):
         unanswered: bool = False,
         tag: str | None = None,
     ) -> relay.Connection[Question]:
-        from gateway.schema.query import questions_connection
-
         return await questions_connection(
             info, {self._space.store: [self._space.id]}, first, after, unanswered, tag
         )
@@ -350,6 +354,32 @@ class Feedback(relay.Node):
             Resource.FEEDBACK_INTERNAL_NOTE.value, space.key, Action.READ.value
         )
         return self._feedback.internal_note if allowed else None
+
+
+async def questions_connection(
+    info: Info,
+    space_ids: Mapping[StoreName, Sequence[str]] | None,
+    first: int | None,
+    after: str | None,
+    unanswered: bool,
+    tag: str | None,
+) -> relay.Connection[Question]:
+    """Questions newest first, across stores or in the given spaces, as a connection."""
+    ctx = _ctx(info)
+    limit = page_size(first, ctx.settings)
+    position = TimePosition.decode(after) if after else None
+    merged = await federation.list_questions(
+        ctx.stores,
+        ctx.read_scope,
+        space_ids=space_ids,
+        unanswered=unanswered,
+        tag=tag,
+        after=position,
+        limit=limit,
+    )
+    ctx.report(merged.failures, info.path.as_list())
+    nodes = [Question.of(q) for q in merged.page.items]
+    return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))
 
 
 @strawberry.type(description="Who is asking: the principal the request was authenticated as.")

@@ -166,6 +166,10 @@ async def test_malformed_queries(client: httpx.AsyncClient) -> None:
     # A query that does not parse is a GraphQL error, with no data (GraphQL over HTTP).
     assert "data" not in syntax.json() or syntax.json()["data"] is None
     assert "Syntax Error" in syntax.json()["errors"][0]["message"]
+    empty = await client.post("/graphql", json={"query": "{ viewer { } }"})
+    assert empty.json()["errors"][0]["message"] == (
+        "Syntax Error: a selection set must select at least one field."
+    )
     unknown = await client.post("/graphql", json={"query": "{ secrets }"})
     assert "Cannot query field 'secrets'" in unknown.json()["errors"][0]["message"]
 

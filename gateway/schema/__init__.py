@@ -16,7 +16,11 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from gateway.schema.extensions import ReportPartialFailures, is_client_error
+from gateway.schema.extensions import (
+    RejectEmptySelections,
+    ReportPartialFailures,
+    is_client_error,
+)
 from gateway.schema.query import Query
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
@@ -28,6 +32,7 @@ __all__ = ["build_schema"]
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list = [
+        RejectEmptySelections,
         lambda: QueryDepthLimiter(max_depth=settings.max_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from graphql import GraphQLError
+from graphql import GraphQLError, SelectionSetNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
 from gateway.errors import ClientError
@@ -31,3 +31,31 @@ def is_client_error(error: GraphQLError) -> bool:
     """Errors meant for the client: our own, and GraphQL's syntax and validation errors."""
     original = error.original_error
     return original is None or isinstance(original, ClientError)
+
+
+class _EmptySelections(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: SelectionSetNode | None = None
+
+    def enter_selection_set(self, node: SelectionSetNode, *_args: object) -> None:
+        if not node.selections and self.found is None:
+            self.found = node
+
+
+class RejectEmptySelections(SchemaExtension):
+    """``{ viewer { } }`` is invalid GraphQL, but graphql-core 3.3 parses it and strawberry's
+    depth limiter then fails with an internal message; refuse it right after parsing."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        document = self.execution_context.graphql_document
+        if document is None:
+            return
+        visitor = _EmptySelections()
+        visit(document, visitor)
+        if visitor.found is not None:
+            raise GraphQLError(
+                "Syntax Error: a selection set must select at least one field.",
+                nodes=[visitor.found],
+            )

@@ -1,0 +1,170 @@
+"""Leak test over the whole schema: every field, generated from the schema itself.
+
+For each persona without access, a query selecting every field reachable from
+every root list (and node lookups of every hidden id) must not contain a single
+string that only a privileged reader may see. A field added later is in the query
+automatically, so it is covered the day it is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+)
+
+from gateway.cli import demo_principal
+from gateway.demo import PEOPLE, SPACES
+from gateway.domain import Visibility
+from gateway.schema import build_schema
+from gateway.schema.context import build_context
+from tests.personas import run
+
+if TYPE_CHECKING:
+    from gateway.services import Services
+
+pytestmark = pytest.mark.backend
+
+
+def _unwrap(gtype: Any) -> Any:
+    while isinstance(gtype, (GraphQLNonNull, GraphQLList)):
+        gtype = gtype.of_type
+    return gtype
+
+
+def selection(schema: GraphQLSchema, gtype: Any, depth: int, prefix: str = "") -> str:
+    """Every field of ``gtype`` down to ``depth`` levels (fields needing arguments skipped).
+
+    Inside an interface's fragments every field gets a per-type alias, since GraphQL does
+    not let ``Question.title: String!`` and ``Person.title: String`` share a response key.
+    """
+    gtype = _unwrap(gtype)
+    if isinstance(gtype, GraphQLInterfaceType):
+        parts = ["__typename", "id"]
+        for impl in schema.get_implementations(gtype).objects:
+            inner = selection(schema, impl, depth, prefix=f"{impl.name}_")
+            parts.append(f"... on {impl.name} {{ {inner} }}")
+        return " ".join(parts)
+    parts = []
+    for name, field in gtype.fields.items():
+        if any(isinstance(a.type, GraphQLNonNull) for a in field.args.values()):
+            continue
+        inner = _unwrap(field.type)
+        if isinstance(inner, (GraphQLObjectType, GraphQLInterfaceType)):
+            if depth > 0:
+                parts.append(f"{prefix}{name}: {name} {{ {selection(schema, inner, depth - 1)} }}")
+        else:
+            parts.append(f"{prefix}{name}: {name}")
+    return " ".join(parts) or "__typename"
+
+
+def _secrets_for(who: str) -> set[str]:
+    """Strings the persona must never receive, from the demo data set."""
+    principal = demo_principal(who, ())
+    employee = "employee" in principal.roles
+    hidden_spaces = {
+        s.slug
+        for s in SPACES
+        if s.visibility is Visibility.RESTRICTED
+        and not any(m.handle == who.split("@")[0] for m in s.members)
+    }
+    if not employee:
+        hidden_spaces |= {
+            s.slug
+            for s in SPACES
+            if s.visibility in {Visibility.OPEN, Visibility.TRUSTED, Visibility.MEMBERS}
+            and not ("contractor" in principal.roles and s.visibility is Visibility.OPEN)
+            and not ("member" in principal.roles and s.visibility is Visibility.MEMBERS)
+            and not ("trusted_customer" in principal.roles and s.visibility is Visibility.TRUSTED)
+        }
+    secrets: set[str] = set()
+    for space in SPACES:
+        if space.slug in hidden_spaces:
+            secrets |= {space.name, space.description}
+            for q in space.questions:
+                secrets |= {q.title, q.body, *(a.body for a in q.answers)}
+    if not employee:
+        for space in SPACES:
+            for prototype in space.prototypes:
+                secrets |= {f.internal_note for f in prototype.feedback if f.internal_note}
+        me = who.lower()
+        secrets |= {p.email for p in PEOPLE if "employee" in p.roles and p.email != me}
+        if "contractor" not in principal.roles:
+            secrets |= {p.department for p in PEOPLE if p.department}
+    return {s for s in secrets if s}
+
+
+EXTERNALS = (
+    "guest",
+    "mo@customer.example",
+    "tara@customer.example",
+    "paula@partner.example",
+    "carl@contractor.example",
+)
+
+
+async def _hidden_ids(services: Services) -> list[str]:
+    """Global ids of every space, question and answer, seen by employees who can see them."""
+    query = """{ spaces(first: 100) { edges { node { id
+        prototypes { edges { node { id feedback { edges { node { id } } } } } }
+        questions(first: 100) { edges { node {
+        id answers(first: 100) { edges { node { id author { id } } } } } } } } } } }"""
+    found: list[str] = []
+    for who in ("erin@corp.example", "hana@corp.example"):
+        result = await run(services, who, query)
+        text = json.dumps(result.data)
+        found.extend(part.split('"')[0] for part in text.split('"id": "')[1:])
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("who", EXTERNALS)
+async def test_no_field_leaks_to_externals(services: Services, who: str) -> None:
+    settings = dataclasses.replace(
+        services.settings, max_tokens=200_000, max_depth=40, max_aliases=100_000
+    )
+    schema = build_schema(settings)
+    gql = schema._schema
+    query_type = gql.query_type
+    roots = []
+    for name, field in query_type.fields.items():
+        if name in {"spaces", "questions"}:
+            roots.append(f"{name}(first: 100) {{ {selection(gql, field.type, 8)} }}")
+        elif name == "viewer":
+            roots.append(f"viewer {{ {selection(gql, field.type, 1)} }}")
+    words = ["aurora", "falcon", "salary", "calibration", "launch", "release", "sensor", "e"]
+    for i, word in enumerate(words):
+        roots.append(
+            f'search{i}: search(text: "{word}", first: 100) '
+            f"{{ {selection(gql, query_type.fields['search'].type, 4)} }}"
+        )
+    for i, node_id in enumerate(await _hidden_ids(services)):
+        roots.append(
+            f'n{i}: node(id: "{node_id}") {{ {selection(gql, query_type.fields["node"].type, 3)} }}'
+        )
+    context = await build_context(services, demo_principal(who, ()))
+    result = await schema.execute("{ " + " ".join(roots) + " }", context_value=context)
+    assert result.errors is None, result.errors[:3]
+    text = json.dumps(result.data, ensure_ascii=False)
+    secrets = _secrets_for(who)
+    assert secrets, "the test must have something to look for"
+    leaked = sorted(s for s in secrets if s in text)
+    assert not leaked, f"{who} received: {leaked}"
+    # ...and the query really did reach content: it is not passing by returning nothing.
+    assert "Sensor will not pair" in text
+
+
+def test_the_secrets_include_what_matters() -> None:
+    secrets = _secrets_for("paula@partner.example")
+    assert "Salary review calibration" in secrets
+    assert "Falcon conflict resolution design" in secrets
+    assert "Customer is a renewal risk; prioritise pairing." in secrets
+    assert "erin@corp.example" in secrets
+    assert "Aurora battery spec?" not in secrets  # paula is invited to Aurora

@@ -134,6 +134,20 @@ class Store(Protocol):
     ) -> Page[Question]:
         """Questions in spaces in scope (optionally only these spaces), newest first."""
 
+    async def questions_for_spaces(
+        self,
+        space_ids: Sequence[str],
+        *,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+    ) -> dict[str, Page[Question]]:
+        """Questions per space (spaces already checked in scope), newest first, ``limit`` per
+        space, in one statement for all spaces (a window function) plus at most one for
+        tags; the same filters and cursor semantics as :meth:`list_questions`. A Page for
+        every requested id (empty for invalid or unknown ids)."""
+
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Questions in scope among ``ids``."""
 

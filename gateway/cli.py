@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
     except UsageError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
+    except OSError as exc:
+        # e.g. a data directory that cannot be created or a key file that cannot be read
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"gateway: {exc.strerror or exc}{where}", file=sys.stderr)
     return 2
 
 

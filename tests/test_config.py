@@ -75,3 +75,16 @@ def test_cli_prints_one_line_and_no_traceback(
     assert err.strip().splitlines() == [
         "gateway: configuration error: GATEWAY_MAX_PAGE_SIZE: expected a whole number, got 'lots'"
     ]
+
+
+def test_an_unusable_data_directory_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(blocker / "data"))
+    monkeypatch.delenv("GATEWAY_INTERNAL_URL", raising=False)
+    monkeypatch.delenv("GATEWAY_COMMUNITY_URL", raising=False)
+    assert main(["dev-token", "erin@corp.example"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gateway: Not a directory: {blocker / 'data'}"]

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
     from datetime import datetime
 
-    from sqlalchemy import ColumnElement, Row, Select
+    from sqlalchemy import Column, ColumnElement, Row, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from gateway.demo import DemoData
@@ -123,6 +123,43 @@ def _page(items: list[T], limit: int) -> Page[T]:
     return Page(items=items[:limit], has_next=len(items) > limit)
 
 
+def _newest_per(
+    stmt: Select[Any],
+    parent: Column[Any],
+    created_at: ColumnElement[Any],
+    id_: ColumnElement[int],
+    limit: int,
+) -> Select[Any]:
+    """At most ``limit + 1`` rows of ``stmt`` per ``parent`` value, newest first.
+
+    Ranks rows with ``row_number()`` over ``created_at DESC, id DESC`` per parent (the
+    rank is the ``rank`` column) and orders the result by parent, then rank.
+    """
+    ranked = stmt.add_columns(
+        func.row_number()
+        .over(partition_by=parent, order_by=(created_at.desc(), id_.desc()))
+        .label("rank")
+    ).subquery()
+    return (
+        select(ranked)
+        .where(ranked.c.rank <= max(limit, 0) + 1)
+        .order_by(ranked.c[parent.name], ranked.c.rank)
+    )
+
+
+def _pages_per(
+    ids: Sequence[str], items: Iterable[tuple[int, T]], limit: int
+) -> dict[str, Page[T]]:
+    """A Page per requested id from ``(parent id, item)`` pairs in order; empty when none."""
+    grouped: dict[str, list[T]] = {}
+    for parent_id, item in items:
+        grouped.setdefault(str(parent_id), []).append(item)
+    pages: dict[str, Page[T]] = {i: Page() for i in ids}
+    for parent_id, found in grouped.items():
+        pages[parent_id] = _page(found, limit)
+    return pages
+
+
 def _question_select() -> Select[Any]:
     """Topics with their category and first post; callers add scope and filters."""
     return select(
@@ -139,6 +176,25 @@ def _question_select() -> Select[Any]:
             and_(_first_post.c.topic_id == topics.c.id, _first_post.c.post_number == 1),
         )
     )
+
+
+def _question_filters(
+    *, unanswered: bool, tag: str | None, after: TimeCursor | None
+) -> list[ColumnElement[bool]]:
+    """The unanswered and tag filters and the cursor condition on topics."""
+    conditions = [_after_time(after, topics.c.created_at, topics.c.id)]
+    if unanswered:
+        conditions.append(topics.c.accepted_answer_post_id.is_(None))
+    if tag is not None:
+        # Tags are lower-case natively; lower-casing the argument keeps case-sensitive
+        # (PostgreSQL, SQLite) and case-insensitive (MariaDB) collations in agreement.
+        conditions.append(
+            select(topic_tags.c.topic_id)
+            .join(tags, tags.c.id == topic_tags.c.tag_id)
+            .where(topic_tags.c.topic_id == topics.c.id, tags.c.name == tag.strip().lower())
+            .exists()
+        )
+    return conditions
 
 
 def _question(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Question:
@@ -409,21 +465,10 @@ class CommunityStore:
         if scope.empty or wanted == []:
             return Page()
         stmt = _question_select().where(
-            _in_scope(scope), _after_time(after, topics.c.created_at, topics.c.id)
+            _in_scope(scope), *_question_filters(unanswered=unanswered, tag=tag, after=after)
         )
         if wanted is not None:
             stmt = stmt.where(topics.c.category_id.in_(wanted))
-        if unanswered:
-            stmt = stmt.where(topics.c.accepted_answer_post_id.is_(None))
-        if tag is not None:
-            # Tags are lower-case natively; lower-casing the argument keeps case-sensitive
-            # (PostgreSQL, SQLite) and case-insensitive (MariaDB) collations in agreement.
-            stmt = stmt.where(
-                select(topic_tags.c.topic_id)
-                .join(tags, tags.c.id == topic_tags.c.tag_id)
-                .where(topic_tags.c.topic_id == topics.c.id, tags.c.name == tag.strip().lower())
-                .exists()
-            )
         stmt = stmt.order_by(topics.c.created_at.desc(), topics.c.id.desc()).limit(
             max(limit, 0) + 1
         )
@@ -434,6 +479,37 @@ class CommunityStore:
                 conn, topic_tags, topic_tags.c.topic_id, [r.id for r in shown]
             )
         return _page([_question(r, tag_names) for r in rows], limit)
+
+    async def questions_for_spaces(
+        self,
+        space_ids: Sequence[str],
+        *,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+    ) -> dict[str, Page[Question]]:
+        """Topics per category, newest first, ``limit`` each, in one windowed statement."""
+        wanted = _native_ids(space_ids)
+        if not wanted:
+            return {space_id: Page() for space_id in space_ids}
+        stmt = _newest_per(
+            _question_select().where(
+                topics.c.category_id.in_(wanted),
+                *_question_filters(unanswered=unanswered, tag=tag, after=after),
+            ),
+            topics.c.category_id,
+            topics.c.created_at,
+            topics.c.id,
+            limit,
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            shown = [r.id for r in rows if r.rank <= max(limit, 0)]
+            tag_names = await _tags_by(conn, topic_tags, topic_tags.c.topic_id, shown)
+        return _pages_per(
+            space_ids, ((r.category_id, _question(r, tag_names)) for r in rows), limit
+        )
 
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Topics in scope among ``ids``."""
@@ -478,11 +554,10 @@ class CommunityStore:
         self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
     ) -> dict[str, Page[Answer]]:
         """Replies per topic, newest first, ``limit`` each, in one windowed statement."""
-        pages: dict[str, Page[Answer]] = {qid: Page() for qid in question_ids}
         wanted = _native_ids(question_ids)
         if not wanted:
-            return pages
-        ranked = (
+            return {qid: Page() for qid in question_ids}
+        stmt = _newest_per(
             select(
                 posts.c.id,
                 posts.c.topic_id,
@@ -491,34 +566,21 @@ class CommunityStore:
                 posts.c.created_at,
                 topics.c.category_id,
                 topics.c.accepted_answer_post_id,
-                func.row_number()
-                .over(
-                    partition_by=posts.c.topic_id,
-                    order_by=(posts.c.created_at.desc(), posts.c.id.desc()),
-                )
-                .label("rank"),
             )
             .join(topics, topics.c.id == posts.c.topic_id)
             .where(
                 posts.c.topic_id.in_(wanted),
                 posts.c.post_number > 1,
                 _after_time(after, posts.c.created_at, posts.c.id),
-            )
-            .subquery()
-        )
-        stmt = (
-            select(ranked)
-            .where(ranked.c.rank <= max(limit, 0) + 1)
-            .order_by(ranked.c.topic_id, ranked.c.rank)
+            ),
+            posts.c.topic_id,
+            posts.c.created_at,
+            posts.c.id,
+            limit,
         )
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
-        by_topic: dict[str, list[Answer]] = {}
-        for row in rows:
-            by_topic.setdefault(str(row.topic_id), []).append(_answer(row))
-        for topic_id, answers in by_topic.items():
-            pages[topic_id] = _page(answers, limit)
-        return pages
+        return _pages_per(question_ids, ((r.topic_id, _answer(r)) for r in rows), limit)
 
     async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
         """Replies (never a topic's first post) in scope among ``ids``."""

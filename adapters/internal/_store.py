@@ -227,11 +227,7 @@ class InternalStore:
         """Question topics in communities in scope (optionally only these), newest first."""
         _check_limit(limit)
         # A forged cursor is an error whatever the scope, so it is checked first.
-        after_clause = (
-            None
-            if after is None
-            else _after_time(forum_topics.c.created_at, forum_topics.c.id, after)
-        )
+        filters = _question_filters(unanswered=unanswered, tag=tag, after=after)
         if scope.empty:
             return Page()
         stmt = _questions_in(scope)
@@ -240,18 +236,37 @@ class InternalStore:
             if not native:
                 return Page()
             stmt = stmt.where(forum_topics.c.community_id.in_(native))
-        if unanswered:
-            stmt = stmt.where(forum_topics.c.accepted_reply_id.is_(None))
-        if tag is not None:
-            tagged = select(topic_tags.c.topic_id).where(
-                topic_tags.c.topic_id == forum_topics.c.id,
-                topic_tags.c.tag == tag.strip().lower(),
-            )
-            stmt = stmt.where(tagged.exists())
-        if after_clause is not None:
-            stmt = stmt.where(after_clause)
+        stmt = stmt.where(*filters)
         stmt = stmt.order_by(forum_topics.c.created_at.desc(), forum_topics.c.id.desc())
         return _page(await self._questions(stmt.limit(limit + 1)), limit)
+
+    async def questions_for_spaces(
+        self,
+        space_ids: Sequence[str],
+        *,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+    ) -> dict[str, Page[Question]]:
+        """Question topics per community, newest first, ``limit`` each, in one statement
+        (plus one for the tags); the filters and cursor of :meth:`list_questions`."""
+        _check_limit(limit)
+        filters = _question_filters(unanswered=unanswered, tag=tag, after=after)
+        native = _native_ids(space_ids)
+        if not native:
+            return _empty_pages(space_ids)
+        ranked = (
+            select(
+                *_QUESTION_COLUMNS,
+                forum_topics.c.community_id.label("parent_id"),
+                _rank(forum_topics.c.community_id, forum_topics.c.created_at, forum_topics.c.id),
+            )
+            .where(forum_topics.c.is_question, forum_topics.c.community_id.in_(native))
+            .where(*filters)
+        )
+        rows, tags = await self._rows_with_tags(_top_ranked(ranked.subquery(), limit))
+        return _pages(space_ids, rows, limit, lambda row: self._question(row, tags[row.id]))
 
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Question topics in scope among ``ids``."""
@@ -285,11 +300,7 @@ class InternalStore:
     ) -> dict[str, Page[Answer]]:
         """Replies per question topic, newest first, ``limit`` each, in one statement."""
         _check_limit(limit)
-        after_clause = (
-            None
-            if after is None
-            else _after_time(forum_replies.c.created_at, forum_replies.c.id, after)
-        )
+        after_clause = _after_time(forum_replies.c.created_at, forum_replies.c.id, after)
         native = _native_ids(question_ids)
         if not native:
             return _empty_pages(question_ids)
@@ -543,7 +554,15 @@ class InternalStore:
             return list(await conn.execute(stmt))
 
     async def _questions(self, stmt: Select[Any]) -> list[Question]:
-        """Run a question select, then fetch the tags of all its rows in one more statement."""
+        """Run a question select and map its rows, tags included (one more statement)."""
+        rows, tags = await self._rows_with_tags(stmt)
+        return [self._question(row, tags[row.id]) for row in rows]
+
+    async def _rows_with_tags(
+        self, stmt: Select[Any]
+    ) -> tuple[list[Row[Any]], dict[int, list[str]]]:
+        """Run a select of topics (an ``id`` column), then fetch the tags of all its rows in
+        one more statement (none when there are no rows)."""
         async with self.engine.connect() as conn:
             rows = list(await conn.execute(stmt))
             tags: dict[int, list[str]] = {row.id: [] for row in rows}
@@ -555,20 +574,20 @@ class InternalStore:
                 )
                 for topic_id, tag in tag_rows:
                     tags[topic_id].append(tag)
-        return [
-            Question(
-                store=self.name,
-                id=str(row.id),
-                space_id=str(row.community_id),
-                title=row.subject,
-                body=row.content,
-                author_id=_str_or_none(row.author_profile_id),
-                tags=tuple(tags[row.id]),
-                accepted_answer_id=_str_or_none(row.accepted_reply_id),
-                created_at=_aware(row.created_at),
-            )
-            for row in rows
-        ]
+        return rows, tags
+
+    def _question(self, row: Row[Any], tags: Iterable[str]) -> Question:
+        return Question(
+            store=self.name,
+            id=str(row.id),
+            space_id=str(row.community_id),
+            title=row.subject,
+            body=row.content,
+            author_id=_str_or_none(row.author_profile_id),
+            tags=tuple(tags),
+            accepted_answer_id=_str_or_none(row.accepted_reply_id),
+            created_at=_aware(row.created_at),
+        )
 
     def _feedback(self, row: Row[Any], feedback_id: int, prototype_id: int) -> Feedback:
         return Feedback(
@@ -647,9 +666,32 @@ def _after_name(after: NameCursor) -> ColumnElement[bool]:
     return or_(title > after.name, and_(title == after.name, communities.c.id > after_id))
 
 
+def _question_filters(
+    *, unanswered: bool, tag: str | None, after: TimeCursor | None
+) -> list[ColumnElement[bool]]:
+    """The conditions every question list shares besides scope and spaces; raises
+    :class:`InvalidCursor` for a forged cursor, so call it before deciding not to query."""
+    filters: list[ColumnElement[bool]] = []
+    if unanswered:
+        filters.append(forum_topics.c.accepted_reply_id.is_(None))
+    if tag is not None:
+        tagged = select(topic_tags.c.topic_id).where(
+            topic_tags.c.topic_id == forum_topics.c.id,
+            topic_tags.c.tag == tag.strip().lower(),
+        )
+        filters.append(tagged.exists())
+    after_clause = _after_time(forum_topics.c.created_at, forum_topics.c.id, after)
+    if after_clause is not None:
+        filters.append(after_clause)
+    return filters
+
+
 def _after_time(
-    created_at: ColumnElement[datetime], row_id: ColumnElement[int], after: TimeCursor
-) -> ColumnElement[bool]:
+    created_at: ColumnElement[datetime], row_id: ColumnElement[int], after: TimeCursor | None
+) -> ColumnElement[bool] | None:
+    """Rows strictly after the cursor (``None``: no cursor, no condition)."""
+    if after is None:
+        return None
     at = naive_utc(after.created_at)
     if after.at_time is AtTime.ALL:
         return created_at <= at

@@ -463,6 +463,223 @@ async def test_search_questions(store: CommunityStore) -> None:
     assert statements == []
 
 
+# --- questions per space -------------------------------------------------------
+
+
+async def richer_forum(s: CommunityStore) -> dict[str, Any]:
+    """More topics than the demo: ties across and within spaces, a shared tag, more
+    accepted answers, and a support category that fills more than five questions."""
+    ids = await space_ids(s)
+    qs = await questions(s)
+    full = await s.questions_by_ids(list(qs.values()), EVERYTHING)
+    pivot = full[qs["Dark mode for the app"]].created_at  # a demo instant, in "ideas"
+    older = datetime(2020, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+    extra = [
+        # Tied with "Dark mode for the app", in three spaces.
+        ("ideas", "Ideas tie", pivot, None),
+        ("product-support", "Support tie", pivot, 1),
+        ("champions", "Champions tie", pivot, None),
+        # Tied topics, older than every demo topic.
+        ("product-support", "Old tie A", older, None),
+        ("product-support", "Old tie B", older, None),
+        ("product-support", "Oldest", older - timedelta(microseconds=1), 2),
+        ("members-lounge", "Lounge old", older, None),
+    ]
+    added = await native(
+        s,
+        t.topics,
+        [
+            {
+                "category_id": int(ids[slug]),
+                "title": title,
+                "created_at": at,
+                "accepted_answer_post_id": accepted,  # any number: it is not a foreign key
+            }
+            for slug, title, at, accepted in extra
+        ],
+    )
+    by_title = dict(zip([title for _, title, _, _ in extra], added, strict=True))
+    by_title |= {title: int(qid) for title, qid in qs.items()}
+    body = {"post_number": 1, "raw": "A tied body.", "created_at": pivot}
+    await native(s, t.posts, [body | {"topic_id": by_title["Ideas tie"]}])
+    [shared] = await native(s, t.tags, [{"name": "shared"}])
+    tagged = [
+        "Support tie",
+        "Champions tie",
+        "Old tie B",
+        "Lounge old",
+        "Sensor will not pair",
+        "Dark mode for the app",
+        "Bulk pricing for installers?",
+    ]
+    async with s.engine.begin() as conn:
+        await conn.execute(
+            insert(t.topic_tags), [{"topic_id": by_title[q], "tag_id": shared} for q in tagged]
+        )
+    return {"ids": ids, "pivot": pivot, "older": older, "topics": by_title, "qs": qs}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5])
+async def test_questions_for_spaces_match_list_questions(store: CommunityStore, limit: int) -> None:
+    forum = await richer_forum(store)
+    ids, tied = forum["ids"], forum["topics"]
+    real = list(ids.values())
+    requested = [*real, "abc", "007", "424242"]
+    cursors: list[TimeCursor | None] = [None]
+    for at in (forum["pivot"], forum["older"]):
+        cursors += [TimeCursor(at, AtTime.NONE), TimeCursor(at, AtTime.ALL)]
+    cursors += [
+        TimeCursor(forum["pivot"], AtTime.BELOW_ID, str(tied["Support tie"])),
+        TimeCursor(forum["pivot"], AtTime.BELOW_ID, str(tied["Ideas tie"])),
+        TimeCursor(forum["pivot"], AtTime.BELOW_ID, str(tied["Dark mode for the app"])),
+        TimeCursor(forum["older"], AtTime.BELOW_ID, str(tied["Old tie B"])),
+    ]
+    filters = [(False, None), (True, None), (False, "shared"), (True, " Shared"), (False, "beta")]
+    seen_next = seen_last = seen_empty = 0
+    for cursor in cursors:
+        for unanswered, tag in filters:
+            args: dict[str, Any] = {"unanswered": unanswered, "tag": tag, "after": cursor}
+            pages = await store.questions_for_spaces(requested, limit=limit, **args)
+            assert set(pages) == set(requested)
+            for junk in ("abc", "007", "424242"):
+                assert pages[junk] == Page()
+            for slug, sid in ids.items():
+                alone = await store.list_questions(EVERYTHING, space_ids=[sid], limit=limit, **args)
+                assert pages[sid] == alone, (slug, cursor, unanswered, tag)
+                assert len(alone.items) <= limit
+                seen_next += alone.has_next
+                seen_last += bool(alone.items) and not alone.has_next
+                seen_empty += not alone.items
+    # Not vacuous: full pages, last pages and empty pages were all compared.
+    assert seen_next and seen_last and seen_empty
+
+
+async def test_questions_for_spaces_pages_and_has_next(store: CommunityStore) -> None:
+    ids = await space_ids(store)
+    support, ideas, lounge, champions = (
+        ids["product-support"],
+        ids["ideas"],
+        ids["members-lounge"],
+        ids["champions"],
+    )
+
+    async def titles_per_space(limit: int, **kw: Any) -> dict[str, tuple[list[str], bool]]:
+        args: dict[str, Any] = {"unanswered": False, "tag": None, "after": None} | kw
+        pages = await store.questions_for_spaces(list(ids.values()), limit=limit, **args)
+        by_slug = {v: k for k, v in ids.items()}
+        return {by_slug[k]: ([q.title for q in p.items], p.has_next) for k, p in pages.items()}
+
+    assert await titles_per_space(2) == {
+        "product-support": (SUPPORT_QS[::-1][:2], True),
+        "ideas": (IDEAS_QS[::-1], False),
+        "members-lounge": (LOUNGE_QS[::-1], False),
+        "champions": (CHAMPIONS_QS[::-1], False),
+    }
+    assert await titles_per_space(1) == {
+        "product-support": (["Bulk pricing for installers?"], True),
+        "ideas": (["Webhook on alarms"], True),
+        "members-lounge": (["Favourite automation?"], True),
+        "champions": (["Champion meetup agenda"], True),
+    }
+    assert await titles_per_space(3) == {
+        "product-support": (SUPPORT_QS[::-1], False),
+        "ideas": (IDEAS_QS[::-1], False),
+        "members-lounge": (LOUNGE_QS[::-1], False),
+        "champions": (CHAMPIONS_QS[::-1], False),
+    }
+    assert await titles_per_space(1, unanswered=True) == {
+        "product-support": (["Bulk pricing for installers?"], True),
+        "ideas": (["Webhook on alarms"], False),
+        "members-lounge": (["Favourite automation?"], True),
+        "champions": (["Champion meetup agenda"], False),
+    }
+    assert await titles_per_space(0) == {
+        "product-support": ([], True),
+        "ideas": ([], True),
+        "members-lounge": ([], True),
+        "champions": ([], True),
+    }
+    pages = await store.questions_for_spaces(
+        [support, ideas, lounge, champions], unanswered=False, tag="Pairing", after=None, limit=5
+    )
+    assert pages[ideas] == pages[lounge] == pages[champions] == Page()
+    [q] = pages[support].items
+    assert not pages[support].has_next
+    assert (q.title, q.body, q.tags, q.space_id) == (
+        "Sensor will not pair",
+        "My sensor blinks red. @mia any idea?",
+        ("pairing",),
+        support,
+    )
+    assert q.created_at.tzinfo is UTC
+    assert q.accepted_answer_id is not None
+    # One cursor applies to every space alike (demo spaces were filled in order:
+    # support, ideas, lounge, champions, oldest first).
+    favourite = (await questions(store))["Favourite automation?"]
+    [fav] = (await store.questions_by_ids([favourite], EVERYTHING)).values()
+    cursor = TimeCursor(fav.created_at, AtTime.BELOW_ID, fav.id)
+    assert await titles_per_space(5, after=cursor) == {
+        "product-support": (SUPPORT_QS[::-1], False),
+        "ideas": (IDEAS_QS[::-1], False),
+        "members-lounge": (["Hello from Berlin"], False),
+        "champions": ([], False),
+    }
+    assert await titles_per_space(1, after=cursor) == {
+        "product-support": (["Bulk pricing for installers?"], True),
+        "ideas": (["Webhook on alarms"], True),
+        "members-lounge": (["Hello from Berlin"], False),
+        "champions": ([], False),
+    }
+
+
+async def test_questions_for_spaces_invalid_ids_and_cursor(store: CommunityStore) -> None:
+    ids = await space_ids(store)
+    junk = ["abc", "", "-1", "0", "007", "1_0", " 1", "99999999999999999999"]
+    bad_cursor = TimeCursor(NOW, AtTime.BELOW_ID, "abc")
+    with counting(store) as statements:
+        for cursor in (None, bad_cursor):
+            pages = await store.questions_for_spaces(
+                junk, unanswered=False, tag=None, after=cursor, limit=5
+            )
+            assert pages == {j: Page() for j in junk}
+        assert (
+            await store.questions_for_spaces([], unanswered=True, tag="x", after=None, limit=5)
+            == {}
+        )
+    assert statements == []
+    support = ids["product-support"]
+    pages = await store.questions_for_spaces(
+        [support, "0" + support, "424242", support], unanswered=False, tag=None, after=None, limit=5
+    )
+    assert set(pages) == {support, "0" + support, "424242"}
+    assert pages["0" + support] == pages["424242"] == Page()
+    assert [q.title for q in pages[support].items] == SUPPORT_QS[::-1]
+    for bad_id in ("abc", "", None, "0", "007"):
+        with pytest.raises(InvalidCursor, match="invalid cursor"):
+            await store.questions_for_spaces(
+                [support],
+                unanswered=False,
+                tag=None,
+                after=TimeCursor(NOW, AtTime.BELOW_ID, bad_id),
+                limit=5,
+            )
+
+
+async def test_questions_for_spaces_statements(store: CommunityStore) -> None:
+    await richer_forum(store)
+    spaces = list((await space_ids(store)).values())
+    for tag in (None, "shared"):
+        args: dict[str, Any] = {"unanswered": False, "tag": tag, "after": None, "limit": 2}
+        with counting(store) as one:
+            await store.questions_for_spaces(spaces[:1], **args)
+        with counting(store) as every:
+            await store.questions_for_spaces([*spaces, "abc", "424242"], **args)
+        assert len(one) == len(every) == 2, tag  # the windowed rows, then their tags
+        assert "row_number" in every[0].lower()
+        assert "topic_tags" in every[1].lower()
+
+
 # --- answers ---------------------------------------------------------------
 
 
@@ -764,6 +981,9 @@ async def test_batched_lookups_run_a_fixed_number_of_statements(store: Community
         "member_counts": lambda ids: store.member_counts(ids, NOW),
         "questions_by_ids": lambda ids: store.questions_by_ids(ids, EVERYTHING),
         "answers_for_questions": lambda ids: store.answers_for_questions(ids, after=None, limit=2),
+        "questions_for_spaces": lambda ids: store.questions_for_spaces(
+            ids, unanswered=False, tag=None, after=None, limit=2
+        ),
         "answers_by_ids": lambda ids: store.answers_by_ids(ids, EVERYTHING),
         "answer_counts": lambda ids: store.answer_counts(ids),
         "people_by_ids": lambda ids: store.people_by_ids(ids),
@@ -773,6 +993,7 @@ async def test_batched_lookups_run_a_fixed_number_of_statements(store: Community
         "member_counts": spaces,
         "questions_by_ids": qs,
         "answers_for_questions": qs,
+        "questions_for_spaces": spaces,
         "answers_by_ids": [str(n) for n in range(1, 20)],
         "answer_counts": qs,
         "people_by_ids": people,

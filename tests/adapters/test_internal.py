@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import adapters.internal
 from adapters.internal import InternalStore
-from adapters.internal._tables import communities, forum_replies, forum_topics
+from adapters.internal._tables import communities, forum_replies, forum_topics, topic_tags
 from gateway.demo import demo_data
 from gateway.domain import Page, SpaceKind, SpaceRole, StoreName, Visibility
 from gateway.errors import InvalidCursor
@@ -619,6 +619,208 @@ async def test_search_is_literal_and_folds_unicode(store: InternalStore) -> None
     ]
 
 
+# --- questions per space ------------------------------------------------------------
+
+TIE = datetime(2025, 5, 1, 8, 0, 0, 654321)  # naive UTC, as the tables hold it
+# Questions added to the demo per space as (title, answered, tags, created_at), newest first
+# (ties by id: the later insert first). Engineering also gets a newer "ci" discussion topic,
+# which is no question and never shows.
+ADDED = {
+    "engineering": [
+        ("Flaky test triage?", False, ("ci",), LOADED_AT + timedelta(minutes=5)),
+        ("Tie 3", False, (), TIE),
+        ("Tie 2", False, ("ci", "flaky"), TIE),
+        ("Tie 1", True, ("ci",), TIE),
+        ("Tie 0", False, ("ci",), TIE),
+        ("Oldest CI question", False, ("ci",), TIE - timedelta(days=1)),
+    ],
+    "engineering-qa": [
+        ("Newer QA", True, ("ci",), LOADED_AT + timedelta(minutes=1)),
+        ("Tie QA", False, ("ci",), TIE),
+        ("Older QA", False, (), TIE - timedelta(seconds=1)),
+    ],
+}
+
+
+async def add_questions(store: InternalStore) -> dict[str, str]:
+    """Add :data:`ADDED` (and the discussion); the new topics' ids by title."""
+    ids = await space_ids(store)
+    added: dict[str, str] = {}
+    rows = [
+        (slug, title, answered, tags, at)
+        for slug, topics in ADDED.items()
+        for title, answered, tags, at in reversed(topics)  # oldest first: ties by id
+    ]
+    rows.append(("engineering", "Newest discussion", None, ("ci",), LOADED_AT + timedelta(hours=1)))
+    async with store.engine.begin() as conn:
+        for slug, title, answered, tags, at in rows:
+            result = await conn.execute(
+                insert(forum_topics).values(
+                    community_id=int(ids[slug]),
+                    subject=title,
+                    content="",
+                    is_question=answered is not None,
+                    created_at=at.replace(tzinfo=None),
+                )
+            )
+            (topic_id,) = result.inserted_primary_key or ()
+            added[title] = str(topic_id)
+            if tags:
+                await conn.execute(
+                    insert(topic_tags), [{"topic_id": topic_id, "tag": tag} for tag in tags]
+                )
+            if answered:
+                result = await conn.execute(
+                    insert(forum_replies).values(
+                        topic_id=topic_id, content="Done.", created_at=at.replace(tzinfo=None)
+                    )
+                )
+                (reply_id,) = result.inserted_primary_key or ()
+                await conn.execute(
+                    update(forum_topics)
+                    .where(forum_topics.c.id == topic_id)
+                    .values(accepted_reply_id=reply_id)
+                )
+    return added
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5])
+async def test_questions_for_spaces_match_list_questions(store: InternalStore, limit: int) -> None:
+    added = await add_questions(store)
+    ids = list((await space_ids(store)).values())
+    launch = (await questions(store))["Falcon launch date?"]
+    tie = TIE.replace(tzinfo=UTC)
+    cursors = [
+        None,
+        TimeCursor(tie),
+        TimeCursor(tie, AtTime.ALL),
+        TimeCursor(tie, AtTime.BELOW_ID, added["Tie 2"]),
+        TimeCursor(launch.created_at, AtTime.BELOW_ID, launch.id),
+        TimeCursor(launch.created_at, AtTime.ALL),
+    ]
+    shapes: set[tuple[int, bool]] = set()
+    for unanswered in (False, True):
+        for tag in (None, "CI"):
+            for after in cursors:
+                filters: dict[str, Any] = {"unanswered": unanswered, "tag": tag, "after": after}
+                pages = await store.questions_for_spaces(ids, **filters, limit=limit)
+                assert list(pages) == ids
+                for space_id in ids:
+                    expected = await store.list_questions(
+                        EVERYTHING, space_ids=[space_id], **filters, limit=limit
+                    )
+                    assert pages[space_id] == expected, (space_id, filters)
+                    shapes.add((len(expected.items), expected.has_next))
+    # Not vacuous: full pages with more and without, short pages and empty ones.
+    assert {(limit, True), (limit, False), (0, False)} <= shapes
+    assert limit == 1 or any(0 < size < limit for size, _ in shapes)
+
+
+async def test_questions_for_spaces_pages_and_unknown_ids(store: InternalStore) -> None:
+    await add_questions(store)
+    ids = await space_ids(store)
+    eng, qa, hr = ids["engineering"], ids["engineering-qa"], ids["hr-private"]
+    wanted = [eng, *BAD_IDS, qa, "424242", hr, "9999"]
+    options: dict[str, Any] = {"unanswered": False, "tag": None, "after": None}
+
+    pages = await store.questions_for_spaces(wanted, **options, limit=2)
+    # Every requested id gets a page, in the order asked, even ids that cannot name a space.
+    assert list(pages) == wanted
+    assert [q.title for q in pages[eng].items] == [
+        "Flaky test triage?",
+        "Who owns the build cache?",
+    ]
+    assert pages[eng].has_next
+    flaky = pages[eng].items[0]
+    assert (flaky.space_id, flaky.store, flaky.tags, flaky.answered) == (
+        eng,
+        StoreName.INTERNAL,
+        ("ci",),
+        False,
+    )
+    assert [q.title for q in pages[qa].items] == ["Newer QA", "Postgres 17 upgrade plan?"]
+    assert pages[qa].has_next and pages[qa].items[0].answered
+    assert [q.title for q in pages[hr].items] == ["Salary review calibration"]
+    assert not pages[hr].has_next
+    others = [other for other in wanted if other not in {eng, qa, hr}]
+    assert all(pages[other] == Page() for other in others)
+
+    # limit 0 still says whether there is anything.
+    pages = await store.questions_for_spaces(wanted, **options, limit=0)
+    assert {sid for sid, page in pages.items() if page.has_next} == {eng, qa, hr}
+    assert all(page.items == [] for page in pages.values())
+
+    # Unanswered and tagged (the discussion has the tag too, but is no question).
+    filtered = {"unanswered": True, "tag": " Ci ", "after": None}
+    pages = await store.questions_for_spaces([eng, qa], **filtered, limit=4)
+    assert [q.title for q in pages[eng].items] == [
+        "Flaky test triage?",
+        "Tie 2",
+        "Tie 0",
+        "Oldest CI question",
+    ]
+    assert not pages[eng].has_next
+    assert [q.title for q in pages[qa].items] == ["Tie QA"]
+    pages = await store.questions_for_spaces([eng, qa], **filtered, limit=3)
+    assert pages[eng].has_next and not pages[qa].has_next
+
+    # Walking one space a row at a time through the tie loses nothing and repeats nothing.
+    seen: list[str] = []
+    after = None
+    for _ in range(20):  # bounded: a cursor that does not advance fails, not hangs
+        pages = await store.questions_for_spaces([qa, eng], **(options | {"after": after}), limit=1)
+        seen += [q.title for q in pages[eng].items]
+        if not pages[eng].has_next:
+            break
+        last = pages[eng].items[-1]
+        after = TimeCursor(last.created_at, AtTime.BELOW_ID, last.id)
+    assert seen == [
+        "Flaky test triage?",
+        "Who owns the build cache?",
+        *(title for title, *_ in ADDED["engineering"][1:]),
+    ]
+
+    # No valid id: no statement at all; a valid but unknown one: no tags to fetch.
+    with statements(store) as sent:
+        assert await store.questions_for_spaces(BAD_IDS, **options, limit=5) == {
+            bad: Page() for bad in BAD_IDS
+        }
+        assert await store.questions_for_spaces([], **options, limit=5) == {}
+    assert sent == []
+    with statements(store) as sent:
+        assert await store.questions_for_spaces(["424242"], **options, limit=5) == {
+            "424242": Page()
+        }
+    assert len(sent) == 1
+
+
+async def test_questions_for_spaces_send_the_same_statements_for_1_or_all_spaces(
+    store: InternalStore,
+) -> None:
+    await add_questions(store)
+    by_slug = await space_ids(store)
+    eng, ids = by_slug["engineering"], list(by_slug.values())
+    tie = TIE.replace(tzinfo=UTC)
+    for filters in (
+        {"unanswered": False, "tag": None, "after": None},
+        {
+            "unanswered": True,
+            "tag": "ci",
+            "after": TimeCursor(tie, AtTime.ALL),
+        },
+    ):
+        with statements(store) as sent_one:
+            one = await store.questions_for_spaces([eng], **filters, limit=2)
+        with statements(store) as sent_all:
+            every = await store.questions_for_spaces([*ids, *ids, "abc"], **filters, limit=2)
+        assert one[eng].items, filters
+        assert every[eng] == one[eng]
+        assert sum(len(page.items) for page in every.values()) > len(one[eng].items)
+        # One ranked statement for the topics, one for all their tags.
+        assert len(sent_one) == len(sent_all) == 2, (sent_one, sent_all)
+        assert "row_number" in sent_all[0].lower()
+
+
 # --- answers -----------------------------------------------------------------------
 
 
@@ -819,6 +1021,12 @@ async def test_batched_lookups_send_the_same_statements_for_1_or_20_ids(
         "member_counts": (lambda ids: store.member_counts(ids, now), 1),
         # one for the topics and one for all their tags
         "questions_by_ids": (lambda ids: store.questions_by_ids(ids, EVERYTHING), 2),
+        "questions_for_spaces": (
+            lambda ids: store.questions_for_spaces(
+                ids, unanswered=False, tag=None, after=None, limit=3
+            ),
+            2,
+        ),
         "answers_for_questions": (
             lambda ids: store.answers_for_questions(ids, after=None, limit=3),
             1,
@@ -873,6 +1081,15 @@ async def test_forged_cursor_ids_are_rejected(store: InternalStore, forged: str)
         await store.answers_for_questions(
             ["2"], after=TimeCursor(at, AtTime.BELOW_ID, forged), limit=5
         )
+    for spaces in (["2"], ["abc"]):  # rejected even when nothing would be queried
+        with pytest.raises(InvalidCursor):
+            await store.questions_for_spaces(
+                spaces,
+                unanswered=False,
+                tag=None,
+                after=TimeCursor(at, AtTime.BELOW_ID, forged),
+                limit=5,
+            )
 
 
 async def test_time_cursor_ignores_the_id_unless_below_id(store: InternalStore) -> None:
@@ -881,6 +1098,24 @@ async def test_time_cursor_ignores_the_id_unless_below_id(store: InternalStore) 
     assert await titles(store, EVERYTHING, after=TimeCursor(launch.created_at, id="x")) == older
     with pytest.raises(InvalidCursor):  # BELOW_ID without an id cannot be honoured
         await titles(store, EVERYTHING, after=TimeCursor(launch.created_at, AtTime.BELOW_ID))
+    pages = await store.questions_for_spaces(
+        [launch.space_id],
+        unanswered=False,
+        tag=None,
+        after=TimeCursor(launch.created_at, id="x"),
+        limit=5,
+    )
+    assert [q.title for q in pages[launch.space_id].items] == [
+        title for title in older if title in FALCON_QUESTIONS
+    ]
+    with pytest.raises(InvalidCursor):
+        await store.questions_for_spaces(
+            [launch.space_id],
+            unanswered=False,
+            tag=None,
+            after=TimeCursor(launch.created_at, AtTime.BELOW_ID),
+            limit=5,
+        )
 
 
 async def test_replies_to_discussions_are_not_answers(store: InternalStore) -> None:

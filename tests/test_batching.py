@@ -36,7 +36,17 @@ def _shape(sql: str) -> str:
     return " ".join(_PARAMS.sub("(…)", sql).split())
 
 
-async def _statements(services: Services, first: int) -> tuple[dict[str, Counter[str]], int]:
+SPACES_PAGE = """query($first: Int!) {
+  spaces(first: $first) { edges { node { name memberCount viewerRole
+    questions(first: 3) { edges { node { title answerCount author { displayName } } } }
+    prototypes { edges { node { name feedback { edges { node { rating internalNote } } } } } }
+  } } }
+}"""
+
+
+async def _statements(
+    services: Services, first: int, query: str = PAGE
+) -> tuple[dict[str, Counter[str]], int]:
     shapes: dict[str, Counter[str]] = {name.value: Counter() for name in services.stores}
     listeners = []
     for name, store in services.stores.items():
@@ -47,12 +57,12 @@ async def _statements(services: Services, first: int) -> tuple[dict[str, Counter
         event.listen(store.engine.sync_engine, "before_cursor_execute", record)
         listeners.append((store.engine.sync_engine, record))
     try:
-        result = await run(services, "erin@corp.example", PAGE, {"first": first})
+        result = await run(services, "erin@corp.example", query, {"first": first})
     finally:
         for engine, fn in listeners:
             event.remove(engine, "before_cursor_execute", fn)
     assert result.errors is None, result.errors
-    return shapes, len(result.data["questions"]["edges"])
+    return shapes, len(next(iter(result.data.values()))["edges"])
 
 
 @pytest.mark.backend
@@ -67,6 +77,18 @@ async def test_no_statement_repeats_within_a_page(services: Services, first: int
         assert not repeated, f"{store} store ran a statement per row: {repeated}"
         # memberships, questions, tags, authors x2, linking x2, answer counts, spaces, answers
         assert sum(counter.values()) <= 12, (store, list(counter))
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("first", [1, 8])
+async def test_nested_lists_under_a_page_of_spaces_are_batched(
+    services: Services, first: int
+) -> None:
+    shapes, count = await _statements(services, first, SPACES_PAGE)
+    assert count == first
+    for store, counter in shapes.items():
+        repeated = {sql: n for sql, n in counter.items() if n > 2}
+        assert not repeated, f"{store} store ran a statement per space: {repeated}"
 
 
 @pytest.mark.backend

@@ -116,6 +116,17 @@ class Loaders:
                 )
             )
         )
+        self.space_questions: DataLoader[
+            tuple[StoreName, str, int, TimeCursor | None, bool, str | None], Page[Question]
+        ] = DataLoader(
+            _grouped(
+                stores,
+                lambda s, a, ids: s.questions_for_spaces(
+                    ids, limit=a[0], after=a[1], unanswered=a[2], tag=a[3]
+                ),
+                missing=Page,
+            )
+        )
         self.prototypes: DataLoader[tuple[StoreName, str, int], Page[Prototype]] = DataLoader(
             _grouped(
                 stores, lambda s, a, ids: s.prototypes_for_spaces(ids, limit=a[0]), missing=Page

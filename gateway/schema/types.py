@@ -161,9 +161,16 @@ class Space(relay.Node):
         unanswered: bool = False,
         tag: str | None = None,
     ) -> relay.Connection[Question]:
-        return await questions_connection(
-            info, {self._space.store: [self._space.id]}, first, after, unanswered, tag
+        # Batched across every space on the page: one statement per store, not one per space.
+        ctx = _ctx(info)
+        limit = page_size(first, ctx.settings)
+        store = self._space.store
+        cursor = TimePosition.decode(after).for_store(store) if after else None
+        page = await ctx.loaders.space_questions.load(
+            (store, self._space.id, limit, cursor, unanswered, tag)
         )
+        nodes = [Question.of(q) for q in page.items]
+        return connection(nodes, page.has_next, Question.cursor, has_previous=after is not None)
 
     @strawberry.field
     async def prototypes(self, info: Info, first: int | None = None) -> relay.Connection[Prototype]:

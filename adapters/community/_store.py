@@ -10,19 +10,16 @@ from sqlalchemy import (
     and_,
     case,
     distinct,
-    event,
     func,
     null,
     or_,
     select,
     text,
-    true,
     type_coerce,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters._sql import after_name, after_time, native_ids, open_engine, page
 from adapters.community import _demo
 from adapters.community._tables import (
     STYLE_DISCUSSION,
@@ -53,8 +50,7 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.errors import InvalidCursor
-from gateway.stores import AtTime, StoreUnavailable
+from gateway.stores import StoreUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
@@ -73,7 +69,6 @@ T = TypeVar("T")
 STORE = StoreName.COMMUNITY
 _KIND_OF_STYLE = {STYLE_QA: SpaceKind.QA, STYLE_DISCUSSION: SpaceKind.GROUP}
 _STYLE_OF_KIND = {kind: style for style, kind in _KIND_OF_STYLE.items()}
-_MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns; larger numbers cannot exist
 _PING_TIMEOUT = 5.0
 # Failures that mean "the store is not there", as opposed to a bug in a query.
 _UNREACHABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
@@ -83,44 +78,8 @@ _VISIBILITY = visibility_of(categories).label("visibility")
 _first_post = posts.alias("first_post")
 
 
-def _native_id(value: str) -> int | None:
-    """The native id for a gateway id string, or None when no row can have it."""
-    if not (value.isascii() and value.isdigit()) or str(int(value)) != value:
-        return None  # also rejects "007", "1_0", " 1": they would not map back to the key
-    number = int(value)
-    return number if 0 < number <= _MAX_ID else None
-
-
-def _native_ids(values: Iterable[str]) -> list[int]:
-    return sorted({n for v in values if (n := _native_id(v)) is not None})
-
-
 def _in_scope(scope: StoreScope) -> ColumnElement[bool]:
     return scope.predicate(visibility_of(categories), categories.c.slug)
-
-
-def _after_time(
-    after: TimeCursor | None, created_at: ColumnElement[Any], id_: ColumnElement[int]
-) -> ColumnElement[bool]:
-    """Rows strictly after ``after`` in ``created_at DESC, id DESC`` order."""
-    if after is None:
-        return true()
-    if after.at_time is AtTime.NONE:
-        return created_at < after.created_at
-    if after.at_time is AtTime.ALL:
-        return created_at <= after.created_at
-    cursor_id = _native_id(after.id or "")
-    if cursor_id is None:
-        raise InvalidCursor(after.id or "")
-    return or_(
-        created_at < after.created_at,
-        and_(created_at == after.created_at, id_ < cursor_id),
-    )
-
-
-def _page(items: list[T], limit: int) -> Page[T]:
-    limit = max(limit, 0)
-    return Page(items=items[:limit], has_next=len(items) > limit)
 
 
 def _newest_per(
@@ -156,7 +115,7 @@ def _pages_per(
         grouped.setdefault(str(parent_id), []).append(item)
     pages: dict[str, Page[T]] = {i: Page() for i in ids}
     for parent_id, found in grouped.items():
-        pages[parent_id] = _page(found, limit)
+        pages[parent_id] = page(found, limit)
     return pages
 
 
@@ -182,7 +141,7 @@ def _question_filters(
     *, unanswered: bool, tag: str | None, after: TimeCursor | None
 ) -> list[ColumnElement[bool]]:
     """The unanswered and tag filters and the cursor condition on topics."""
-    conditions = [_after_time(after, topics.c.created_at, topics.c.id)]
+    conditions = [after_time(after, topics.c.created_at, topics.c.id)]
     if unanswered:
         conditions.append(topics.c.accepted_answer_post_id.is_(None))
     if tag is not None:
@@ -275,13 +234,7 @@ class CommunityStore:
     name = STORE
 
     def __init__(self, url: str) -> None:
-        options: dict[str, Any] = {}
-        if make_url(url).get_backend_name() != "sqlite":
-            # Server connections die behind load balancers; test them on checkout.
-            options["pool_pre_ping"] = True
-        self.engine = create_async_engine(url, **options)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.engine = open_engine(url)
 
     @asynccontextmanager
     async def _connect(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -400,15 +353,7 @@ class CommunityStore:
         if kind is not None:
             stmt = stmt.where(categories.c.style == _STYLE_OF_KIND[kind])
         if after is not None:
-            cursor_id = _native_id(after.id)
-            if cursor_id is None:
-                raise InvalidCursor(after.id)
-            stmt = stmt.where(
-                or_(
-                    categories.c.name > after.name,
-                    and_(categories.c.name == after.name, categories.c.id > cursor_id),
-                )
-            )
+            stmt = stmt.where(after_name(after, categories.c.name, categories.c.id))
         stmt = stmt.order_by(categories.c.name, categories.c.id).limit(max(limit, 0) + 1)
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
@@ -416,11 +361,11 @@ class CommunityStore:
             tag_names = await _tags_by(
                 conn, category_tags, category_tags.c.category_id, [r.id for r in shown]
             )
-        return _page([_space(r, tag_names) for r in rows], limit)
+        return page([_space(r, tag_names) for r in rows], limit)
 
     async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
         """Categories in scope among ``ids``."""
-        wanted = _native_ids(ids)
+        wanted = native_ids(ids)
         if scope.empty or not wanted:
             return {}
         stmt = select(categories, _VISIBILITY).where(categories.c.id.in_(wanted), _in_scope(scope))
@@ -433,7 +378,7 @@ class CommunityStore:
 
     async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
         """Distinct users with an unexpired group membership per category."""
-        wanted = _native_ids(space_ids)
+        wanted = native_ids(space_ids)
         if not wanted:
             return {}
         stmt = (
@@ -461,7 +406,7 @@ class CommunityStore:
         limit: int,
     ) -> Page[Question]:
         """Topics in categories in scope, newest first."""
-        wanted = None if space_ids is None else _native_ids(space_ids)
+        wanted = None if space_ids is None else native_ids(space_ids)
         if scope.empty or wanted == []:
             return Page()
         stmt = _question_select().where(
@@ -478,7 +423,7 @@ class CommunityStore:
             tag_names = await _tags_by(
                 conn, topic_tags, topic_tags.c.topic_id, [r.id for r in shown]
             )
-        return _page([_question(r, tag_names) for r in rows], limit)
+        return page([_question(r, tag_names) for r in rows], limit)
 
     async def questions_for_spaces(
         self,
@@ -490,7 +435,7 @@ class CommunityStore:
         limit: int,
     ) -> dict[str, Page[Question]]:
         """Topics per category, newest first, ``limit`` each, in one windowed statement."""
-        wanted = _native_ids(space_ids)
+        wanted = native_ids(space_ids)
         if not wanted:
             return {space_id: Page() for space_id in space_ids}
         stmt = _newest_per(
@@ -513,7 +458,7 @@ class CommunityStore:
 
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Topics in scope among ``ids``."""
-        wanted = _native_ids(ids)
+        wanted = native_ids(ids)
         if scope.empty or not wanted:
             return {}
         stmt = _question_select().where(topics.c.id.in_(wanted), _in_scope(scope))
@@ -554,7 +499,7 @@ class CommunityStore:
         self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
     ) -> dict[str, Page[Answer]]:
         """Replies per topic, newest first, ``limit`` each, in one windowed statement."""
-        wanted = _native_ids(question_ids)
+        wanted = native_ids(question_ids)
         if not wanted:
             return {qid: Page() for qid in question_ids}
         stmt = _newest_per(
@@ -571,7 +516,7 @@ class CommunityStore:
             .where(
                 posts.c.topic_id.in_(wanted),
                 posts.c.post_number > 1,
-                _after_time(after, posts.c.created_at, posts.c.id),
+                after_time(after, posts.c.created_at, posts.c.id),
             ),
             posts.c.topic_id,
             posts.c.created_at,
@@ -584,7 +529,7 @@ class CommunityStore:
 
     async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
         """Replies (never a topic's first post) in scope among ``ids``."""
-        wanted = _native_ids(ids)
+        wanted = native_ids(ids)
         if scope.empty or not wanted:
             return {}
         stmt = (
@@ -610,7 +555,7 @@ class CommunityStore:
 
     async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
         """Number of replies per topic."""
-        wanted = _native_ids(question_ids)
+        wanted = native_ids(question_ids)
         if not wanted:
             return {}
         stmt = (
@@ -649,7 +594,7 @@ class CommunityStore:
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
         """Forum users among ``ids``; the email only when verified."""
-        wanted = _native_ids(ids)
+        wanted = native_ids(ids)
         if not wanted:
             return {}
         async with self._connect() as conn:
@@ -665,11 +610,3 @@ class CommunityStore:
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return {r.email: _person(r) for r in rows}
-
-
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    # SQLite leaves foreign keys off per connection; WAL lets readers run during writes.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()

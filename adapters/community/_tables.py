@@ -6,14 +6,12 @@ not the gateway's domain; :mod:`adapters.community._store` does the mapping.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,33 +20,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     case,
     or_,
 )
-from sqlalchemy.dialects import mysql
+
+from adapters._sql import UtcDateTime, exact_string
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, Dialect
+    from sqlalchemy import ColumnElement
 
 metadata = MetaData()
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Naive UTC in the database, aware UTC in Python (arguments may be any aware time)."""
-
-    # MariaDB's DATETIME drops fractions unless asked: cursors must round-trip exactly.
-    impl = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is None:
-            return value
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
 
 
 # Category permission types, as Discourse numbers them.
@@ -100,7 +82,7 @@ categories = Table(
     "categories",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("slug", String(120), nullable=False, unique=True),
+    Column("slug", exact_string(120), nullable=False, unique=True),
     Column("name", String(255), nullable=False),
     Column("description", Text, nullable=False),
     Column("style", String(20), nullable=False),

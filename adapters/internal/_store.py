@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, event, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from adapters.internal._demo import COMMUNITY_TYPES, naive_utc, write_demo
+from adapters._sql import (
+    after_name,
+    after_time,
+    native_ids,
+    open_engine,
+    page,
+)
+from adapters.internal._demo import COMMUNITY_TYPES, write_demo
 from adapters.internal._tables import (
     communities,
     community_memberships,
@@ -37,16 +42,13 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.errors import InvalidCursor
-from gateway.stores import AtTime, StoreUnavailable
+from gateway.stores import StoreUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
     from datetime import datetime
 
     from sqlalchemy import ColumnElement, Row, Select, Subquery
-    from sqlalchemy.engine.interfaces import DBAPIConnection
-    from sqlalchemy.pool import ConnectionPoolEntry
 
     from gateway.demo import DemoData
     from gateway.policies.scope import StoreScope
@@ -56,7 +58,6 @@ T = TypeVar("T")
 
 _KINDS = {native: kind for kind, native in COMMUNITY_TYPES.items()}
 _ROLES = {"leader": SpaceRole.OWNER, "member": SpaceRole.MEMBER, "external": SpaceRole.GUEST}
-_MAX_ID = 2**31 - 1  # the INTEGER key range shared by SQLite, PostgreSQL and MariaDB
 _PING_TIMEOUT = 5.0  # seconds; a health check must answer even when the server blackholes us
 
 _SPACE_COLUMNS = (
@@ -96,12 +97,7 @@ class InternalStore:
 
     def __init__(self, url: str) -> None:
         self._url = make_url(url)
-        if self._url.get_backend_name() == "sqlite":
-            self.engine = create_async_engine(self._url)
-            event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
-        else:
-            # Servers drop idle connections (restarts, failovers); check before reuse.
-            self.engine = create_async_engine(self._url, pool_pre_ping=True)
+        self.engine = open_engine(url)
 
     # --- lifecycle --------------------------------------------------------
     async def create_schema(self) -> None:
@@ -161,7 +157,7 @@ class InternalStore:
                 space_id=str(row.id),
                 space_key=space_key(self.name, Visibility(row.access), row.slug),
                 role=_ROLES[row.member_role],
-                expires_at=_aware(row.expires_at),
+                expires_at=row.expires_at,
             )
             for row in rows
         ]
@@ -178,7 +174,9 @@ class InternalStore:
         """Communities in scope, ordered by title then id."""
         _check_limit(limit)
         # A forged cursor is an error whatever the scope, so it is checked first.
-        after_clause = None if after is None else _after_name(after)
+        after_clause = (
+            None if after is None else after_name(after, communities.c.title, communities.c.id)
+        )
         if scope.empty:
             return Page()
         stmt = select(*_SPACE_COLUMNS).where(_in_scope(scope))
@@ -187,11 +185,11 @@ class InternalStore:
         if after_clause is not None:
             stmt = stmt.where(after_clause)
         stmt = stmt.order_by(communities.c.title, communities.c.id).limit(limit + 1)
-        return _page([_space(row) for row in await self._all(stmt)], limit)
+        return page([_space(row) for row in await self._all(stmt)], limit)
 
     async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
         """Communities in scope among ``ids``."""
-        native = _native_ids(ids)
+        native = native_ids(ids)
         if scope.empty or not native:
             return {}
         stmt = select(*_SPACE_COLUMNS).where(communities.c.id.in_(native), _in_scope(scope))
@@ -199,7 +197,7 @@ class InternalStore:
 
     async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
         """Unexpired memberships per community."""
-        native = _native_ids(space_ids)
+        native = native_ids(space_ids)
         if not native:
             return {}
         expires_at = community_memberships.c.expires_at
@@ -207,7 +205,7 @@ class InternalStore:
             select(community_memberships.c.community_id, func.count())
             .where(
                 community_memberships.c.community_id.in_(native),
-                or_(expires_at.is_(None), expires_at > naive_utc(now)),
+                or_(expires_at.is_(None), expires_at > now),
             )
             .group_by(community_memberships.c.community_id)
         )
@@ -232,13 +230,13 @@ class InternalStore:
             return Page()
         stmt = _questions_in(scope)
         if space_ids is not None:
-            native = _native_ids(space_ids)
+            native = native_ids(space_ids)
             if not native:
                 return Page()
             stmt = stmt.where(forum_topics.c.community_id.in_(native))
         stmt = stmt.where(*filters)
         stmt = stmt.order_by(forum_topics.c.created_at.desc(), forum_topics.c.id.desc())
-        return _page(await self._questions(stmt.limit(limit + 1)), limit)
+        return page(await self._questions(stmt.limit(limit + 1)), limit)
 
     async def questions_for_spaces(
         self,
@@ -253,7 +251,7 @@ class InternalStore:
         (plus one for the tags); the filters and cursor of :meth:`list_questions`."""
         _check_limit(limit)
         filters = _question_filters(unanswered=unanswered, tag=tag, after=after)
-        native = _native_ids(space_ids)
+        native = native_ids(space_ids)
         if not native:
             return _empty_pages(space_ids)
         ranked = (
@@ -270,7 +268,7 @@ class InternalStore:
 
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Question topics in scope among ``ids``."""
-        native = _native_ids(ids)
+        native = native_ids(ids)
         if scope.empty or not native:
             return {}
         stmt = _questions_in(scope).where(forum_topics.c.id.in_(native))
@@ -300,8 +298,8 @@ class InternalStore:
     ) -> dict[str, Page[Answer]]:
         """Replies per question topic, newest first, ``limit`` each, in one statement."""
         _check_limit(limit)
-        after_clause = _after_time(forum_replies.c.created_at, forum_replies.c.id, after)
-        native = _native_ids(question_ids)
+        after_clause = after_time(after, forum_replies.c.created_at, forum_replies.c.id)
+        native = native_ids(question_ids)
         if not native:
             return _empty_pages(question_ids)
         ranked = (
@@ -335,13 +333,13 @@ class InternalStore:
                 body=row.content,
                 author_id=_str_or_none(row.author_profile_id),
                 accepted=row.child_id == row.accepted_reply_id,
-                created_at=_aware(row.created_at),
+                created_at=row.created_at,
             ),
         )
 
     async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
         """Replies to question topics in scope among ``ids``."""
-        native = _native_ids(ids)
+        native = native_ids(ids)
         if scope.empty or not native:
             return {}
         stmt = (
@@ -370,14 +368,14 @@ class InternalStore:
                 body=row.content,
                 author_id=_str_or_none(row.author_profile_id),
                 accepted=row.id == row.accepted_reply_id,
-                created_at=_aware(row.created_at),
+                created_at=row.created_at,
             )
             for row in await self._all(stmt)
         }
 
     async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
         """Number of replies per question topic."""
-        native = _native_ids(question_ids)
+        native = native_ids(question_ids)
         if not native:
             return {}
         stmt = (
@@ -396,7 +394,7 @@ class InternalStore:
     ) -> dict[str, Page[Prototype]]:
         """Prototypes per community, by name then id, ``limit`` each, in one statement."""
         _check_limit(limit)
-        native = _native_ids(space_ids)
+        native = native_ids(space_ids)
         if not native:
             return _empty_pages(space_ids)
         ranked = (
@@ -435,7 +433,7 @@ class InternalStore:
         self, ids: Sequence[str], scope: StoreScope
     ) -> dict[str, Prototype]:
         """Prototypes in communities in scope among ``ids``."""
-        native = _native_ids(ids)
+        native = native_ids(ids)
         if scope.empty or not native:
             return {}
         stmt = (
@@ -468,7 +466,7 @@ class InternalStore:
     ) -> dict[str, Page[Feedback]]:
         """Feedback per prototype, newest first, ``limit`` each, in one statement."""
         _check_limit(limit)
-        native = _native_ids(prototype_ids)
+        native = native_ids(prototype_ids)
         if not native:
             return _empty_pages(prototype_ids)
         ranked = (
@@ -505,7 +503,7 @@ class InternalStore:
 
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Feedback on prototypes in communities in scope among ``ids``."""
-        native = _native_ids(ids)
+        native = native_ids(ids)
         if scope.empty or not native:
             return {}
         stmt = (
@@ -534,7 +532,7 @@ class InternalStore:
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
         """Profiles among ``ids``."""
-        native = _native_ids(ids)
+        native = native_ids(ids)
         if not native:
             return {}
         stmt = select(*_PERSON_COLUMNS).where(profiles.c.id.in_(native))
@@ -586,7 +584,7 @@ class InternalStore:
             author_id=_str_or_none(row.author_profile_id),
             tags=tuple(tags),
             accepted_answer_id=_str_or_none(row.accepted_reply_id),
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
         )
 
     def _feedback(self, row: Row[Any], feedback_id: int, prototype_id: int) -> Feedback:
@@ -599,7 +597,7 @@ class InternalStore:
             body=row.comment,
             author_id=_str_or_none(row.author_profile_id),
             internal_note=row.internal_note,
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
         )
 
     def _person(self, row: Row[Any]) -> Person:
@@ -613,23 +611,6 @@ class InternalStore:
             title=row.job_title,
             department=row.department,
         )
-
-
-def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    """Per-connection SQLite settings: SQLite forgets them between connections."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # Readers then never block the writer (and vice versa) across gateway workers.
-        cursor.execute("PRAGMA journal_mode=WAL")
-    finally:
-        cursor.close()
-    # SQLite's own lower() folds ASCII only; search must fold "Ü" like the servers do.
-    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if isinstance(value, str) else value
 
 
 def _space(row: Row[Any]) -> Space:
@@ -658,14 +639,6 @@ def _in_scope(scope: StoreScope) -> ColumnElement[bool]:
     return scope.predicate(communities.c.access, communities.c.slug)
 
 
-def _after_name(after: NameCursor) -> ColumnElement[bool]:
-    title = communities.c.title
-    after_id = _native_id(after.id)
-    if after_id is None:  # a cursor this store never issued: forged or corrupted
-        raise InvalidCursor(str(after.id))
-    return or_(title > after.name, and_(title == after.name, communities.c.id > after_id))
-
-
 def _question_filters(
     *, unanswered: bool, tag: str | None, after: TimeCursor | None
 ) -> list[ColumnElement[bool]]:
@@ -680,27 +653,8 @@ def _question_filters(
             topic_tags.c.tag == tag.strip().lower(),
         )
         filters.append(tagged.exists())
-    after_clause = _after_time(forum_topics.c.created_at, forum_topics.c.id, after)
-    if after_clause is not None:
-        filters.append(after_clause)
+    filters.append(after_time(after, forum_topics.c.created_at, forum_topics.c.id))
     return filters
-
-
-def _after_time(
-    created_at: ColumnElement[datetime], row_id: ColumnElement[int], after: TimeCursor | None
-) -> ColumnElement[bool] | None:
-    """Rows strictly after the cursor (``None``: no cursor, no condition)."""
-    if after is None:
-        return None
-    at = naive_utc(after.created_at)
-    if after.at_time is AtTime.ALL:
-        return created_at <= at
-    if after.at_time is AtTime.NONE:
-        return created_at < at
-    below = _native_id(after.id)
-    if below is None:  # a cursor this store never issued: forged or corrupted
-        raise InvalidCursor(str(after.id))
-    return or_(created_at < at, and_(created_at == at, row_id < below))
 
 
 def _rank(
@@ -743,33 +697,9 @@ def _empty_pages(requested: Sequence[str]) -> dict[str, Page[Any]]:
     return {parent: Page() for parent in requested}
 
 
-def _page(items: list[T], limit: int) -> Page[T]:
-    return Page(items[:limit], has_next=len(items) > limit)
-
-
 def _check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must not be negative, got {limit}")
-
-
-def _native_ids(ids: Iterable[str]) -> list[int]:
-    """The distinct valid native ids among ``ids``; anything else cannot name a row."""
-    return sorted({n for n in map(_native_id, ids) if n is not None})
-
-
-def _native_id(value: object) -> int | None:
-    # Only the spelling this store hands out counts ("7", not "07", "+7" or "7_0"): results
-    # are keyed by that spelling, and an out-of-range number would be a driver error.
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-        return None
-    number = int(value)
-    if str(number) != value or not 0 < number <= _MAX_ID:
-        return None
-    return number
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 def _str_or_none(value: int | None) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -22,35 +21,24 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
+
+from adapters._sql import UtcDateTime, exact_string
 
 metadata = MetaData()
 
-# MariaDB truncates DATETIME to whole seconds unless asked for microseconds, which
-# would break exact cursor round-trips.
-Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-
-
-def _exact(length: int) -> String:
-    """A VARCHAR compared byte-for-byte on MariaDB too (its default collation ignores case).
-
-    Slugs and access classes feed the authorization predicate, so a grant for
-    ``project-falcon`` must not also match ``Project-Falcon`` on one backend only.
-    """
-    return String(length).with_variant(
-        mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
+# Naive UTC in the database, aware UTC in Python, microseconds on MariaDB too.
+Timestamp = UtcDateTime
 
 
 communities = Table(
     "communities",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("slug", _exact(120), nullable=False, unique=True),
+    Column("slug", exact_string(120), nullable=False, unique=True),
     Column("title", String(200), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("community_type", String(32), nullable=False),  # group | qa | prototype_feedback
-    Column("access", _exact(16), nullable=False),  # open | restricted | shared
+    Column("access", exact_string(16), nullable=False),  # open | restricted | shared
     Column("tags", String(500), nullable=False, default=""),  # comma-separated
     Column("created_at", Timestamp, nullable=False),
     Index("ix_communities_title_id", "title", "id"),
@@ -130,7 +118,7 @@ topic_tags = Table(
         ForeignKey("forum_topics.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("tag", _exact(64), primary_key=True),  # lower-cased on write
+    Column("tag", exact_string(64), primary_key=True),  # lower-cased on write
     Index("ix_topic_tags_tag", "tag", "topic_id"),
 )
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from sqlalchemy import ColumnElement, Dialect
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
     from gateway.stores import NameCursor, TimeCursor
 
@@ -107,6 +108,20 @@ def after_name(
     if after_id is None:  # a cursor this store never issued: forged or corrupted
         raise InvalidCursor(after.id)
     return or_(name > after.name, and_(name == after.name, row_id > after_id))
+
+
+async def refresh_statistics(conn: AsyncConnection) -> None:
+    """Give SQLite's planner statistics; servers keep their own (autovacuum, InnoDB).
+
+    Without them SQLite picks index-by-space plus a sort for a principal who sees many
+    spaces (the read benchmark measured 15 ms instead of 1.4 ms per page at 1M posts).
+    ``analysis_limit`` samples a bounded number of rows per index, so this stays a few
+    milliseconds however large the store grows, and can run at every start.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    await conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+    await conn.exec_driver_sql("ANALYZE")
 
 
 def open_engine(url: str) -> AsyncEngine:

@@ -45,3 +45,16 @@ async def test_unexpected_errors_are_masked(tmp_path: Path) -> None:
     # A context without stores makes the resolver fail in an unplanned way.
     result = await schema.execute("{ viewer { id } }", context_value=object())
     assert result.errors[0].message == "Unexpected error."
+
+
+def test_validation_is_cached_across_requests(tmp_path: Path) -> None:
+    """The limits are part of the cache key: built per request, every lookup would miss."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    schema = build_schema(Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path)}))
+    cache = _get_validate_cache(256)
+    query = "query CacheProbe { __typename }"
+    schema.execute_sync(query)
+    before = cache.cache_info().hits
+    schema.execute_sync(query)
+    assert cache.cache_info().hits == before + 1

@@ -19,7 +19,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from adapters._sql import after_name, after_time, native_ids, open_engine, page
+from adapters._sql import (
+    after_name,
+    after_time,
+    native_ids,
+    open_engine,
+    page,
+    refresh_statistics,
+)
 from adapters.community import _demo
 from adapters.community._tables import (
     STYLE_DISCUSSION,
@@ -260,6 +267,7 @@ class CommunityStore:
         """Create the native tables if they do not exist (never drops anything)."""
         async with self._connect(write=True) as conn:
             await conn.run_sync(metadata.create_all)
+            await refresh_statistics(conn)
 
     async def is_empty(self) -> bool:
         """True when the forum has no categories yet."""

@@ -14,6 +14,7 @@ from adapters._sql import (
     native_ids,
     open_engine,
     page,
+    refresh_statistics,
 )
 from adapters.internal._demo import COMMUNITY_TYPES, write_demo
 from adapters.internal._tables import (
@@ -104,6 +105,7 @@ class InternalStore:
         """Create the native tables if they do not exist (never drops anything)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            await refresh_statistics(conn)
 
     async def is_empty(self) -> bool:
         """True when there is no community yet."""

@@ -31,18 +31,23 @@ __all__ = ["build_schema"]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    # The limiters' rule classes are built once: strawberry's validation cache is keyed by
+    # the rule classes, and a limiter made per request would make every lookup a miss.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    if not settings.introspection:
+        limits.append(NoSchemaIntrospectionCustomRule)
     extensions: list = [
         RejectEmptySelections,
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         ReportPartialFailures,
         lambda: MaskErrors(should_mask_error=lambda e: not is_client_error(e)),
     ]
-    if not settings.introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
         types=[Space, Question, Answer, Prototype, Feedback, Person],

@@ -1,0 +1,549 @@
+"""Measure the read path: four modes x three personas, over real HTTP on 127.0.0.1.
+
+    python -m bench.run --size small|large [--requests N] [--concurrency C] [--plot FILE.png]
+
+For each mode (``bench.serve``: real, allow-all, naive, raw) one server process is
+started; for each persona the representative front-end query is sent: a warm-up,
+then ``N`` requests one at a time with the modes in rotation (p50/p99 latency), then
+per mode ``N`` requests from ``C`` concurrent clients (throughput). Every loop is
+bounded by a count and a deadline.
+Responses of real, naive and raw are compared: they must be the same questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import (
+    MANIFEST,
+    OUT_ROOT,
+    PERSONAS,
+    QUERY,
+    RESULTS,
+    Persona,
+    mib,
+)
+from bench.serve import MODES, data_dir, path_for, running
+from gateway.identity.dev_issuer import DevIssuer
+
+LABELS = {"real": "(a) real", "allow-all": "(b) allow-all", "naive": "(c) naive", "raw": "(d) raw"}
+TARGET_AUTHZ = 1.1  # (a)/(b) at most
+TARGET_PUSHDOWN = 100.0  # (c)/(a) at least
+TARGET_FLAT = 1.2  # (a) at 1M posts / (a) at 10k posts, at most ("flat")
+REQUEST_TIMEOUT = 60.0
+
+Signature = tuple[tuple[str, str], ...]  # (title, space name) per question, in order
+
+
+@dataclass
+class Cell:
+    """What one (mode, persona) measured."""
+
+    mode: str
+    persona: str
+    latencies_ms: list[float] = field(default_factory=list)
+    throughput: float = 0.0
+    throughput_requests: int = 0
+    concurrency: int = 1
+    errors: list[str] = field(default_factory=list)
+    signatures: set[Signature] = field(default_factory=set)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    scanned: list[int] = field(default_factory=list)  # naive: rows it had to judge
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else math.nan
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies_ms, 99)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "persona": self.persona,
+            "requests": len(self.latencies_ms),
+            "p50_ms": round(self.p50, 3),
+            "p99_ms": round(self.p99, 3),
+            "mean_ms": round(statistics.fmean(self.latencies_ms), 3) if self.latencies_ms else None,
+            "throughput_rps": round(self.throughput, 2),
+            "throughput_requests": self.throughput_requests,
+            "concurrency": self.concurrency,
+            "rows": len(self.nodes),
+            "errors": len(self.errors),
+            "scanned_mean": round(statistics.fmean(self.scanned), 1) if self.scanned else None,
+        }
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation: p99 of 200 samples is the 198th)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+# --- talking to one server ------------------------------------------------------------
+class Client:
+    """One persona's requests to one mode's endpoint."""
+
+    def __init__(self, http: httpx.AsyncClient, mode: str, token: str | None) -> None:
+        self.http = http
+        self.path = path_for(mode)
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
+
+    async def ask(self, cell: Cell) -> float | None:
+        """One request; its latency in ms, or None (and an error noted) when it failed."""
+        started = time.perf_counter()
+        try:
+            response = await self.http.post(self.path, json={"query": QUERY}, headers=self.headers)
+        except httpx.HTTPError as exc:
+            cell.errors.append(f"{type(exc).__name__}: {exc}")
+            return None
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            cell.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+            return None
+        body = response.json()
+        if body.get("errors"):
+            cell.errors.append(f"GraphQL errors: {json.dumps(body['errors'])[:300]}")
+            return None
+        nodes = [edge["node"] for edge in body["data"]["questions"]["edges"]]
+        signature = tuple((n["title"], (n["space"] or {}).get("name", "")) for n in nodes)
+        if signature not in cell.signatures:
+            cell.signatures.add(signature)
+            cell.nodes = nodes
+        if "x-bench-scanned" in response.headers:
+            cell.scanned.append(int(response.headers["x-bench-scanned"]))
+        return elapsed
+
+
+async def warm_up(client: Client, cell: Cell, *, count: int, max_seconds: float) -> None:
+    deadline = time.monotonic() + max_seconds
+    for _ in range(count):
+        await client.ask(cell)
+        if time.monotonic() > deadline:
+            break
+    cell.errors.clear()  # a cold start may fail; the measured passes must not
+
+
+async def latency_pass(
+    clients: dict[str, Client], cells: dict[str, Cell], *, requests: int, max_seconds: float
+) -> None:
+    """One request at a time, the modes in rotation (a, b, c, d, a, b, ...): whatever else
+    the machine does meanwhile slows every mode alike, so the ratios stay fair. Each mode
+    stops after ``requests`` attempts or ``max_seconds`` of its own time."""
+    attempts = dict.fromkeys(clients, 0)
+    spent = dict.fromkeys(clients, 0.0)
+    active = list(clients)
+    while active:
+        for mode in list(active):
+            started = time.monotonic()
+            latency = await clients[mode].ask(cells[mode])
+            spent[mode] += time.monotonic() - started
+            attempts[mode] += 1
+            if latency is not None:
+                cells[mode].latencies_ms.append(latency)
+            if attempts[mode] >= requests or spent[mode] >= max_seconds:
+                active.remove(mode)
+
+
+async def throughput_pass(
+    client: Client, cell: Cell, *, requests: int, concurrency: int, max_seconds: float
+) -> None:
+    """``requests`` requests from ``concurrency`` clients at once, or until the deadline."""
+    deadline = time.monotonic() + max_seconds
+    issued = 0
+
+    async def worker() -> None:
+        nonlocal issued
+        while issued < requests and time.monotonic() < deadline:
+            issued += 1
+            if await client.ask(cell) is not None:
+                cell.throughput_requests += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    cell.concurrency = concurrency
+    cell.throughput = cell.throughput_requests / elapsed if elapsed > 0 else 0.0
+
+
+async def run_all(
+    bases: dict[str, str], tokens: dict[str, str | None], args: argparse.Namespace
+) -> list[Cell]:
+    """Persona by persona: warm every mode up, measure latency with the modes in
+    rotation, then each mode's throughput."""
+    limits = httpx.Limits(max_connections=args.concurrency + 2, max_keepalive_connections=32)
+    cells: list[Cell] = []
+    async with contextlib.AsyncExitStack() as stack:
+        https = {
+            mode: await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=base, trust_env=False, timeout=REQUEST_TIMEOUT, limits=limits
+                )
+            )
+            for mode, base in bases.items()
+        }
+        for persona in PERSONAS:
+            if persona.label not in args.personas:
+                continue
+            clients = {m: Client(h, m, tokens[persona.label]) for m, h in https.items()}
+            mine = {mode: Cell(mode, persona.label) for mode in clients}
+            for mode, client in clients.items():
+                await warm_up(client, mine[mode], count=args.warmup, max_seconds=args.max_seconds)
+            await latency_pass(clients, mine, requests=args.requests, max_seconds=args.max_seconds)
+            for mode, client in clients.items():
+                await throughput_pass(
+                    client,
+                    mine[mode],
+                    requests=args.requests,
+                    concurrency=args.concurrency,
+                    max_seconds=args.max_seconds,
+                )
+                print(_row(mine[mode]), flush=True)
+            cells.extend(mine.values())
+    return cells
+
+
+def issue_tokens(out_dir: Path) -> dict[str, str | None]:
+    """Development tokens for the personas; the guest sends none."""
+    issuer = DevIssuer.open(data_dir(out_dir))  # creates the key before any server reads it
+    tokens: dict[str, str | None] = {}
+    for persona in PERSONAS:
+        tokens[persona.label] = _token(issuer, persona)
+    return tokens
+
+
+def _token(issuer: DevIssuer, persona: Persona) -> str | None:
+    if persona.email is None:
+        return None
+    return issuer.issue(email=persona.email, name=persona.name, roles=list(persona.roles))
+
+
+# --- reporting ----------------------------------------------------------------------------
+HEADER = (
+    f"{'mode':<14} {'persona':<9} {'p50 ms':>9} {'p99 ms':>9} {'req/s':>8} "
+    f"{'n':>5} {'rows':>5} {'scanned':>8} {'errors':>6}"
+)
+
+
+def _row(cell: Cell) -> str:
+    s = cell.summary()
+    scanned = "" if s["scanned_mean"] is None else f"{s['scanned_mean']:.0f}"
+    return (
+        f"{LABELS[cell.mode]:<14} {cell.persona:<9} {s['p50_ms']:>9.2f} {s['p99_ms']:>9.2f} "
+        f"{s['throughput_rps']:>8.1f} {s['requests']:>5} {s['rows']:>5} {scanned:>8} "
+        f"{s['errors']:>6}"
+    )
+
+
+def _cell(cells: list[Cell], mode: str, persona: str) -> Cell | None:
+    return next((c for c in cells if c.mode == mode and c.persona == persona), None)
+
+
+def ratios(cells: list[Cell]) -> dict[str, dict[str, float]]:
+    """Per persona: (a)/(b), (c)/(a), (a)/(d) of p50 latency."""
+    out: dict[str, dict[str, float]] = {}
+    for persona in sorted({c.persona for c in cells}, key=[p.label for p in PERSONAS].index):
+        a, b = _cell(cells, "real", persona), _cell(cells, "allow-all", persona)
+        c, d = _cell(cells, "naive", persona), _cell(cells, "raw", persona)
+        row: dict[str, float] = {}
+        if a and b:
+            row["a/b"] = a.p50 / b.p50
+        if a and c:
+            row["c/a"] = c.p50 / a.p50
+        if a and d:
+            row["a/d"] = a.p50 / d.p50
+        out[persona] = row
+    return out
+
+
+def correctness(cells: list[Cell]) -> tuple[bool, list[str]]:
+    """(a), (c) and (d) must return the same questions (title and space) per persona."""
+    ok = True
+    lines = []
+    for persona in [p.label for p in PERSONAS]:
+        compared = [c for m in ("real", "naive", "raw") if (c := _cell(cells, m, persona))]
+        if not compared:
+            continue
+        for c in compared:
+            if len(c.signatures) > 1:
+                ok = False
+                lines.append(
+                    f"!!! MISMATCH: {LABELS[c.mode]} answered {persona} with "
+                    f"{len(c.signatures)} different pages during the run"
+                )
+        pages = {c.mode: next(iter(c.signatures), ()) for c in compared}
+        names = ", ".join(LABELS[m].split()[0] for m in pages)
+        reference = pages[compared[0].mode]
+        if len(compared) < 2:
+            lines.append(f"correctness {persona}: only {names} measured, nothing to compare")
+        elif all(set(p) == set(reference) for p in pages.values()):
+            same_order = all(p == reference for p in pages.values())
+            same_nodes = all(c.nodes == compared[0].nodes for c in compared)
+            internal = sum(1 for title, _ in reference if "#i" in title)
+            lines.append(
+                f"correctness {persona}: {names} return the same {len(reference)} questions "
+                f"(title+space; {internal} internal, {len(reference) - internal} community)"
+                + (", same order" if same_order else ", ORDER DIFFERS")
+                + ("; every field equal" if same_nodes else "; some other field differs")
+            )
+            if not same_nodes:
+                lines.extend(_field_diffs(compared))
+        else:
+            ok = False
+            lines.append(f"!!! MISMATCH for {persona}: {names} return different questions")
+            for mode, page in pages.items():
+                extra = set(page) - set(reference)
+                missing = set(reference) - set(page)
+                if extra or missing:
+                    lines.append(
+                        f"!!!   {LABELS[mode]} vs {LABELS[compared[0].mode]}: "
+                        f"extra {sorted(extra)[:3]} missing {sorted(missing)[:3]}"
+                    )
+    return ok, lines
+
+
+def _field_diffs(compared: list[Cell]) -> list[str]:
+    first = compared[0]
+    lines = []
+    for other in compared[1:]:
+        for x, y in zip(first.nodes, other.nodes, strict=False):
+            if x != y:
+                keys = [k for k in x if x.get(k) != y.get(k)]
+                where = f"{LABELS[other.mode]} differs from {LABELS[first.mode]}"
+                lines.append(
+                    f"    {where} on {x['title']!r}: "
+                    + ", ".join(f"{k} {x.get(k)!r} vs {y.get(k)!r}" for k in keys)
+                )
+                break
+    return lines
+
+
+def verdicts(
+    size: str, my_posts: int, cells: list[Cell], others: dict[str, dict[str, Any]]
+) -> list[str]:
+    """The README's targets, one line each, per persona."""
+    lines = []
+    table = ratios(cells)
+    for persona, row in table.items():
+        if "a/b" in row:
+            ok = row["a/b"] <= TARGET_AUTHZ
+            lines.append(
+                f"target (a)/(b) <= {TARGET_AUTHZ}: {persona:<9} {row['a/b']:6.2f}  "
+                + ("met" if ok else "MISSED")
+            )
+    for persona, row in table.items():
+        if "c/a" in row:
+            ok = row["c/a"] >= TARGET_PUSHDOWN
+            lines.append(
+                f"target (c)/(a) >= {TARGET_PUSHDOWN:.0f}: {persona:<9} {row['c/a']:6.1f}x "
+                + ("met" if ok else "MISSED")
+            )
+    # Flatness: (a) on the bigger data set over (a) on the smaller, same number of spaces.
+    mine = {c.persona: c.p50 for c in cells if c.mode == "real"}
+    for name, other in sorted(others.items(), key=lambda kv: kv[1]["seed"]["posts"]):
+        posts = other["seed"]["posts"]
+        if posts == my_posts:
+            continue  # e.g. the same size seeded another way: not a flatness question
+        theirs = {s["persona"]: s["p50_ms"] for s in other["cells"] if s["mode"] == "real"}
+        for persona, p50 in mine.items():
+            if not theirs.get(persona):
+                continue
+            pair = sorted([(posts, name, theirs[persona]), (my_posts, size, p50)])
+            (_, small_name, small), (_, large_name, large) = pair
+            ratio = large / small
+            lines.append(
+                f"target (a) flat, {large_name}/{small_name} p50 <= {TARGET_FLAT}: {persona:<9} "
+                f"{large:7.2f} / {small:7.2f} ms = {ratio:5.2f}  "
+                + ("met" if ratio <= TARGET_FLAT else "MISSED")
+            )
+    return lines
+
+
+def results_name(gc_freeze: bool) -> str:
+    """Runs of the gc.freeze() experiment are kept apart from runs of the shipped gateway."""
+    return RESULTS.replace(".json", "-gc-freeze.json") if gc_freeze else RESULTS
+
+
+def other_results(out_dir: Path, seed: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    """Earlier results of other sizes seeded alike: same spaces, split and statistics."""
+    alike = (seed["spaces"], seed.get("internal_share", 0.6), seed.get("analyze", False))
+    found = {}
+    for path in sorted(OUT_ROOT.glob(f"*/{name}")):
+        if path.parent.resolve() == out_dir.resolve():
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        theirs = data.get("seed", {})
+        if (theirs.get("spaces"), theirs.get("internal_share"), theirs.get("analyze")) == alike:
+            found[path.parent.name] = data
+    return found
+
+
+def plot(cells: list[Cell], title: str, path: Path) -> None:
+    """Grouped bars: p50 latency (log scale) and throughput, per persona and mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: write the file only
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    personas = [p.label for p in PERSONAS if any(c.persona == p.label for c in cells)]
+    modes = [m for m in MODES if any(c.mode == m for c in cells)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.8 / max(len(modes), 1)
+    for i, mode in enumerate(modes):
+        xs = [j + i * width for j in range(len(personas))]
+        p50 = [(_cell(cells, mode, p) or Cell(mode, p)).p50 for p in personas]
+        rps = [(_cell(cells, mode, p) or Cell(mode, p)).throughput for p in personas]
+        left.bar(xs, p50, width, label=LABELS[mode])
+        right.bar(xs, rps, width, label=LABELS[mode])
+    for ax, label in ((left, "p50 latency, ms (log)"), (right, "throughput, requests/s")):
+        ax.set_xticks([j + width * (len(modes) - 1) / 2 for j in range(len(personas))])
+        ax.set_xticklabels(personas)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    left.set_yscale("log")
+    plain = FuncFormatter(lambda value, _pos: f"{value:g}")  # 20, not 2x10^1
+    left.yaxis.set_major_formatter(plain)
+    left.yaxis.set_minor_formatter(plain)
+    left.tick_params(axis="y", which="minor", labelsize=7)
+    left.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --- main -----------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="small", help="a seeded data set under bench/out")
+    parser.add_argument("--out", type=Path, help="the data set's directory (overrides --size)")
+    parser.add_argument("--requests", type=int, default=200, help="per pass (default 200)")
+    parser.add_argument("--concurrency", type=int, default=4, help="throughput pass (default 4)")
+    parser.add_argument("--warmup", type=int, default=20, help="requests before measuring")
+    parser.add_argument(
+        "--max-seconds", type=float, default=60.0, help="deadline of each pass (default 60)"
+    )
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset")
+    parser.add_argument(
+        "--personas", default=",".join(p.label for p in PERSONAS), help="comma-separated subset"
+    )
+    parser.add_argument("--plot", type=Path, help="write a PNG bar chart here")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="servers gc.freeze() their start-up heap (an experiment, not the shipped gateway)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help=f"write the figures here as JSON (default: {RESULTS} next to the data set)",
+    )
+    args = parser.parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    args.personas = [p.strip() for p in args.personas.split(",") if p.strip()]
+    if bad := [m for m in modes if m not in MODES]:
+        parser.error(f"unknown modes {bad}; choose from {', '.join(MODES)}")
+    if bad := [p for p in args.personas if p not in {x.label for x in PERSONAS}]:
+        parser.error(f"unknown personas {bad}")
+    if args.requests < 1 or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--requests and --concurrency must be at least 1")
+    out_dir: Path = args.out or OUT_ROOT / args.size
+    size = out_dir.name
+    if not (out_dir / MANIFEST).exists():
+        parser.error(f"{out_dir} holds no seeded data set; run python -m bench.seed first")
+    seed = json.loads((out_dir / MANIFEST).read_text())
+    print(
+        f"data set {size}: {seed['spaces']:,} spaces, {seed['posts']:,} posts, "
+        f"{seed['rows']:,} rows seeded in {seed['insert_seconds']:.1f} s "
+        f"({seed['rows_per_second']:,} rows/s); internal {mib(seed['db_bytes']['internal'])}, "
+        f"community {mib(seed['db_bytes']['community'])}"
+        + (" (ANALYZEd)" if seed.get("analyze") else "")
+        + (
+            f"; internal share {seed['internal_share']}"
+            if seed.get("internal_share", 0.6) != 0.6
+            else ""
+        )
+    )
+    print(
+        f"{args.requests} requests per pass: latency one at a time, throughput with "
+        f"{args.concurrency} concurrent clients; warm-up {args.warmup}; "
+        f"each pass stops after {args.max_seconds:.0f} s"
+        + ("; servers gc.freeze() their start-up heap" if args.gc_freeze else "")
+        + "\n"
+    )
+    tokens = issue_tokens(out_dir)
+    print(HEADER)
+    # One server process per mode, all started up front; an idle one costs nothing.
+    with contextlib.ExitStack() as stack:
+        bases = {
+            mode: stack.enter_context(
+                running(out_dir, mode, out_dir / f"serve-{mode}.log", gc_freeze=args.gc_freeze)
+            )
+            for mode in modes
+        }
+        cells = asyncio.run(run_all(bases, tokens, args))
+
+    print("\nratios of p50 latency (lower is faster for the first mode named):")
+    print(f"{'persona':<9} {'(a)/(b)':>8} {'(c)/(a)':>8} {'(a)/(d)':>8}")
+    for persona, row in ratios(cells).items():
+        cols = [f"{row[k]:8.2f}" if k in row else f"{'-':>8}" for k in ("a/b", "c/a", "a/d")]
+        print(f"{persona:<9} " + " ".join(cols))
+
+    ok, lines = correctness(cells)
+    print()
+    print("\n".join(lines))
+    others = other_results(out_dir, seed, results_name(args.gc_freeze))
+    print()
+    print("\n".join(verdicts(size, seed["posts"], cells, others)))
+    errors = sum(len(c.errors) for c in cells)
+    if errors:
+        print(f"\n!!! {errors} failed requests; first: {next(e for c in cells for e in c.errors)}")
+
+    results = {
+        "size": size,
+        "seed": {
+            "spaces": seed["spaces"],
+            "posts": seed["posts"],
+            "rows": seed["rows"],
+            "insert_seconds": seed["insert_seconds"],
+            "db_bytes": seed["db_bytes"],
+            "internal_share": seed.get("internal_share", 0.6),
+            "analyze": seed.get("analyze", False),
+        },
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "cells": [c.summary() for c in cells],
+        "ratios": ratios(cells),
+        "correct": ok,
+        "gc_freeze": args.gc_freeze,
+    }
+    results_path = args.results or out_dir / results_name(args.gc_freeze)
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+    if args.plot:
+        plot(cells, f"questions(first: 20), {size}: {seed['posts']:,} posts", args.plot)
+        print(f"\nwrote {args.plot}")
+    return 0 if ok and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

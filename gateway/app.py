@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -16,23 +18,28 @@ from strawberry.asgi import GraphQL
 
 from gateway.demo import demo_data
 from gateway.guard import STORE_FAILURES
-from gateway.identity.backends import BearerBackend, ChainBackend, on_auth_error
+from gateway.identity.backends import BearerBackend, ChainBackend, LocalVerifier, on_auth_error
 from gateway.identity.dev_issuer import DevIssuer
+from gateway.identity.jwks import JwksCache
+from gateway.identity.oidc import OidcVerifier
 from gateway.schema import build_schema
 from gateway.schema.context import Context, build_context
 from gateway.services import Services, load_policy, open_stores
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.websockets import WebSocket
 
     from gateway.config import Settings
+    from gateway.identity.backends import TokenVerifier
 
 log = logging.getLogger("gateway")
 READY_TIMEOUT = 3.0
+# Discovery and key-set requests run while a request waits for its token to be checked.
+OUTBOUND_TIMEOUT = httpx.Timeout(5.0)
 
 
 async def prepare_stores(services: Services) -> None:
@@ -70,17 +77,48 @@ class GatewayGraphQL(GraphQL):
         return await build_context(self.services, request.user)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
-    """The gateway app; ``services`` may be given by tests that built their own."""
+def provider_verifiers(
+    settings: Settings, client: httpx.AsyncClient, clock: Callable[[], float] = time.monotonic
+) -> list[OidcVerifier]:
+    """One verifier per configured provider, each with its own key cache on the shared client."""
+    return [
+        OidcVerifier(provider, JwksCache(provider, client, clock=clock))
+        for provider in settings.providers
+    ]
+
+
+def create_app(
+    settings: Settings,
+    services: Services | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> Starlette:
+    """The gateway app; ``services`` may be given by tests that built their own.
+
+    ``clock`` paces refetches of the providers' key sets; tests pass one they can advance.
+    """
     services = services or build_services(settings)
-    verifiers = [services.dev_issuer] if services.dev_issuer else []
+    local: list[TokenVerifier] = [LocalVerifier(services.dev_issuer)] if services.dev_issuer else []
+    bearer = BearerBackend(local)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await prepare_stores(services)
         app.state.services = services
-        yield
-        await services.close()
+        try:
+            # One outbound client for every provider: a shared connection pool, closed
+            # with the app.
+            async with httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT) as http:
+                app.state.http = http
+                # Providers' verifiers need the client, which exists only while the app runs;
+                # they come after the development issuer in the chain.
+                bearer.verifiers = [*local, *provider_verifiers(settings, http, clock)]
+                for provider in settings.providers:
+                    log.info("accepting bearer tokens from %s (%s)", provider.name, provider.issuer)
+                yield
+        finally:
+            bearer.verifiers = local
+            await services.close()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -114,7 +152,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         middleware=[
             Middleware(
                 AuthenticationMiddleware,
-                backend=ChainBackend([BearerBackend(verifiers)]),
+                backend=ChainBackend([bearer]),
                 on_error=on_auth_error,
             )
         ],

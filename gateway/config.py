@@ -3,15 +3,24 @@
 Every setting has one line below: its TOML key, its environment variable, its
 type and its default. The environment wins over the file. A bad value raises
 :class:`ConfigError` with one line naming the setting.
+
+OpenID Connect providers (``[[identity.providers]]``) come from the file only: an
+array of tables with nested rules does not fit in environment variables. Only a
+provider's client secret comes from the environment, from the variable it names.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from gateway.policies.permissions import Persona
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -100,6 +109,8 @@ class Settings:
     max_aliases: int
     # True when neither a store URL was given: the embedded SQLite demo.
     zero_config: bool = False
+    # OpenID Connect providers whose bearer tokens are accepted (TOML file only).
+    providers: tuple[OidcProvider, ...] = ()
 
     @classmethod
     def load(
@@ -123,6 +134,12 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{source}: {exc}") from None
         _reject_unknown(table, config_file)
+        providers_table = _lookup(table, "identity.providers")
+        providers = (
+            ()
+            if providers_table is None
+            else _providers(providers_table, str(config_file), environ)
+        )
         data_dir = Path(raw["data_dir"])
         zero_config = raw["internal_url"] is None and raw["community_url"] is None
         raw["data_dir"] = data_dir
@@ -143,7 +160,7 @@ class Settings:
                 "GATEWAY_DEFAULT_PAGE_SIZE: must not exceed GATEWAY_MAX_PAGE_SIZE "
                 f"({raw['default_page_size']} > {raw['max_page_size']})"
             )
-        return cls(**raw, zero_config=zero_config)
+        return cls(**raw, zero_config=zero_config, providers=providers)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -166,7 +183,7 @@ def _lookup(table: Mapping[str, Any], dotted: str) -> Any:
 
 
 def _reject_unknown(table: Mapping[str, Any], config_file: str | Path | None) -> None:
-    known = {spec[0] for spec in SPEC.values()}
+    known = {spec[0] for spec in SPEC.values()} | {"identity.providers"}
     sections = {k.split(".")[0] for k in known}
 
     def walk(node: Mapping[str, Any], prefix: str) -> None:
@@ -178,6 +195,358 @@ def _reject_unknown(table: Mapping[str, Any], config_file: str | Path | None) ->
                 raise ConfigError(f"{dotted} in {config_file}: unknown setting")
 
     walk(table, "")
+
+
+# --- OpenID Connect providers ---------------------------------------------------------
+
+# Algorithms a provider's tokens may be signed with, each checked with the provider's
+# public keys. "none" and the shared-secret HS* never are: a verifier that accepts
+# HS256 for an RSA provider can be fooled by a token MACed with the public key.
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {
+        *("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+        *("ES256", "ES384", "ES512", "ES256K"),
+        *("EdDSA", "Ed25519", "Ed448"),
+    }
+)
+DEFAULT_ALGORITHMS = ("RS256", "ES256")
+DEFAULT_LEEWAY = 60
+# RFC 7519 allows "a few minutes" of clock skew; more would keep expired tokens alive.
+MAX_LEEWAY = 300
+DEFAULT_SCOPES = ("openid", "email", "profile")
+# Provider names will appear in login URLs (/auth/login/{name}).
+_PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\Z")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PROVIDER_KEYS = frozenset(
+    {
+        "name",
+        "issuer",
+        "jwks_uri",
+        "audiences",
+        "algorithms",
+        "personas",
+        "roles",
+        "leeway",
+        "scopes",
+        "client_id",
+        "client_secret_env",
+        "email_domains",
+    }
+)
+_RULE_KEYS = frozenset(
+    {"always", "claim", "contains", "equals", "domain", "persona", "organisation"}
+)
+_MATCHERS = ("contains", "equals", "domain")
+_PERSONAS = frozenset(p.value for p in Persona)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRule:
+    """One claim-mapping rule: a token whose claims match it gets ``persona``.
+
+    ``claim`` None is an ``always`` rule. Otherwise exactly one matcher is set:
+    ``contains`` (the claim is a list holding the value, or that string),
+    ``equals`` (the claim is exactly the value) or ``domain`` (the verified
+    email's domain).
+    """
+
+    persona: str
+    claim: str | None = None
+    contains: str | None = None
+    equals: str | int | bool | None = None
+    domain: str | None = None
+    organisation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OidcProvider:
+    """An OpenID Connect provider whose bearer tokens the gateway accepts."""
+
+    name: str
+    issuer: str
+    audiences: tuple[str, ...]
+    personas: frozenset[str]
+    roles: tuple[RoleRule, ...] = ()
+    jwks_uri: str | None = None
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    leeway: int = DEFAULT_LEEWAY
+    # For the browser login (not used by bearer-token checks).
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    client_id: str | None = None
+    client_secret_env: str | None = None
+    # Read from the variable client_secret_env names; out of repr so it never reaches a log.
+    client_secret: str | None = field(default=None, repr=False)
+    # Domains whose addresses this provider may vouch for: only there does its
+    # email_verified count (memberships, invitations, user: policy lines). "*" is any
+    # domain. Without this, a partner IdP could assert erin@corp.example and get her spaces.
+    email_domains: tuple[str, ...] = ()
+
+    def vouches_for(self, email: str) -> bool:
+        """Whether this provider's verification of ``email`` is to be believed."""
+        domain = email.rpartition("@")[2].lower()
+        return "*" in self.email_domains or domain in self.email_domains
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
+
+
+def _providers(value: Any, source: str, environ: Mapping[str, str]) -> tuple[OidcProvider, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(
+            f"identity.providers in {source}: expected an array of tables ([[identity.providers]])"
+        )
+    providers: list[OidcProvider] = []
+    for position, table in enumerate(value, 1):
+        provider = _provider(table, position, source, environ)
+        for other in providers:
+            where = f"identity.providers[{provider.name}]"
+            if other.name == provider.name:
+                raise ConfigError(
+                    f"{where}.name in {source}: two providers are named {other.name!r}"
+                )
+            if other.issuer == provider.issuer:
+                raise ConfigError(
+                    f"{where}.issuer in {source}: provider {other.name!r} has the same issuer; "
+                    "an issuer is one provider"
+                )
+        providers.append(provider)
+    return tuple(providers)
+
+
+def _provider(
+    table: dict[str, Any], position: int, source: str, environ: Mapping[str, str]
+) -> OidcProvider:
+    label = f"identity.providers[{position}]"
+
+    def error(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{label}.{key} in {source}: {message}")
+
+    name = table.get("name")
+    if name is None:
+        raise error("name", "required (a short name for the provider, e.g. 'corp')")
+    if not isinstance(name, str) or not _PROVIDER_NAME.match(name):
+        raise error("name", f"expected lower-case letters, digits, '-' or '_', got {name!r}")
+    label = f"identity.providers[{name}]"
+    if "client_secret" in table:
+        raise error(
+            "client_secret",
+            "secrets do not belong in the file: set client_secret_env to the name of "
+            "an environment variable holding it",
+        )
+    for key in table:
+        if key not in _PROVIDER_KEYS:
+            raise error(key, "unknown setting")
+    try:
+        issuer = _provider_url(_required(table, "issuer"), issuer=True)
+    except ValueError as exc:
+        raise error("issuer", str(exc)) from None
+    jwks_uri = None
+    if "jwks_uri" in table:
+        try:
+            jwks_uri = _provider_url(table["jwks_uri"], issuer=False)
+        except ValueError as exc:
+            raise error("jwks_uri", str(exc)) from None
+    parsed: dict[str, Any] = {}
+    for key, parse in (
+        ("audiences", _strings),
+        ("algorithms", _algorithms),
+        ("personas", _personas),
+        ("scopes", _strings),
+        ("leeway", _leeway),
+        ("client_id", _text),
+        ("client_secret_env", _env_name),
+        ("email_domains", _email_domains),
+    ):
+        if key in table:
+            try:
+                parsed[key] = parse(table[key])
+            except ValueError as exc:
+                raise error(key, str(exc)) from None
+    for key in ("audiences", "personas"):
+        if key not in parsed:
+            raise error(key, "required")
+    personas: frozenset[str] = frozenset(parsed["personas"])
+    rules = table.get("roles", [])
+    if not isinstance(rules, list) or not all(isinstance(rule, dict) for rule in rules):
+        raise error("roles", "expected an array of tables ([[identity.providers.roles]])")
+    secret_env = parsed.get("client_secret_env")
+    email_domains: tuple[str, ...] = parsed.get("email_domains", ())
+    parsed_rules = tuple(
+        _rule(rule, f"{label}.roles[{i}]", source, personas) for i, rule in enumerate(rules, 1)
+    )
+    for i, rule in enumerate(parsed_rules, 1):
+        if rule.domain is not None and not {"*", rule.domain} & set(email_domains):
+            raise ConfigError(
+                f"{label}.roles[{i}].domain in {source}: {rule.domain!r} is not in this "
+                "provider's email_domains, so its verified emails there are not believed "
+                "and the rule could never match"
+            )
+    return OidcProvider(
+        name=name,
+        issuer=issuer,
+        audiences=parsed["audiences"],
+        personas=personas,
+        roles=parsed_rules,
+        jwks_uri=jwks_uri,
+        algorithms=parsed.get("algorithms", DEFAULT_ALGORITHMS),
+        leeway=parsed.get("leeway", DEFAULT_LEEWAY),
+        scopes=parsed.get("scopes", DEFAULT_SCOPES),
+        client_id=parsed.get("client_id"),
+        client_secret_env=secret_env,
+        client_secret=environ.get(secret_env) if secret_env else None,
+        email_domains=email_domains,
+    )
+
+
+def _rule(rule: dict[str, Any], label: str, source: str, personas: frozenset[str]) -> RoleRule:
+    def error(key: str | None, message: str) -> ConfigError:
+        return ConfigError(f"{label}{'.' + key if key else ''} in {source}: {message}")
+
+    for key in rule:
+        if key not in _RULE_KEYS:
+            raise error(key, "unknown setting")
+    if "always" in rule:
+        extra = sorted(set(rule) - {"always", "organisation"})
+        if extra:
+            raise error(None, f"an 'always' rule takes no {', '.join(extra)}")
+        persona_key = "always"
+        claim = matcher = None
+    else:
+        persona_key = "persona"
+        claim = rule.get("claim")
+        if not isinstance(claim, str) or not claim:
+            raise error("claim", "required: the claim to match, or use always = PERSONA")
+        matchers = [key for key in _MATCHERS if key in rule]
+        if len(matchers) != 1:
+            raise error(None, f"expected exactly one of {', '.join(_MATCHERS)}")
+        matcher = matchers[0]
+        value = rule[matcher]
+        if matcher == "equals":
+            if not isinstance(value, str | int | bool):
+                raise error("equals", f"expected a string, number or boolean, got {value!r}")
+        elif not isinstance(value, str) or not value:
+            raise error(matcher, f"expected a non-empty string, got {value!r}")
+        if matcher == "domain":
+            # Only the verified email says which domain someone belongs to.
+            if claim != "email":
+                raise error("claim", "a domain rule matches the verified email: claim = 'email'")
+            if "@" in value:
+                raise error("domain", f"expected a domain such as partner.example, got {value!r}")
+    persona = rule.get(persona_key)
+    if persona is None:
+        raise error(persona_key, "required: the persona this rule grants")
+    if persona not in _PERSONAS:
+        raise error(persona_key, f"{persona!r} is not a persona ({', '.join(sorted(_PERSONAS))})")
+    if persona not in personas:
+        raise error(
+            persona_key,
+            f"grants {persona!r}, which this provider may not produce "
+            f"(personas = {sorted(personas)})",
+        )
+    organisation = rule.get("organisation")
+    if organisation is not None and (not isinstance(organisation, str) or not organisation):
+        raise error("organisation", f"expected a non-empty string, got {organisation!r}")
+    return RoleRule(
+        persona=persona,
+        claim=claim,
+        contains=rule[matcher] if matcher == "contains" else None,
+        equals=rule[matcher] if matcher == "equals" else None,
+        domain=rule[matcher].lower() if matcher == "domain" else None,
+        organisation=organisation,
+    )
+
+
+def _required(table: Mapping[str, Any], key: str) -> Any:
+    if key not in table:
+        raise ValueError("required")
+    return table[key]
+
+
+def _provider_url(value: Any, *, issuer: bool) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a URL, got {value!r}")
+    parts = urlsplit(value)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ValueError(f"expected an https:// URL, got {value!r}")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        # Keys and discovery over plain http could be swapped in transit.
+        raise ValueError(f"{value!r} is plain http; use https (http only on loopback, for tests)")
+    if issuer and (parts.query or parts.fragment):
+        raise ValueError(f"an issuer has no query or fragment (OpenID Connect), got {value!r}")
+    return value
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(item, str) and item for item in value)
+    ):
+        raise ValueError(f"expected a non-empty list of strings, got {value!r}")
+    return tuple(dict.fromkeys(value))
+
+
+def _email_domains(value: Any) -> tuple[str, ...]:
+    domains = tuple(d.strip().lower() for d in _strings(value))
+    for domain in domains:
+        if domain != "*" and ("@" in domain or "." not in domain or "*" in domain):
+            raise ValueError(f"expected domains such as corp.example, or '*', got {domain!r}")
+    return domains
+
+
+def _algorithms(value: Any) -> tuple[str, ...]:
+    algorithms = _strings(value)
+    for alg in algorithms:
+        if alg.lower() == "none":
+            raise ValueError("'none' would accept unsigned tokens; it is never allowed")
+        if alg.upper().startswith("HS"):
+            raise ValueError(
+                f"{alg!r} is a shared-secret algorithm: with it, anyone holding the provider's "
+                "public key could forge tokens; use its signing algorithm (e.g. RS256, ES256)"
+            )
+        if alg not in ASYMMETRIC_ALGORITHMS:
+            raise ValueError(
+                f"{alg!r} is not a signature algorithm ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))})"
+            )
+    return algorithms
+
+
+def _personas(value: Any) -> tuple[str, ...]:
+    personas = _strings(value)
+    for persona in personas:
+        if persona not in _PERSONAS:
+            raise ValueError(f"{persona!r} is not a persona ({', '.join(sorted(_PERSONAS))})")
+    return personas
+
+
+def _leeway(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number of seconds, got {value!r}")
+    if not 0 <= value <= MAX_LEEWAY:
+        raise ValueError(f"expected 0 to {MAX_LEEWAY} seconds, got {value}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _env_name(value: Any) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.match(value):
+        raise ValueError(f"expected the name of an environment variable, got {value!r}")
+    return value
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings))

@@ -22,8 +22,27 @@ if TYPE_CHECKING:
 
 
 class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> Principal | None:
+        """The principal for a token of this verifier's issuer, None for other issuers.
+
+        Raises :class:`TokenRejected` for a token of its issuer that fails a check.
+        Awaited, because checking may need the issuer's keys over the network.
+        """
+
+
+class LocalTokenVerifier(Protocol):
     def verify(self, token: str) -> Principal | None:
-        """The principal for a token of this verifier's issuer, None for other issuers."""
+        """As :meth:`TokenVerifier.verify`, for a verifier that holds its key (no I/O)."""
+
+
+class LocalVerifier:
+    """A verifier with no I/O (the development issuer), in the awaited protocol."""
+
+    def __init__(self, verifier: LocalTokenVerifier) -> None:
+        self.verifier = verifier
+
+    async def verify(self, token: str) -> Principal | None:
+        return self.verifier.verify(token)
 
 
 class BearerBackend(AuthenticationBackend):
@@ -42,7 +61,7 @@ class BearerBackend(AuthenticationBackend):
             raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
         try:
             for verifier in self.verifiers:
-                principal = verifier.verify(token)
+                principal = await verifier.verify(token)
                 if principal is not None:
                     return AuthCredentials(["authenticated"]), principal
             issuer = peek_issuer(token)
@@ -65,11 +84,23 @@ class ChainBackend(AuthenticationBackend):
         return AuthCredentials([]), Principal.guest()
 
 
+# Reasons may quote what the token says (an issuer, a key id): bounded, so a huge
+# token is not echoed back whole.
+MAX_REASON = 300
+
+
 def on_auth_error(conn: HTTPConnection, exc: Exception) -> JSONResponse:
     """401 with an RFC 6750 challenge naming what is wrong with the token."""
-    description = str(exc).replace('"', "'")
+    reason = str(exc)
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 3] + "..."
+    # RFC 6750, 3: error_description is printable ASCII without '"' or '\'. Anything else
+    # (a line break in a forged issuer, non-Latin-1 text) would break or inject headers.
+    description = "".join(
+        "'" if c == '"' else c if " " <= c <= "~" and c != "\\" else "?" for c in reason
+    )
     return JSONResponse(
-        {"errors": [{"message": f"invalid token: {exc}"}]},
+        {"errors": [{"message": f"invalid token: {reason}"}]},
         status_code=401,
         headers={
             "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'

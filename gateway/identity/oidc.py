@@ -1,0 +1,97 @@
+"""Bearer JWTs from a configured OpenID Connect provider, checked against its keys."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    JoseError,
+    MissingClaimError,
+)
+
+from gateway.identity.claims import principal_from_claims
+from gateway.identity.jwks import KeyUnavailable
+from gateway.identity.tokens import TokenRejected, peek_header, peek_issuer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gateway.config import OidcProvider
+    from gateway.identity.jwks import JwksCache
+    from gateway.principal import Principal
+
+
+class OidcVerifier:
+    """Checks one provider's tokens: signature, issuer, audience and lifetime, then its rules."""
+
+    def __init__(
+        self,
+        provider: OidcProvider,
+        cache: JwksCache,
+        *,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.provider = provider
+        self.cache = cache
+        self.now = now
+
+    async def verify(self, token: str) -> Principal | None:
+        """The principal for a token of this provider; None when another issuer's."""
+        provider = self.provider
+        if peek_issuer(token) != provider.issuer:
+            return None  # not this provider's: the next verifier, or the unknown-issuer 401
+        header = peek_header(token)
+        alg = header.get("alg")
+        # Refused before any key is looked up: "none" and HS256 never reach the key set,
+        # so they cannot trigger a refetch either.
+        if not isinstance(alg, str) or alg not in provider.algorithms:
+            raise TokenRejected(
+                f"algorithm {alg!r} is not accepted from {provider.name!r} "
+                f"(allowed: {', '.join(provider.algorithms)})"
+            )
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenRejected("the key id (kid) must be a string")
+        try:
+            key = await self.cache.key(kid)
+        except KeyUnavailable as exc:
+            raise TokenRejected(str(exc)) from None
+        try:
+            # The explicit allow-list again: the key set never chooses the algorithm.
+            decoded = jwt.decode(token, key, algorithms=list(provider.algorithms))
+            jwt.JWTClaimsRegistry(
+                now=lambda: int(self.now()),
+                leeway=provider.leeway,
+                iss={"essential": True, "value": provider.issuer},
+                aud={"essential": True, "values": list(provider.audiences)},
+                sub={"essential": True},
+                exp={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as exc:
+            raise TokenRejected(_describe(exc)) from None
+        return principal_from_claims(provider, decoded.claims)
+
+
+def _describe(exc: Exception) -> str:
+    """What is wrong with the token, in words a client developer can act on."""
+    if isinstance(exc, BadSignatureError):
+        return "the signature does not verify"
+    if isinstance(exc, ExpiredTokenError):
+        return "the token has expired"
+    if isinstance(exc, MissingClaimError):
+        return f"the token lacks a required claim ({exc.claim})"
+    if isinstance(exc, ClaimError):
+        if exc.claim == "nbf":
+            return "the token is not valid yet (nbf)"
+        if exc.claim == "aud":
+            return "the token is not meant for this gateway (aud)"
+        if exc.claim == "iat":
+            return "the token was issued in the future (iat)"
+        return f"the {exc.claim} claim is invalid"
+    text = getattr(exc, "description", None) or str(exc) or exc.__class__.__name__
+    return text.rstrip(".")

@@ -1,0 +1,256 @@
+"""Provider configuration: read from the TOML file, checked, and a mistake is one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, OidcProvider, RoleRule, Settings
+
+FULL = """
+[[identity.providers]]
+name = "corp"
+issuer = "https://login.corp.example"
+audiences = ["api://gateway", "gateway-spa"]
+personas = ["employee", "contractor"]
+client_id = "gateway"
+client_secret_env = "CORP_CLIENT_SECRET"
+leeway = 30
+
+[[identity.providers.roles]]
+claim = "groups"
+contains = "employees"
+persona = "employee"
+organisation = "Corp"
+
+[[identity.providers.roles]]
+claim = "https://corp.example/tenant"
+equals = "contractors"
+persona = "contractor"
+
+[[identity.providers]]
+name = "partner"
+issuer = "https://idp.partner.example/"
+jwks_uri = "https://idp.partner.example/keys"
+audiences = ["gateway"]
+algorithms = ["ES256"]
+personas = ["partner"]
+email_domains = ["Partner.Example"]
+
+[[identity.providers.roles]]
+claim = "email"
+domain = "Partner.Example"
+persona = "partner"
+organisation = "Partner Ltd"
+
+[[identity.providers]]
+name = "community"
+issuer = "https://login.community.example"
+audiences = ["gateway"]
+personas = ["member"]
+roles = [{ always = "member" }]
+"""
+
+
+def _load(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> Settings:
+    config = tmp_path / "gateway.toml"
+    config.write_text(text)
+    return Settings.load(config, environ=environ or {})
+
+
+def test_providers_are_read_from_the_file(tmp_path: Path) -> None:
+    settings = _load(tmp_path, FULL, {"CORP_CLIENT_SECRET": "s3cret"})
+    corp, partner, community = settings.providers
+    assert corp == OidcProvider(
+        name="corp",
+        issuer="https://login.corp.example",
+        audiences=("api://gateway", "gateway-spa"),
+        personas=frozenset({"employee", "contractor"}),
+        roles=(
+            RoleRule(persona="employee", claim="groups", contains="employees", organisation="Corp"),
+            RoleRule(
+                persona="contractor", claim="https://corp.example/tenant", equals="contractors"
+            ),
+        ),
+        leeway=30,
+        client_id="gateway",
+        client_secret_env="CORP_CLIENT_SECRET",
+        client_secret="s3cret",
+    )
+    assert "s3cret" not in repr(corp)
+    assert corp.algorithms == ("RS256", "ES256")
+    assert corp.discovery_url == "https://login.corp.example/.well-known/openid-configuration"
+    assert partner.jwks_uri == "https://idp.partner.example/keys"
+    assert partner.discovery_url == ("https://idp.partner.example/.well-known/openid-configuration")
+    assert partner.roles == (
+        RoleRule(
+            persona="partner", claim="email", domain="partner.example", organisation="Partner Ltd"
+        ),
+    )
+    assert partner.leeway == 60
+    assert community.roles == (RoleRule(persona="member"),)
+
+
+def test_no_providers_by_default(tmp_path: Path) -> None:
+    assert Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path)}).providers == ()
+
+
+def test_a_missing_secret_variable_is_no_secret(tmp_path: Path) -> None:
+    # Nothing uses the secret yet (bearer tokens need none); the browser login will.
+    assert _load(tmp_path, FULL).providers[0].client_secret is None
+
+
+CORP = """
+[[identity.providers]]
+name = "corp"
+issuer = "https://login.corp.example"
+audiences = ["gateway"]
+personas = ["employee", "contractor"]
+"""
+
+
+def _corp_with(line: str) -> str:
+    return CORP + line + "\n"
+
+
+def _rule(rule: str) -> str:
+    return CORP + f"[[identity.providers.roles]]\n{rule}\n"
+
+
+BAD = [
+    (_corp_with('scope = "openid"'), "identity.providers[corp].scope in", "unknown setting"),
+    (_corp_with('algorithms = ["none"]'), "identity.providers[corp].algorithms", "'none'"),
+    (
+        _corp_with('algorithms = ["RS256", "HS256"]'),
+        "identity.providers[corp].algorithms",
+        "'HS256' is a shared-secret algorithm",
+    ),
+    (_corp_with('algorithms = ["RS257"]'), "algorithms", "'RS257' is not a signature algorithm"),
+    (_corp_with("algorithms = []"), "algorithms", "expected a non-empty list"),
+    (
+        CORP.replace('["employee", "contractor"]', '["employee", "admin"]'),
+        "identity.providers[corp].personas",
+        "'admin' is not a persona",
+    ),
+    (
+        CORP.replace('["employee", "contractor"]', '["space_owner"]'),
+        "identity.providers[corp].personas",
+        "'space_owner' is not a persona",
+    ),
+    (
+        _rule('claim = "groups"\ncontains = "admins"\npersona = "security_admin"'),
+        "identity.providers[corp].roles[1].persona",
+        "grants 'security_admin', which this provider may not produce",
+    ),
+    (
+        _rule('always = "partner"'),
+        "identity.providers[corp].roles[1].always",
+        "grants 'partner', which this provider may not produce",
+    ),
+    (
+        _rule('claim = "groups"\ncontains = "x"\npersona = "wizard"'),
+        "roles[1].persona",
+        "'wizard' is not a persona",
+    ),
+    (
+        _rule('claim = "groups"\ncontains = "x"\nequals = "y"\npersona = "employee"'),
+        "identity.providers[corp].roles[1] in",
+        "expected exactly one of contains, equals, domain",
+    ),
+    (_rule('claim = "groups"\ncontains = "x"'), "roles[1].persona", "required"),
+    (_rule('contains = "x"\npersona = "employee"'), "roles[1].claim", "required"),
+    (
+        _rule('claim = "upn"\ndomain = "corp.example"\npersona = "employee"'),
+        "roles[1].claim",
+        "a domain rule matches the verified email",
+    ),
+    (
+        _rule('claim = "email"\ndomain = "@corp.example"\npersona = "employee"'),
+        "roles[1].domain",
+        "expected a domain",
+    ),
+    (
+        _rule('always = "employee"\nclaim = "groups"'),
+        "roles[1] in",
+        "an 'always' rule takes no claim",
+    ),
+    (_rule('claim = "groups"\nmatches = "x"\npersona = "employee"'), "roles[1].matches", "unknown"),
+    (
+        CORP + CORP.replace("https://login.corp.example", "https://other.example"),
+        "identity.providers[corp].name",
+        "two providers are named 'corp'",
+    ),
+    (
+        CORP + CORP.replace('name = "corp"', 'name = "corp2"'),
+        "identity.providers[corp2].issuer",
+        "provider 'corp' has the same issuer",
+    ),
+    (
+        CORP.replace("https://login.corp.example", "http://login.corp.example"),
+        "identity.providers[corp].issuer",
+        "is plain http; use https",
+    ),
+    (
+        CORP.replace("https://login.corp.example", "login.corp.example"),
+        "identity.providers[corp].issuer",
+        "expected an https:// URL",
+    ),
+    (
+        _corp_with('jwks_uri = "ftp://keys.corp.example"'),
+        "identity.providers[corp].jwks_uri",
+        "expected an https:// URL",
+    ),
+    (CORP.replace('audiences = ["gateway"]\n', ""), "[corp].audiences", "required"),
+    (CORP.replace('audiences = ["gateway"]', 'audiences = "gateway"'), "audiences", "list"),
+    (CORP.replace('name = "corp"\n', ""), "identity.providers[1].name", "required"),
+    (CORP.replace('name = "corp"', 'name = "Corp IdP"'), "providers[1].name", "lower-case"),
+    (_corp_with('client_secret = "hunter2"'), "[corp].client_secret in", "client_secret_env"),
+    (_corp_with('client_secret_env = "not a name"'), "client_secret_env", "environment variable"),
+    (_corp_with("leeway = 3600"), "[corp].leeway", "expected 0 to 300 seconds"),
+    (_corp_with('leeway = "1m"'), "[corp].leeway", "whole number of seconds"),
+    (_corp_with('roles = "employee"'), "[corp].roles", "expected an array of tables"),
+    (
+        '[identity.providers]\nname = "corp"\n',
+        "identity.providers in",
+        "expected an array of tables",
+    ),
+]
+
+
+@pytest.mark.parametrize(("toml", "where", "message"), BAD)
+def test_bad_provider_settings_name_themselves(
+    tmp_path: Path, toml: str, where: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, toml)
+    text = str(raised.value)
+    assert where in text
+    assert message in text
+    assert "\n" not in text
+    assert "hunter2" not in text
+
+
+def test_the_readme_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Identity providers", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    settings = _load(tmp_path, example, {"GATEWAY_CORP_CLIENT_SECRET": "from-the-environment"})
+    assert [p.name for p in settings.providers] == ["corp", "partner-ltd", "community"]
+    assert settings.providers[0].client_secret == "from-the-environment"
+    assert settings.dev_issuer is False
+
+
+def test_a_domain_rule_needs_the_domain_in_email_domains(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        '[[identity.providers]]\nname = "partner"\nissuer = "https://idp.partner.example"\n'
+        'audiences = ["gw"]\npersonas = ["partner"]\n'
+        '[[identity.providers.roles]]\nclaim = "email"\ndomain = "partner.example"\n'
+        'persona = "partner"\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(config, environ={})
+    assert "roles[1].domain" in str(raised.value)
+    assert "email_domains" in str(raised.value)
+    assert "\n" not in str(raised.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -92,9 +93,11 @@ def create_app(
     services: Services | None = None,
     *,
     clock: Callable[[], float] = time.monotonic,
+    freeze_heap: bool = False,
 ) -> Starlette:
     """The gateway app; ``services`` may be given by tests that built their own.
 
+    ``freeze_heap`` is for the long-running server (``gateway serve``), not for tests.
     ``clock`` paces refetches of the providers' key sets; tests pass one they can advance.
     """
     services = services or build_services(settings)
@@ -115,6 +118,12 @@ def create_app(
                 bearer.verifiers = [*local, *provider_verifiers(settings, http, clock)]
                 for provider in settings.providers:
                     log.info("accepting bearer tokens from %s (%s)", provider.name, provider.issuer)
+                if freeze_heap:
+                    # The start-up heap (schema, policy, engines) lives as long as the process;
+                    # out of the collector's sight, full collections stop walking it. The read
+                    # benchmark measured guest p99 64 -> 19 ms at 1M posts with this.
+                    gc.collect()
+                    gc.freeze()
                 yield
         finally:
             bearer.verifiers = local

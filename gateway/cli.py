@@ -95,7 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
             "(GATEWAY_DEV_ISSUER=false) anywhere but a demo.",
             file=sys.stderr,
         )
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=True)
     print(f"gateway: serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -374,11 +374,6 @@ def verdicts(
     return lines
 
 
-def results_name(gc_freeze: bool) -> str:
-    """Runs of the gc.freeze() experiment are kept apart from runs of the shipped gateway."""
-    return RESULTS.replace(".json", "-gc-freeze.json") if gc_freeze else RESULTS
-
-
 def other_results(out_dir: Path, seed: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
     """Earlier results of other sizes seeded alike: same spaces, split and statistics."""
     alike = (seed["spaces"], seed.get("internal_share", 0.6), seed.get("analyze", False))
@@ -449,11 +444,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--plot", type=Path, help="write a PNG bar chart here")
     parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="servers gc.freeze() their start-up heap (an experiment, not the shipped gateway)",
-    )
-    parser.add_argument(
         "--results",
         type=Path,
         help=f"write the figures here as JSON (default: {RESULTS} next to the data set)",
@@ -487,18 +477,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.requests} requests per pass: latency one at a time, throughput with "
         f"{args.concurrency} concurrent clients; warm-up {args.warmup}; "
-        f"each pass stops after {args.max_seconds:.0f} s"
-        + ("; servers gc.freeze() their start-up heap" if args.gc_freeze else "")
-        + "\n"
+        f"each pass stops after {args.max_seconds:.0f} s" + "\n"
     )
     tokens = issue_tokens(out_dir)
     print(HEADER)
     # One server process per mode, all started up front; an idle one costs nothing.
     with contextlib.ExitStack() as stack:
         bases = {
-            mode: stack.enter_context(
-                running(out_dir, mode, out_dir / f"serve-{mode}.log", gc_freeze=args.gc_freeze)
-            )
+            mode: stack.enter_context(running(out_dir, mode, out_dir / f"serve-{mode}.log"))
             for mode in modes
         }
         cells = asyncio.run(run_all(bases, tokens, args))
@@ -512,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     ok, lines = correctness(cells)
     print()
     print("\n".join(lines))
-    others = other_results(out_dir, seed, results_name(args.gc_freeze))
+    others = other_results(out_dir, seed, RESULTS)
     print()
     print("\n".join(verdicts(size, seed["posts"], cells, others)))
     errors = sum(len(c.errors) for c in cells)
@@ -535,9 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         "cells": [c.summary() for c in cells],
         "ratios": ratios(cells),
         "correct": ok,
-        "gc_freeze": args.gc_freeze,
     }
-    results_path = args.results or out_dir / results_name(args.gc_freeze)
+    results_path = args.results or out_dir / RESULTS
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     if args.plot:
         plot(cells, f"questions(first: 20), {size}: {seed['posts']:,} posts", args.plot)

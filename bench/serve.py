@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import os
 import socket
@@ -353,7 +352,8 @@ def build_app(out_dir: Path, mode: str) -> Starlette:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     settings = Settings.load(environ=gateway_environ(out_dir, mode))
     services = build_services(settings)
-    app = create_app(settings, services)
+    # Built as `gateway serve` builds it (its start-up heap frozen after the stores are ready).
+    app = create_app(settings, services, freeze_heap=True)
     # Appended to the gateway's own router: the same authentication middleware applies.
     if mode == "naive":
         app.router.routes.append(Route("/bench/naive", naive_endpoint(services), methods=["POST"]))
@@ -375,7 +375,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(out_dir: Path, mode: str, log: Path, *, gc_freeze: bool = False) -> Iterator[str]:
+def running(out_dir: Path, mode: str, log: Path) -> Iterator[str]:
     """Start ``python -m bench.serve`` in a subprocess; yield its base URL once ready."""
     port = free_port()
     base = f"http://{HOST}:{port}"
@@ -383,8 +383,6 @@ def running(out_dir: Path, mode: str, log: Path, *, gc_freeze: bool = False) -> 
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     env: Mapping[str, str] = {**os.environ, "PYTHONUNBUFFERED": "1"}
     args = ["--out", str(out_dir), "--mode", mode, "--port", str(port)]
-    if gc_freeze:
-        args.append("--gc-freeze")
     with log.open("w") as out:
         # Our own interpreter and module; the mode is checked above and the rest are paths.
         proc = subprocess.Popen(  # noqa: S603
@@ -433,22 +431,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the data set's directory (overrides --size)")
     parser.add_argument("--mode", choices=MODES, default="real")
     parser.add_argument("--port", type=int, default=8123)
-    parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="gc.freeze() the start-up heap (an experiment: the gateway does not do this)",
-    )
     args = parser.parse_args(argv)
     out_dir = args.out or OUT_ROOT / args.size
     if not (out_dir / MANIFEST).exists():
         parser.error(f"{out_dir} holds no seeded data set; run python -m bench.seed first")
     app = build_app(out_dir, args.mode)
     print(f"serving {args.mode} on http://{HOST}:{args.port}{path_for(args.mode)}", flush=True)
-    if args.gc_freeze:
-        # Full collections otherwise walk the whole start-up heap (schema, engines, policy)
-        # every few dozen requests; frozen objects are skipped.
-        gc.collect()
-        gc.freeze()
     # No access log: it would cost every mode the same and only add noise.
     uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False)
     return 0

@@ -13,16 +13,25 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from gateway.demo import demo_data
 from gateway.guard import STORE_FAILURES
-from gateway.identity.backends import BearerBackend, ChainBackend, LocalVerifier, on_auth_error
+from gateway.identity.backends import (
+    BearerBackend,
+    ChainBackend,
+    LocalVerifier,
+    SessionBackend,
+    on_auth_error,
+)
 from gateway.identity.dev_issuer import DevIssuer
 from gateway.identity.jwks import JwksCache
+from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
+from gateway.identity.session import COOKIE_NAME, session_secret
 from gateway.schema import build_schema
 from gateway.schema.context import Context, build_context
 from gateway.services import Services, load_policy, open_stores
@@ -152,18 +161,32 @@ def create_app(
         )
 
     graphql = GatewayGraphQL(services, graphql_ide="graphiql" if settings.graphiql else None)
+    login = BrowserLogin(settings.providers)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *login.routes(),
         ],
         middleware=[
+            # Outermost, so the authentication backends can read the session. SameSite=Lax
+            # keeps the cookie off cross-site POSTs (GraphQL mutations, logout).
+            Middleware(
+                SessionMiddleware,
+                secret_key=session_secret(settings),
+                session_cookie=COOKIE_NAME,
+                max_age=settings.session_max_age,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
             Middleware(
                 AuthenticationMiddleware,
-                backend=ChainBackend([bearer]),
+                # An explicit Authorization header wins over the cookie; no credentials at
+                # all is a guest.
+                backend=ChainBackend([bearer, SessionBackend(settings.providers)]),
                 on_error=on_auth_error,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 REPO_POLICY = Path(__file__).resolve().parent.parent / "policies.csv"
+SESSION_SECRET_ENV = "GATEWAY_SESSION_SECRET"  # noqa: S105 (a variable name, not a secret)
 
 
 class ConfigError(ValueError):
@@ -82,6 +83,8 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
     "dev_issuer": ("identity.dev_issuer", "GATEWAY_DEV_ISSUER", _bool, None),
+    "secure_cookies": ("identity.secure_cookies", "GATEWAY_SECURE_COOKIES", _bool, None),
+    "session_max_age": ("identity.session_max_age", "GATEWAY_SESSION_MAX_AGE", _int, 8 * 3600),
     "introspection": ("graphql.introspection", "GATEWAY_INTROSPECTION", _bool, True),
     "graphiql": ("graphql.graphiql", "GATEWAY_GRAPHIQL", _bool, True),
     "default_page_size": ("graphql.default_page_size", "GATEWAY_DEFAULT_PAGE_SIZE", _int, 20),
@@ -107,10 +110,17 @@ class Settings:
     max_depth: int
     max_tokens: int
     max_aliases: int
+    # The login session cookie: sent over https only (off in the zero-config demo, which
+    # runs on plain http), and how many seconds a login lasts.
+    secure_cookies: bool
+    session_max_age: int
     # True when neither a store URL was given: the embedded SQLite demo.
     zero_config: bool = False
     # OpenID Connect providers whose bearer tokens are accepted (TOML file only).
     providers: tuple[OidcProvider, ...] = ()
+    # Signs the session cookie; from GATEWAY_SESSION_SECRET only (never the file, which may
+    # be committed). None: generated into the data directory on first start.
+    session_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -150,6 +160,8 @@ class Settings:
             raw["demo_data"] = zero_config
         if raw["dev_issuer"] is None:
             raw["dev_issuer"] = zero_config
+        if raw["secure_cookies"] is None:
+            raw["secure_cookies"] = not zero_config
         policy = raw["policy_file"]
         if policy is None:
             local = Path("policies.csv")
@@ -160,7 +172,12 @@ class Settings:
                 "GATEWAY_DEFAULT_PAGE_SIZE: must not exceed GATEWAY_MAX_PAGE_SIZE "
                 f"({raw['default_page_size']} > {raw['max_page_size']})"
             )
-        return cls(**raw, zero_config=zero_config, providers=providers)
+        return cls(
+            **raw,
+            zero_config=zero_config,
+            providers=providers,
+            session_secret=environ.get(SESSION_SECRET_ENV) or None,
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

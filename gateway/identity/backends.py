@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
 from starlette.responses import JSONResponse
 
+from gateway.identity.session import stored_principal
 from gateway.identity.tokens import TokenRejected, peek_issuer
 from gateway.principal import Principal
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from starlette.requests import HTTPConnection
+
+    from gateway.config import OidcProvider
 
 
 class TokenVerifier(Protocol):
@@ -68,6 +71,23 @@ class BearerBackend(AuthenticationBackend):
         except TokenRejected as exc:
             raise AuthenticationError(str(exc)) from None
         raise AuthenticationError(f"tokens from issuer {issuer!r} are not accepted here")
+
+
+class SessionBackend(AuthenticationBackend):
+    """The principal a browser login stored in the session cookie."""
+
+    def __init__(self, providers: Sequence[OidcProvider]) -> None:
+        self.providers = tuple(providers)
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:
+        if "session" not in conn.scope:
+            return None  # no session middleware in front (an app built without logins)
+        principal = stored_principal(conn.session, self.providers)
+        if principal is None:
+            # Nobody logged in, or the provider that logged them in is gone: a guest, not
+            # an error, since a browser cannot do anything about it but log in again.
+            return None
+        return AuthCredentials(["authenticated"]), principal
 
 
 class ChainBackend(AuthenticationBackend):

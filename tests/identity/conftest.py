@@ -1,4 +1,8 @@
-"""A running local OpenID provider with three issuers, and the gateway configured to trust them."""
+"""A running local OpenID provider with three issuers, and the gateway configured to trust them.
+
+Browsers can log in through corp (a confidential client) and partner (a public
+client, PKCE only); community accepts bearer tokens only (no client_id).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
-from tests.identity.idp import AUDIENCE, LocalIdP, make_key
+from tests.identity.idp import AUDIENCE, CLIENT_ID, LocalIdP, make_key
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -25,6 +29,8 @@ issuer = "{base}/corp"
 audiences = ["{audience}"]
 personas = ["employee", "contractor"]
 email_domains = ["corp.example", "contractor.example"]
+client_id = "{client_id}"
+client_secret_env = "GATEWAY_CORP_CLIENT_SECRET"
 
 [[identity.providers.roles]]
 claim = "groups"
@@ -46,6 +52,7 @@ audiences = ["{audience}"]
 algorithms = ["ES256"]
 personas = ["partner"]
 email_domains = ["partner.example"]
+client_id = "{client_id}"
 
 [[identity.providers.roles]]
 claim = "email"
@@ -65,6 +72,23 @@ roles = [{{ always = "member" }}]
 """
 
 
+CORP_CLIENT_SECRET = "corp-client-secret"
+# The people the provider's authorization endpoint logs in, one per tenant.
+CORP_USER = {
+    "sub": "00u-erin",
+    "email": "erin@corp.example",
+    "email_verified": True,
+    "name": "Erin Engel",
+    "groups": ["everyone", "employees"],
+}
+PARTNER_USER = {
+    "sub": "p-paula",
+    "email": "paula@partner.example",
+    "email_verified": True,
+    "name": "Paula Partner",
+}
+
+
 class FakeClock:
     """A monotonic clock the test moves forward (paces the key-set refetches)."""
 
@@ -81,8 +105,10 @@ class FakeClock:
 @pytest.fixture
 def idp() -> Iterator[LocalIdP]:
     provider = LocalIdP()
-    provider.add("corp", make_key("corp"))
-    provider.add("partner", make_key("partner", "ES256"))
+    corp = provider.add("corp", make_key("corp"))
+    corp.client_secret = CORP_CLIENT_SECRET
+    corp.user = dict(CORP_USER)
+    provider.add("partner", make_key("partner", "ES256")).user = dict(PARTNER_USER)
     provider.add("community", make_key("community"))
     provider.start()
     try:
@@ -100,9 +126,11 @@ def clock() -> FakeClock:
 def settings(idp: LocalIdP, tmp_path: Path) -> Settings:
     config = tmp_path / "gateway.toml"
     config.write_text(
-        GATEWAY_TOML.format(base=idp.base_url, audience=AUDIENCE, data_dir=tmp_path / "gw")
+        GATEWAY_TOML.format(
+            base=idp.base_url, audience=AUDIENCE, client_id=CLIENT_ID, data_dir=tmp_path / "gw"
+        )
     )
-    return Settings.load(config, environ={})
+    return Settings.load(config, environ={"GATEWAY_CORP_CLIENT_SECRET": CORP_CLIENT_SECRET})
 
 
 @pytest.fixture

@@ -1,9 +1,16 @@
-"""A local OpenID provider for tests: discovery and JWKS over real HTTP on loopback.
+"""A local OpenID provider for tests: discovery, JWKS, authorize and token over real HTTP.
 
 One server hosts several issuers (``/corp``, ``/partner``, ...), like realms in
 Keycloak. Each keeps its published keys and counts the requests it answers, so
 tests can say exactly how often the gateway came back for keys. Keys are
 generated per run.
+
+The authorization endpoint approves its tenant's ``user`` at once (no login
+page) and redirects back with a code. The token endpoint is strict like a real
+provider: a code is good once, for the client and redirect URI it was issued
+to, and only with the PKCE verifier whose S256 hash was the challenge. The ID
+token carries the nonce of the authorization request, unless a test switches
+the tenant to misbehave (``id_token_claims``).
 """
 
 from __future__ import annotations
@@ -14,17 +21,19 @@ import functools
 import hashlib
 import hmac
 import json
+import secrets
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, unquote
 
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 if TYPE_CHECKING:
@@ -33,6 +42,8 @@ if TYPE_CHECKING:
     Key = RSAKey | ECKey
 
 AUDIENCE = "collaboration-gateway"
+# The gateway's client at every tenant (config: client_id).
+CLIENT_ID = "gateway-web"
 
 
 @functools.cache
@@ -59,6 +70,19 @@ class Tenant:
     jwks_delay: float = 0.0
     # Set whenever a key-set request arrives (the provider runs in another thread).
     jwks_requested: threading.Event = field(default_factory=threading.Event)
+    # --- the login flow ---
+    # The client the gateway is registered as; a secret means client_secret_basic.
+    client_id: str = CLIENT_ID
+    client_secret: str | None = None
+    # Who the authorization endpoint logs in (their claims go into the ID token).
+    user: dict[str, Any] = field(default_factory=dict)
+    # Set: the authorization endpoint redirects back with this error instead of a code.
+    authorize_error: str | None = None
+    # Merged into every ID token (None drops a claim): how tests make the provider lie.
+    id_token_claims: dict[str, Any] = field(default_factory=dict)
+    # Codes issued and not yet redeemed, and what each token request carried.
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.published = self.published or [self.signing_key]
@@ -132,6 +156,8 @@ class LocalIdP:
             routes=[
                 Route("/{tenant}/.well-known/openid-configuration", self._discovery),
                 Route("/{tenant}/jwks", self._jwks),
+                Route("/{tenant}/authorize", self._authorize),
+                Route("/{tenant}/token", self._token, methods=["POST"]),
             ]
         )
         config = uvicorn.Config(
@@ -173,6 +199,9 @@ class LocalIdP:
             {
                 "issuer": tenant.discovery_issuer or tenant.issuer,
                 "jwks_uri": f"{tenant.issuer}/jwks",
+                "authorization_endpoint": f"{tenant.issuer}/authorize",
+                "token_endpoint": f"{tenant.issuer}/token",
+                "code_challenge_methods_supported": ["S256"],
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
@@ -187,5 +216,91 @@ class LocalIdP:
             await asyncio.sleep(tenant.jwks_delay)  # the provider's own loop, not the test's
         return JSONResponse({"keys": [k.as_dict(private=False) for k in tenant.published]})
 
+    async def _authorize(self, request: Request) -> JSONResponse | RedirectResponse:
+        tenant = self._tenant(request)
+        params = request.query_params
+        # What a provider checks before it may redirect at all: the client and its URI.
+        if params.get("client_id") != tenant.client_id or not params.get("redirect_uri"):
+            return JSONResponse({"error": "invalid_client"}, status_code=400)
+        redirect_uri = params["redirect_uri"]
+        state = params.get("state", "")
+        back: dict[str, str] = {"state": state}
+        if tenant.authorize_error:
+            back["error"] = tenant.authorize_error
+        elif params.get("response_type") != "code":
+            back["error"] = "unsupported_response_type"
+        elif params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
+            back["error"] = "invalid_request"
+        else:
+            code = secrets.token_urlsafe(24)
+            tenant.codes[code] = {
+                "redirect_uri": redirect_uri,
+                "challenge": params["code_challenge"],
+                "nonce": params.get("nonce"),
+            }
+            back["code"] = code
+        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in back.items())
+        return RedirectResponse(f"{redirect_uri}?{query}", status_code=302)
+
+    async def _token(self, request: Request) -> JSONResponse:
+        tenant = self._tenant(request)
+        # Parsed by hand: Starlette's form parser needs python-multipart, which the
+        # gateway does not otherwise depend on.
+        data = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        tenant.token_requests.append(data)
+        client_id, secret = _client_auth(request.headers.get("authorization"), data)
+        if client_id != tenant.client_id or secret != tenant.client_secret:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if data.get("grant_type") != "authorization_code":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        # A code is redeemed once: popped before any other check, so a failed try burns it.
+        issued = tenant.codes.pop(data.get("code", ""), None)
+        if issued is None:
+            return _invalid_grant("the code is unknown or already used")
+        if data.get("redirect_uri") != issued["redirect_uri"]:
+            return _invalid_grant("redirect_uri differs from the authorization request")
+        verifier = data.get("code_verifier", "")
+        if b64(hashlib.sha256(verifier.encode()).digest()) != issued["challenge"]:
+            return _invalid_grant("the PKCE code_verifier does not match the code_challenge")
+        now = int(time.time())
+        claims = {
+            "iss": tenant.issuer,
+            "aud": tenant.client_id,
+            "sub": "subject-1",
+            "iat": now,
+            "exp": now + 300,
+            "nonce": issued["nonce"],
+            **tenant.user,
+            **tenant.id_token_claims,
+        }
+        key = tenant.signing_key
+        id_token = jwt.encode(
+            {"alg": key.alg, "kid": key.kid, "typ": "JWT"},
+            {k: v for k, v in claims.items() if v is not None},
+            key,
+            algorithms=[key.alg],
+        )
+        return JSONResponse(
+            {
+                "access_token": tenant.token(sub=claims["sub"]),
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "id_token": id_token,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
     def _tenant(self, request: Request) -> Tenant:
         return self.tenants[request.path_params["tenant"]]
+
+
+def _client_auth(header: str | None, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """The client id and secret from HTTP Basic (client_secret_basic), else the form."""
+    if header and header.lower().startswith("basic "):
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return unquote(user), unquote(password)
+    return form.get("client_id"), form.get("client_secret")
+
+
+def _invalid_grant(description: str) -> JSONResponse:
+    return JSONResponse({"error": "invalid_grant", "error_description": description}, 400)

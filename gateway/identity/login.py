@@ -1,0 +1,249 @@
+"""The browser login: ``/auth/login/{provider}``, ``/auth/callback/{provider}``, ``/auth/logout``.
+
+Authorization code with PKCE (S256) through authlib's Starlette client, which
+keeps the state, nonce and code verifier in the session and validates the ID
+token (signature with the provider's algorithms only, ``iss``, ``aud`` = our
+client id, ``exp``, nonce). Its claims become the principal through the same
+rules as a bearer token's (:func:`principal_from_claims`).
+
+Every failure answers 400, 401 or 502 with a message and logs nobody in.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client import MismatchingStateError
+from authlib.integrations.starlette_client import StarletteOAuth2App
+from authlib.integrations.starlette_client.integration import StarletteIntegration
+from joserfc.errors import JoseError, MissingClaimError
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from gateway.identity.claims import principal_from_claims
+from gateway.identity.session import NEXT_KEY, log_out, store_principal
+from gateway.identity.tokens import TokenRejected
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from starlette.requests import Request
+
+    from gateway.config import OidcProvider
+
+log = logging.getLogger("gateway.identity")
+
+# Discovery, token and key requests run while the browser waits on the callback.
+OUTBOUND_TIMEOUT = 5.0
+MAX_NEXT = 2000
+
+
+def safe_next(value: str | None) -> str:
+    """``value`` when it is a path on this site, else "/": never an open redirect.
+
+    Refused: "//host" and "/\\host" (browsers read both as another host), anything with
+    a scheme or host, and control characters (browsers drop tabs and newlines, so
+    "/\\t/host" would become "//host").
+    """
+    if not value or len(value) > MAX_NEXT or not value.startswith("/"):
+        return "/"
+    if value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+class LoginFailed(Exception):
+    """A login that cannot complete; the message is shown to the visitor."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProviderClient(StarletteOAuth2App):
+    """Authlib's client for one provider, held to what the gateway's configuration says."""
+
+    def __init__(self, provider: OidcProvider) -> None:
+        scopes = provider.scopes if "openid" in provider.scopes else ("openid", *provider.scopes)
+        client_kwargs: dict[str, Any] = {
+            "scope": " ".join(scopes),
+            "code_challenge_method": "S256",
+            "timeout": OUTBOUND_TIMEOUT,
+        }
+        if provider.client_secret is None:
+            # A public client: PKCE alone proves the code is ours.
+            client_kwargs["token_endpoint_auth_method"] = "none"  # noqa: S105 (a method)
+        super().__init__(
+            StarletteIntegration(provider.name),
+            name=provider.name,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+            server_metadata_url=provider.discovery_url,
+            client_kwargs=client_kwargs,
+        )
+        self.provider = provider
+
+    async def load_server_metadata(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = await super().load_server_metadata()
+        # OpenID Connect Discovery 1.0, 4.3: the document must name the issuer it was
+        # fetched for. Authlib checks the ID token's iss against this very value.
+        if metadata.get("issuer") != self.provider.issuer:
+            raise LoginFailed(
+                502,
+                f"the discovery document of {self.provider.name!r} names issuer "
+                f"{metadata.get('issuer')!r}, not {self.provider.issuer!r}",
+            )
+        # Authlib accepts the ID token algorithms the provider advertises; the allow-list
+        # is ours to set, so "none" or HS256 never verify even if the provider offers them.
+        metadata["id_token_signing_alg_values_supported"] = list(self.provider.algorithms)
+        if self.provider.jwks_uri:
+            metadata["jwks_uri"] = self.provider.jwks_uri
+        return metadata
+
+
+class BrowserLogin:
+    """The login routes for every provider configured with a ``client_id``."""
+
+    def __init__(self, providers: Sequence[OidcProvider]) -> None:
+        self.providers = {p.name: p for p in providers}
+        self.clients = {p.name: ProviderClient(p) for p in providers if p.client_id}
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/auth/login/{provider}", self.login, methods=["GET"], name="auth_login"),
+            Route(
+                "/auth/callback/{provider}", self.callback, methods=["GET"], name="auth_callback"
+            ),
+            Route("/auth/logout", self.logout, methods=["GET", "POST"], name="auth_logout"),
+        ]
+
+    def _client(self, name: str) -> ProviderClient:
+        client = self.clients.get(name)
+        if client is not None:
+            return client
+        if name in self.providers:
+            raise LoginFailed(
+                404,
+                f"provider {name!r} accepts bearer tokens only: it has no client_id, "
+                "so browsers cannot log in through it",
+            )
+        raise LoginFailed(404, f"there is no identity provider named {name!r}")
+
+    async def login(self, request: Request) -> Response:
+        """Send the browser to the provider's authorization endpoint."""
+        try:
+            client = self._client(request.path_params["provider"])
+            redirect_uri = request.url_for("auth_callback", provider=client.provider.name)
+            response = await client.authorize_redirect(request, str(redirect_uri))
+        except LoginFailed as exc:
+            return _failure(request, exc)
+        except (httpx.HTTPError, AuthlibBaseError, ValueError, RuntimeError) as exc:
+            # Discovery failed: the provider is down or answers nonsense.
+            return _failure(request, _unreachable(request, exc))
+        request.session[NEXT_KEY] = safe_next(request.query_params.get("next"))
+        return response
+
+    async def callback(self, request: Request) -> Response:
+        """Exchange the code, validate the ID token, and log the principal in."""
+        name = request.path_params["provider"]
+        try:
+            client = self._client(name)
+            claims = await self._claims(request, client)
+            principal = principal_from_claims(client.provider, claims)
+        except LoginFailed as exc:
+            return _failure(request, exc)
+        except TokenRejected as exc:
+            return _failure(request, LoginFailed(401, f"the ID token was rejected: {exc}"))
+        next_path = safe_next(request.session.get(NEXT_KEY))
+        store_principal(request.session, client.provider, principal)
+        log.info("%s logged in through %s", principal.id, name)
+        return RedirectResponse(next_path, status_code=303)
+
+    async def _claims(self, request: Request, client: ProviderClient) -> dict[str, Any]:
+        try:
+            token = await client.authorize_access_token(
+                request,
+                leeway=client.provider.leeway,
+                # Authlib checks iss but not that the token is addressed to us.
+                claims_options={
+                    "iss": {"essential": True, "value": client.provider.issuer},
+                    "aud": {"essential": True, "value": client.client_id},
+                },
+            )
+        except MismatchingStateError:
+            raise LoginFailed(
+                400,
+                "the login's state is missing, already used or from another browser; start again",
+            ) from None
+        except JoseError as exc:
+            # Signature, algorithm, issuer, audience, expiry or nonce: joserfc's verdict.
+            raise LoginFailed(401, f"the ID token was rejected: {_describe(exc)}") from None
+        except AuthlibBaseError as exc:
+            # The provider's error redirect, or its token endpoint refusing the code
+            # (already used, or a PKCE verifier that does not match).
+            error = getattr(exc, "error", None) or "error"
+            description = getattr(exc, "description", None)
+            detail = f"{error}: {description}" if description else error
+            raise LoginFailed(400, f"the identity provider refused the login ({detail})") from None
+        except (httpx.HTTPError, ValueError, RuntimeError, KeyError) as exc:
+            raise _unreachable(request, exc) from None
+        claims = token.get("userinfo")
+        if not isinstance(claims, dict):
+            raise LoginFailed(401, "the identity provider sent no ID token")
+        return dict(claims)
+
+    async def logout(self, request: Request) -> Response:
+        """POST logs out; GET shows a button that does (a GET link could be forged)."""
+        if request.method == "POST":
+            # The one field of our own form, parsed by hand: Starlette's form parser would
+            # need python-multipart for this alone.
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            next_path = safe_next(form.get("next", [None])[0])
+            log_out(request.session)
+            return RedirectResponse(next_path, status_code=303)
+        next_path = safe_next(request.query_params.get("next"))
+        return HTMLResponse(
+            "<!doctype html><title>Log out</title>"
+            '<form method="post" action="/auth/logout">'
+            f'<input type="hidden" name="next" value="{html.escape(next_path)}">'
+            "<button>Log out</button></form>"
+        )
+
+
+def _unreachable(request: Request, exc: Exception) -> LoginFailed:
+    reason = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+    provider = request.path_params.get("provider")
+    log.warning("login through %r failed: %s", provider, reason)
+    return LoginFailed(502, f"the identity provider {provider!r} cannot be reached ({reason})")
+
+
+def _describe(exc: JoseError) -> str:
+    claim = getattr(exc, "claim", None)
+    if isinstance(exc, MissingClaimError):
+        return f"it lacks the {claim} claim"
+    if claim == "nonce":
+        return "its nonce does not match this login"
+    text = getattr(exc, "description", None) or str(exc) or exc.__class__.__name__
+    return text.rstrip(".")
+
+
+def _failure(request: Request, exc: LoginFailed) -> Response:
+    """The error as JSON for API clients, as a short page for browsers."""
+    message = str(exc)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"error": message}, status_code=exc.status)
+    return HTMLResponse(
+        "<!doctype html><title>Login failed</title>"
+        f"<h1>Login failed</h1><p>{html.escape(message)}</p>",
+        status_code=exc.status,
+    )

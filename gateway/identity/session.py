@@ -1,0 +1,99 @@
+"""The login session: its signing secret, and the principal it carries between requests.
+
+The session is Starlette's signed cookie (``SessionMiddleware``): readable by the
+browser, unforgeable without the secret. It holds the principal built at login,
+and which provider built it, so that removing a provider ends its sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from gateway.principal import Principal
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, MutableMapping
+    from pathlib import Path
+
+    from gateway.config import OidcProvider, Settings
+
+SECRET_FILE = "session-secret"  # noqa: S105 (a file name, not a secret)
+COOKIE_NAME = "gateway_session"
+# Session keys: the logged-in principal, and where to go once the login completes.
+PRINCIPAL_KEY = "principal"
+NEXT_KEY = "login_next"
+
+
+def session_secret(settings: Settings) -> str:
+    """GATEWAY_SESSION_SECRET, else a secret generated on first start into the data dir."""
+    if settings.session_secret:
+        return settings.session_secret
+    return _secret_file(settings.data_dir)
+
+
+def _secret_file(data_dir: Path) -> str:
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # Owner-only, like the development issuer's key: whoever reads it can forge any session.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret
+
+
+def store_principal(
+    session: MutableMapping[str, Any], provider: OidcProvider, principal: Principal
+) -> None:
+    """Log ``principal`` in: whatever the session held before is dropped."""
+    session.clear()
+    session[PRINCIPAL_KEY] = {
+        "provider": provider.name,
+        "issuer": principal.issuer,
+        "subject": principal.subject,
+        "email": principal.email,
+        "email_verified": principal.email_verified,
+        "display_name": principal.display_name,
+        "roles": sorted(principal.roles),
+        "organisation": principal.organisation,
+    }
+
+
+def stored_principal(
+    session: MutableMapping[str, Any], providers: Iterable[OidcProvider]
+) -> Principal | None:
+    """The principal the session holds; None when it holds none that is still good."""
+    stored = session.get(PRINCIPAL_KEY)
+    if not isinstance(stored, dict):
+        return None
+    provider = next((p for p in providers if p.name == stored.get("provider")), None)
+    # A provider removed from the configuration (or now at another issuer) vouches for
+    # nobody any more: its sessions end with it.
+    if provider is None or provider.issuer != stored.get("issuer"):
+        return None
+    subject = stored.get("subject")
+    roles = stored.get("roles")
+    if not isinstance(subject, str) or not isinstance(roles, list):
+        return None
+    email = stored.get("email")
+    email = email if isinstance(email, str) else None
+    organisation = stored.get("organisation")
+    # Personas the provider may no longer produce are dropped, as for a fresh login.
+    granted = frozenset(r for r in roles if isinstance(r, str)) & provider.personas
+    return Principal(
+        issuer=provider.issuer,
+        subject=subject,
+        email=email,
+        email_verified=stored.get("email_verified") is True and email is not None,
+        display_name=str(stored.get("display_name") or subject),
+        roles=granted or Principal.guest().roles,
+        organisation=organisation if isinstance(organisation, str) else None,
+    )
+
+
+def log_out(session: MutableMapping[str, Any]) -> None:
+    session.clear()

@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 
 from gateway.demo import demo_data
 from gateway.guard import STORE_FAILURES
+from gateway.identity import dev_login
 from gateway.identity.backends import (
     BearerBackend,
     ChainBackend,
@@ -28,6 +29,7 @@ from gateway.identity.backends import (
     on_auth_error,
 )
 from gateway.identity.dev_issuer import DevIssuer
+from gateway.identity.dev_login import DEV_PROVIDER
 from gateway.identity.jwks import JwksCache
 from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
@@ -162,12 +164,15 @@ def create_app(
 
     graphql = GatewayGraphQL(services, graphql_ide="graphiql" if settings.graphiql else None)
     login = BrowserLogin(settings.providers)
+    # The demo's persona picker exists only while the development issuer is trusted.
+    session_providers = [*settings.providers, *([DEV_PROVIDER] if settings.dev_issuer else [])]
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *login.routes(),
+            *(dev_login.routes() if settings.dev_issuer else []),
         ],
         middleware=[
             # Outermost, so the authentication backends can read the session. SameSite=Lax
@@ -184,7 +189,7 @@ def create_app(
                 AuthenticationMiddleware,
                 # An explicit Authorization header wins over the cookie; no credentials at
                 # all is a guest.
-                backend=ChainBackend([bearer, SessionBackend(settings.providers)]),
+                backend=ChainBackend([bearer, SessionBackend(session_providers)]),
                 on_error=on_auth_error,
             ),
         ],

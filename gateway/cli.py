@@ -103,24 +103,23 @@ def _serve(args: argparse.Namespace) -> int:
 
 def demo_principal(email: str, roles: Sequence[str]) -> Principal:
     """The principal a demo user's token would carry (``roles`` override the directory)."""
-    from gateway.demo import PEOPLE
-    from gateway.identity.dev_issuer import ISSUER
+    from gateway.demo import PEOPLE, find_person
+    from gateway.identity.dev_issuer import dev_principal
     from gateway.principal import Principal
 
     if email == "guest":
         return Principal.guest()
-    person = next((p for p in PEOPLE if p.email == email.lower()), None)
-    if person is None and not roles:
-        known = ", ".join(p.email for p in PEOPLE)
-        raise UsageError(f"{email} is not a demo user; pass --role ROLE (demo users: {known})")
-    return Principal(
-        issuer=ISSUER,
-        subject=email.lower(),
-        email=email.lower(),
-        email_verified=True,
-        display_name=person.display_name if person else email,
-        roles=frozenset(roles or person.roles),
-        organisation=person.organisation if person else None,
+    person = find_person(email)
+    if person is None:
+        if not roles:
+            known = ", ".join(p.email for p in PEOPLE)
+            raise UsageError(f"{email} is not a demo user; pass --role ROLE (demo users: {known})")
+        return dev_principal(email, name=email, roles=roles)
+    return dev_principal(
+        email,
+        name=person.display_name,
+        roles=roles or person.roles,
+        organisation=person.organisation,
     )
 
 

@@ -15,7 +15,7 @@ import ipaddress
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -564,6 +564,3 @@ def _env_name(value: Any) -> str:
     if not isinstance(value, str) or not _ENV_NAME.match(value):
         raise ValueError(f"expected the name of an environment variable, got {value!r}")
     return value
-
-
-SETTING_NAMES = tuple(f.name for f in fields(Settings))

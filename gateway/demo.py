@@ -91,10 +91,6 @@ class DemoData:
     def person(self, handle: str) -> DemoPerson:
         return next(p for p in self.people if p.handle == handle)
 
-    def by_email(self, email: str) -> DemoPerson | None:
-        email = email.strip().lower()
-        return next((p for p in self.people if p.email == email), None)
-
     def spaces_in(self, store: StoreName) -> list[DemoSpace]:
         return [s for s in self.spaces if s.store == store]
 
@@ -432,6 +428,12 @@ SPACES = (
         ),
     ),
 )
+
+
+def find_person(email: str) -> DemoPerson | None:
+    """The demo person with this email (any case), or None."""
+    email = email.strip().lower()
+    return next((p for p in PEOPLE if p.email == email), None)
 
 
 def demo_data(now: datetime | None = None) -> DemoData:

@@ -55,6 +55,12 @@ async def _gather(
     return pages, failures
 
 
+def _newest_first(question: Question) -> tuple[float, int]:
+    """The cross-store order (see gateway.cursors): time, newest first, then store; each
+    store's own id order is kept by merging its already-sorted page stably."""
+    return (-question.created_at.timestamp(), STORE_ORDER.index(question.store))
+
+
 async def list_questions(
     stores: Mapping[StoreName, Store],
     scope: Scope,
@@ -81,12 +87,8 @@ async def list_questions(
 
         calls[name] = call
     pages, failures = await _gather(stores, calls)
-    order = {name: i for i, name in enumerate(STORE_ORDER)}
     merged = list(
-        heapq.merge(
-            *(pages[n].items for n in STORE_ORDER if n in pages),
-            key=lambda q: (-q.created_at.timestamp(), order[q.store]),
-        )
+        heapq.merge(*(pages[n].items for n in STORE_ORDER if n in pages), key=_newest_first)
     )
     has_next = len(merged) > limit or any(p.has_next for p in pages.values())
     return Merged(Page(merged[:limit], has_next), failures)
@@ -150,8 +152,5 @@ async def search_questions(
 
         calls[name] = call
     pages, failures = await _gather(stores, calls)
-    merged = sorted(
-        (q for p in pages.values() for q in p.items),
-        key=lambda q: (-q.created_at.timestamp(), STORE_ORDER.index(q.store)),
-    )
+    merged = sorted((q for p in pages.values() for q in p.items), key=_newest_first)
     return Merged(Page(merged[:limit], len(merged) > limit), failures)

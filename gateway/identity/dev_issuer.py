@@ -107,6 +107,26 @@ class DevIssuer:
         )
 
 
+def dev_principal(
+    email: str,
+    *,
+    name: str,
+    roles: Sequence[str],
+    organisation: str | None = None,
+) -> Principal:
+    """The principal a development token for ``email`` stands for (verified: it is the demo)."""
+    email = email.strip().lower()
+    return Principal(
+        issuer=ISSUER,
+        subject=email,
+        email=email,
+        email_verified=True,
+        display_name=name,
+        roles=frozenset(roles),
+        organisation=organisation,
+    )
+
+
 def _describe(exc: Exception) -> str:
     text = getattr(exc, "description", None) or str(exc) or exc.__class__.__name__
     return text.rstrip(".")

@@ -16,12 +16,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.config import OidcProvider
-from gateway.demo import PEOPLE
-from gateway.identity.dev_issuer import AUDIENCE, ISSUER
+from gateway.demo import PEOPLE, find_person
+from gateway.identity.dev_issuer import AUDIENCE, ISSUER, dev_principal
 from gateway.identity.login import safe_next
 from gateway.identity.session import store_principal
 from gateway.policies.permissions import Persona
-from gateway.principal import Principal
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -65,17 +64,13 @@ async def _page(request: Request) -> Response:
 async def _choose(request: Request) -> Response:
     # Our own two fields, parsed by hand: Starlette's form parser needs python-multipart.
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    email = (form.get("email", [""])[0]).strip().lower()
-    person = next((p for p in PEOPLE if p.email == email), None)
+    person = find_person(form.get("email", [""])[0])
     if person is None:
         return HTMLResponse("<!doctype html><p>That is not a demo person.</p>", status_code=400)
-    principal = Principal(
-        issuer=ISSUER,
-        subject=person.email,
-        email=person.email,
-        email_verified=True,
-        display_name=person.display_name,
-        roles=frozenset(person.roles),
+    principal = dev_principal(
+        person.email,
+        name=person.display_name,
+        roles=person.roles,
         organisation=person.organisation,
     )
     store_principal(request.session, DEV_PROVIDER, principal)

@@ -14,6 +14,8 @@ from gateway.policies.permissions import Action
 from gateway.schema.loaders import Loaders
 
 if TYPE_CHECKING:
+    from strawberry.types import Info
+
     from gateway.config import Settings
     from gateway.domain import Membership, StoreName
     from gateway.policies.scope import Scope
@@ -40,6 +42,11 @@ class Context:
     def report(self, failures: list[StoreDown], path: list[str | int]) -> None:
         """Keep a failed store's error next to the other store's data at ``path``."""
         self.partial_failures.extend((failure, path) for failure in failures)
+
+
+def context_of(info: Info) -> Context:
+    """The request context of a resolver (typed, so resolvers need not cast)."""
+    return info.context
 
 
 async def build_context(

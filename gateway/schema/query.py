@@ -13,6 +13,7 @@ from gateway.cursors import NamePosition
 from gateway.domain import StoreName
 from gateway.errors import InvalidArgument, InvalidId
 from gateway.policies.permissions import PEOPLE, Action, Resource
+from gateway.schema.context import context_of
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.types import (
     Answer,
@@ -30,13 +31,8 @@ from gateway.schema.types import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gateway.schema.context import Context
 
 MAX_SEARCH_TEXT = 200
-
-
-def _ctx(info: Info) -> Context:
-    return info.context
 
 
 # Node types resolvable by global id: the loader that fetches them in scope, and the view.
@@ -51,7 +47,7 @@ _NODES: dict[str, tuple[str, Callable[[Any], relay.Node]]] = {
 
 
 async def _resolve_node(info: Info, global_id: str) -> relay.Node | None:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     ref = ids.decode(global_id)
     if ref.type_name not in _NODES:
         raise InvalidId(global_id)
@@ -69,7 +65,7 @@ async def _resolve_node(info: Info, global_id: str) -> relay.Node | None:
 class Query:
     @strawberry.field(description="Who you are to the gateway.")
     def viewer(self, info: Info) -> Viewer:
-        p = _ctx(info).principal
+        p = context_of(info).principal
         return Viewer(
             id=p.id,
             display_name=p.display_name,
@@ -93,7 +89,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> relay.Connection[Space]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         merged = await federation.list_spaces(
             ctx.stores,
@@ -115,7 +111,7 @@ class Query:
     @strawberry.field(description="One space by id; null when absent or not yours to see.")
     async def space(self, info: Info, id: strawberry.ID) -> Space | None:
         ref = ids.decode(id, "Space")
-        found = await _ctx(info).loaders.space.load((ref.store, ref.native_id))
+        found = await context_of(info).loaders.space.load((ref.store, ref.native_id))
         return Space.of(found) if found else None
 
     @strawberry.field(description="Questions newest first, in one space or across both stores.")
@@ -137,12 +133,12 @@ class Query:
     @strawberry.field(description="One question by id; null when absent or not yours to see.")
     async def question(self, info: Info, id: strawberry.ID) -> Question | None:
         ref = ids.decode(id, "Question")
-        found = await _ctx(info).loaders.question.load((ref.store, ref.native_id))
+        found = await context_of(info).loaders.question.load((ref.store, ref.native_id))
         return Question.of(found) if found else None
 
     @strawberry.field(description="Questions whose title or body contains the text, both stores.")
     async def search(self, info: Info, text: str, first: int | None = None) -> list[Question]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         text = text.strip()
         if not text or len(text) > MAX_SEARCH_TEXT:
             raise InvalidArgument(f"text must be 1 to {MAX_SEARCH_TEXT} characters")

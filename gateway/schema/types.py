@@ -20,12 +20,12 @@ from gateway.cursors import NamePosition, TimePosition
 from gateway.domain import SpaceRole, StoreName
 from gateway.ids import node_id
 from gateway.policies.permissions import PEOPLE, Action, Resource
+from gateway.schema.context import context_of
 from gateway.schema.pagination import connection, page_size
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from gateway.schema.context import Context
 
 SpaceKind = strawberry.enum(domain.SpaceKind, description="What a space is for.")
 Store = strawberry.enum(domain.StoreName, name="Store", description="Which store holds it.")
@@ -39,10 +39,6 @@ class ViewerRole(enum.Enum):
 
 
 _ROLE_RANK = {SpaceRole.GUEST: 0, SpaceRole.MEMBER: 1, SpaceRole.OWNER: 2}
-
-
-def _ctx(info: Info) -> Context:
-    return info.context
 
 
 @strawberry.type(description="A profile; email and department are shown only where policy allows.")
@@ -71,7 +67,7 @@ class Person(relay.Node):
         return self._person.title
 
     def _may_see(self, info: Info, field: Resource) -> bool:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         own = (
             self._person.email is not None
             and self._person.email.lower() == ctx.principal.verified_email
@@ -93,7 +89,7 @@ class Person(relay.Node):
 async def _person(info: Info, store: StoreName, person_id: str | None) -> Person | None:
     if person_id is None:
         return None
-    found = await _ctx(info).loaders.person.load((store, person_id))
+    found = await context_of(info).loaders.person.load((store, person_id))
     return Person.of(found) if found is not None else None
 
 
@@ -139,13 +135,13 @@ class Space(relay.Node):
 
     @strawberry.field(description="Members whose membership has not expired.")
     async def member_count(self, info: Info) -> int:
-        return await _ctx(info).loaders.member_count.load((self._space.store, self._space.id))
+        return await context_of(info).loaders.member_count.load((self._space.store, self._space.id))
 
     @strawberry.field(description="Your role in this space, if you hold one.")
     def viewer_role(self, info: Info) -> ViewerRole | None:
         roles = [
             m.role
-            for m in _ctx(info).authorizer.memberships
+            for m in context_of(info).authorizer.memberships
             if m.store == self._space.store and m.space_id == self._space.id
         ]
         if not roles:
@@ -162,7 +158,7 @@ class Space(relay.Node):
         tag: str | None = None,
     ) -> relay.Connection[Question]:
         # Batched across every space on the page: one statement per store, not one per space.
-        ctx = _ctx(info)
+        ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         store = self._space.store
         cursor = TimePosition.decode(after).for_store(store) if after else None
@@ -174,7 +170,7 @@ class Space(relay.Node):
 
     @strawberry.field
     async def prototypes(self, info: Info, first: int | None = None) -> relay.Connection[Prototype]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         page = await ctx.loaders.prototypes.load((self._space.store, self._space.id, limit))
         nodes = [Prototype.of(p) for p in page.items]
@@ -220,18 +216,22 @@ class Question(relay.Node):
 
     @strawberry.field
     async def space(self, info: Info) -> Space | None:
-        found = await _ctx(info).loaders.space.load((self._question.store, self._question.space_id))
+        found = await context_of(info).loaders.space.load(
+            (self._question.store, self._question.space_id)
+        )
         return Space.of(found) if found is not None else None
 
     @strawberry.field
     async def answer_count(self, info: Info) -> int:
-        return await _ctx(info).loaders.answer_count.load((self._question.store, self._question.id))
+        return await context_of(info).loaders.answer_count.load(
+            (self._question.store, self._question.id)
+        )
 
     @strawberry.field
     async def accepted_answer(self, info: Info) -> Answer | None:
         if self._question.accepted_answer_id is None:
             return None
-        found = await _ctx(info).loaders.answer.load(
+        found = await context_of(info).loaders.answer.load(
             (self._question.store, self._question.accepted_answer_id)
         )
         return Answer.of(found) if found is not None else None
@@ -240,7 +240,7 @@ class Question(relay.Node):
     async def answers(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Answer]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         cursor = TimePosition.decode(after).for_store(self._question.store) if after else None
         page = await ctx.loaders.answers.load(
@@ -281,7 +281,7 @@ class Answer(relay.Node):
 
     @strawberry.field
     async def question(self, info: Info) -> Question | None:
-        found = await _ctx(info).loaders.question.load(
+        found = await context_of(info).loaders.question.load(
             (self._answer.store, self._answer.question_id)
         )
         return Question.of(found) if found is not None else None
@@ -310,14 +310,14 @@ class Prototype(relay.Node):
 
     @strawberry.field
     async def space(self, info: Info) -> Space | None:
-        found = await _ctx(info).loaders.space.load(
+        found = await context_of(info).loaders.space.load(
             (self._prototype.store, self._prototype.space_id)
         )
         return Space.of(found) if found is not None else None
 
     @strawberry.field
     async def feedback(self, info: Info, first: int | None = None) -> relay.Connection[Feedback]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         page = await ctx.loaders.feedback_page.load(
             (self._prototype.store, self._prototype.id, limit)
@@ -353,7 +353,7 @@ class Feedback(relay.Node):
 
     @strawberry.field(description="Only for callers the policy allows in this space.")
     async def internal_note(self, info: Info) -> str | None:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         space = await ctx.loaders.space.load((self._feedback.store, self._feedback.space_id))
         if space is None:
             return None
@@ -372,7 +372,7 @@ async def questions_connection(
     tag: str | None,
 ) -> relay.Connection[Question]:
     """Questions newest first, across stores or in the given spaces, as a connection."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     limit = page_size(first, ctx.settings)
     position = TimePosition.decode(after) if after else None
     merged = await federation.list_questions(

@@ -7,56 +7,49 @@ so that the gateway's contract holds whichever store answers.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import DateTime, String, TypeDecorator, and_, event, or_, true
-from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import and_, insert, or_, true
+from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.domain import Page
 from gateway.errors import InvalidCursor
+from gateway.sql import (
+    UtcDateTime,
+    exact_string,
+    open_engine,
+    refresh_statistics,
+    write_transaction,
+)
 from gateway.stores import AtTime
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
-    from sqlalchemy import ColumnElement, Dialect
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy import ColumnElement, Insert, Table
 
     from gateway.stores import NameCursor, TimeCursor
 
 T = TypeVar("T")
 
+# Re-exported: the adapters take their engine and column plumbing from here.
+__all__ = [
+    "UtcDateTime",
+    "after_name",
+    "after_time",
+    "exact_string",
+    "handle_candidates",
+    "insert_ignoring_duplicates",
+    "native_id",
+    "native_ids",
+    "open_engine",
+    "page",
+    "refresh_statistics",
+    "write_transaction",
+]
+
 MAX_ID = 2**31 - 1  # the INTEGER key range shared by SQLite, PostgreSQL and MariaDB
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Naive UTC in the database, aware UTC in Python (arguments may be any aware time)."""
-
-    # MariaDB's DATETIME drops fractions unless asked: cursors must round-trip exactly.
-    impl = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is None:
-            return value
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def exact_string(length: int) -> String:
-    """A VARCHAR compared byte-for-byte on MariaDB too (its default collation ignores case).
-
-    Slugs and visibility classes feed the authorization predicate, so a grant for
-    ``project-falcon`` must not also match ``Project-Falcon`` on one backend only.
-    """
-    return String(length).with_variant(
-        mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
 
 
 def native_id(value: object) -> int | None:
@@ -110,42 +103,18 @@ def after_name(
     return or_(name > after.name, and_(name == after.name, row_id > after_id))
 
 
-async def refresh_statistics(conn: AsyncConnection) -> None:
-    """Give SQLite's planner statistics; servers keep their own (autovacuum, InnoDB).
-
-    Without them SQLite picks index-by-space plus a sort for a principal who sees many
-    spaces (the read benchmark measured 15 ms instead of 1.4 ms per page at 1M posts).
-    ``analysis_limit`` samples a bounded number of rows per index, so this stays a few
-    milliseconds however large the store grows, and can run at every start.
-    """
-    if conn.dialect.name != "sqlite":
-        return
-    await conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-    await conn.exec_driver_sql("ANALYZE")
+def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
+    """An INSERT that skips rows whose unique key already exists, on every backend."""
+    if dialect_name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if dialect_name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")
 
 
-def open_engine(url: str) -> AsyncEngine:
-    """An async engine for one store, set up the same way for every store."""
-    if make_url(url).get_backend_name() != "sqlite":
-        # Server connections die behind load balancers and restarts; test them on checkout.
-        return create_async_engine(url, pool_pre_ping=True)
-    engine = create_async_engine(url)
-    event.listen(engine.sync_engine, "connect", _configure_sqlite)
-    return engine
-
-
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    """Per-connection SQLite settings: SQLite forgets them between connections."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # Readers then never block the writer (and vice versa) across gateway workers.
-        cursor.execute("PRAGMA journal_mode=WAL")
-    finally:
-        cursor.close()
-    # SQLite's own lower() folds ASCII only; search must fold "Ü" like the servers do.
-    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if isinstance(value, str) else value
+def handle_candidates(email: str) -> Iterator[str]:
+    """Handles to try for a new profile: the email's local part, then numbered variants."""
+    local = re.sub(r"[^a-z0-9_.-]+", "", email.split("@", 1)[0].lower())[:48] or "user"
+    yield local
+    for n in range(2, 1000):
+        yield f"{local}{n}"

@@ -12,7 +12,21 @@ from gateway.domain import SpaceRole
 
 
 class Action(enum.StrEnum):
+    """What a principal does to a space (or, for ``invite``, which role it hands out)."""
+
+    ACCEPT = "accept"  # mark an answer as the accepted one
+    ANSWER = "answer"
+    ASK = "ask"
+    CREATE_SPACE = "create_space"
+    GIVE_FEEDBACK = "give_feedback"
+    INVITE = "invite"
+    MANAGE_MEMBERS = "manage_members"  # remove members, revoke invitations
+    MODERATE = "moderate"  # hide and feature posts, see hidden ones
     READ = "read"
+
+
+# Every write also needs ``read`` on the same space: nobody writes where they cannot read.
+WRITE_ACTIONS: frozenset[Action] = frozenset(Action) - {Action.READ}
 
 
 class Resource(enum.StrEnum):
@@ -39,7 +53,8 @@ class Persona(enum.StrEnum):
     TRUSTED_CUSTOMER = "trusted_customer"
 
 
-# A role a principal holds towards their own profile only (e.g. "see your own email").
+# A role a principal holds towards what is their own: their profile ("see your own
+# email") and what they wrote ("accept an answer to your own question").
 SELF = "self"
 # Policy subjects naming one principal rather than a role: ``user:erin@corp.example``.
 USER_PREFIX = "user:"

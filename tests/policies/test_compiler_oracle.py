@@ -28,6 +28,8 @@ ALL_SPACES = [
     for slug in SLUGS
 ]
 ME = "user:me@example.test"
+# Reads plus two writes: scopes are compiled per action, and "accept" is granted to "self".
+ACTIONS = ("read", "ask", "accept")
 ROLES = sorted(KNOWN_ROLES)
 
 domains = st.sampled_from(
@@ -46,7 +48,7 @@ rules = st.builds(
     sub=st.sampled_from([*ROLES, ME, "user:other@example.test"]),
     dom=domains,
     obj=st.sampled_from(["space", "*", "Person.email", "Person.*", "Feedback.internalNote"]),
-    act=st.just("read"),
+    act=st.sampled_from(ACTIONS),
     eft=st.sampled_from(list(Effect)),
 )
 links = st.builds(
@@ -101,27 +103,31 @@ def test_compiled_scope_equals_enforce(world: tuple[Policy, Principal]) -> None:
     policy, principal = world
     principal = _fix_membership_stores(principal)
     enforcer = build_enforcer(policy, principal, NOW)
-    scope = Authorizer(PolicyIndex(policy), principal, NOW).scope("read")
-    for space in ALL_SPACES:
-        expected = enforcer.enforce(principal.id, space.key, "space", "read")
-        assert scope.admits(space) == expected, (space.key, policy.lines(), principal)
+    authorizer = Authorizer(PolicyIndex(policy), principal, NOW)
+    for action in ACTIONS:
+        scope = authorizer.scope(action)
+        for space in ALL_SPACES:
+            expected = enforcer.enforce(principal.id, space.key, "space", action)
+            assert scope.admits(space) == expected, (action, space.key, policy.lines())
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds(), st.booleans())
-def test_field_decisions_equal_enforce(world: tuple[Policy, Principal], own: bool) -> None:
+def test_decisions_equal_enforce(world: tuple[Policy, Principal], own: bool) -> None:
     policy, principal = world
     principal = _fix_membership_stores(principal)
     enforcer = build_enforcer(policy, principal, NOW, own=own)
     authorizer = Authorizer(PolicyIndex(policy), principal, NOW)
     for dom in ("people/internal", "people/community", *(s.key for s in ALL_SPACES[:6])):
-        for obj in ("Person.email", "Feedback.internalNote", "Person"):
-            expected = enforcer.enforce(principal.id, dom, obj, "read")
-            assert authorizer.allows(obj, dom, "read", own=own) == expected, (
-                dom,
-                obj,
-                policy.lines(),
-            )
+        for obj in ("Person.email", "Feedback.internalNote", "Person", "space"):
+            for action in ACTIONS:
+                expected = enforcer.enforce(principal.id, dom, obj, action)
+                assert authorizer.allows(obj, dom, action, own=own) == expected, (
+                    dom,
+                    obj,
+                    action,
+                    policy.lines(),
+                )
 
 
 _metadata = MetaData()

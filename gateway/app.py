@@ -34,6 +34,7 @@ from gateway.identity.jwks import JwksCache
 from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
 from gateway.identity.session import COOKIE_NAME, session_secret
+from gateway.records import Records
 from gateway.schema import build_schema
 from gateway.schema.context import Context, build_context
 from gateway.services import Services, load_policy, open_stores
@@ -68,12 +69,23 @@ async def prepare_stores(services: Services) -> None:
                 log.info("loaded the demo data set into the %s store", name.value)
         except STORE_FAILURES as exc:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
+    try:
+        await services.records.create_schema()
+    except STORE_FAILURES as exc:
+        # Reads do not need it; writes retry the schema and are refused while it is down.
+        log.warning("the gateway's records database is not reachable at start-up: %s", exc)
 
 
 def build_services(settings: Settings) -> Services:
     """Everything a request needs, built once from settings."""
     dev_issuer = DevIssuer.open(settings.data_dir) if settings.dev_issuer else None
-    return Services(settings, open_stores(settings), load_policy(settings), dev_issuer)
+    return Services(
+        settings,
+        open_stores(settings),
+        load_policy(settings),
+        dev_issuer,
+        Records(settings.records_url),
+    )
 
 
 class GatewayGraphQL(GraphQL):

@@ -80,6 +80,8 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "data_dir": ("data_dir", "GATEWAY_DATA_DIR", _str, ".gateway"),
     "internal_url": ("stores.internal_url", "GATEWAY_INTERNAL_URL", _url, None),
     "community_url": ("stores.community_url", "GATEWAY_COMMUNITY_URL", _url, None),
+    # The gateway's own records (audit log, idempotency keys), shared by every replica.
+    "records_url": ("records.url", "GATEWAY_RECORDS_URL", _url, None),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
     "dev_issuer": ("identity.dev_issuer", "GATEWAY_DEV_ISSUER", _bool, None),
@@ -100,6 +102,7 @@ class Settings:
     data_dir: Path
     internal_url: str
     community_url: str
+    records_url: str
     demo_data: bool
     policy_file: Path
     dev_issuer: bool
@@ -156,6 +159,8 @@ class Settings:
         for store in ("internal", "community"):
             if raw[f"{store}_url"] is None:
                 raw[f"{store}_url"] = f"sqlite+aiosqlite:///{data_dir / f'{store}.db'}"
+        if raw["records_url"] is None:
+            raw["records_url"] = f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}"
         if raw["demo_data"] is None:
             raw["demo_data"] = zero_config
         if raw["dev_issuer"] is None:

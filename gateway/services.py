@@ -10,6 +10,7 @@ from adapters.internal import InternalStore
 from gateway.domain import StoreName
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
+from gateway.records import Records
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -23,10 +24,12 @@ class Services:
     stores: dict[StoreName, Store]
     policy: PolicyIndex
     dev_issuer: DevIssuer | None
+    records: Records
 
     async def close(self) -> None:
         for store in self.stores.values():
             await store.close()
+        await self.records.close()
 
 
 def open_stores(settings: Settings) -> dict[StoreName, Store]:

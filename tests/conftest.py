@@ -35,6 +35,7 @@ async def services(databases: DatabaseFactory, tmp_path: Path) -> AsyncIterator[
             "GATEWAY_DATA_DIR": str(tmp_path / "data"),
             "GATEWAY_INTERNAL_URL": await databases.create("internal"),
             "GATEWAY_COMMUNITY_URL": await databases.create("community"),
+            "GATEWAY_RECORDS_URL": await databases.create("records"),
             "GATEWAY_DEMO_DATA": "true",
             "GATEWAY_DEV_ISSUER": "true",
         }

@@ -152,6 +152,17 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
+class Author:
+    """Who writes, as a store needs to know them to attribute (and, first time, create) a
+    profile: the verified email is the key that links one person across stores."""
+
+    email: str
+    display_name: str
+    organisation: str | None
+    external: bool  # not on the organisation's staff (partner, customer, contractor...)
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a keyset-paginated list; ``has_next`` says whether more follow."""
 

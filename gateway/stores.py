@@ -18,6 +18,10 @@ Rules every adapter keeps:
 * A cursor whose id is not a valid native id was forged or corrupted: raise
   :class:`gateway.errors.InvalidCursor` (the client sees "invalid cursor").
 * Expiry is the caller's clock: methods that care take ``now``.
+* Writes trust the gateway's authorization (it checked scope and policy) but not
+  time: each runs in one transaction that re-checks its target exists and raises
+  :class:`TargetMissing` when it vanished meanwhile. Concurrent writers never
+  fail one another: they queue (SQLite) or lock the parent row (servers).
 * Any method may raise :class:`StoreUnavailable` (or let SQLAlchemy's connection
   errors through) when the store cannot be reached; the gateway reports the store
   as down for that part of the response and serves the other store.
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from gateway.demo import DemoData
     from gateway.domain import (
         Answer,
+        Author,
         Feedback,
         Membership,
         Page,
@@ -76,6 +81,10 @@ class NameCursor:
 
 class StoreUnavailable(Exception):
     """The store could not be reached or answered with an error; the message names it."""
+
+
+class TargetMissing(Exception):
+    """A write's target (space, question, answer, prototype) is not (or no longer) there."""
 
 
 @runtime_checkable
@@ -192,3 +201,41 @@ class Store(Protocol):
 
     async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
         """Profiles by verified email (lower-cased), for linking one person across stores."""
+
+    # --- writes -----------------------------------------------------------
+    async def ensure_author(self, author: Author) -> str:
+        """The native id of the profile with the author's verified email; created on the
+        first write (just-in-time provisioning, with a unique handle)."""
+
+    async def ask_question(
+        self,
+        space_id: str,
+        author_id: str,
+        *,
+        title: str,
+        body: str,
+        tags: Sequence[str],
+        now: datetime,
+    ) -> Question:
+        """Create a question (with its tags, lower-cased) in a space."""
+
+    async def answer_question(
+        self, question_id: str, author_id: str, *, body: str, now: datetime
+    ) -> Answer:
+        """Add an answer to a question."""
+
+    async def accept_answer(self, answer_id: str) -> Question:
+        """Mark the answer as its question's accepted one (replacing any earlier choice);
+        returns the question as it now is."""
+
+    async def add_feedback(
+        self,
+        prototype_id: str,
+        author_id: str,
+        *,
+        rating: int,
+        body: str,
+        internal_note: str | None,
+        now: datetime,
+    ) -> Feedback:
+        """Add feedback on a prototype."""

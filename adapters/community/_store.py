@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
@@ -17,15 +18,19 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from adapters._sql import (
     after_name,
     after_time,
+    handle_candidates,
+    insert_ignoring_duplicates,
+    native_id,
     native_ids,
     open_engine,
     page,
     refresh_statistics,
+    write_transaction,
 )
 from adapters.community import _demo
 from adapters.community._tables import (
@@ -46,6 +51,7 @@ from adapters.community._tables import (
 )
 from gateway.domain import (
     Answer,
+    Author,
     Membership,
     Page,
     Person,
@@ -57,11 +63,10 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.stores import StoreUnavailable
+from gateway.stores import StoreUnavailable, TargetMissing
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
-    from datetime import datetime
 
     from sqlalchemy import Column, ColumnElement, Row, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -81,6 +86,7 @@ _PING_TIMEOUT = 5.0
 _UNREACHABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 _VISIBILITY = visibility_of(categories).label("visibility")
+_TAGS = tags  # the table, where a method's ``tags`` argument hides its name
 # The first post of a topic is the question's body; later posts are its answers.
 _first_post = posts.alias("first_post")
 
@@ -248,7 +254,7 @@ class CommunityStore:
         """A connection (a transaction when writing); lost stores raise StoreUnavailable."""
         try:
             if write:
-                async with self.engine.begin() as conn:
+                async with write_transaction(self.engine) as conn:
                     yield conn
             else:
                 async with self.engine.connect() as conn:
@@ -599,6 +605,156 @@ class CommunityStore:
         """Nothing: the community store has no feedback."""
         return {}
 
+    # --- writes -----------------------------------------------------------
+    async def ensure_author(self, author: Author) -> str:
+        """The account with this email; created on first write, its email verified (the
+        gateway only writes for verified emails) and at trust level 0."""
+        email = author.email.strip().lower()
+        found = await self._user_id(email)
+        if found is not None:
+            return found
+        for username in handle_candidates(email):
+            try:
+                async with self._connect(write=True) as conn:
+                    result = await conn.execute(
+                        users.insert().values(
+                            username=username,
+                            name=author.display_name,
+                            email=email,
+                            email_verified=True,
+                            trust_level=0,
+                            company=author.organisation,
+                            created_at=datetime.now(UTC),
+                        )
+                    )
+                return str(result.inserted_primary_key[0])
+            except IntegrityError:
+                # Either the username is taken, or a concurrent first write made the account.
+                found = await self._user_id(email)
+                if found is not None:
+                    return found
+        raise RuntimeError(f"no free username for {email}")  # not a user error
+
+    async def _user_id(self, email: str) -> str | None:
+        async with self._connect() as conn:
+            found = await conn.scalar(select(users.c.id).where(users.c.email == email))
+        return None if found is None else str(found)
+
+    async def ask_question(
+        self,
+        space_id: str,
+        author_id: str,
+        *,
+        title: str,
+        body: str,
+        tags: Sequence[str],
+        now: datetime,
+    ) -> Question:
+        """A topic with its first post (the question's body) and its tags."""
+        category, user = _native_or_missing(space_id), _native_or_missing(author_id)
+        wanted = sorted({tag.lower() for tag in tags})
+        async with self._connect(write=True) as conn:
+            exists = select(categories.c.id).where(categories.c.id == category)
+            if await conn.scalar(exists) is None:
+                raise TargetMissing(space_id)
+            result = await conn.execute(
+                topics.insert().values(
+                    category_id=category, user_id=user, title=title, created_at=now
+                )
+            )
+            topic_id = result.inserted_primary_key[0]
+            await conn.execute(
+                posts.insert().values(
+                    topic_id=topic_id, user_id=user, post_number=1, raw=body, created_at=now
+                )
+            )
+            if wanted:
+                await conn.execute(
+                    insert_ignoring_duplicates(_TAGS, conn.dialect.name),
+                    [{"name": name} for name in wanted],
+                )
+                tag_ids = await conn.scalars(select(_TAGS.c.id).where(_TAGS.c.name.in_(wanted)))
+                await conn.execute(
+                    topic_tags.insert(),
+                    [{"topic_id": topic_id, "tag_id": tag_id} for tag_id in tag_ids],
+                )
+        return Question(
+            store=STORE,
+            id=str(topic_id),
+            space_id=str(category),
+            title=title,
+            body=body,
+            author_id=str(user),
+            tags=tuple(wanted),
+            accepted_answer_id=None,
+            created_at=now,
+        )
+
+    async def answer_question(
+        self, question_id: str, author_id: str, *, body: str, now: datetime
+    ) -> Answer:
+        """The topic's next post. The topic row is locked while its next post number is
+        taken, so concurrent answers queue instead of colliding on the number."""
+        topic, user = _native_or_missing(question_id), _native_or_missing(author_id)
+        async with self._connect(write=True) as conn:
+            category = await conn.scalar(
+                select(topics.c.category_id).where(topics.c.id == topic).with_for_update()
+            )
+            if category is None:
+                raise TargetMissing(question_id)
+            highest = await conn.scalar(
+                select(func.max(posts.c.post_number)).where(posts.c.topic_id == topic)
+            )
+            result = await conn.execute(
+                posts.insert().values(
+                    topic_id=topic,
+                    user_id=user,
+                    post_number=(highest or 1) + 1,
+                    raw=body,
+                    created_at=now,
+                )
+            )
+        return Answer(
+            store=STORE,
+            id=str(result.inserted_primary_key[0]),
+            question_id=str(topic),
+            space_id=str(category),
+            body=body,
+            author_id=str(user),
+            accepted=False,
+            created_at=now,
+        )
+
+    async def accept_answer(self, answer_id: str) -> Question:
+        """Point the post's topic at it as the accepted answer (never the first post)."""
+        post = _native_or_missing(answer_id)
+        async with self._connect(write=True) as conn:
+            topic = await conn.scalar(
+                select(posts.c.topic_id).where(posts.c.id == post, posts.c.post_number > 1)
+            )
+            if topic is None:
+                raise TargetMissing(answer_id)
+            await conn.execute(
+                topics.update().where(topics.c.id == topic).values(accepted_answer_post_id=post)
+            )
+        async with self._connect() as conn:
+            row = (await conn.execute(_question_select().where(topics.c.id == topic))).one()
+            tag_names = await _tags_by(conn, topic_tags, topic_tags.c.topic_id, [topic])
+        return _question(row, tag_names)
+
+    async def add_feedback(
+        self,
+        prototype_id: str,
+        author_id: str,
+        *,
+        rating: int,
+        body: str,
+        internal_note: str | None,
+        now: datetime,
+    ) -> Feedback:
+        """The forum has no prototypes, so there is nothing to give feedback on."""
+        raise TargetMissing(prototype_id)
+
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
         """Forum users among ``ids``; the email only when verified."""
@@ -618,3 +774,10 @@ class CommunityStore:
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return {r.email: _person(r) for r in rows}
+
+
+def _native_or_missing(value: str) -> int:
+    found = native_id(value)
+    if found is None:
+        raise TargetMissing(value)
+    return found

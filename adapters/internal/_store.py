@@ -7,14 +7,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from adapters._sql import (
     after_name,
     after_time,
+    handle_candidates,
+    native_id,
     native_ids,
     open_engine,
     page,
     refresh_statistics,
+    write_transaction,
 )
 from adapters.internal._demo import COMMUNITY_TYPES, write_demo
 from adapters.internal._tables import (
@@ -30,6 +34,7 @@ from adapters.internal._tables import (
 )
 from gateway.domain import (
     Answer,
+    Author,
     Feedback,
     Membership,
     Page,
@@ -43,7 +48,7 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.stores import StoreUnavailable
+from gateway.stores import StoreUnavailable, TargetMissing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -548,6 +553,179 @@ class InternalStore:
         stmt = select(*_PERSON_COLUMNS).where(profiles.c.email.in_(wanted))
         return {row.email: self._person(row) for row in await self._all(stmt)}
 
+    # --- writes -----------------------------------------------------------
+    async def ensure_author(self, author: Author) -> str:
+        """The profile with this email; created on first write with a free handle."""
+        email = author.email.strip().lower()
+        found = await self._profile_id(email)
+        if found is not None:
+            return found
+        for handle in handle_candidates(email):
+            try:
+                async with write_transaction(self.engine) as conn:
+                    result = await conn.execute(
+                        profiles.insert().values(
+                            email=email,
+                            full_name=author.display_name,
+                            handle=handle,
+                            company=author.organisation,
+                            is_external=author.external,
+                        )
+                    )
+                return str(result.inserted_primary_key[0])
+            except IntegrityError:
+                # Either the handle is taken, or a concurrent first write created the profile.
+                found = await self._profile_id(email)
+                if found is not None:
+                    return found
+        raise RuntimeError(f"no free handle for {email}")  # a thousand namesakes: not a user error
+
+    async def _profile_id(self, email: str) -> str | None:
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(select(profiles.c.id).where(profiles.c.email == email))
+        return _str_or_none(found)
+
+    async def ask_question(
+        self,
+        space_id: str,
+        author_id: str,
+        *,
+        title: str,
+        body: str,
+        tags: Sequence[str],
+        now: datetime,
+    ) -> Question:
+        """A question topic in a community, with its tags."""
+        community, author = _native_or_missing(space_id), _native_or_missing(author_id)
+        wanted = sorted({tag.lower() for tag in tags})
+        async with write_transaction(self.engine) as conn:
+            exists = select(communities.c.id).where(communities.c.id == community)
+            if await conn.scalar(exists) is None:
+                raise TargetMissing(space_id)
+            result = await conn.execute(
+                forum_topics.insert().values(
+                    community_id=community,
+                    author_profile_id=author,
+                    subject=title,
+                    content=body,
+                    is_question=True,
+                    created_at=now,
+                )
+            )
+            topic_id = result.inserted_primary_key[0]
+            if wanted:
+                await conn.execute(
+                    topic_tags.insert(), [{"topic_id": topic_id, "tag": tag} for tag in wanted]
+                )
+        return Question(
+            store=self.name,
+            id=str(topic_id),
+            space_id=str(community),
+            title=title,
+            body=body,
+            author_id=str(author),
+            tags=tuple(wanted),
+            accepted_answer_id=None,
+            created_at=now,
+        )
+
+    async def answer_question(
+        self, question_id: str, author_id: str, *, body: str, now: datetime
+    ) -> Answer:
+        """A reply to a question topic."""
+        topic, author = _native_or_missing(question_id), _native_or_missing(author_id)
+        async with write_transaction(self.engine) as conn:
+            community = await conn.scalar(
+                select(forum_topics.c.community_id).where(
+                    forum_topics.c.id == topic, forum_topics.c.is_question
+                )
+            )
+            if community is None:
+                raise TargetMissing(question_id)
+            result = await conn.execute(
+                forum_replies.insert().values(
+                    topic_id=topic, author_profile_id=author, content=body, created_at=now
+                )
+            )
+        return Answer(
+            store=self.name,
+            id=str(result.inserted_primary_key[0]),
+            question_id=str(topic),
+            space_id=str(community),
+            body=body,
+            author_id=str(author),
+            accepted=False,
+            created_at=now,
+        )
+
+    async def accept_answer(self, answer_id: str) -> Question:
+        """Point the reply's topic at it as the accepted reply."""
+        reply = _native_or_missing(answer_id)
+        async with write_transaction(self.engine) as conn:
+            topic = await conn.scalar(
+                select(forum_replies.c.topic_id)
+                .select_from(
+                    forum_replies.join(forum_topics, forum_topics.c.id == forum_replies.c.topic_id)
+                )
+                .where(forum_replies.c.id == reply, forum_topics.c.is_question)
+                .with_for_update()
+            )
+            if topic is None:
+                raise TargetMissing(answer_id)
+            await conn.execute(
+                forum_topics.update()
+                .where(forum_topics.c.id == topic)
+                .values(accepted_reply_id=reply)
+            )
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(*_QUESTION_COLUMNS).where(forum_topics.c.id == topic))
+            ).one()
+            tags = await conn.scalars(
+                select(topic_tags.c.tag).where(topic_tags.c.topic_id == topic).order_by("tag")
+            )
+            return self._question(row, list(tags))
+
+    async def add_feedback(
+        self,
+        prototype_id: str,
+        author_id: str,
+        *,
+        rating: int,
+        body: str,
+        internal_note: str | None,
+        now: datetime,
+    ) -> Feedback:
+        """Feedback on a prototype."""
+        prototype, author = _native_or_missing(prototype_id), _native_or_missing(author_id)
+        async with write_transaction(self.engine) as conn:
+            community = await conn.scalar(
+                select(prototypes.c.community_id).where(prototypes.c.id == prototype)
+            )
+            if community is None:
+                raise TargetMissing(prototype_id)
+            result = await conn.execute(
+                prototype_feedback.insert().values(
+                    prototype_id=prototype,
+                    author_profile_id=author,
+                    rating=rating,
+                    comment=body,
+                    internal_note=internal_note,
+                    created_at=now,
+                )
+            )
+        return Feedback(
+            store=self.name,
+            id=str(result.inserted_primary_key[0]),
+            prototype_id=str(prototype),
+            space_id=str(community),
+            rating=rating,
+            body=body,
+            author_id=str(author),
+            internal_note=internal_note,
+            created_at=now,
+        )
+
     # --- mapping ----------------------------------------------------------
     async def _all(self, stmt: Select[Any]) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
@@ -702,6 +880,13 @@ def _empty_pages(requested: Sequence[str]) -> dict[str, Page[Any]]:
 def _check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must not be negative, got {limit}")
+
+
+def _native_or_missing(value: str) -> int:
+    found = native_id(value)
+    if found is None:
+        raise TargetMissing(value)
+    return found
 
 
 def _str_or_none(value: int | None) -> str | None:

@@ -21,6 +21,7 @@ from gateway.schema.extensions import (
     ReportPartialFailures,
     is_client_error,
 )
+from gateway.schema.mutations import Mutation
 from gateway.schema.query import Query
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
@@ -50,6 +51,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[Space, Question, Answer, Prototype, Feedback, Person],
         extensions=extensions,
     )

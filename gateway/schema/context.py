@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gateway.domain import Membership, StoreName
     from gateway.policies.scope import Scope
     from gateway.principal import Principal
+    from gateway.records import Records
     from gateway.services import Services
     from gateway.stores import Store
 
@@ -31,6 +32,7 @@ class Context:
     stores: dict[StoreName, Store]
     settings: Settings
     loaders: Loaders
+    records: Records
     now: datetime
     # Stores that failed while answering part of a list: reported next to the data.
     partial_failures: list[tuple[StoreDown, list[str | int]]] = field(default_factory=list)
@@ -76,5 +78,6 @@ async def build_context(
         stores=services.stores,
         settings=services.settings,
         loaders=Loaders(services.stores, authorizer, now),
+        records=services.records,
         now=now,
     )

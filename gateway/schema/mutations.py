@@ -1,0 +1,331 @@
+"""The mutation root: collaboration writes, each with an input and a payload.
+
+Resolvers only translate: GraphQL input in, :mod:`gateway.writes` decides and
+writes, the payload carries the result or ``errors`` meant for the user. A
+refused write changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway import ids, writes
+from gateway.errors import StoreDown
+from gateway.guard import guarded
+from gateway.policies.permissions import Action, Resource
+from gateway.records import Replay
+from gateway.schema.context import context_of
+from gateway.schema.types import Answer, Feedback, Question
+from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+
+if TYPE_CHECKING:
+    from gateway.domain import StoreName
+    from gateway.schema.context import Context
+
+UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a write failed.")
+
+
+@strawberry.type(description="A problem with a write, meant to be shown to the user.")
+class UserError:
+    code: UserErrorCode
+    message: str
+    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+
+
+def _errors(refused: WriteRefused | StoreDown) -> list[UserError]:
+    if isinstance(refused, StoreDown):  # a lookup before the write failed
+        return [UserError(code=ErrorCode.UNAVAILABLE, message=f"{refused}; nothing was written")]
+    return [UserError(code=p.code, message=p.message, field=p.field) for p in refused.problems]
+
+
+_KEY_DESCRIPTION = "Send the same key again to retry safely: the write happens once."
+
+
+@strawberry.input
+class AskQuestionInput:
+    space_id: strawberry.ID
+    title: str
+    body: str
+    tags: list[str] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = strawberry.field(default=None, description=_KEY_DESCRIPTION)
+
+
+@strawberry.type
+class AskQuestionPayload:
+    question: Question | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AnswerQuestionInput:
+    question_id: strawberry.ID
+    body: str
+    idempotency_key: str | None = strawberry.field(default=None, description=_KEY_DESCRIPTION)
+
+
+@strawberry.type
+class AnswerQuestionPayload:
+    answer: Answer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AcceptAnswerInput:
+    answer_id: strawberry.ID
+    idempotency_key: str | None = strawberry.field(default=None, description=_KEY_DESCRIPTION)
+
+
+@strawberry.type
+class AcceptAnswerPayload:
+    question: Question | None = None
+    answer: Answer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class PostFeedbackInput:
+    prototype_id: strawberry.ID
+    rating: int = strawberry.field(description="1 (poor) to 5 (excellent).")
+    body: str
+    internal_note: str | None = strawberry.field(
+        default=None, description="Seen by employees only; only employees may write one."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=_KEY_DESCRIPTION)
+
+
+@strawberry.type
+class PostFeedbackPayload:
+    feedback: Feedback | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _arguments(value: Any) -> dict[str, Any]:
+    """An input's fields without its idempotency key: what a retry must repeat exactly."""
+    fields = dataclasses.asdict(value)
+    fields.pop("idempotency_key", None)
+    return fields
+
+
+async def _replayed(ctx: Context, replay: Replay, loader: str) -> Any:
+    """What a completed request with the same key wrote, as the caller may now see it."""
+    ref = ids.decode(replay.result["id"])
+    return await getattr(ctx.loaders, loader).load((ref.store, ref.native_id))
+
+
+async def _is_own(ctx: Context, store: StoreName, person_id: str | None) -> bool:
+    """Whether a profile is the caller's own (same verified email)."""
+    email = ctx.principal.verified_email
+    if person_id is None or email is None:
+        return False
+    people = await guarded(store, ctx.stores[store].people_by_ids([person_id]))
+    person = people.get(person_id)
+    return person is not None and (person.email or "").lower() == email
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Ask a question in a space.")
+    async def ask_question(self, info: Info, input: AskQuestionInput) -> AskQuestionPayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("spaceId", input.space_id, "Space")
+            title = checks.text("title", input.title, maximum=writes.MAX_TITLE)
+            body = checks.text("body", input.body, maximum=writes.MAX_BODY)
+            tags = checks.tags("tags", input.tags)
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            space = await writes.target_space(ctx, ref.store, ref.native_id, "spaceId")
+            write = Write(
+                "askQuestion",
+                Action.ASK,
+                space,
+                _arguments(input),
+                {"title_length": len(title), "body_length": len(body), "tags": tags},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not ask questions in this space", field="spaceId"
+            )
+            store = ctx.stores[space.store]
+
+            async def run() -> Any:
+                author_id = await store.ensure_author(author)
+                return await store.ask_question(
+                    space.id, author_id, title=title, body=body, tags=tags, now=ctx.now
+                )
+
+            done = await writes.perform(
+                ctx, write, run, lambda q: ids.encode("Question", q.store, q.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return AskQuestionPayload(errors=_errors(refused))
+        question = await _replayed(ctx, done, "question") if isinstance(done, Replay) else done
+        return AskQuestionPayload(question=Question.of(question) if question else None)
+
+    @strawberry.mutation(description="Answer a question.")
+    async def answer_question(
+        self, info: Info, input: AnswerQuestionInput
+    ) -> AnswerQuestionPayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("questionId", input.question_id, "Question")
+            body = checks.text("body", input.body, maximum=writes.MAX_BODY)
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            question = await ctx.loaders.question.load((ref.store, ref.native_id))
+            if question is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "questionId")
+            space = await writes.target_space(ctx, ref.store, question.space_id, "questionId")
+            write = Write(
+                "answerQuestion",
+                Action.ANSWER,
+                space,
+                _arguments(input),
+                {"question": input.question_id, "body_length": len(body)},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not answer in this space", field="questionId"
+            )
+            store = ctx.stores[space.store]
+
+            async def run() -> Any:
+                author_id = await store.ensure_author(author)
+                return await store.answer_question(question.id, author_id, body=body, now=ctx.now)
+
+            done = await writes.perform(
+                ctx, write, run, lambda a: ids.encode("Answer", a.store, a.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return AnswerQuestionPayload(errors=_errors(refused))
+        answer = await _replayed(ctx, done, "answer") if isinstance(done, Replay) else done
+        return AnswerQuestionPayload(answer=Answer.of(answer) if answer else None)
+
+    @strawberry.mutation(
+        description="Accept an answer: the asker, a space owner or a moderator. The question "
+        "is then answered (and leaves `questions(unanswered: true)`)."
+    )
+    async def accept_answer(self, info: Info, input: AcceptAnswerInput) -> AcceptAnswerPayload:
+        ctx = context_of(info)
+        try:
+            writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("answerId", input.answer_id, "Answer")
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            answer = await ctx.loaders.answer.load((ref.store, ref.native_id))
+            if answer is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "answerId")
+            question = await ctx.loaders.question.load((ref.store, answer.question_id))
+            if question is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "answerId")
+            space = await writes.target_space(ctx, ref.store, question.space_id, "answerId")
+            write = Write(
+                "acceptAnswer",
+                Action.ACCEPT,
+                space,
+                _arguments(input),
+                {"answer": input.answer_id},
+                key,
+            )
+            own = await _is_own(ctx, ref.store, question.author_id)
+            await writes.authorize(
+                ctx,
+                write,
+                own=own,
+                message="only the asker, a space owner or a moderator may accept an answer",
+                field="answerId",
+            )
+            store = ctx.stores[space.store]
+            done = await writes.perform(
+                ctx,
+                write,
+                lambda: store.accept_answer(answer.id),
+                lambda _q: ids.encode("Answer", answer.store, answer.id),
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return AcceptAnswerPayload(errors=_errors(refused))
+        if isinstance(done, Replay):
+            accepted = await _replayed(ctx, done, "answer")
+            if accepted is None:
+                return AcceptAnswerPayload()
+            done = await ctx.loaders.question.load((accepted.store, accepted.question_id))
+        else:
+            accepted = dataclasses.replace(answer, accepted=True)
+        return AcceptAnswerPayload(
+            question=Question.of(done) if done else None, answer=Answer.of(accepted)
+        )
+
+    @strawberry.mutation(description="Give feedback on a prototype.")
+    async def post_feedback(self, info: Info, input: PostFeedbackInput) -> PostFeedbackPayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("prototypeId", input.prototype_id, "Prototype")
+            rating = checks.number("rating", input.rating, 1, 5)
+            body = checks.text("body", input.body, maximum=writes.MAX_BODY)
+            note = checks.text(
+                "internalNote", input.internal_note or "", maximum=writes.MAX_NOTE, required=False
+            )
+            note = note or None
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            prototype = await ctx.loaders.prototype.load((ref.store, ref.native_id))
+            if prototype is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "prototypeId")
+            space = await writes.target_space(ctx, ref.store, prototype.space_id, "prototypeId")
+            write = Write(
+                "postFeedback",
+                Action.GIVE_FEEDBACK,
+                space,
+                _arguments(input),
+                {"prototype": input.prototype_id, "rating": rating, "note": note is not None},
+                key,
+            )
+            await writes.authorize(
+                ctx,
+                write,
+                message="you may not give feedback in this space",
+                field="prototypeId",
+            )
+            if note is not None:
+                await writes.authorize(
+                    ctx,
+                    write,
+                    obj=Resource.FEEDBACK_INTERNAL_NOTE,
+                    message="you may not write internal notes in this space",
+                    field="internalNote",
+                )
+            store = ctx.stores[space.store]
+
+            async def run() -> Any:
+                author_id = await store.ensure_author(author)
+                return await store.add_feedback(
+                    prototype.id,
+                    author_id,
+                    rating=rating,
+                    body=body,
+                    internal_note=note,
+                    now=ctx.now,
+                )
+
+            done = await writes.perform(
+                ctx, write, run, lambda f: ids.encode("Feedback", f.store, f.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return PostFeedbackPayload(errors=_errors(refused))
+        feedback = await _replayed(ctx, done, "feedback") if isinstance(done, Replay) else done
+        return PostFeedbackPayload(feedback=Feedback.of(feedback) if feedback else None)

@@ -21,9 +21,11 @@ from graphql import (
     GraphQLSchema,
 )
 
+from gateway import ids
 from gateway.cli import demo_principal
 from gateway.demo import PEOPLE, SPACES
 from gateway.domain import Visibility
+from gateway.records import Outcome
 from gateway.schema import build_schema
 from gateway.schema.context import build_context
 from tests.personas import run
@@ -168,3 +170,58 @@ def test_the_secrets_include_what_matters() -> None:
     assert "Customer is a renewal risk; prioritise pairing." in secrets
     assert "erin@corp.example" in secrets
     assert "Aurora battery spec?" not in secrets  # paula is invited to Aurora
+
+
+_DEFAULTS = {"String": "x", "Int": 3, "Boolean": False}
+
+
+def _mutation_inputs(gql: GraphQLSchema) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Per mutation: its target id field, the node type that field names, and an input
+    where every other required field has a valid value."""
+    found = {}
+    for name, field in gql.mutation_type.fields.items():
+        input_type = _unwrap(field.args["input"].type)
+        target = next(f for f in input_type.fields if f.endswith("Id"))
+        values: dict[str, Any] = {}
+        for fname, ffield in input_type.fields.items():
+            if fname == target or not isinstance(ffield.type, GraphQLNonNull):
+                continue
+            inner = _unwrap(ffield.type)
+            is_list = isinstance(ffield.type.of_type, GraphQLList)
+            values[fname] = [] if is_list else _DEFAULTS[inner.name]
+        found[name] = (target, target[:-2][0].upper() + target[1:-2], values)
+    return found
+
+
+@pytest.mark.parametrize("who", EXTERNALS)
+async def test_mutations_on_hidden_targets_answer_like_missing_ones(
+    services: Services, who: str
+) -> None:
+    """Every mutation, aimed at every object the persona cannot see, answers exactly as for
+    an id that does not exist, and writes nothing."""
+    gql = build_schema(services.settings)._schema
+    inputs = _mutation_inputs(gql)
+    assert {"askQuestion", "answerQuestion", "acceptAnswer", "postFeedback"} <= set(inputs)
+    visible = "query($id: ID!) { node(id: $id) { id } }"
+    tried = 0
+    for node_id in await _hidden_ids(services):
+        if (await run(services, who, visible, {"id": node_id})).data["node"] is not None:
+            continue
+        ref = ids.decode(node_id)
+        missing = ids.encode(ref.type_name, ref.store, "999999")
+        for mutation, (target, type_name, values) in inputs.items():
+            if type_name != ref.type_name:
+                continue
+            query = (
+                f"mutation($i: {_unwrap(gql.mutation_type.fields[mutation].args['input'].type)}!)"
+                f" {{ {mutation}(input: $i) {{ errors {{ code message field }} }} }}"
+            )
+            hidden = await run(services, who, query, {"i": {**values, target: node_id}})
+            absent = await run(services, who, query, {"i": {**values, target: missing}})
+            assert hidden.errors is None and absent.errors is None
+            assert hidden.data == absent.data, (who, mutation, node_id)
+            assert hidden.data[mutation]["errors"], (who, mutation)
+            tried += 1
+    assert tried > 0
+    written = await services.records.entries(actor=demo_principal(who, ()).id)
+    assert [e for e in written if e.outcome is not Outcome.DENIED] == []

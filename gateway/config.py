@@ -75,6 +75,18 @@ def _str(value: Any) -> str:
     return str(value)
 
 
+def _domains(value: Any) -> tuple[str, ...]:
+    """Email domains: a TOML list, or a comma-separated environment variable."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of domains, got {value!r}")
+    domains = tuple(dict.fromkeys(d.strip().lower() for d in items if d.strip()))
+    for domain in domains:
+        if "@" in domain or "." not in domain or "*" in domain or " " in domain:
+            raise ValueError(f"expected domains such as corp.example, got {domain!r}")
+    return domains
+
+
 # name: (TOML key, environment variable, parser, default; None = derived below)
 SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "data_dir": ("data_dir", "GATEWAY_DATA_DIR", _str, ".gateway"),
@@ -82,6 +94,28 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "community_url": ("stores.community_url", "GATEWAY_COMMUNITY_URL", _url, None),
     # The gateway's own records (audit log, idempotency keys), shared by every replica.
     "records_url": ("records.url", "GATEWAY_RECORDS_URL", _url, None),
+    # Email domains of the organisation's own staff: invitees elsewhere are externals.
+    "organisation_domains": (
+        "organisation.email_domains",
+        "GATEWAY_ORGANISATION_DOMAINS",
+        _domains,
+        None,
+    ),
+    # Invitations: only to these domains (empty: any), never to those; per inviter per hour.
+    "invite_allowed_domains": (
+        "invitations.allowed_domains",
+        "GATEWAY_INVITE_ALLOWED_DOMAINS",
+        _domains,
+        (),
+    ),
+    "invite_denied_domains": (
+        "invitations.denied_domains",
+        "GATEWAY_INVITE_DENIED_DOMAINS",
+        _domains,
+        (),
+    ),
+    "invite_rate_per_hour": ("invitations.per_hour", "GATEWAY_INVITE_PER_HOUR", _int, 20),
+    "invite_max_days": ("invitations.max_days", "GATEWAY_INVITE_MAX_DAYS", _int, 365),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
     "dev_issuer": ("identity.dev_issuer", "GATEWAY_DEV_ISSUER", _bool, None),
@@ -103,6 +137,11 @@ class Settings:
     internal_url: str
     community_url: str
     records_url: str
+    organisation_domains: tuple[str, ...]
+    invite_allowed_domains: tuple[str, ...]
+    invite_denied_domains: tuple[str, ...]
+    invite_rate_per_hour: int
+    invite_max_days: int
     demo_data: bool
     policy_file: Path
     dev_issuer: bool
@@ -161,6 +200,9 @@ class Settings:
                 raw[f"{store}_url"] = f"sqlite+aiosqlite:///{data_dir / f'{store}.db'}"
         if raw["records_url"] is None:
             raw["records_url"] = f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}"
+        if raw["organisation_domains"] is None:
+            # The demo's staff are at corp.example; elsewhere nobody is staff unless configured.
+            raw["organisation_domains"] = ("corp.example",) if zero_config else ()
         if raw["demo_data"] is None:
             raw["demo_data"] = zero_config
         if raw["dev_issuer"] is None:

@@ -139,16 +139,54 @@ class Feedback:
 
 @dataclass(frozen=True, slots=True)
 class Membership:
-    """One principal's role in one space, with an optional expiry."""
+    """One principal's role in one space, with an optional expiry.
+
+    ``pending`` marks an invitation to the principal's verified email that has not been
+    bound yet: it grants nothing until the gateway binds it (on the principal's next
+    request), which turns it into a plain membership.
+    """
 
     store: StoreName
     space_id: str
     space_key: str
     role: SpaceRole
     expires_at: datetime | None = None
+    pending: bool = False
 
     def active(self, now: datetime) -> bool:
-        return self.expires_at is None or self.expires_at > now
+        return not self.pending and (self.expires_at is None or self.expires_at > now)
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation of one email to one space with a role; the sponsor is who invited."""
+
+    store: StoreName
+    id: str
+    space_id: str
+    email: str
+    role: SpaceRole
+    sponsor_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None = None
+    accepted_at: datetime | None = None
+
+    def status(self, now: datetime) -> InvitationStatus:
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return InvitationStatus.EXPIRED  # an accepted one too: its membership ends with it
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        return InvitationStatus.PENDING
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gateway.domain import Author
 from gateway.policies.permissions import USER_PREFIX, Persona
 
 if TYPE_CHECKING:
@@ -56,6 +57,18 @@ class Principal:
         if self.subject is None:
             return "anonymous"
         return f"{USER_PREFIX}{self.issuer}#{self.subject}"
+
+    def as_author(self) -> Author | None:
+        """The principal as a store attributes writes to them; None without a verified email."""
+        email = self.verified_email
+        if email is None:
+            return None
+        return Author(
+            email=email,
+            display_name=self.display_name,
+            organisation=self.organisation,
+            external=Persona.EMPLOYEE.value not in self.roles,
+        )
 
     def with_memberships(self, memberships: tuple[Membership, ...]) -> Principal:
         return dataclasses.replace(self, memberships=memberships)

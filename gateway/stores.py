@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         Answer,
         Author,
         Feedback,
+        Invitation,
         Membership,
         Page,
         Person,
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
         Question,
         Space,
         SpaceKind,
+        SpaceRole,
         StoreName,
+        Visibility,
     )
     from gateway.policies.scope import StoreScope
 
@@ -87,6 +90,16 @@ class TargetMissing(Exception):
     """A write's target (space, question, answer, prototype) is not (or no longer) there."""
 
 
+class WriteConflict(Exception):
+    """The write contradicts the store's state (e.g. inviting someone already a member);
+    the message says how, for the user."""
+
+
+class NotSupported(Exception):
+    """The store has no such thing natively (e.g. the forum has no prototypes); the
+    message says what, for the user."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """A community store behind the gateway."""
@@ -111,7 +124,13 @@ class Store(Protocol):
 
     # --- principals -------------------------------------------------------
     async def memberships_for(self, email: str) -> list[Membership]:
-        """Every membership of the account(s) with this verified email, expired ones included."""
+        """Every membership of the account(s) with this verified email, expired ones included,
+        and its unrevoked, not yet accepted invitations as ``pending`` memberships."""
+
+    async def accept_invitations(self, author: Author, now: datetime) -> int:
+        """Bind every pending, unexpired, unrevoked invitation of the author's verified email:
+        create their profile if needed and a membership per invitation (with the
+        invitation's role and expiry). Returns how many were bound."""
 
     # --- spaces -----------------------------------------------------------
     async def list_spaces(
@@ -239,3 +258,43 @@ class Store(Protocol):
         now: datetime,
     ) -> Feedback:
         """Add feedback on a prototype."""
+
+    async def invite(
+        self,
+        space_id: str,
+        email: str,
+        role: SpaceRole,
+        sponsor_id: str,
+        *,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Invitation:
+        """Invite an email to a space, or renew its pending invitation there (new role,
+        expiry and sponsor). Raises :class:`NotSupported` where the store has no
+        invitations for this space."""
+
+    async def invitations_by_ids(self, ids: Sequence[str]) -> dict[str, Invitation]:
+        """Invitations among ``ids`` (the gateway checks the space)."""
+
+    async def invitations_for_spaces(self, space_ids: Sequence[str]) -> dict[str, list[Invitation]]:
+        """Every invitation per space, newest first (revoked and expired included)."""
+
+    async def revoke_invitation(self, invitation_id: str, now: datetime) -> Invitation:
+        """Revoke an invitation; if it was accepted, the membership it made ends too."""
+
+    async def remove_member(self, space_id: str, person_id: str) -> bool:
+        """End a person's membership of a space; False when there was none."""
+
+    async def create_space(
+        self,
+        *,
+        slug: str,
+        name: str,
+        description: str,
+        kind: SpaceKind,
+        visibility: Visibility,
+        owner_id: str,
+        now: datetime,
+    ) -> Space:
+        """Create a space whose owner is its creator. Raises :class:`WriteConflict` when
+        the slug is taken, :class:`NotSupported` for a kind or visibility the store has not."""

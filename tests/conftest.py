@@ -37,6 +37,7 @@ async def services(databases: DatabaseFactory, tmp_path: Path) -> AsyncIterator[
             "GATEWAY_COMMUNITY_URL": await databases.create("community"),
             "GATEWAY_RECORDS_URL": await databases.create("records"),
             "GATEWAY_DEMO_DATA": "true",
+            "GATEWAY_ORGANISATION_DOMAINS": "corp.example",
             "GATEWAY_DEV_ISSUER": "true",
         }
     )

@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
     from gateway.demo import DemoData, DemoSpace
 
-_STYLES = {SpaceKind.QA: STYLE_QA, SpaceKind.GROUP: STYLE_DISCUSSION}
+STYLES = {SpaceKind.QA: STYLE_QA, SpaceKind.GROUP: STYLE_DISCUSSION}
 
 # The category settings that make ``visibility_of`` derive each class back.
-_SETTINGS: dict[Visibility, dict[str, Any]] = {
+CATEGORY_SETTINGS: dict[Visibility, dict[str, Any]] = {
     Visibility.PUBLIC: {"login_required": False, "min_trust_level": 0, "read_restricted": False},
     Visibility.MEMBERS: {"login_required": True, "min_trust_level": 0, "read_restricted": False},
     Visibility.TRUSTED: {"login_required": True, "min_trust_level": 3, "read_restricted": False},
@@ -103,7 +103,7 @@ async def load_demo(conn: AsyncConnection, data: DemoData) -> None:
 
     category_rows = []
     for space in spaces:
-        if space.kind not in _STYLES or space.visibility not in _SETTINGS:
+        if space.kind not in STYLES or space.visibility not in CATEGORY_SETTINGS:
             raise ValueError(
                 f"the community store cannot hold {space.slug!r} ({space.kind}, {space.visibility})"
             )
@@ -112,8 +112,8 @@ async def load_demo(conn: AsyncConnection, data: DemoData) -> None:
                 "slug": space.slug,
                 "name": space.name,
                 "description": space.description,
-                "style": _STYLES[space.kind],
-                **_SETTINGS[space.visibility],
+                "style": STYLES[space.kind],
+                **CATEGORY_SETTINGS[space.visibility],
                 "created_at": next(clock),
             }
         )

@@ -34,6 +34,7 @@ from adapters._sql import (
 )
 from adapters.community import _demo
 from adapters.community._tables import (
+    PERMISSION_FULL,
     STYLE_DISCUSSION,
     STYLE_QA,
     UtcDateTime,
@@ -41,6 +42,7 @@ from adapters.community._tables import (
     category_groups,
     category_tags,
     group_users,
+    groups,
     metadata,
     posts,
     tags,
@@ -63,7 +65,7 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.stores import StoreUnavailable, TargetMissing
+from gateway.stores import NotSupported, StoreUnavailable, TargetMissing, WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
@@ -72,7 +74,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from gateway.demo import DemoData
-    from gateway.domain import Feedback, Prototype
+    from gateway.domain import Feedback, Invitation, Prototype
     from gateway.policies.scope import StoreScope
     from gateway.stores import NameCursor, TimeCursor
 
@@ -754,6 +756,110 @@ class CommunityStore:
     ) -> Feedback:
         """The forum has no prototypes, so there is nothing to give feedback on."""
         raise TargetMissing(prototype_id)
+
+    # --- invitations and members ---------------------------------------------
+    # The forum grants access through groups; the gateway's invitations are for the
+    # internal store, so nothing here is ever pending or invited.
+    async def accept_invitations(self, author: Author, now: datetime) -> int:
+        """Nothing to bind: the forum keeps no invitations the gateway issued."""
+        return 0
+
+    async def invite(
+        self,
+        space_id: str,
+        email: str,
+        role: SpaceRole,
+        sponsor_id: str,
+        *,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Invitation:
+        """Refused: community access comes from the forum's groups and trust levels."""
+        raise NotSupported(
+            "community spaces are joined through the forum's groups and trust levels, "
+            "not by invitation"
+        )
+
+    async def invitations_by_ids(self, ids: Sequence[str]) -> dict[str, Invitation]:
+        """None: the forum keeps no gateway invitations."""
+        return {}
+
+    async def invitations_for_spaces(self, space_ids: Sequence[str]) -> dict[str, list[Invitation]]:
+        """An empty list per category."""
+        return {space_id: [] for space_id in space_ids}
+
+    async def revoke_invitation(self, invitation_id: str, now: datetime) -> Invitation:
+        """There is none to revoke."""
+        raise TargetMissing(invitation_id)
+
+    async def remove_member(self, space_id: str, person_id: str) -> bool:
+        """Take the user out of every group that grants this category."""
+        category, user = native_id(space_id), native_id(person_id)
+        if category is None or user is None:
+            return False
+        granting = select(category_groups.c.group_id).where(
+            category_groups.c.category_id == category
+        )
+        async with self._connect(write=True) as conn:
+            result = await conn.execute(
+                group_users.delete().where(
+                    group_users.c.user_id == user, group_users.c.group_id.in_(granting)
+                )
+            )
+        return result.rowcount > 0
+
+    async def create_space(
+        self,
+        *,
+        slug: str,
+        name: str,
+        description: str,
+        kind: SpaceKind,
+        visibility: Visibility,
+        owner_id: str,
+        now: datetime,
+    ) -> Space:
+        """A category with the settings of its visibility class, and a group of the same
+        name that grants it, with the creator as the group's owner."""
+        if kind not in _demo.STYLES:
+            raise NotSupported(f"the forum has no {kind.value} spaces")
+        owner = _native_or_missing(owner_id)
+        try:
+            async with self._connect(write=True) as conn:
+                result = await conn.execute(
+                    categories.insert().values(
+                        slug=slug,
+                        name=name,
+                        description=description,
+                        style=_demo.STYLES[kind],
+                        created_at=now,
+                        **_demo.CATEGORY_SETTINGS[visibility],
+                    )
+                )
+                category = result.inserted_primary_key[0]
+                made = await conn.execute(groups.insert().values(name=slug))
+                group = made.inserted_primary_key[0]
+                await conn.execute(
+                    group_users.insert().values(group_id=group, user_id=owner, owner=True)
+                )
+                await conn.execute(
+                    category_groups.insert().values(
+                        category_id=category, group_id=group, permission_type=PERMISSION_FULL
+                    )
+                )
+        except IntegrityError as exc:
+            raise WriteConflict(
+                f"a space with the address {slug!r} exists; pick another name"
+            ) from exc
+        return Space(
+            store=STORE,
+            id=str(category),
+            slug=slug,
+            kind=kind,
+            name=name,
+            description=description,
+            visibility=visibility,
+        )
 
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:

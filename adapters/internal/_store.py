@@ -20,9 +20,10 @@ from adapters._sql import (
     refresh_statistics,
     write_transaction,
 )
-from adapters.internal._demo import COMMUNITY_TYPES, write_demo
+from adapters.internal._demo import ACCESS, COMMUNITY_TYPES, write_demo
 from adapters.internal._tables import (
     communities,
+    community_invitations,
     community_memberships,
     forum_replies,
     forum_topics,
@@ -36,6 +37,7 @@ from gateway.domain import (
     Answer,
     Author,
     Feedback,
+    Invitation,
     Membership,
     Page,
     Person,
@@ -48,7 +50,7 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.stores import StoreUnavailable, TargetMissing
+from gateway.stores import NotSupported, StoreUnavailable, TargetMissing, WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -64,6 +66,7 @@ T = TypeVar("T")
 
 _KINDS = {native: kind for kind, native in COMMUNITY_TYPES.items()}
 _ROLES = {"leader": SpaceRole.OWNER, "member": SpaceRole.MEMBER, "external": SpaceRole.GUEST}
+_NATIVE_ROLES = {role: native for native, role in _ROLES.items()}
 _PING_TIMEOUT = 5.0  # seconds; a health check must answer even when the server blackholes us
 
 _SPACE_COLUMNS = (
@@ -140,8 +143,10 @@ class InternalStore:
 
     # --- principals -------------------------------------------------------
     async def memberships_for(self, email: str) -> list[Membership]:
-        """Every membership of the profile with this email, expired ones included."""
-        stmt = (
+        """Every membership of the profile with this email, expired ones included, and its
+        unrevoked, unaccepted invitations as pending memberships."""
+        email = email.strip().lower()
+        held = (
             select(
                 communities.c.id,
                 communities.c.slug,
@@ -154,10 +159,32 @@ class InternalStore:
                     profiles, profiles.c.id == community_memberships.c.profile_id
                 ).join(communities, communities.c.id == community_memberships.c.community_id)
             )
-            .where(profiles.c.email == email.strip().lower())
+            .where(profiles.c.email == email)
             .order_by(communities.c.id)
         )
-        rows = await self._all(stmt)
+        invited = (
+            select(
+                communities.c.id,
+                communities.c.slug,
+                communities.c.access,
+                community_invitations.c.member_role,
+                community_invitations.c.expires_at,
+            )
+            .select_from(
+                community_invitations.join(
+                    communities, communities.c.id == community_invitations.c.community_id
+                )
+            )
+            .where(
+                community_invitations.c.email == email,
+                community_invitations.c.revoked_at.is_(None),
+                community_invitations.c.accepted_at.is_(None),
+            )
+            .order_by(communities.c.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = [(row, False) for row in await conn.execute(held)]
+            rows += [(row, True) for row in await conn.execute(invited)]
         return [
             Membership(
                 store=self.name,
@@ -165,9 +192,53 @@ class InternalStore:
                 space_key=space_key(self.name, Visibility(row.access), row.slug),
                 role=_ROLES[row.member_role],
                 expires_at=row.expires_at,
+                pending=pending,
             )
-            for row in rows
+            for row, pending in rows
         ]
+
+    async def accept_invitations(self, author: Author, now: datetime) -> int:
+        """Turn the email's valid invitations into memberships (an existing membership of
+        the same community is kept as it is)."""
+        email = author.email.strip().lower()
+        profile = int(await self.ensure_author(author))
+        inv = community_invitations.c
+        async with write_transaction(self.engine) as conn:
+            rows = (
+                await conn.execute(
+                    select(inv.id, inv.community_id, inv.member_role, inv.expires_at)
+                    .where(
+                        inv.email == email,
+                        inv.revoked_at.is_(None),
+                        inv.accepted_at.is_(None),
+                        or_(inv.expires_at.is_(None), inv.expires_at > now),
+                    )
+                    .order_by(inv.id)
+                    .with_for_update()
+                )
+            ).all()
+            for row in rows:
+                exists = await conn.scalar(
+                    select(community_memberships.c.profile_id).where(
+                        community_memberships.c.community_id == row.community_id,
+                        community_memberships.c.profile_id == profile,
+                    )
+                )
+                if exists is None:
+                    await conn.execute(
+                        community_memberships.insert().values(
+                            community_id=row.community_id,
+                            profile_id=profile,
+                            member_role=row.member_role,
+                            expires_at=row.expires_at,
+                        )
+                    )
+                await conn.execute(
+                    community_invitations.update()
+                    .where(inv.id == row.id)
+                    .values(accepted_at=now, accepted_profile_id=profile)
+                )
+        return len(rows)
 
     # --- spaces -----------------------------------------------------------
     async def list_spaces(
@@ -726,6 +797,183 @@ class InternalStore:
             created_at=now,
         )
 
+    # --- invitations and members ---------------------------------------------
+    async def invite(
+        self,
+        space_id: str,
+        email: str,
+        role: SpaceRole,
+        sponsor_id: str,
+        *,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Invitation:
+        """A new invitation, or the pending one for this email renewed."""
+        community, sponsor = _native_or_missing(space_id), _native_or_missing(sponsor_id)
+        email = email.strip().lower()
+        inv = community_invitations.c
+        async with write_transaction(self.engine) as conn:
+            exists = select(communities.c.id).where(communities.c.id == community)
+            if await conn.scalar(exists) is None:
+                raise TargetMissing(space_id)
+            member = await conn.scalar(
+                select(community_memberships.c.profile_id)
+                .select_from(
+                    community_memberships.join(
+                        profiles, profiles.c.id == community_memberships.c.profile_id
+                    )
+                )
+                .where(community_memberships.c.community_id == community, profiles.c.email == email)
+            )
+            if member is not None:
+                raise WriteConflict(f"{email} is already a member of this space")
+            pending = await conn.scalar(
+                select(inv.id)
+                .where(
+                    inv.community_id == community,
+                    inv.email == email,
+                    inv.revoked_at.is_(None),
+                    inv.accepted_at.is_(None),
+                    or_(inv.expires_at.is_(None), inv.expires_at > now),
+                )
+                .with_for_update()
+            )
+            values = {
+                "member_role": _NATIVE_ROLES[role],
+                "invited_by_profile_id": sponsor,
+                "expires_at": expires_at,
+            }
+            if pending is None:
+                result = await conn.execute(
+                    community_invitations.insert().values(
+                        community_id=community, email=email, created_at=now, **values
+                    )
+                )
+                invitation_id = result.inserted_primary_key[0]
+            else:
+                invitation_id = pending
+                await conn.execute(
+                    community_invitations.update().where(inv.id == pending).values(**values)
+                )
+            row = (
+                await conn.execute(select(community_invitations).where(inv.id == invitation_id))
+            ).one()
+        return _invitation(row)
+
+    async def invitations_by_ids(self, ids: Sequence[str]) -> dict[str, Invitation]:
+        """Invitations among ``ids``."""
+        native = native_ids(ids)
+        if not native:
+            return {}
+        stmt = select(community_invitations).where(community_invitations.c.id.in_(native))
+        return {str(row.id): _invitation(row) for row in await self._all(stmt)}
+
+    async def invitations_for_spaces(self, space_ids: Sequence[str]) -> dict[str, list[Invitation]]:
+        """Every invitation per community, newest first."""
+        found: dict[str, list[Invitation]] = {space_id: [] for space_id in space_ids}
+        native = native_ids(space_ids)
+        if not native:
+            return found
+        inv = community_invitations.c
+        stmt = (
+            select(community_invitations)
+            .where(inv.community_id.in_(native))
+            .order_by(inv.community_id, inv.created_at.desc(), inv.id.desc())
+        )
+        for row in await self._all(stmt):
+            found[str(row.community_id)].append(_invitation(row))
+        return found
+
+    async def revoke_invitation(self, invitation_id: str, now: datetime) -> Invitation:
+        """Revoke; an accepted invitation's membership (same role) ends with it."""
+        native = _native_or_missing(invitation_id)
+        inv = community_invitations.c
+        async with write_transaction(self.engine) as conn:
+            row = (
+                await conn.execute(
+                    select(community_invitations).where(inv.id == native).with_for_update()
+                )
+            ).one_or_none()
+            if row is None:
+                raise TargetMissing(invitation_id)
+            if row.revoked_at is None:
+                await conn.execute(
+                    community_invitations.update().where(inv.id == native).values(revoked_at=now)
+                )
+            if row.accepted_profile_id is not None:
+                await conn.execute(
+                    community_memberships.delete().where(
+                        community_memberships.c.community_id == row.community_id,
+                        community_memberships.c.profile_id == row.accepted_profile_id,
+                        community_memberships.c.member_role == row.member_role,
+                    )
+                )
+            row = (await conn.execute(select(community_invitations).where(inv.id == native))).one()
+        return _invitation(row)
+
+    async def remove_member(self, space_id: str, person_id: str) -> bool:
+        """Delete the membership row: access ends with the member's next request."""
+        community, profile = native_id(space_id), native_id(person_id)
+        if community is None or profile is None:
+            return False
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(
+                community_memberships.delete().where(
+                    community_memberships.c.community_id == community,
+                    community_memberships.c.profile_id == profile,
+                )
+            )
+        return result.rowcount > 0
+
+    async def create_space(
+        self,
+        *,
+        slug: str,
+        name: str,
+        description: str,
+        kind: SpaceKind,
+        visibility: Visibility,
+        owner_id: str,
+        now: datetime,
+    ) -> Space:
+        """A community with its creator as leader."""
+        if visibility not in ACCESS:
+            known = ", ".join(v.value for v in ACCESS)
+            raise NotSupported(f"internal spaces are {known}, not {visibility.value}")
+        owner = _native_or_missing(owner_id)
+        try:
+            async with write_transaction(self.engine) as conn:
+                result = await conn.execute(
+                    communities.insert().values(
+                        slug=slug,
+                        title=name,
+                        description=description,
+                        community_type=COMMUNITY_TYPES[kind],
+                        access=ACCESS[visibility],
+                        tags="",
+                        created_at=now,
+                    )
+                )
+                community = result.inserted_primary_key[0]
+                await conn.execute(
+                    community_memberships.insert().values(
+                        community_id=community, profile_id=owner, member_role="leader"
+                    )
+                )
+        except IntegrityError as exc:
+            raise WriteConflict(
+                f"a space with the address {slug!r} exists; pick another name"
+            ) from exc
+        return Space(
+            store=self.name,
+            id=str(community),
+            slug=slug,
+            kind=kind,
+            name=name,
+            description=description,
+            visibility=visibility,
+        )
+
     # --- mapping ----------------------------------------------------------
     async def _all(self, stmt: Select[Any]) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
@@ -803,6 +1051,21 @@ def _space(row: Row[Any]) -> Space:
         description=row.description,
         visibility=Visibility(row.access),
         tags=tuple(tag for tag in row.tags.split(",") if tag),
+    )
+
+
+def _invitation(row: Row[Any]) -> Invitation:
+    return Invitation(
+        store=StoreName.INTERNAL,
+        id=str(row.id),
+        space_id=str(row.community_id),
+        email=row.email,
+        role=_ROLES[row.member_role],
+        sponsor_id=_str_or_none(row.invited_by_profile_id),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        accepted_at=row.accepted_at,
     )
 
 

@@ -181,3 +181,37 @@ prototype_feedback = Table(
     Column("created_at", Timestamp, nullable=False),
     Index("ix_prototype_feedback_prototype_created", "prototype_id", "created_at", "id"),
 )
+
+# Invitations by email; the sponsor is the profile who invited. Accepting one creates the
+# membership (same role and expiry) and records who accepted it.
+community_invitations = Table(
+    "community_invitations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "community_id",
+        Integer,
+        ForeignKey("communities.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("email", String(255), nullable=False),  # lower-cased on write
+    Column("member_role", String(16), nullable=False),  # leader | member | external
+    Column(
+        "invited_by_profile_id",
+        Integer,
+        ForeignKey("profiles.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=True),
+    Column("revoked_at", Timestamp, nullable=True),
+    Column("accepted_at", Timestamp, nullable=True),
+    Column(
+        "accepted_profile_id",
+        Integer,
+        ForeignKey("profiles.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Index("ix_community_invitations_email", "email", "community_id"),
+    Index("ix_community_invitations_community", "community_id", "created_at"),
+)

@@ -20,19 +20,29 @@ class Action(enum.StrEnum):
     CREATE_SPACE = "create_space"
     GIVE_FEEDBACK = "give_feedback"
     INVITE = "invite"
+    JOIN = "join"  # be given a role in a space (checked for the invitee of an invitation)
     MANAGE_MEMBERS = "manage_members"  # remove members, revoke invitations
     MODERATE = "moderate"  # hide and feature posts, see hidden ones
     READ = "read"
 
 
 # Every write also needs ``read`` on the same space: nobody writes where they cannot read.
-WRITE_ACTIONS: frozenset[Action] = frozenset(Action) - {Action.READ}
+WRITE_ACTIONS: frozenset[Action] = frozenset(Action) - {Action.READ, Action.JOIN}
+
+
+def membership_resource(role: SpaceRole) -> Resource:
+    """The policy object of an invitation that hands out ``role``."""
+    return Resource(f"Membership.{role.value}")
 
 
 class Resource(enum.StrEnum):
     """Policy objects: a space itself, or one guarded field of a type."""
 
     FEEDBACK_INTERNAL_NOTE = "Feedback.internalNote"
+    # The role an invitation hands out (actions invite and join).
+    MEMBERSHIP_GUEST = "Membership.space_guest"
+    MEMBERSHIP_MEMBER = "Membership.space_member"
+    MEMBERSHIP_OWNER = "Membership.space_owner"
     PERSON = "Person"
     PERSON_DEPARTMENT = "Person.department"
     PERSON_EMAIL = "Person.email"
@@ -56,11 +66,14 @@ class Persona(enum.StrEnum):
 # A role a principal holds towards what is their own: their profile ("see your own
 # email") and what they wrote ("accept an answer to your own question").
 SELF = "self"
+# The invitee of an invitation whose email is outside the organisation's domains (who
+# they will log in as is not known yet): ``p, external, DOMAIN, Membership.ROLE, join``.
+EXTERNAL = "external"
 # Policy subjects naming one principal rather than a role: ``user:erin@corp.example``.
 USER_PREFIX = "user:"
 # The domain of person-level checks: ``people/internal``, ``people/community``.
 PEOPLE = "people"
 
 KNOWN_ROLES: frozenset[str] = frozenset(
-    {*(p.value for p in Persona), *(r.value for r in SpaceRole), SELF}
+    {*(p.value for p in Persona), *(r.value for r in SpaceRole), SELF, EXTERNAL}
 )

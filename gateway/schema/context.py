@@ -11,6 +11,7 @@ from gateway.errors import StoreDown
 from gateway.guard import guarded
 from gateway.policies.compiler import Authorizer
 from gateway.policies.permissions import Action
+from gateway.records import AuditEntry, Outcome
 from gateway.schema.loaders import Loaders
 
 if TYPE_CHECKING:
@@ -54,14 +55,20 @@ def context_of(info: Info) -> Context:
 async def build_context(
     services: Services, principal: Principal, now: datetime | None = None
 ) -> Context:
-    """Attach the principal's memberships from every store, then compile their grants."""
+    """Attach the principal's memberships from every store, then compile their grants.
+
+    Invitations to the principal's verified email are bound here, on the first request
+    after they were issued (a login, or a front-end's bearer call): until then they grant
+    nothing, and an expired or revoked one never binds.
+    """
     now = now or datetime.now(UTC)
     memberships: list[Membership] = []
-    email = principal.verified_email
-    if email is not None:
-        stores = services.stores.items()
+    if principal.verified_email is not None:
         results = await asyncio.gather(
-            *(guarded(name, store.memberships_for(email)) for name, store in stores),
+            *(
+                guarded(name, _memberships(services, store, principal, now))
+                for name, store in services.stores.items()
+            ),
             return_exceptions=True,
         )
         for result in results:
@@ -81,3 +88,34 @@ async def build_context(
         records=services.records,
         now=now,
     )
+
+
+async def _memberships(
+    services: Services, store: Store, principal: Principal, now: datetime
+) -> list[Membership]:
+    email = principal.verified_email
+    author = principal.as_author()
+    assert email is not None and author is not None
+    found = await store.memberships_for(email)
+    waiting = [m for m in found if m.pending and (m.expires_at is None or m.expires_at > now)]
+    if not waiting:
+        return found
+    bound = await store.accept_invitations(author, now)
+    if bound:
+        await services.records.record(
+            AuditEntry(
+                at=now,
+                actor=principal.id,
+                issuer=principal.issuer,
+                action=Action.JOIN.value,
+                outcome=Outcome.OK,
+                store=store.name.value,
+                space_key=None,
+                target=None,
+                detail={
+                    "operation": "bindInvitations",
+                    "spaces": sorted(m.space_key for m in waiting),
+                },
+            )
+        )
+    return await store.memberships_for(email)

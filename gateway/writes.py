@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import ids
-from gateway.domain import Author
 from gateway.errors import InvalidId, StoreDown
 from gateway.guard import STORE_FAILURES, guarded
-from gateway.policies.permissions import Action, Persona, Resource
+from gateway.policies.permissions import Action, Resource
 from gateway.records import (
     AuditEntry,
     IdempotencyConflict,
@@ -39,12 +38,12 @@ from gateway.records import (
     Replay,
     StillRunning,
 )
-from gateway.stores import TargetMissing
+from gateway.stores import NotSupported, TargetMissing, WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
-    from gateway.domain import Space, StoreName
+    from gateway.domain import Author, Space, StoreName
     from gateway.schema.context import Context
 
 log = logging.getLogger("gateway.writes")
@@ -56,6 +55,7 @@ MAX_NOTE = 5_000
 MAX_TAGS = 5
 MAX_IDEMPOTENCY_KEY = 128
 TAG = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+EMAIL = re.compile(r"[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+")
 # How long a retry waits for a concurrent request holding the same key to finish.
 IDEMPOTENCY_WAIT = 5.0
 
@@ -67,6 +67,7 @@ class ErrorCode(enum.Enum):
     UNAUTHENTICATED = "UNAUTHENTICATED"  # log in (with a verified email) first
     CONFLICT = "CONFLICT"  # the idempotency key was used for something else, or is busy
     UNAVAILABLE = "UNAVAILABLE"  # a store or the audit log is down; nothing was written
+    RATE_LIMITED = "RATE_LIMITED"  # too many of these lately; the message says when to retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,14 @@ class Checks:
             )
         return value
 
+    def email(self, name: str, value: str) -> str:
+        cleaned = value.strip().lower()
+        if len(cleaned) > 254 or not EMAIL.fullmatch(cleaned):
+            self.problems.append(
+                Problem(ErrorCode.INVALID, f"{value[:80]!r} is not an email address", name)
+            )
+        return cleaned
+
     def id(self, name: str, value: str, type_name: str) -> ids.NodeRef | None:
         try:
             return ids.decode(value, type_name)
@@ -173,18 +182,13 @@ class Write:
 
 def author_of(ctx: Context) -> Author:
     """The caller as an author; only a verified email can be attributed across stores."""
-    email = ctx.principal.verified_email
-    if email is None:
+    author = ctx.principal.as_author()
+    if author is None:
         raise refuse(
             ErrorCode.UNAUTHENTICATED,
             "log in with a verified email address to write",
         )
-    return Author(
-        email=email,
-        display_name=ctx.principal.display_name,
-        organisation=ctx.principal.organisation,
-        external=Persona.EMPLOYEE.value not in ctx.principal.roles,
-    )
+    return author
 
 
 async def target_space(ctx: Context, store: StoreName, space_id: str, field: str) -> Space:
@@ -258,6 +262,10 @@ async def perform(
             raise refuse(ErrorCode.UNAVAILABLE, f"{exc}; nothing was written") from exc
         if isinstance(exc, TargetMissing):
             raise refuse(ErrorCode.NOT_FOUND, "not found") from exc
+        if isinstance(exc, WriteConflict):
+            raise refuse(ErrorCode.CONFLICT, str(exc)) from exc
+        if isinstance(exc, NotSupported):
+            raise refuse(ErrorCode.INVALID, str(exc)) from exc
         raise
     target = result_id(written)
     await _settle(ctx, claimed, entry, Outcome.OK, target=target, result={"id": target})

@@ -11,6 +11,7 @@ from gateway.schema.context import build_context
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from gateway.principal import Principal
     from gateway.services import Services
 
 PERSONAS = (
@@ -34,10 +35,12 @@ async def run(
     query: str,
     variables: dict[str, Any] | None = None,
     now: datetime | None = None,
+    principal: Principal | None = None,
 ) -> Any:
-    """Execute ``query`` as persona ``who`` through the real schema and context."""
+    """Execute ``query`` as persona ``who`` (or as ``principal``) through the real schema
+    and context."""
     schema = _schemas.get(id(services.settings))
     if schema is None:
         schema = _schemas[id(services.settings)] = build_schema(services.settings)
-    context = await build_context(services, demo_principal(who, ()), now=now)
+    context = await build_context(services, principal or demo_principal(who, ()), now=now)
     return await schema.execute(query, variable_values=variables, context_value=context)

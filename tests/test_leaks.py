@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,7 +25,7 @@ from graphql import (
 from gateway import ids
 from gateway.cli import demo_principal
 from gateway.demo import PEOPLE, SPACES
-from gateway.domain import Visibility
+from gateway.domain import StoreName, Visibility
 from gateway.records import Outcome
 from gateway.schema import build_schema
 from gateway.schema.context import build_context
@@ -173,22 +174,35 @@ def test_the_secrets_include_what_matters() -> None:
 
 
 _DEFAULTS = {"String": "x", "Int": 3, "Boolean": False}
+# Valid values for fields whose type alone does not say what is valid: the refusal must
+# come from the target lookup, not from the input checks that run before it.
+_BY_NAME = {
+    "email": "newcomer@partner.example",
+    "role": "GUEST",
+    "expiresAt": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+    "personId": ids.encode("Person", StoreName.INTERNAL, "1"),
+}
 
 
 def _mutation_inputs(gql: GraphQLSchema) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    """Per mutation: its target id field, the node type that field names, and an input
-    where every other required field has a valid value."""
+    """Per mutation aimed at an existing object: its target id field (the first ``...Id``),
+    the node type that field names, and an input where every other field is valid."""
     found = {}
     for name, field in gql.mutation_type.fields.items():
         input_type = _unwrap(field.args["input"].type)
-        target = next(f for f in input_type.fields if f.endswith("Id"))
+        target = next((f for f in input_type.fields if f.endswith("Id")), None)
+        if target is None:
+            continue  # it creates something new (createSpace): nothing hidden to aim at
         values: dict[str, Any] = {}
         for fname, ffield in input_type.fields.items():
-            if fname == target or not isinstance(ffield.type, GraphQLNonNull):
+            if fname == target:
                 continue
-            inner = _unwrap(ffield.type)
-            is_list = isinstance(ffield.type.of_type, GraphQLList)
-            values[fname] = [] if is_list else _DEFAULTS[inner.name]
+            if fname in _BY_NAME:
+                values[fname] = _BY_NAME[fname]
+            elif isinstance(ffield.type, GraphQLNonNull):
+                inner = _unwrap(ffield.type)
+                is_list = isinstance(ffield.type.of_type, GraphQLList)
+                values[fname] = [] if is_list else _DEFAULTS[inner.name]
         found[name] = (target, target[:-2][0].upper() + target[1:-2], values)
     return found
 
@@ -201,7 +215,15 @@ async def test_mutations_on_hidden_targets_answer_like_missing_ones(
     an id that does not exist, and writes nothing."""
     gql = build_schema(services.settings)._schema
     inputs = _mutation_inputs(gql)
-    assert {"askQuestion", "answerQuestion", "acceptAnswer", "postFeedback"} <= set(inputs)
+    assert {
+        "askQuestion",
+        "answerQuestion",
+        "acceptAnswer",
+        "postFeedback",
+        "inviteToSpace",
+        "removeMember",
+        "revokeInvitation",
+    } <= set(inputs)
     visible = "query($id: ID!) { node(id: $id) { id } }"
     tried = 0
     for node_id in await _hidden_ids(services):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
     from datetime import datetime
 
-    from gateway.domain import Answer, Feedback, Prototype, Question, Space
+    from gateway.domain import Answer, Feedback, Invitation, Prototype, Question, Space
     from gateway.policies.compiler import Authorizer
     from gateway.stores import Store, TimeCursor
 
@@ -136,6 +136,9 @@ class Loaders:
             _grouped(
                 stores, lambda s, a, ids: s.feedback_for_prototypes(ids, limit=a[0]), missing=Page
             )
+        )
+        self.invitations: DataLoader[Ref, list[Invitation]] = DataLoader(
+            _grouped(stores, lambda s, _a, ids: s.invitations_for_spaces(ids), missing=list)
         )
         self.person: DataLoader[Ref, Person | None] = DataLoader(self._load_people)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -25,6 +25,8 @@ from gateway.schema.pagination import connection, page_size
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from gateway.schema.invitations import Invitation
 
 
 SpaceKind = strawberry.enum(domain.SpaceKind, description="What a space is for.")
@@ -167,6 +169,22 @@ class Space(relay.Node):
         )
         nodes = [Question.of(q) for q in page.items]
         return connection(nodes, page.has_next, Question.cursor, has_previous=after is not None)
+
+    @strawberry.field(
+        description="Invitations to this space, newest first: only for those who may manage "
+        "its members (empty for everyone else)."
+    )
+    async def invitations(
+        self, info: Info
+    ) -> list[Annotated[Invitation, strawberry.lazy("gateway.schema.invitations")]]:
+        from gateway.schema.invitations import Invitation
+
+        ctx = context_of(info)
+        space = self._space
+        if not ctx.authorizer.allows(Resource.SPACE.value, space.key, Action.MANAGE_MEMBERS.value):
+            return []
+        found = await ctx.loaders.invitations.load((space.store, space.id))
+        return [Invitation.of(i) for i in found]
 
     @strawberry.field
     async def prototypes(self, info: Info, first: int | None = None) -> relay.Connection[Prototype]:
@@ -389,6 +407,19 @@ async def questions_connection(
     return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))
 
 
+@strawberry.type(description="A role you hold in a space, from the store's memberships.")
+class ViewerMembership:
+    role: ViewerRole
+    expires_at: datetime | None
+    _membership: strawberry.Private[domain.Membership]
+
+    @strawberry.field(description="Null when the policy does not let you read it.")
+    async def space(self, info: Info) -> Space | None:
+        m = self._membership
+        found = await context_of(info).loaders.space.load((m.store, m.space_id))
+        return Space.of(found) if found is not None else None
+
+
 @strawberry.type(description="Who is asking: the principal the request was authenticated as.")
 class Viewer:
     id: str
@@ -398,3 +429,10 @@ class Viewer:
     email: str | None
     organisation: str | None
     is_guest: bool
+
+    @strawberry.field(description="Your unexpired memberships, in both stores.")
+    def memberships(self, info: Info) -> list[ViewerMembership]:
+        return [
+            ViewerMembership(role=ViewerRole(m.role.value), expires_at=m.expires_at, _membership=m)
+            for m in context_of(info).authorizer.memberships
+        ]

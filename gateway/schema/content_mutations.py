@@ -1,0 +1,293 @@
+"""Mutations on content: ask, answer, accept an answer, give prototype feedback.
+
+Resolvers only translate: GraphQL input in, :mod:`gateway.writes` decides and
+writes, the payload carries the result or ``errors`` meant for the user. A
+refused write changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway import ids, writes
+from gateway.errors import StoreDown
+from gateway.policies.permissions import Action, Resource
+from gateway.records import Replay
+from gateway.schema.context import context_of
+from gateway.schema.payloads import (
+    KEY_DESCRIPTION,
+    UserError,
+    arguments,
+    errors_of,
+    is_own,
+    replayed,
+)
+from gateway.schema.types import Answer, Feedback, Question
+from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+
+
+@strawberry.input
+class AskQuestionInput:
+    space_id: strawberry.ID
+    title: str
+    body: str
+    tags: list[str] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class AskQuestionPayload:
+    question: Question | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AnswerQuestionInput:
+    question_id: strawberry.ID
+    body: str
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class AnswerQuestionPayload:
+    answer: Answer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AcceptAnswerInput:
+    answer_id: strawberry.ID
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class AcceptAnswerPayload:
+    question: Question | None = None
+    answer: Answer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class PostFeedbackInput:
+    prototype_id: strawberry.ID
+    rating: int = strawberry.field(description="1 (poor) to 5 (excellent).")
+    body: str
+    internal_note: str | None = strawberry.field(
+        default=None, description="Seen by employees only; only employees may write one."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class PostFeedbackPayload:
+    feedback: Feedback | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ContentMutations:
+    @strawberry.mutation(description="Ask a question in a space.")
+    async def ask_question(self, info: Info, input: AskQuestionInput) -> AskQuestionPayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("spaceId", input.space_id, "Space")
+            title = checks.text("title", input.title, maximum=writes.MAX_TITLE)
+            body = checks.text("body", input.body, maximum=writes.MAX_BODY)
+            tags = checks.tags("tags", input.tags)
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            space = await writes.target_space(ctx, ref.store, ref.native_id, "spaceId")
+            write = Write(
+                "askQuestion",
+                Action.ASK,
+                space,
+                arguments(input),
+                {"title_length": len(title), "body_length": len(body), "tags": tags},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not ask questions in this space", field="spaceId"
+            )
+            store = ctx.stores[space.store]
+
+            async def run() -> Any:
+                author_id = await store.ensure_author(author)
+                return await store.ask_question(
+                    space.id, author_id, title=title, body=body, tags=tags, now=ctx.now
+                )
+
+            done = await writes.perform(
+                ctx, write, run, lambda q: ids.encode("Question", q.store, q.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return AskQuestionPayload(errors=errors_of(refused))
+        question = await replayed(ctx, done, "question") if isinstance(done, Replay) else done
+        return AskQuestionPayload(question=Question.of(question) if question else None)
+
+    @strawberry.mutation(description="Answer a question.")
+    async def answer_question(
+        self, info: Info, input: AnswerQuestionInput
+    ) -> AnswerQuestionPayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("questionId", input.question_id, "Question")
+            body = checks.text("body", input.body, maximum=writes.MAX_BODY)
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            question = await ctx.loaders.question.load((ref.store, ref.native_id))
+            if question is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "questionId")
+            space = await writes.target_space(ctx, ref.store, question.space_id, "questionId")
+            write = Write(
+                "answerQuestion",
+                Action.ANSWER,
+                space,
+                arguments(input),
+                {"question": input.question_id, "body_length": len(body)},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not answer in this space", field="questionId"
+            )
+            store = ctx.stores[space.store]
+
+            async def run() -> Any:
+                author_id = await store.ensure_author(author)
+                return await store.answer_question(question.id, author_id, body=body, now=ctx.now)
+
+            done = await writes.perform(
+                ctx, write, run, lambda a: ids.encode("Answer", a.store, a.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return AnswerQuestionPayload(errors=errors_of(refused))
+        answer = await replayed(ctx, done, "answer") if isinstance(done, Replay) else done
+        return AnswerQuestionPayload(answer=Answer.of(answer) if answer else None)
+
+    @strawberry.mutation(
+        description="Accept an answer: the asker, a space owner or a moderator. The question "
+        "is then answered (and leaves `questions(unanswered: true)`)."
+    )
+    async def accept_answer(self, info: Info, input: AcceptAnswerInput) -> AcceptAnswerPayload:
+        ctx = context_of(info)
+        try:
+            writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("answerId", input.answer_id, "Answer")
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            answer = await ctx.loaders.answer.load((ref.store, ref.native_id))
+            if answer is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "answerId")
+            question = await ctx.loaders.question.load((ref.store, answer.question_id))
+            if question is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "answerId")
+            space = await writes.target_space(ctx, ref.store, question.space_id, "answerId")
+            write = Write(
+                "acceptAnswer",
+                Action.ACCEPT,
+                space,
+                arguments(input),
+                {"answer": input.answer_id},
+                key,
+            )
+            own = await is_own(ctx, ref.store, question.author_id)
+            await writes.authorize(
+                ctx,
+                write,
+                own=own,
+                message="only the asker, a space owner or a moderator may accept an answer",
+                field="answerId",
+            )
+            store = ctx.stores[space.store]
+            done = await writes.perform(
+                ctx,
+                write,
+                lambda: store.accept_answer(answer.id),
+                lambda _q: ids.encode("Answer", answer.store, answer.id),
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return AcceptAnswerPayload(errors=errors_of(refused))
+        if isinstance(done, Replay):
+            accepted = await replayed(ctx, done, "answer")
+            if accepted is None:
+                return AcceptAnswerPayload()
+            done = await ctx.loaders.question.load((accepted.store, accepted.question_id))
+        else:
+            accepted = dataclasses.replace(answer, accepted=True)
+        return AcceptAnswerPayload(
+            question=Question.of(done) if done else None, answer=Answer.of(accepted)
+        )
+
+    @strawberry.mutation(description="Give feedback on a prototype.")
+    async def post_feedback(self, info: Info, input: PostFeedbackInput) -> PostFeedbackPayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("prototypeId", input.prototype_id, "Prototype")
+            rating = checks.number("rating", input.rating, 1, 5)
+            body = checks.text("body", input.body, maximum=writes.MAX_BODY)
+            note = checks.text(
+                "internalNote", input.internal_note or "", maximum=writes.MAX_NOTE, required=False
+            )
+            note = note or None
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            prototype = await ctx.loaders.prototype.load((ref.store, ref.native_id))
+            if prototype is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "prototypeId")
+            space = await writes.target_space(ctx, ref.store, prototype.space_id, "prototypeId")
+            write = Write(
+                "postFeedback",
+                Action.GIVE_FEEDBACK,
+                space,
+                arguments(input),
+                {"prototype": input.prototype_id, "rating": rating, "note": note is not None},
+                key,
+            )
+            await writes.authorize(
+                ctx,
+                write,
+                message="you may not give feedback in this space",
+                field="prototypeId",
+            )
+            if note is not None:
+                await writes.authorize(
+                    ctx,
+                    write,
+                    obj=Resource.FEEDBACK_INTERNAL_NOTE,
+                    message="you may not write internal notes in this space",
+                    field="internalNote",
+                )
+            store = ctx.stores[space.store]
+
+            async def run() -> Any:
+                author_id = await store.ensure_author(author)
+                return await store.add_feedback(
+                    prototype.id,
+                    author_id,
+                    rating=rating,
+                    body=body,
+                    internal_note=note,
+                    now=ctx.now,
+                )
+
+            done = await writes.perform(
+                ctx, write, run, lambda f: ids.encode("Feedback", f.store, f.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return PostFeedbackPayload(errors=errors_of(refused))
+        feedback = await replayed(ctx, done, "feedback") if isinstance(done, Replay) else done
+        return PostFeedbackPayload(feedback=Feedback.of(feedback) if feedback else None)

@@ -1,0 +1,60 @@
+"""What every mutation shares: user errors in payloads, idempotency keys, replays."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from gateway import ids
+from gateway.errors import StoreDown
+from gateway.guard import guarded
+from gateway.writes import ErrorCode, WriteRefused
+
+if TYPE_CHECKING:
+    from gateway.domain import StoreName
+    from gateway.records import Replay
+    from gateway.schema.context import Context
+
+UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a write failed.")
+
+
+@strawberry.type(description="A problem with a write, meant to be shown to the user.")
+class UserError:
+    code: UserErrorCode
+    message: str
+    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+
+
+def errors_of(refused: WriteRefused | StoreDown) -> list[UserError]:
+    """The payload errors for a refused write (or a lookup that found its store down)."""
+    if isinstance(refused, StoreDown):
+        return [UserError(code=ErrorCode.UNAVAILABLE, message=f"{refused}; nothing was written")]
+    return [UserError(code=p.code, message=p.message, field=p.field) for p in refused.problems]
+
+
+KEY_DESCRIPTION = "Send the same key again to retry safely: the write happens once."
+
+
+def arguments(value: Any) -> dict[str, Any]:
+    """An input's fields without its idempotency key: what a retry must repeat exactly."""
+    fields = dataclasses.asdict(value)
+    fields.pop("idempotency_key", None)
+    return fields
+
+
+async def replayed(ctx: Context, replay: Replay, loader: str) -> Any:
+    """What a completed request with the same key wrote, as the caller may now see it."""
+    ref = ids.decode(replay.result["id"])
+    return await getattr(ctx.loaders, loader).load((ref.store, ref.native_id))
+
+
+async def is_own(ctx: Context, store: StoreName, person_id: str | None) -> bool:
+    """Whether a profile is the caller's own (same verified email)."""
+    email = ctx.principal.verified_email
+    if person_id is None or email is None:
+        return False
+    people = await guarded(store, ctx.stores[store].people_by_ids([person_id]))
+    person = people.get(person_id)
+    return person is not None and (person.email or "").lower() == email

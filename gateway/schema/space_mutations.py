@@ -1,0 +1,404 @@
+"""Mutations on spaces and who is in them: create a space, invite, revoke, remove a member.
+
+Invitations carry no free text (nothing for a phisher to write), name their sponsor,
+expire, and are rate-limited per inviter. Which roles an invitee may receive is
+policy: ``join`` lines for ``employee`` (the organisation's email domains) and
+``external`` (everyone else).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway import ids, writes
+from gateway.domain import Invitation as DomainInvitation
+from gateway.domain import Space as DomainSpace
+from gateway.domain import SpaceKind as DomainSpaceKind
+from gateway.domain import SpaceRole, StoreName
+from gateway.domain import Visibility as DomainVisibility
+from gateway.errors import StoreDown
+from gateway.guard import guarded
+from gateway.policies.compiler import Authorizer
+from gateway.policies.permissions import EXTERNAL, Action, Persona, membership_resource
+from gateway.principal import Principal
+from gateway.records import Replay
+from gateway.schema.context import context_of
+from gateway.schema.invitations import Invitation, MemberRole
+from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of
+from gateway.schema.types import Space, SpaceKind, Store
+from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+
+if TYPE_CHECKING:
+    from gateway.schema.context import Context
+
+MAX_NAME = 120
+MAX_DESCRIPTION = 2_000
+INVITE_WINDOW = timedelta(hours=1)
+
+
+@strawberry.input
+class CreateSpaceInput:
+    store: Store
+    kind: SpaceKind
+    name: str
+    visibility: str = strawberry.field(
+        description="open, restricted or shared (internal); public, members, trusted or "
+        "private (community)."
+    )
+    description: str = ""
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class CreateSpacePayload:
+    space: Space | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class InviteToSpaceInput:
+    space_id: strawberry.ID
+    email: str
+    role: MemberRole
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="Required for externals; at most invitations.max_days ahead.",
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class InvitationPayload:
+    invitation: Invitation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class RevokeInvitationInput:
+    invitation_id: strawberry.ID
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class RemoveMemberInput:
+    space_id: strawberry.ID
+    person_id: strawberry.ID
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class RemoveMemberPayload:
+    removed: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def slug_of(name: str) -> str:
+    """A space's address from its name: lower-case words joined by dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80]
+
+
+def _domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1]
+
+
+def _check_invitee(ctx: Context, checks: Checks, email: str) -> bool:
+    """Apply the domain lists; True when the invitee is staff (an organisation domain)."""
+    settings = ctx.settings
+    domain = _domain(email)
+    staff = domain in settings.organisation_domains
+    if domain in settings.invite_denied_domains or (
+        settings.invite_allowed_domains
+        and not staff
+        and domain not in settings.invite_allowed_domains
+    ):
+        checks.problems.append(
+            writes.Problem(
+                ErrorCode.INVALID, f"invitations to {domain} addresses are not allowed", "email"
+            )
+        )
+    return staff
+
+
+@strawberry.type
+class SpaceMutations:
+    @strawberry.mutation(
+        description="Create a space; you become its owner. Employees create internal spaces, "
+        "community managers community ones (policy action create_space)."
+    )
+    async def create_space(self, info: Info, input: CreateSpaceInput) -> CreateSpacePayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            name = checks.text("name", input.name, maximum=MAX_NAME)
+            description = checks.text(
+                "description", input.description, maximum=MAX_DESCRIPTION, required=False
+            )
+            slug = slug_of(name)
+            if name and not slug:
+                checks.problems.append(
+                    writes.Problem(ErrorCode.INVALID, "name needs a letter or digit", "name")
+                )
+            try:
+                visibility = DomainVisibility(input.visibility)
+            except ValueError:
+                visibility = DomainVisibility.OPEN
+                known = ", ".join(v.value for v in DomainVisibility)
+                checks.problems.append(
+                    writes.Problem(
+                        ErrorCode.INVALID,
+                        f"visibility is one of {known}, not {input.visibility[:40]!r}",
+                        "visibility",
+                    )
+                )
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            store_name = StoreName(input.store)
+            # The space to be: the policy decides on its key (store/visibility/slug).
+            prospective = DomainSpace(
+                store_name, "", slug, DomainSpaceKind(input.kind), name, description, visibility
+            )
+            write = Write(
+                "createSpace",
+                Action.CREATE_SPACE,
+                prospective,
+                arguments(input),
+                {"slug": slug, "kind": input.kind.value, "visibility": visibility.value},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not create this kind of space here", field="store"
+            )
+            store = ctx.stores[store_name]
+
+            async def run() -> Any:
+                owner_id = await store.ensure_author(author)
+                return await store.create_space(
+                    slug=slug,
+                    name=name,
+                    description=description,
+                    kind=DomainSpaceKind(input.kind),
+                    visibility=visibility,
+                    owner_id=owner_id,
+                    now=ctx.now,
+                )
+
+            done = await writes.perform(
+                ctx, write, run, lambda s: ids.encode("Space", s.store, s.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return CreateSpacePayload(errors=errors_of(refused))
+        if isinstance(done, Replay):
+            ref = ids.decode(done.result["id"])
+            found = await ctx.loaders.space.load((ref.store, ref.native_id))
+            return CreateSpacePayload(space=Space.of(found) if found else None)
+        # The new space is not in this request's scope yet (its owner membership is new).
+        return CreateSpacePayload(space=Space.of(done))
+
+    @strawberry.mutation(
+        description="Invite an email address to a space with a role (space owners; policy "
+        "action invite). Binds when that person logs in with the verified email."
+    )
+    async def invite_to_space(self, info: Info, input: InviteToSpaceInput) -> InvitationPayload:
+        ctx = context_of(info)
+        try:
+            author = writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("spaceId", input.space_id, "Space")
+            email = checks.email("email", input.email)
+            staff = _check_invitee(ctx, checks, email) if not checks.problems else True
+            expires_at = input.expires_at
+            latest = ctx.now + timedelta(days=ctx.settings.invite_max_days)
+            if expires_at is not None and expires_at.tzinfo is None:
+                checks.problems.append(
+                    writes.Problem(ErrorCode.INVALID, "expiresAt needs a time zone", "expiresAt")
+                )
+            elif expires_at is not None and not ctx.now < expires_at <= latest:
+                checks.problems.append(
+                    writes.Problem(
+                        ErrorCode.INVALID,
+                        f"expiresAt must be in the future and at most "
+                        f"{ctx.settings.invite_max_days} days ahead",
+                        "expiresAt",
+                    )
+                )
+            elif expires_at is None and not staff:
+                checks.problems.append(
+                    writes.Problem(
+                        ErrorCode.INVALID, "invitations of externals need an expiry", "expiresAt"
+                    )
+                )
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            role = SpaceRole(input.role.value)
+            space = await writes.target_space(ctx, ref.store, ref.native_id, "spaceId")
+            write = Write(
+                "inviteToSpace",
+                Action.INVITE,
+                space,
+                arguments(input),
+                {"invitee_domain": _domain(email), "role": role.value, "staff": staff},
+                key,
+            )
+            await writes.authorize(
+                ctx,
+                write,
+                obj=membership_resource(role),
+                message=f"you may not invite people to this space as {role.value}",
+                field="role",
+            )
+            # Who the invitee will log in as is not known yet: staff or external, by domain.
+            invitee = Principal(
+                issuer=None,
+                subject=email,
+                email=None,
+                email_verified=False,
+                display_name=email,
+                roles=frozenset({Persona.EMPLOYEE.value if staff else EXTERNAL}),
+            )
+            may_join = Authorizer(ctx.authorizer.index, invitee, ctx.now).allows(
+                membership_resource(role).value, space.key, Action.JOIN.value
+            )
+            if not may_join:
+                who = "a member of staff" if staff else "an external"
+                raise refuse(
+                    ErrorCode.INVALID,
+                    f"{who} may not be given the role {role.value} in this space",
+                    "role",
+                )
+            sent = await ctx.records.count(
+                actor=ctx.principal.id,
+                actions=[Action.INVITE.value],
+                since=ctx.now - INVITE_WINDOW,
+            )
+            if sent >= ctx.settings.invite_rate_per_hour:
+                raise refuse(
+                    ErrorCode.RATE_LIMITED,
+                    f"you sent {sent} invitations in the last hour, the most allowed; "
+                    "try again later",
+                )
+            store = ctx.stores[space.store]
+
+            async def run() -> Any:
+                sponsor_id = await store.ensure_author(author)
+                return await store.invite(
+                    space.id, email, role, sponsor_id, expires_at=expires_at, now=ctx.now
+                )
+
+            done = await writes.perform(
+                ctx, write, run, lambda i: ids.encode("Invitation", i.store, i.id)
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return InvitationPayload(errors=errors_of(refused))
+        if isinstance(done, Replay):
+            done = await _invitation(ctx, done.result["id"])
+        return InvitationPayload(invitation=Invitation.of(done) if done else None)
+
+    @strawberry.mutation(
+        description="Revoke an invitation (policy action manage_members); if it was accepted, "
+        "the membership it made ends with the person's next request."
+    )
+    async def revoke_invitation(
+        self, info: Info, input: RevokeInvitationInput
+    ) -> InvitationPayload:
+        ctx = context_of(info)
+        try:
+            writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("invitationId", input.invitation_id, "Invitation")
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            found = await _invitation(ctx, input.invitation_id)
+            if found is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "invitationId")
+            space = await writes.target_space(ctx, ref.store, found.space_id, "invitationId")
+            write = Write(
+                "revokeInvitation",
+                Action.MANAGE_MEMBERS,
+                space,
+                arguments(input),
+                {"invitation": input.invitation_id},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not manage this space's members", field="invitationId"
+            )
+            store = ctx.stores[space.store]
+            done = await writes.perform(
+                ctx,
+                write,
+                lambda: store.revoke_invitation(found.id, ctx.now),
+                lambda i: ids.encode("Invitation", i.store, i.id),
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return InvitationPayload(errors=errors_of(refused))
+        if isinstance(done, Replay):
+            done = await _invitation(ctx, done.result["id"])
+        return InvitationPayload(invitation=Invitation.of(done) if done else None)
+
+    @strawberry.mutation(
+        description="End someone's membership of a space (policy action manage_members); it "
+        "takes effect on their next request."
+    )
+    async def remove_member(self, info: Info, input: RemoveMemberInput) -> RemoveMemberPayload:
+        ctx = context_of(info)
+        try:
+            writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("spaceId", input.space_id, "Space")
+            person_ref = checks.id("personId", input.person_id, "Person")
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None and person_ref is not None
+            space = await writes.target_space(ctx, ref.store, ref.native_id, "spaceId")
+            write = Write(
+                "removeMember",
+                Action.MANAGE_MEMBERS,
+                space,
+                arguments(input),
+                {"person": input.person_id},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not manage this space's members", field="spaceId"
+            )
+            person_id = await _native_person(ctx, person_ref, space.store)
+            if person_id is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "personId")
+            store = ctx.stores[space.store]
+            done = await writes.perform(
+                ctx,
+                write,
+                lambda: store.remove_member(space.id, person_id),
+                lambda _removed: input.person_id,
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return RemoveMemberPayload(errors=errors_of(refused))
+        return RemoveMemberPayload(removed=True if isinstance(done, Replay) else bool(done))
+
+
+async def _invitation(ctx: Context, global_id: str) -> DomainInvitation | None:
+    ref = ids.decode(global_id, "Invitation")
+    store = ctx.stores[ref.store]
+    found = await guarded(ref.store, store.invitations_by_ids([ref.native_id]))
+    return found.get(ref.native_id)
+
+
+async def _native_person(ctx: Context, ref: ids.NodeRef, store: StoreName) -> str | None:
+    """The person's profile id in ``store`` (one person spans both stores by email)."""
+    if ref.store == store:
+        return ref.native_id
+    people = await guarded(ref.store, ctx.stores[ref.store].people_by_ids([ref.native_id]))
+    person = people.get(ref.native_id)
+    if person is None or not person.email:
+        return None
+    there = await guarded(store, ctx.stores[store].people_by_emails([person.email]))
+    linked = there.get(person.email.lower())
+    return linked.id if linked is not None else None

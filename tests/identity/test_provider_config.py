@@ -118,6 +118,13 @@ def _rule(rule: str) -> str:
     return CORP + f"[[identity.providers.roles]]\n{rule}\n"
 
 
+# A provider that issues opaque access tokens (RFC 7662 introspection).
+INTROSPECTING = _corp_with(
+    'introspection = true\nclient_id = "gateway"\nclient_secret_env = "CORP_CLIENT_SECRET"\n'
+    'introspection_endpoint = "https://login.corp.example/oauth/introspect"'
+)
+
+
 BAD = [
     (_corp_with('scope = "openid"'), "identity.providers[corp].scope in", "unknown setting"),
     (_corp_with('algorithms = ["none"]'), "identity.providers[corp].algorithms", "'none'"),
@@ -215,6 +222,52 @@ BAD = [
         "identity.providers in",
         "expected an array of tables",
     ),
+    (_corp_with('introspection = "yes"'), "[corp].introspection in", "expected true or false"),
+    (
+        _corp_with("introspection = true"),
+        "[corp].client_id in",
+        "required with introspection = true",
+    ),
+    (
+        _corp_with('introspection = true\nclient_id = "gw"'),
+        "[corp].client_secret_env in",
+        "required with introspection = true",
+    ),
+    (
+        _corp_with('introspection = true\nclient_id = "gw"\nclient_secret_env = "UNSET_SECRET"'),
+        "[corp].client_secret_env in",
+        "the environment variable UNSET_SECRET is not set",
+    ),
+    (
+        _corp_with('introspection_endpoint = "https://login.corp.example/introspect"'),
+        "[corp].introspection_endpoint in",
+        "introspection is off (add introspection = true)",
+    ),
+    (
+        _corp_with("introspection_cache_ttl = 30"),
+        "[corp].introspection_cache_ttl in",
+        "introspection is off",
+    ),
+    (
+        INTROSPECTING.replace("https://login.corp.example/oauth/introspect", "http://corp/i"),
+        "[corp].introspection_endpoint in",
+        "is plain http; use https",
+    ),
+    (
+        INTROSPECTING.replace('"https://login.corp.example/oauth/introspect"', "true"),
+        "[corp].introspection_endpoint in",
+        "expected a URL",
+    ),
+    (
+        INTROSPECTING + "introspection_cache_ttl = 3600\n",
+        "[corp].introspection_cache_ttl in",
+        "expected 0 to 300 seconds",
+    ),
+    (
+        INTROSPECTING + 'introspection_cache_ttl = "1m"\n',
+        "[corp].introspection_cache_ttl in",
+        "whole number of seconds",
+    ),
 ]
 
 
@@ -229,6 +282,24 @@ def test_bad_provider_settings_name_themselves(
     assert message in text
     assert "\n" not in text
     assert "hunter2" not in text
+
+
+def test_introspection_settings_are_read(tmp_path: Path) -> None:
+    environ = {"CORP_CLIENT_SECRET": "s3cret"}
+    (corp,) = _load(tmp_path, INTROSPECTING + "introspection_cache_ttl = 0\n", environ).providers
+    assert corp.introspection is True
+    assert corp.introspection_endpoint == "https://login.corp.example/oauth/introspect"
+    assert corp.introspection_cache_ttl == 0  # every request asks the provider
+    assert corp.client_secret == "s3cret"
+    # Without an endpoint it is discovered; the cache keeps answers for a minute.
+    discovered = INTROSPECTING.replace(
+        'introspection_endpoint = "https://login.corp.example/oauth/introspect"', ""
+    )
+    (corp,) = _load(tmp_path, discovered, environ).providers
+    assert (corp.introspection_endpoint, corp.introspection_cache_ttl) == (None, 60)
+    # Off by default: only JWTs.
+    (plain,) = _load(tmp_path, CORP).providers
+    assert plain.introspection is False
 
 
 def test_the_readme_example_loads(tmp_path: Path) -> None:

@@ -312,6 +312,20 @@ def test_the_readme_example_loads(tmp_path: Path) -> None:
     assert settings.dev_issuer is False
 
 
+def test_the_readme_introspection_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Opaque access tokens (token introspection)", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    environ = {"GATEWAY_SUPPLIER_CLIENT_SECRET": "from-the-environment"}
+    (supplier,) = _load(tmp_path, example, environ).providers
+    assert supplier.introspection is True
+    assert supplier.introspection_endpoint == "https://sso.supplier.example/oauth2/introspect"
+    assert supplier.introspection_cache_ttl == 30
+    assert supplier.client_secret == "from-the-environment"
+    with pytest.raises(ConfigError, match="GATEWAY_SUPPLIER_CLIENT_SECRET is not set"):
+        _load(tmp_path, example)
+
+
 def test_a_domain_rule_needs_the_domain_in_email_domains(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text(

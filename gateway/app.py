@@ -30,6 +30,7 @@ from gateway.identity.backends import (
 )
 from gateway.identity.dev_issuer import DevIssuer
 from gateway.identity.dev_login import DEV_PROVIDER
+from gateway.identity.introspection import IntrospectionEndpoint, IntrospectionVerifier
 from gateway.identity.jwks import JwksCache
 from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
@@ -111,6 +112,15 @@ def provider_verifiers(
     ]
 
 
+def opaque_verifier(
+    settings: Settings, client: httpx.AsyncClient, clock: Callable[[], float] = time.monotonic
+) -> IntrospectionVerifier | None:
+    """Introspection at the providers that accept opaque tokens, asked in configuration
+    order; None when none does (a token that is not a JWT is then simply malformed)."""
+    endpoints = [IntrospectionEndpoint(p, client) for p in settings.providers if p.introspection]
+    return IntrospectionVerifier(endpoints, clock=clock) if endpoints else None
+
+
 def create_app(
     settings: Settings,
     services: Services | None = None,
@@ -121,7 +131,8 @@ def create_app(
     """The gateway app; ``services`` may be given by tests that built their own.
 
     ``freeze_heap`` is for the long-running server (``gateway serve``), not for tests.
-    ``clock`` paces refetches of the providers' key sets; tests pass one they can advance.
+    ``clock`` paces refetches of the providers' key sets and ages cached introspection
+    answers; tests pass one they can advance.
     """
     services = services or build_services(settings)
     local: list[TokenVerifier] = [LocalVerifier(services.dev_issuer)] if services.dev_issuer else []
@@ -139,8 +150,11 @@ def create_app(
                 # Providers' verifiers need the client, which exists only while the app runs;
                 # they come after the development issuer in the chain.
                 bearer.verifiers = [*local, *provider_verifiers(settings, http, clock)]
+                bearer.opaque = opaque_verifier(settings, http, clock)
                 for provider in settings.providers:
                     log.info("accepting bearer tokens from %s (%s)", provider.name, provider.issuer)
+                    if provider.introspection:
+                        log.info("accepting opaque tokens from %s by introspection", provider.name)
                 if freeze_heap:
                     # The start-up heap (schema, policy, engines) lives as long as the process;
                     # out of the collector's sight, full collections stop walking it. The read
@@ -150,6 +164,7 @@ def create_app(
                 yield
         finally:
             bearer.verifiers = local
+            bearer.opaque = None
             await services.close()
 
     async def healthz(request: Request) -> JSONResponse:

@@ -278,6 +278,10 @@ DEFAULT_LEEWAY = 60
 # RFC 7519 allows "a few minutes" of clock skew; more would keep expired tokens alive.
 MAX_LEEWAY = 300
 DEFAULT_SCOPES = ("openid", "email", "profile")
+# How long an active introspection answer is reused: a token revoked at the provider keeps
+# working here at most this long (and never past its exp). A few minutes at most.
+DEFAULT_INTROSPECTION_CACHE_TTL = 60
+MAX_INTROSPECTION_CACHE_TTL = 300
 # Provider names will appear in login URLs (/auth/login/{name}).
 _PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -295,6 +299,9 @@ _PROVIDER_KEYS = frozenset(
         "client_id",
         "client_secret_env",
         "email_domains",
+        "introspection",
+        "introspection_endpoint",
+        "introspection_cache_ttl",
     }
 )
 _RULE_KEYS = frozenset(
@@ -344,6 +351,11 @@ class OidcProvider:
     # email_verified count (memberships, invitations, user: policy lines). "*" is any
     # domain. Without this, a partner IdP could assert erin@corp.example and get her spaces.
     email_domains: tuple[str, ...] = ()
+    # RFC 7662: opaque (non-JWT) access tokens are checked at the provider's introspection
+    # endpoint, authenticating as client_id with its secret. None: from discovery.
+    introspection: bool = False
+    introspection_endpoint: str | None = None
+    introspection_cache_ttl: int = DEFAULT_INTROSPECTION_CACHE_TTL
 
     def vouches_for(self, email: str) -> bool:
         """Whether this provider's verification of ``email`` is to be believed."""
@@ -411,6 +423,12 @@ def _provider(
             jwks_uri = _provider_url(table["jwks_uri"], issuer=False)
         except ValueError as exc:
             raise error("jwks_uri", str(exc)) from None
+    introspection_endpoint = None
+    if "introspection_endpoint" in table:
+        try:
+            introspection_endpoint = _provider_url(table["introspection_endpoint"], issuer=False)
+        except ValueError as exc:
+            raise error("introspection_endpoint", str(exc)) from None
     parsed: dict[str, Any] = {}
     for key, parse in (
         ("audiences", _strings),
@@ -421,6 +439,8 @@ def _provider(
         ("client_id", _text),
         ("client_secret_env", _env_name),
         ("email_domains", _email_domains),
+        ("introspection", _flag),
+        ("introspection_cache_ttl", _cache_ttl),
     ):
         if key in table:
             try:
@@ -435,6 +455,8 @@ def _provider(
     if not isinstance(rules, list) or not all(isinstance(rule, dict) for rule in rules):
         raise error("roles", "expected an array of tables ([[identity.providers.roles]])")
     secret_env = parsed.get("client_secret_env")
+    introspection: bool = parsed.get("introspection", False)
+    _check_introspection(table, introspection, secret_env, environ, error)
     email_domains: tuple[str, ...] = parsed.get("email_domains", ())
     parsed_rules = tuple(
         _rule(rule, f"{label}.roles[{i}]", source, personas) for i, rule in enumerate(rules, 1)
@@ -460,7 +482,44 @@ def _provider(
         client_secret_env=secret_env,
         client_secret=environ.get(secret_env) if secret_env else None,
         email_domains=email_domains,
+        introspection=introspection,
+        introspection_endpoint=introspection_endpoint,
+        introspection_cache_ttl=parsed.get(
+            "introspection_cache_ttl", DEFAULT_INTROSPECTION_CACHE_TTL
+        ),
     )
+
+
+def _check_introspection(
+    table: Mapping[str, Any],
+    introspection: bool,
+    secret_env: str | None,
+    environ: Mapping[str, str],
+    error: Callable[[str, str], ConfigError],
+) -> None:
+    """Introspection settings only with introspection on, and then the client's credentials.
+
+    The secret is required up front: without it every opaque token would fail at request
+    time, when a start-up error naming the variable is what the operator needs.
+    """
+    if not introspection:
+        for key in ("introspection_endpoint", "introspection_cache_ttl"):
+            if key in table:
+                raise error(key, "set, but introspection is off (add introspection = true)")
+        return
+    for key in ("client_id", "client_secret_env"):
+        if key not in table:
+            raise error(
+                key,
+                "required with introspection = true: the gateway authenticates to the "
+                "introspection endpoint as this client (client_secret_basic)",
+            )
+    if not environ.get(secret_env or ""):
+        raise error(
+            "client_secret_env",
+            f"introspection needs the client secret, but the environment variable {secret_env} "
+            "is not set",
+        )
 
 
 def _rule(rule: dict[str, Any], label: str, source: str, personas: frozenset[str]) -> RoleRule:
@@ -598,6 +657,20 @@ def _leeway(value: Any) -> int:
         raise ValueError(f"expected a whole number of seconds, got {value!r}")
     if not 0 <= value <= MAX_LEEWAY:
         raise ValueError(f"expected 0 to {MAX_LEEWAY} seconds, got {value}")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _cache_ttl(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number of seconds, got {value!r}")
+    if not 0 <= value <= MAX_INTROSPECTION_CACHE_TTL:
+        raise ValueError(f"expected 0 to {MAX_INTROSPECTION_CACHE_TTL} seconds, got {value}")
     return value
 
 

@@ -2,7 +2,9 @@
 
 The chain ends in the guest: a request with no credentials is a guest
 principal, never ``None``. A request that sends credentials which fail gets a
-401 and is never downgraded to guest.
+401 and is never downgraded to guest; one whose credentials could not be
+checked (the provider's introspection endpoint is down) gets a 503, neither
+guest nor a verdict on the token.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from starlette.authentication import AuthCredentials, AuthenticationBackend, Aut
 from starlette.responses import JSONResponse
 
 from gateway.identity.session import stored_principal
-from gateway.identity.tokens import TokenRejected, peek_issuer
+from gateway.identity.tokens import (
+    TokenRejected,
+    VerificationUnavailable,
+    is_jwt,
+    peek_issuer,
+)
 from gateway.principal import Principal
 
 if TYPE_CHECKING:
@@ -33,6 +40,15 @@ class TokenVerifier(Protocol):
         """
 
 
+class OpaqueTokenVerifier(Protocol):
+    async def verify(self, token: str) -> Principal:
+        """The principal for a token that is not a JWT (so names no issuer).
+
+        Raises :class:`TokenRejected` when no provider vouches for it, and
+        :class:`VerificationUnavailable` when it could not be checked.
+        """
+
+
 class LocalTokenVerifier(Protocol):
     def verify(self, token: str) -> Principal | None:
         """As :meth:`TokenVerifier.verify`, for a verifier that holds its key (no I/O)."""
@@ -48,11 +64,19 @@ class LocalVerifier:
         return self.verifier.verify(token)
 
 
-class BearerBackend(AuthenticationBackend):
-    """Bearer JWTs, checked by the first verifier that recognises the issuer."""
+class AuthenticationUnavailable(AuthenticationError):
+    """Credentials that could not be checked right now; answered 503, never as guest."""
 
-    def __init__(self, verifiers: Sequence[TokenVerifier]) -> None:
+
+class BearerBackend(AuthenticationBackend):
+    """Bearer JWTs, checked by the first verifier that recognises the issuer; other tokens
+    by ``opaque`` (introspection at the providers), when the gateway accepts them."""
+
+    def __init__(
+        self, verifiers: Sequence[TokenVerifier], opaque: OpaqueTokenVerifier | None = None
+    ) -> None:
         self.verifiers = list(verifiers)
+        self.opaque = opaque
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:
         header = conn.headers.get("authorization")
@@ -63,6 +87,9 @@ class BearerBackend(AuthenticationBackend):
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
         try:
+            if self.opaque is not None and not is_jwt(token):
+                # No issuer to choose a verifier by: only the providers can say whose it is.
+                return AuthCredentials(["authenticated"]), await self.opaque.verify(token)
             for verifier in self.verifiers:
                 principal = await verifier.verify(token)
                 if principal is not None:
@@ -70,6 +97,8 @@ class BearerBackend(AuthenticationBackend):
             issuer = peek_issuer(token)
         except TokenRejected as exc:
             raise AuthenticationError(str(exc)) from None
+        except VerificationUnavailable as exc:
+            raise AuthenticationUnavailable(str(exc)) from None
         raise AuthenticationError(f"tokens from issuer {issuer!r} are not accepted here")
 
 
@@ -107,13 +136,24 @@ class ChainBackend(AuthenticationBackend):
 # Reasons may quote what the token says (an issuer, a key id): bounded, so a huge
 # token is not echoed back whole.
 MAX_REASON = 300
+# Seconds a client is asked to wait before retrying a token that could not be checked.
+RETRY_AFTER = 5
 
 
 def on_auth_error(conn: HTTPConnection, exc: Exception) -> JSONResponse:
-    """401 with an RFC 6750 challenge naming what is wrong with the token."""
+    """401 with an RFC 6750 challenge naming what is wrong with the token; 503 when the
+    token could not be checked at all (see :class:`AuthenticationUnavailable`)."""
     reason = str(exc)
     if len(reason) > MAX_REASON:
         reason = reason[: MAX_REASON - 3] + "..."
+    if isinstance(exc, AuthenticationUnavailable):
+        # No challenge: the token may well be good, and a client told "invalid_token"
+        # discards it and sends its user back through the login.
+        return JSONResponse(
+            {"errors": [{"message": f"cannot check the token: {reason}"}]},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
     # RFC 6750, 3: error_description is printable ASCII without '"' or '\'. Anything else
     # (a line break in a forged issuer, non-Latin-1 text) would break or inject headers.
     description = "".join(

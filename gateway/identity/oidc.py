@@ -6,17 +6,16 @@ import time
 from typing import TYPE_CHECKING
 
 from joserfc import jwt
-from joserfc.errors import (
-    BadSignatureError,
-    ClaimError,
-    ExpiredTokenError,
-    JoseError,
-    MissingClaimError,
-)
+from joserfc.errors import JoseError
 
 from gateway.identity.claims import principal_from_claims
 from gateway.identity.jwks import KeyUnavailable
-from gateway.identity.tokens import TokenRejected, peek_header, peek_issuer
+from gateway.identity.tokens import (
+    TokenRejected,
+    describe_claims_error,
+    peek_header,
+    peek_issuer,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,25 +72,5 @@ class OidcVerifier:
                 exp={"essential": True},
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
-            raise TokenRejected(_describe(exc)) from None
+            raise TokenRejected(describe_claims_error(exc)) from None
         return principal_from_claims(provider, decoded.claims)
-
-
-def _describe(exc: Exception) -> str:
-    """What is wrong with the token, in words a client developer can act on."""
-    if isinstance(exc, BadSignatureError):
-        return "the signature does not verify"
-    if isinstance(exc, ExpiredTokenError):
-        return "the token has expired"
-    if isinstance(exc, MissingClaimError):
-        return f"the token lacks a required claim ({exc.claim})"
-    if isinstance(exc, ClaimError):
-        if exc.claim == "nbf":
-            return "the token is not valid yet (nbf)"
-        if exc.claim == "aud":
-            return "the token is not meant for this gateway (aud)"
-        if exc.claim == "iat":
-            return "the token was issued in the future (iat)"
-        return f"the {exc.claim} claim is invalid"
-    text = getattr(exc, "description", None) or str(exc) or exc.__class__.__name__
-    return text.rstrip(".")

@@ -1,4 +1,4 @@
-"""A local OpenID provider for tests: discovery, JWKS, authorize and token over real HTTP.
+"""A local OpenID provider for tests: discovery, JWKS, authorize, token and introspection.
 
 One server hosts several issuers (``/corp``, ``/partner``, ...), like realms in
 Keycloak. Each keeps its published keys and counts the requests it answers, so
@@ -11,6 +11,10 @@ provider: a code is good once, for the client and redirect URI it was issued
 to, and only with the PKCE verifier whose S256 hash was the challenge. The ID
 token carries the nonce of the authorization request, unless a test switches
 the tenant to misbehave (``id_token_claims``).
+
+Each tenant also mints opaque access tokens (random strings that mean nothing
+outside it) and answers for them at its introspection endpoint (RFC 7662),
+only to a client that authenticates with the tenant's client secret.
 """
 
 from __future__ import annotations
@@ -83,6 +87,18 @@ class Tenant:
     # Codes issued and not yet redeemed, and what each token request carried.
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    # --- token introspection (RFC 7662) ---
+    # The opaque tokens this tenant minted and not revoked, with what it says about each.
+    opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What each introspection request carried, and how the client authenticated ("auth").
+    introspection_requests: list[dict[str, str]] = field(default_factory=list)
+    # False: the discovery document names no introspection endpoint.
+    advertise_introspection: bool = True
+    # A provider in trouble: answers this HTTP status, or only after a delay (seconds).
+    introspection_status: int | None = None
+    introspection_delay: float = 0.0
+    # False: a provider whose clock is behind, calling expired tokens active.
+    introspection_checks_expiry: bool = True
 
     def __post_init__(self) -> None:
         self.published = self.published or [self.signing_key]
@@ -107,6 +123,15 @@ class Tenant:
         }
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
+
+    def opaque_token(self, **claims: Any) -> str:
+        """A new opaque access token; introspection answers ``claims`` for it (None drops one)."""
+        token = secrets.token_urlsafe(32)
+        self.opaque[token] = self.claims(**{"token_type": "Bearer", "client_id": "app", **claims})
+        return token
+
+    def revoke(self, token: str) -> None:
+        self.opaque.pop(token, None)
 
     def token(
         self, key: Key | None = None, header: dict[str, Any] | None = None, **claims: Any
@@ -158,6 +183,7 @@ class LocalIdP:
                 Route("/{tenant}/jwks", self._jwks),
                 Route("/{tenant}/authorize", self._authorize),
                 Route("/{tenant}/token", self._token, methods=["POST"]),
+                Route("/{tenant}/introspect", self._introspect, methods=["POST"]),
             ]
         )
         config = uvicorn.Config(
@@ -195,18 +221,19 @@ class LocalIdP:
     async def _discovery(self, request: Request) -> JSONResponse:
         tenant = self._tenant(request)
         tenant.discovery_requests += 1
-        return JSONResponse(
-            {
-                "issuer": tenant.discovery_issuer or tenant.issuer,
-                "jwks_uri": f"{tenant.issuer}/jwks",
-                "authorization_endpoint": f"{tenant.issuer}/authorize",
-                "token_endpoint": f"{tenant.issuer}/token",
-                "code_challenge_methods_supported": ["S256"],
-                "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-                "response_types_supported": ["code"],
-                "subject_types_supported": ["public"],
-            }
-        )
+        document = {
+            "issuer": tenant.discovery_issuer or tenant.issuer,
+            "jwks_uri": f"{tenant.issuer}/jwks",
+            "authorization_endpoint": f"{tenant.issuer}/authorize",
+            "token_endpoint": f"{tenant.issuer}/token",
+            "code_challenge_methods_supported": ["S256"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+        }
+        if tenant.advertise_introspection:
+            document["introspection_endpoint"] = f"{tenant.issuer}/introspect"
+        return JSONResponse(document)
 
     async def _jwks(self, request: Request) -> JSONResponse:
         tenant = self._tenant(request)
@@ -289,6 +316,40 @@ class LocalIdP:
             },
             headers={"Cache-Control": "no-store"},
         )
+
+    async def _introspect(self, request: Request) -> JSONResponse:
+        tenant = self._tenant(request)
+        header = request.headers.get("authorization")
+        data = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        via = "basic" if header and header.lower().startswith("basic ") else "form"
+        tenant.introspection_requests.append(
+            {"auth": via, **{k: v for k, v in data.items() if k != "client_secret"}}
+        )
+        if tenant.introspection_delay:
+            await asyncio.sleep(tenant.introspection_delay)
+        if tenant.introspection_status is not None:
+            return JSONResponse({"error": "server_error"}, status_code=tenant.introspection_status)
+        # RFC 7662, 2.1: only authorized clients may ask; a public client cannot.
+        client_id, secret = _client_auth(header, data)
+        if tenant.client_secret is None or (client_id, secret) != (
+            tenant.client_id,
+            tenant.client_secret,
+        ):
+            return JSONResponse(
+                {"error": "invalid_client"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="introspection"'},
+            )
+        token = data.get("token")
+        if not token:
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        answer = tenant.opaque.get(token)
+        exp = answer.get("exp") if answer else None
+        expired = isinstance(exp, int) and exp <= time.time()
+        if answer is None or (expired and tenant.introspection_checks_expiry):
+            # RFC 7662, 2.2: nothing more than that, whatever the reason.
+            return JSONResponse({"active": False})
+        return JSONResponse({"active": True, **answer}, headers={"Cache-Control": "no-store"})
 
     def _tenant(self, request: Request) -> Tenant:
         return self.tenants[request.path_params["tenant"]]

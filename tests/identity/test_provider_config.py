@@ -118,6 +118,13 @@ def _rule(rule: str) -> str:
     return CORP + f"[[identity.providers.roles]]\n{rule}\n"
 
 
+# A provider that issues opaque access tokens (RFC 7662 introspection).
+INTROSPECTING = _corp_with(
+    'introspection = true\nclient_id = "gateway"\nclient_secret_env = "CORP_CLIENT_SECRET"\n'
+    'introspection_endpoint = "https://login.corp.example/oauth/introspect"'
+)
+
+
 BAD = [
     (_corp_with('scope = "openid"'), "identity.providers[corp].scope in", "unknown setting"),
     (_corp_with('algorithms = ["none"]'), "identity.providers[corp].algorithms", "'none'"),
@@ -215,6 +222,52 @@ BAD = [
         "identity.providers in",
         "expected an array of tables",
     ),
+    (_corp_with('introspection = "yes"'), "[corp].introspection in", "expected true or false"),
+    (
+        _corp_with("introspection = true"),
+        "[corp].client_id in",
+        "required with introspection = true",
+    ),
+    (
+        _corp_with('introspection = true\nclient_id = "gw"'),
+        "[corp].client_secret_env in",
+        "required with introspection = true",
+    ),
+    (
+        _corp_with('introspection = true\nclient_id = "gw"\nclient_secret_env = "UNSET_SECRET"'),
+        "[corp].client_secret_env in",
+        "the environment variable UNSET_SECRET is not set",
+    ),
+    (
+        _corp_with('introspection_endpoint = "https://login.corp.example/introspect"'),
+        "[corp].introspection_endpoint in",
+        "introspection is off (add introspection = true)",
+    ),
+    (
+        _corp_with("introspection_cache_ttl = 30"),
+        "[corp].introspection_cache_ttl in",
+        "introspection is off",
+    ),
+    (
+        INTROSPECTING.replace("https://login.corp.example/oauth/introspect", "http://corp/i"),
+        "[corp].introspection_endpoint in",
+        "is plain http; use https",
+    ),
+    (
+        INTROSPECTING.replace('"https://login.corp.example/oauth/introspect"', "true"),
+        "[corp].introspection_endpoint in",
+        "expected a URL",
+    ),
+    (
+        INTROSPECTING + "introspection_cache_ttl = 3600\n",
+        "[corp].introspection_cache_ttl in",
+        "expected 0 to 300 seconds",
+    ),
+    (
+        INTROSPECTING + 'introspection_cache_ttl = "1m"\n',
+        "[corp].introspection_cache_ttl in",
+        "whole number of seconds",
+    ),
 ]
 
 
@@ -231,6 +284,24 @@ def test_bad_provider_settings_name_themselves(
     assert "hunter2" not in text
 
 
+def test_introspection_settings_are_read(tmp_path: Path) -> None:
+    environ = {"CORP_CLIENT_SECRET": "s3cret"}
+    (corp,) = _load(tmp_path, INTROSPECTING + "introspection_cache_ttl = 0\n", environ).providers
+    assert corp.introspection is True
+    assert corp.introspection_endpoint == "https://login.corp.example/oauth/introspect"
+    assert corp.introspection_cache_ttl == 0  # every request asks the provider
+    assert corp.client_secret == "s3cret"
+    # Without an endpoint it is discovered; the cache keeps answers for a minute.
+    discovered = INTROSPECTING.replace(
+        'introspection_endpoint = "https://login.corp.example/oauth/introspect"', ""
+    )
+    (corp,) = _load(tmp_path, discovered, environ).providers
+    assert (corp.introspection_endpoint, corp.introspection_cache_ttl) == (None, 60)
+    # Off by default: only JWTs.
+    (plain,) = _load(tmp_path, CORP).providers
+    assert plain.introspection is False
+
+
 def test_the_readme_example_loads(tmp_path: Path) -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme.split("## Identity providers", 1)[1]
@@ -239,6 +310,20 @@ def test_the_readme_example_loads(tmp_path: Path) -> None:
     assert [p.name for p in settings.providers] == ["corp", "partner-ltd", "community"]
     assert settings.providers[0].client_secret == "from-the-environment"
     assert settings.dev_issuer is False
+
+
+def test_the_readme_introspection_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Opaque access tokens (token introspection)", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    environ = {"GATEWAY_SUPPLIER_CLIENT_SECRET": "from-the-environment"}
+    (supplier,) = _load(tmp_path, example, environ).providers
+    assert supplier.introspection is True
+    assert supplier.introspection_endpoint == "https://sso.supplier.example/oauth2/introspect"
+    assert supplier.introspection_cache_ttl == 30
+    assert supplier.client_secret == "from-the-environment"
+    with pytest.raises(ConfigError, match="GATEWAY_SUPPLIER_CLIENT_SECRET is not set"):
+        _load(tmp_path, example)
 
 
 def test_a_domain_rule_needs_the_domain_in_email_domains(tmp_path: Path) -> None:

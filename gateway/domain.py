@@ -190,6 +190,20 @@ class Invitation:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """Someone's standing in a space as its store holds it: a membership, or an invitation
+    that has not been accepted yet (``invited``). For access reports."""
+
+    space: Space
+    email: str | None
+    display_name: str
+    role: SpaceRole
+    expires_at: datetime | None
+    sponsor_email: str | None
+    invited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Author:
     """Who writes, as a store needs to know them to attribute (and, first time, create) a
     profile: the verified email is the key that links one person across stores."""

@@ -274,6 +274,18 @@ class Records:
             rows = await conn.execute(stmt.limit(limit))
             return [_entry(row) for row in rows]
 
+    async def last_activity(self, actors: Sequence[str]) -> dict[str, datetime]:
+        """Each actor's latest successful write."""
+        if not actors:
+            return {}
+        stmt = (
+            select(audit_log.c.actor, func.max(audit_log.c.at))
+            .where(audit_log.c.actor.in_(sorted(set(actors))), audit_log.c.outcome == "ok")
+            .group_by(audit_log.c.actor)
+        )
+        async with self.engine.connect() as conn:
+            return {actor: at for actor, at in await conn.execute(stmt)}
+
     async def count(self, *, actor: str, actions: Sequence[str], since: datetime) -> int:
         """Writes by ``actor`` of these actions since a time that did not fail or get refused
         (what a rate limit counts)."""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from gateway.demo import DemoData
     from gateway.domain import (
+        AccessEntry,
         Answer,
         Author,
         Feedback,
@@ -298,3 +299,8 @@ class Store(Protocol):
     ) -> Space:
         """Create a space whose owner is its creator. Raises :class:`WriteConflict` when
         the slug is taken, :class:`NotSupported` for a kind or visibility the store has not."""
+
+    async def access_entries(self, space_ids: Sequence[str] | None) -> list[AccessEntry]:
+        """Every membership (expired included) and unaccepted, unrevoked invitation, in these
+        spaces or all, with the sponsor where an invitation records one. For reports: not
+        scoped, never on a request path."""

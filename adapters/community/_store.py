@@ -52,6 +52,7 @@ from adapters.community._tables import (
     visibility_of,
 )
 from gateway.domain import (
+    AccessEntry,
     Answer,
     Author,
     Membership,
@@ -860,6 +861,46 @@ class CommunityStore:
             description=description,
             visibility=visibility,
         )
+
+    async def access_entries(self, space_ids: Sequence[str] | None) -> list[AccessEntry]:
+        """Group members of every category their groups grant (the forum records no
+        sponsors and the gateway issues it no invitations)."""
+        stmt = (
+            select(
+                categories.c.id,
+                categories.c.slug,
+                categories.c.name,
+                categories.c.description,
+                categories.c.style,
+                _VISIBILITY,
+                users.c.email,
+                users.c.email_verified,
+                users.c.name.label("user_name"),
+                group_users.c.owner,
+                group_users.c.expires_at,
+            )
+            .select_from(
+                group_users.join(users, users.c.id == group_users.c.user_id)
+                .join(category_groups, category_groups.c.group_id == group_users.c.group_id)
+                .join(categories, categories.c.id == category_groups.c.category_id)
+            )
+            .order_by(categories.c.name, categories.c.id, users.c.email)
+        )
+        if space_ids is not None:
+            stmt = stmt.where(categories.c.id.in_(native_ids(space_ids)))
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            AccessEntry(
+                space=_space(row, {}),
+                email=row.email if row.email_verified else None,
+                display_name=row.user_name,
+                role=SpaceRole.OWNER if row.owner else SpaceRole.MEMBER,
+                expires_at=row.expires_at,
+                sponsor_email=None,
+            )
+            for row in rows
+        ]
 
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:

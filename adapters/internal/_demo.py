@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, insert, update
 
 from adapters.internal._tables import (
     communities,
+    community_invitations,
     community_memberships,
     forum_replies,
     forum_topics,
@@ -87,6 +88,29 @@ async def write_demo(conn: AsyncConnection, data: DemoData) -> None:
     ]
     if memberships:
         await conn.execute(insert(community_memberships), memberships)
+    # Invited guests came in through an invitation from the space's owner, accepted a
+    # day later: access reports show who sponsored them.
+    emails = {p.handle: p.email.strip().lower() for p in people}
+    invitations = [
+        {
+            "community_id": community_id,
+            "email": emails[member.handle],
+            "member_role": MEMBER_ROLES[member.role],
+            "invited_by_profile_id": profile_ids[owner.handle],
+            "created_at": loaded_at - timedelta(days=30),
+            "expires_at": None
+            if member.expires_in is None
+            else naive_utc(data.loaded_at + member.expires_in),
+            "accepted_at": loaded_at - timedelta(days=29),
+            "accepted_profile_id": profile_ids[member.handle],
+        }
+        for space, community_id in zip(spaces, community_ids, strict=True)
+        for owner in [m for m in space.members if m.role is SpaceRole.OWNER][:1]
+        for member in space.members
+        if member.role is SpaceRole.GUEST
+    ]
+    if invitations:
+        await conn.execute(insert(community_invitations), invitations)
 
     # One strictly increasing clock over all content, in the order the data set lists it,
     # so that "newest first" is deterministic and every created_at is distinct.

@@ -11,12 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from gateway.demo import demo_data
 from gateway.guard import STORE_FAILURES
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.websockets import WebSocket
+    from strawberry.types.unset import UnsetType
 
     from gateway.config import Settings
     from gateway.identity.backends import TokenVerifier
@@ -90,16 +96,44 @@ def build_services(settings: Settings) -> Services:
 
 
 class GatewayGraphQL(GraphQL):
-    """Strawberry's ASGI app with our per-request context."""
+    """Strawberry's ASGI app with our per-request context, over HTTP and websockets."""
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
-        super().__init__(build_schema(services.settings), **kwargs)
+    def __init__(self, services: Services, bearer: BearerBackend, **kwargs: Any) -> None:
+        super().__init__(
+            build_schema(services.settings),
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            **kwargs,
+        )
         self.services = services
+        self.bearer = bearer
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         return await build_context(self.services, request.user)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a websocket on ``connection_init``: browsers cannot send headers with
+        the handshake, so a bearer token comes as ``{"Authorization": "Bearer ..."}`` in its
+        payload. Without one, the handshake's own session cookie (or guest) stands. A token
+        that fails is refused (close 4403), never downgraded to guest."""
+        params = context.connection_params or {}
+        header = params.get("Authorization", params.get("authorization"))
+        if header is None:
+            return UNSET
+        if not isinstance(header, str) or not header.isascii():
+            raise ConnectionRejectionError({"reason": "Authorization must be 'Bearer TOKEN'"})
+        conn = HTTPConnection({"type": "http", "headers": [(b"authorization", header.encode())]})
+        try:
+            found = await self.bearer.authenticate(conn)
+        except AuthenticationError as exc:
+            raise ConnectionRejectionError({"reason": str(exc)}) from None
+        if found is None:
+            raise ConnectionRejectionError({"reason": "Authorization must be 'Bearer TOKEN'"})
+        fresh = await build_context(self.services, found[1])
+        for name in ("principal", "authorizer", "loaders", "now"):
+            setattr(context, name, getattr(fresh, name))
+        return UNSET
 
 
 def provider_verifiers(
@@ -189,13 +223,16 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
-    graphql = GatewayGraphQL(services, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = GatewayGraphQL(
+        services, bearer, graphql_ide="graphiql" if settings.graphiql else None
+    )
     login = BrowserLogin(settings.providers)
     # The demo's persona picker exists only while the development issuer is trusted.
     session_providers = [*settings.providers, *([DEV_PROVIDER] if settings.dev_issuer else [])]
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *login.routes(),

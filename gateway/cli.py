@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from gateway.principal import Principal
 
 
+# uvicorn's websockets protocol for GraphQL subscriptions (its default is deprecated).
+WS_IMPLEMENTATION = "websockets-sansio"
+
+
 class UsageError(Exception):
     """A command-line mistake; the message is printed as one line."""
 
@@ -120,7 +124,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     app = create_app(settings, freeze_heap=True)
     print(f"gateway: serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", ws=WS_IMPLEMENTATION)
     return 0
 
 

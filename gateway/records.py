@@ -78,6 +78,43 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_created", "created_at"),
 )
 
+# Everyone who has made an authenticated request: the roles their last token carried.
+# A mention notifies someone only if these roles (plus their memberships) let them read
+# the space; someone never seen gets only what their memberships give.
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", String(320), primary_key=True),  # the policy subject: user:EMAIL
+    Column("issuer", String(500), nullable=True),
+    Column("email", String(255), nullable=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", Text, nullable=False),  # JSON list
+    Column("organisation", String(200), nullable=True),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Index("ix_principals_email", "email"),
+)
+
+# Notifications name what they are about by global id, never by content: the recipient's
+# own read scope decides, when they look, whether they may still see it.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recipient", String(320), nullable=False),  # user:EMAIL
+    Column("kind", String(32), nullable=False),  # mention
+    Column("actor", String(320), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("subject", String(300), nullable=False),  # global id of the post
+    Column("space", String(300), nullable=False),  # global id of its space
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime, nullable=True),
+    Index("ix_notifications_recipient", "recipient", "id"),
+)
+
+# How often a principal's last_seen is written at most (roles are written when they change).
+SEEN_EVERY = timedelta(minutes=10)
+
 # A key answers retries for a day (Stripe's convention); a write still pending after
 # this long died with its process, and a retry may run it again.
 KEY_LIFETIME = timedelta(hours=24)
@@ -116,6 +153,19 @@ class StillRunning(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Notification:
+    id: int
+    recipient: str
+    kind: str
+    actor: str
+    actor_name: str
+    subject: str
+    space: str
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Replay:
     """A key that completed before: the stored result, returned instead of writing again."""
 
@@ -129,6 +179,8 @@ class Records:
         self._url = make_url(url)
         self.engine = open_engine(url)
         self._ready = False
+        # principal id -> (roles, when last written): skips a write per request
+        self._seen: dict[str, tuple[tuple[str, ...], datetime]] = {}
 
     async def create_schema(self) -> None:
         """Create the tables if they do not exist (never drops anything)."""
@@ -251,6 +303,124 @@ class Records:
             result = await conn.execute(
                 delete(idempotency_keys).where(idempotency_keys.c.created_at < now - KEY_LIFETIME)
             )
+        return result.rowcount
+
+    # --- principals -------------------------------------------------------
+    async def saw(
+        self,
+        *,
+        principal_id: str,
+        issuer: str | None,
+        email: str | None,
+        display_name: str,
+        roles: Sequence[str],
+        organisation: str | None,
+        now: datetime,
+    ) -> None:
+        """Remember an authenticated principal and the roles its token carried."""
+        roles_key = tuple(sorted(roles))
+        known = self._seen.get(principal_id)
+        if known is not None and known[0] == roles_key and now - known[1] < SEEN_EVERY:
+            return
+        if not self._ready:
+            await self.create_schema()
+        values = {
+            "issuer": issuer,
+            "email": email,
+            "display_name": display_name[:200],
+            "roles": json.dumps(list(roles_key)),
+            "organisation": organisation,
+            "last_seen": now,
+        }
+        async with write_transaction(self.engine) as conn:
+            updated = await conn.execute(
+                update(principals).where(principals.c.id == principal_id).values(**values)
+            )
+            if updated.rowcount == 0:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(
+                            insert(principals).values(id=principal_id, first_seen=now, **values)
+                        )
+                except IntegrityError:  # another replica recorded it first: fine
+                    pass
+        self._seen[principal_id] = (roles_key, now)
+
+    async def roles_of(self, principal_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        """The roles each principal's last token carried (absent: never seen)."""
+        if not principal_ids:
+            return {}
+        stmt = select(principals.c.id, principals.c.roles).where(
+            principals.c.id.in_(sorted(set(principal_ids)))
+        )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(stmt)
+            return {pid: frozenset(json.loads(roles)) for pid, roles in rows}
+
+    # --- notifications ----------------------------------------------------
+    async def notify(self, items: Sequence[Notification]) -> None:
+        """Store notifications (their ids are assigned here)."""
+        if not items:
+            return
+        async with write_transaction(self.engine) as conn:
+            await conn.execute(
+                insert(notifications),
+                [
+                    {
+                        "recipient": n.recipient,
+                        "kind": n.kind,
+                        "actor": n.actor,
+                        "actor_name": n.actor_name,
+                        "subject": n.subject,
+                        "space": n.space,
+                        "created_at": n.created_at,
+                    }
+                    for n in items
+                ],
+            )
+
+    async def notifications_for(
+        self,
+        recipient: str,
+        *,
+        unread_only: bool = False,
+        before_id: int | None = None,
+        after_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Notification]:
+        """A recipient's notifications: newest first (``before_id`` pages on), or, with
+        ``after_id``, the ones newer than it, oldest first (what a subscription delivers)."""
+        n = notifications.c
+        stmt = select(notifications).where(n.recipient == recipient)
+        if unread_only:
+            stmt = stmt.where(n.read_at.is_(None))
+        if after_id is not None:
+            stmt = stmt.where(n.id > after_id).order_by(n.id)
+        else:
+            if before_id is not None:
+                stmt = stmt.where(n.id < before_id)
+            stmt = stmt.order_by(n.id.desc())
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(stmt.limit(limit))
+            return [Notification(**row._mapping) for row in rows]
+
+    async def latest_notification_id(self, recipient: str) -> int:
+        stmt = select(func.max(notifications.c.id)).where(notifications.c.recipient == recipient)
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(stmt) or 0)
+
+    async def mark_read(self, recipient: str, ids: Sequence[int] | None, now: datetime) -> int:
+        """Mark these (or, with None, all) of the recipient's notifications read."""
+        n = notifications.c
+        stmt = (
+            update(notifications)
+            .where(n.recipient == recipient, n.read_at.is_(None))
+            .values(read_at=now)
+        )
+        if ids is not None:
+            stmt = stmt.where(n.id.in_(sorted(set(ids))))
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(stmt)
         return result.rowcount
 
     # --- reads ----------------------------------------------------------

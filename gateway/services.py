@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from adapters.community import CommunityStore
 from adapters.internal import InternalStore
 from gateway.domain import StoreName
+from gateway.mentions import NotificationHub
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
 from gateway.records import Records
@@ -25,6 +26,8 @@ class Services:
     policy: PolicyIndex
     dev_issuer: DevIssuer | None
     records: Records
+    # Wakes this replica's subscribers (notificationAdded) when a notification is written.
+    hub: NotificationHub = field(default_factory=NotificationHub)
 
     async def close(self) -> None:
         for store in self.stores.values():

@@ -222,6 +222,10 @@ class Store(Protocol):
     async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
         """Profiles by verified email (lower-cased), for linking one person across stores."""
 
+    async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
+        """Profiles by handle, compared case-insensitively, keyed by the lower-cased handle
+        (for @mentions)."""
+
     # --- writes -----------------------------------------------------------
     async def ensure_author(self, author: Author) -> str:
         """The native id of the profile with the author's verified email; created on the

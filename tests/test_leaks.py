@@ -105,6 +105,36 @@ def _secrets_for(who: str) -> set[str]:
     return {s for s in secrets if s}
 
 
+def _hidden_slugs(who: str) -> set[str]:
+    """Spaces whose names are among the persona's secrets."""
+    secret = _secrets_for(who)
+    return {s.slug for s in SPACES if s.name in secret}
+
+
+async def _mention_everyone_everywhere(services: Services) -> dict[str, str]:
+    """In every space, a question by an employee who may read it that @mentions every
+    external persona; returns each space's probe title."""
+    handles = " ".join(f"@{who.split('@')[0]}" for who in EXTERNALS if who != "guest")
+    query = "{ spaces(first: 100) { edges { node { id name } } } }"
+    titles: dict[str, str] = {}
+    for author in ("erin@corp.example", "hana@corp.example"):
+        result = await run(services, author, query)
+        for edge in result.data["spaces"]["edges"]:
+            slug = next(s.slug for s in SPACES if s.name == edge["node"]["name"])
+            if slug in titles:
+                continue
+            titles[slug] = f"Mention probe in {slug}"
+            asked = await run(
+                services,
+                author,
+                """mutation($i: AskQuestionInput!) {
+                     askQuestion(input: $i) { question { id } errors { code } } }""",
+                {"i": {"spaceId": edge["node"]["id"], "title": titles[slug], "body": handles}},
+            )
+            assert asked.data["askQuestion"]["errors"] == [], asked.data
+    return titles
+
+
 EXTERNALS = (
     "guest",
     "mo@customer.example",
@@ -138,7 +168,7 @@ async def test_no_field_leaks_to_externals(services: Services, who: str) -> None
     query_type = gql.query_type
     roots = []
     for name, field in query_type.fields.items():
-        if name in {"spaces", "questions"}:
+        if name in {"spaces", "questions", "notifications"}:
             roots.append(f"{name}(first: 100) {{ {selection(gql, field.type, 8)} }}")
         elif name == "viewer":
             roots.append(f"viewer {{ {selection(gql, field.type, 1)} }}")
@@ -152,11 +182,14 @@ async def test_no_field_leaks_to_externals(services: Services, who: str) -> None
         roots.append(
             f'n{i}: node(id: "{node_id}") {{ {selection(gql, query_type.fields["node"].type, 3)} }}'
         )
+    probes = await _mention_everyone_everywhere(services)
     context = await build_context(services, demo_principal(who, ()))
     result = await schema.execute("{ " + " ".join(roots) + " }", context_value=context)
     assert result.errors is None, result.errors[:3]
     text = json.dumps(result.data, ensure_ascii=False)
-    secrets = _secrets_for(who)
+    secrets = _secrets_for(who) | {
+        title for slug, title in probes.items() if slug in _hidden_slugs(who)
+    }
     assert secrets, "the test must have something to look for"
     leaked = sorted(s for s in secrets if s in text)
     assert not leaked, f"{who} received: {leaked}"

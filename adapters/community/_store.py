@@ -922,6 +922,16 @@ class CommunityStore:
             rows = (await conn.execute(stmt)).all()
         return {r.email: _person(r) for r in rows}
 
+    async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
+        """Forum users by username, case-insensitively."""
+        wanted = sorted({h.strip().lower() for h in handles if h.strip()})
+        if not wanted:
+            return {}
+        stmt = select(users).where(func.lower(users.c.username).in_(wanted))
+        async with self._connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {r.username.lower(): _person(r) for r in rows}
+
 
 def _native_or_missing(value: str) -> int:
     found = native_id(value)

@@ -625,6 +625,14 @@ class InternalStore:
         stmt = select(*_PERSON_COLUMNS).where(profiles.c.email.in_(wanted))
         return {row.email: self._person(row) for row in await self._all(stmt)}
 
+    async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
+        """Profiles by handle, case-insensitively."""
+        wanted = sorted({h.strip().lower() for h in handles if h.strip()})
+        if not wanted:
+            return {}
+        stmt = select(*_PERSON_COLUMNS).where(func.lower(profiles.c.handle).in_(wanted))
+        return {row.handle.lower(): self._person(row) for row in await self._all(stmt)}
+
     # --- writes -----------------------------------------------------------
     async def ensure_author(self, author: Author) -> str:
         """The profile with this email; created on first write with a free handle."""

@@ -22,6 +22,7 @@ from gateway.schema.extensions import (
     is_client_error,
 )
 from gateway.schema.mutations import Mutation
+from gateway.schema.notifications import Subscription
 from gateway.schema.query import Query
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
@@ -52,6 +53,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Space, Question, Answer, Prototype, Feedback, Person],
         extensions=extensions,
     )

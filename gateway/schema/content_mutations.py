@@ -20,10 +20,12 @@ from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.payloads import (
     KEY_DESCRIPTION,
+    MentionReport,
     UserError,
     arguments,
     errors_of,
     is_own,
+    mention,
     replayed,
 )
 from gateway.schema.types import Answer, Feedback, Question
@@ -42,6 +44,7 @@ class AskQuestionInput:
 @strawberry.type
 class AskQuestionPayload:
     question: Question | None = None
+    mentions: MentionReport = strawberry.field(default_factory=MentionReport)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -55,6 +58,7 @@ class AnswerQuestionInput:
 @strawberry.type
 class AnswerQuestionPayload:
     answer: Answer | None = None
+    mentions: MentionReport = strawberry.field(default_factory=MentionReport)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -85,6 +89,7 @@ class PostFeedbackInput:
 @strawberry.type
 class PostFeedbackPayload:
     feedback: Feedback | None = None
+    mentions: MentionReport = strawberry.field(default_factory=MentionReport)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -128,8 +133,12 @@ class ContentMutations:
             )
         except (WriteRefused, StoreDown) as refused:
             return AskQuestionPayload(errors=errors_of(refused))
-        question = await replayed(ctx, done, "question") if isinstance(done, Replay) else done
-        return AskQuestionPayload(question=Question.of(question) if question else None)
+        if isinstance(done, Replay):
+            question = await replayed(ctx, done, "question")
+            return AskQuestionPayload(question=Question.of(question) if question else None)
+        subject = ids.encode("Question", done.store, done.id)
+        mentions = await mention(ctx, space, subject, title, body)
+        return AskQuestionPayload(question=Question.of(done), mentions=mentions)
 
     @strawberry.mutation(description="Answer a question.")
     async def answer_question(
@@ -170,8 +179,11 @@ class ContentMutations:
             )
         except (WriteRefused, StoreDown) as refused:
             return AnswerQuestionPayload(errors=errors_of(refused))
-        answer = await replayed(ctx, done, "answer") if isinstance(done, Replay) else done
-        return AnswerQuestionPayload(answer=Answer.of(answer) if answer else None)
+        if isinstance(done, Replay):
+            answer = await replayed(ctx, done, "answer")
+            return AnswerQuestionPayload(answer=Answer.of(answer) if answer else None)
+        mentions = await mention(ctx, space, ids.encode("Answer", done.store, done.id), body)
+        return AnswerQuestionPayload(answer=Answer.of(done), mentions=mentions)
 
     @strawberry.mutation(
         description="Accept an answer: the asker, a space owner or a moderator. The question "
@@ -289,5 +301,9 @@ class ContentMutations:
             )
         except (WriteRefused, StoreDown) as refused:
             return PostFeedbackPayload(errors=errors_of(refused))
-        feedback = await replayed(ctx, done, "feedback") if isinstance(done, Replay) else done
-        return PostFeedbackPayload(feedback=Feedback.of(feedback) if feedback else None)
+        if isinstance(done, Replay):
+            feedback = await replayed(ctx, done, "feedback")
+            return PostFeedbackPayload(feedback=Feedback.of(feedback) if feedback else None)
+        # Mentions in the body only: an internal note must not make an external look.
+        mentions = await mention(ctx, space, ids.encode("Feedback", done.store, done.id), body)
+        return PostFeedbackPayload(feedback=Feedback.of(done), mentions=mentions)

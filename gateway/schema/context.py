@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.errors import StoreDown
-from gateway.guard import guarded
+from gateway.guard import STORE_FAILURES, guarded
 from gateway.policies.compiler import Authorizer
 from gateway.policies.permissions import Action
 from gateway.records import AuditEntry, Outcome
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from gateway.config import Settings
     from gateway.domain import Membership, StoreName
+    from gateway.mentions import NotificationHub
     from gateway.policies.scope import Scope
     from gateway.principal import Principal
     from gateway.records import Records
@@ -34,9 +36,13 @@ class Context:
     settings: Settings
     loaders: Loaders
     records: Records
+    hub: NotificationHub
+    services: Services
     now: datetime
     # Stores that failed while answering part of a list: reported next to the data.
     partial_failures: list[tuple[StoreDown, list[str | int]]] = field(default_factory=list)
+    # A websocket's connection_init payload (graphql-transport-ws); see gateway.app.
+    connection_params: dict[str, Any] | None = None
 
     @property
     def read_scope(self) -> Scope:
@@ -45,6 +51,9 @@ class Context:
     def report(self, failures: list[StoreDown], path: list[str | int]) -> None:
         """Keep a failed store's error next to the other store's data at ``path``."""
         self.partial_failures.extend((failure, path) for failure in failures)
+
+
+log = logging.getLogger("gateway.context")
 
 
 def context_of(info: Info) -> Context:
@@ -77,6 +86,19 @@ async def build_context(
             if isinstance(result, BaseException):
                 raise result
             memberships.extend(result)
+    if not principal.is_guest:
+        try:
+            await services.records.saw(
+                principal_id=principal.id,
+                issuer=principal.issuer,
+                email=principal.verified_email,
+                display_name=principal.display_name,
+                roles=sorted(principal.roles),
+                organisation=principal.organisation,
+                now=now,
+            )
+        except STORE_FAILURES as exc:  # reads go on; mentions of them fall back to memberships
+            log.warning("could not record %s as seen: %s", principal.id, type(exc).__name__)
     principal = principal.with_memberships(tuple(memberships))
     authorizer = Authorizer(services.policy, principal, now)
     return Context(
@@ -86,6 +108,8 @@ async def build_context(
         settings=services.settings,
         loaders=Loaders(services.stores, authorizer, now),
         records=services.records,
+        hub=services.hub,
+        services=services,
         now=now,
     )
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from gateway.schema.content_mutations import ContentMutations
+from gateway.schema.notifications import NotificationMutations
 from gateway.schema.space_mutations import SpaceMutations
 
 
 @strawberry.type
-class Mutation(ContentMutations, SpaceMutations):
+class Mutation(ContentMutations, SpaceMutations, NotificationMutations):
     """Writes. Each takes an input and returns a payload whose ``errors`` say why it did not
     happen; a refused write changes nothing."""

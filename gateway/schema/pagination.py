@@ -26,8 +26,15 @@ def page_size(first: int | None, settings: Settings) -> int:
 
 
 def connection(
-    nodes: Sequence[N], has_next: bool, cursor_of: Callable[[Any], str], *, has_previous: bool
+    nodes: Sequence[N],
+    has_next: bool,
+    cursor_of: Callable[[Any], str],
+    *,
+    has_previous: bool,
+    end_cursor: str | None = None,
 ) -> relay.Connection[N]:
+    """A connection; ``end_cursor`` overrides the last edge's cursor when items were left out
+    after fetching (the next page starts after everything looked at)."""
     edges = [relay.Edge(cursor=cursor_of(n), node=n) for n in nodes]
     return relay.Connection(
         edges=edges,
@@ -35,6 +42,6 @@ def connection(
             has_next_page=has_next,
             has_previous_page=has_previous,
             start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            end_cursor=end_cursor or (edges[-1].cursor if edges else None),
         ),
     )

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 
 from gateway import ids
 from gateway.errors import StoreDown
-from gateway.guard import guarded
+from gateway.guard import STORE_FAILURES, guarded
+from gateway.mentions import handles_in, notify_mentions
 from gateway.writes import ErrorCode, WriteRefused
 
 if TYPE_CHECKING:
-    from gateway.domain import StoreName
+    from gateway.domain import Space, StoreName
     from gateway.records import Replay
     from gateway.schema.context import Context
+
+log = logging.getLogger("gateway.mentions")
 
 UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a write failed.")
 
@@ -32,6 +36,28 @@ def errors_of(refused: WriteRefused | StoreDown) -> list[UserError]:
     if isinstance(refused, StoreDown):
         return [UserError(code=ErrorCode.UNAVAILABLE, message=f"{refused}; nothing was written")]
     return [UserError(code=p.code, message=p.message, field=p.field) for p in refused.problems]
+
+
+@strawberry.type(description="Who the @mentions in a post reached.")
+class MentionReport:
+    notified: list[str] = strawberry.field(
+        default_factory=list, description="Handles notified: they may read the space."
+    )
+    not_notified: list[str] = strawberry.field(
+        default_factory=list,
+        description="Handles not notified: unknown, or not allowed to read the space.",
+    )
+
+
+async def mention(ctx: Context, space: Space, subject_id: str, *texts: str) -> MentionReport:
+    """Notify the mentioned who may read the space. The write stands whatever happens here:
+    if notifying fails, everyone mentioned is reported as not notified."""
+    try:
+        outcome = await notify_mentions(ctx, space, subject_id, texts)
+    except STORE_FAILURES:
+        log.exception("could not notify the mentions of %s", subject_id)
+        return MentionReport(not_notified=handles_in(*texts))
+    return MentionReport(notified=outcome.notified, not_notified=outcome.not_notified)
 
 
 KEY_DESCRIPTION = "Send the same key again to retry safely: the write happens once."

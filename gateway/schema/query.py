@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry import relay
@@ -11,15 +11,12 @@ from strawberry.types import Info
 from gateway import federation, ids
 from gateway.cursors import NamePosition
 from gateway.domain import StoreName
-from gateway.errors import InvalidArgument, InvalidId
-from gateway.policies.permissions import PEOPLE, Action, Resource
+from gateway.errors import InvalidArgument
 from gateway.schema.context import context_of
+from gateway.schema.nodes import resolve_node
+from gateway.schema.notifications import NotificationQueries
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.types import (
-    Answer,
-    Feedback,
-    Person,
-    Prototype,
     Question,
     Space,
     SpaceKind,
@@ -29,40 +26,14 @@ from gateway.schema.types import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    pass
 
 
 MAX_SEARCH_TEXT = 200
 
 
-# Node types resolvable by global id: the loader that fetches them in scope, and the view.
-_NODES: dict[str, tuple[str, Callable[[Any], relay.Node]]] = {
-    "Space": ("space", Space.of),
-    "Question": ("question", Question.of),
-    "Answer": ("answer", Answer.of),
-    "Prototype": ("prototype", Prototype.of),
-    "Feedback": ("feedback", Feedback.of),
-    "Person": ("person", Person.of),
-}
-
-
-async def _resolve_node(info: Info, global_id: str) -> relay.Node | None:
-    ctx = context_of(info)
-    ref = ids.decode(global_id)
-    if ref.type_name not in _NODES:
-        raise InvalidId(global_id)
-    loader_name, view = _NODES[ref.type_name]
-    if ref.type_name == "Person":
-        # People are not in spaces: the person policy of their store decides.
-        dom = f"{PEOPLE}/{ref.store.value}"
-        if not ctx.authorizer.allows(Resource.PERSON.value, dom, Action.READ.value):
-            return None  # answered exactly like a person who does not exist
-    found = await getattr(ctx.loaders, loader_name).load((ref.store, ref.native_id))
-    return view(found) if found is not None else None
-
-
 @strawberry.type
-class Query:
+class Query(NotificationQueries):
     @strawberry.field(description="Who you are to the gateway.")
     def viewer(self, info: Info) -> Viewer:
         p = context_of(info).principal
@@ -78,7 +49,7 @@ class Query:
 
     @strawberry.field(description="Any object by global id; null when absent or not yours to see.")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
-        return await _resolve_node(info, id)
+        return await resolve_node(info, id)
 
     @strawberry.field(description="Spaces you may read, by store and name.")
     async def spaces(

@@ -1,0 +1,177 @@
+"""notificationAdded over a real websocket (uvicorn on loopback, graphql-transport-ws)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from gateway.app import create_app
+from gateway.cli import WS_IMPLEMENTATION
+from gateway.config import Settings
+from gateway.identity.dev_issuer import DevIssuer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+SUBSCRIBE = """subscription($after: String) {
+  notificationAdded(after: $after) {
+    kind actorName subject { __typename ... on Question { title } } space { name }
+  }
+}"""
+ASK = """mutation($i: AskQuestionInput!) {
+  askQuestion(input: $i) { mentions { notified notNotified } errors { code } }
+}"""
+
+
+class Gateway:
+    """The whole gateway, served by uvicorn on a free loopback port in a thread."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        self.settings = Settings.load(
+            environ={
+                "GATEWAY_DATA_DIR": str(data),
+                "GATEWAY_INTERNAL_URL": f"sqlite+aiosqlite:///{tmp_path / 'internal.db'}",
+                "GATEWAY_COMMUNITY_URL": f"sqlite+aiosqlite:///{tmp_path / 'community.db'}",
+                "GATEWAY_RECORDS_URL": f"sqlite+aiosqlite:///{tmp_path / 'records.db'}",
+                "GATEWAY_DEMO_DATA": "true",
+                "GATEWAY_DEV_ISSUER": "true",
+                "GATEWAY_ORGANISATION_DOMAINS": "corp.example",
+            }
+        )
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        port = self.socket.getsockname()[1]
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}/graphql"
+        config = uvicorn.Config(
+            create_app(self.settings), ws=WS_IMPLEMENTATION, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+
+    def __enter__(self) -> Gateway:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.socket.close()
+
+    def token(self, email: str, *roles: str) -> str:
+        return DevIssuer.open(self.settings.data_dir).issue(
+            email=email, name=email.split("@")[0].title(), roles=list(roles), organisation=None
+        )
+
+    async def graphql(self, token: str, query: str, variables: dict[str, Any]) -> Any:
+        async with httpx.AsyncClient(base_url=self.http, timeout=10) as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"authorization": f"Bearer {token}"},
+            )
+        response.raise_for_status()
+        return response.json()["data"]
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    with Gateway(tmp_path) as running:
+        yield running
+
+
+async def _init(ws: Any, token: str) -> dict[str, Any]:
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
+    return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+
+async def test_a_mention_arrives_over_the_websocket_and_a_hidden_one_never(
+    gateway: Gateway,
+) -> None:
+    erin = gateway.token("erin@corp.example", "employee")
+    paula = gateway.token("paula@partner.example", "partner")
+    spaces = await gateway.graphql(erin, "{ spaces(first: 50) { edges { node { id name } } } }", {})
+    ids = {e["node"]["name"]: e["node"]["id"] for e in spaces["spaces"]["edges"]}
+    async with websockets.connect(gateway.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        assert (await _init(ws, paula))["type"] == "connection_ack"
+        # From the beginning of her (empty) inbox, so nothing written below can slip past.
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"after": "0"}},
+                }
+            )
+        )
+        hidden = await gateway.graphql(
+            erin,
+            ASK,
+            {"i": {"spaceId": ids["Project Falcon"], "title": "Secret", "body": "@paula no"}},
+        )
+        assert hidden["askQuestion"]["mentions"] == {"notified": [], "notNotified": ["paula"]}
+        shown = await gateway.graphql(
+            erin,
+            ASK,
+            {
+                "i": {
+                    "spaceId": ids["Aurora prototype feedback"],
+                    "title": "Ready?",
+                    "body": "@paula",
+                }
+            },
+        )
+        assert shown["askQuestion"]["mentions"]["notified"] == ["paula"]
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert message["type"] == "next", message
+        assert message["id"] == "1"
+        assert message["payload"]["data"]["notificationAdded"] == {
+            "kind": "mention",
+            "actorName": "Erin",
+            "subject": {"__typename": "Question", "title": "Ready?"},
+            "space": {"name": "Aurora prototype feedback"},
+        }
+        # Nothing else is on its way: the Falcon mention left no notification at all.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 1.5)
+
+
+async def test_a_bad_token_on_connection_init_is_refused(gateway: Gateway) -> None:
+    async with websockets.connect(gateway.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer forged"}})
+        )
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_guest_cannot_subscribe(gateway: Gateway) -> None:
+    async with websockets.connect(gateway.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert message["type"] in {"error", "next"}
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert "verified email" in json.dumps(errors)

@@ -17,6 +17,7 @@ from gateway.domain import Page
 from gateway.errors import InvalidCursor
 from gateway.sql import (
     UtcDateTime,
+    add_missing_columns,
     exact_string,
     open_engine,
     refresh_statistics,
@@ -36,6 +37,7 @@ T = TypeVar("T")
 # Re-exported: the adapters take their engine and column plumbing from here.
 __all__ = [
     "UtcDateTime",
+    "add_missing_columns",
     "after_name",
     "after_time",
     "exact_string",

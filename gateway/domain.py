@@ -96,6 +96,8 @@ class Question:
     tags: tuple[str, ...]
     accepted_answer_id: str | None
     created_at: datetime
+    hidden: bool = False  # by a moderator: shown only to the space's moderators
+    featured: bool = False
 
     @property
     def answered(self) -> bool:
@@ -112,6 +114,7 @@ class Answer:
     author_id: str | None
     accepted: bool
     created_at: datetime
+    hidden: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ async def list_questions(
     tag: str | None,
     after: TimePosition | None,
     limit: int,
+    featured: bool = False,
 ) -> Merged[Question]:
     """Questions newest first across stores (or only in ``space_ids`` per store)."""
     calls = {}
@@ -82,7 +83,13 @@ async def list_questions(
 
         def call(store: Store, s=store_scope, ids=ids, cursor=cursor) -> Awaitable[Page[Question]]:
             return store.list_questions(
-                s, space_ids=ids, unanswered=unanswered, tag=tag, after=cursor, limit=limit
+                s,
+                space_ids=ids,
+                unanswered=unanswered,
+                tag=tag,
+                after=cursor,
+                limit=limit,
+                featured=featured,
             )
 
         calls[name] = call

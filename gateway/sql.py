@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, String, TypeDecorator, event
+from sqlalchemy import Column, DateTime, MetaData, String, TypeDecorator, event, inspect
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UtcDateTime",
+    "add_missing_columns",
     "exact_string",
     "open_engine",
     "refresh_statistics",
@@ -97,6 +98,38 @@ async def _transaction(
             await conn.rollback()
             raise
         await conn.commit()
+
+
+async def add_missing_columns(conn: AsyncConnection, metadata: MetaData) -> list[str]:
+    """Add the nullable columns a newer version of a schema has and the database lacks.
+
+    ``create_all`` creates missing tables but never alters existing ones; a store created
+    by an earlier version would otherwise fail on its first query. Only additive,
+    nullable columns are handled (what this gateway's schema changes have been so far);
+    anything else is a real migration. Returns ``table.column`` for each column added.
+    """
+
+    def missing(sync_conn: Any) -> list[tuple[str, Column[Any]]]:
+        inspector = inspect(sync_conn)
+        found = []
+        for table in metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            found += [(table.name, c) for c in table.columns if c.name not in have]
+        return found
+
+    added = []
+    quote = conn.dialect.identifier_preparer.quote
+    for table, column in await conn.run_sync(missing):
+        if not column.nullable:
+            raise RuntimeError(f"{table}.{column.name} is missing and cannot be added as NULL")
+        kind = column.type.compile(dialect=conn.dialect)
+        await conn.exec_driver_sql(
+            f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column.name)} {kind}"
+        )
+        added.append(f"{table}.{column.name}")
+    return added
 
 
 async def refresh_statistics(conn: AsyncConnection) -> None:

@@ -160,8 +160,10 @@ class Store(Protocol):
         tag: str | None,
         after: TimeCursor | None,
         limit: int,
+        featured: bool = False,
     ) -> Page[Question]:
-        """Questions in spaces in scope (optionally only these spaces), newest first."""
+        """Questions in spaces in scope (optionally only these spaces), newest first; only
+        featured ones with ``featured``. Hidden ones only where ``scope.reveal`` admits."""
 
     async def questions_for_spaces(
         self,
@@ -171,6 +173,8 @@ class Store(Protocol):
         tag: str | None,
         after: TimeCursor | None,
         limit: int,
+        featured: bool = False,
+        reveal_hidden: bool = False,
     ) -> dict[str, Page[Question]]:
         """Questions per space (spaces already checked in scope), newest first, ``limit`` per
         space, in one statement for all spaces (a window function) plus at most one for
@@ -185,7 +189,12 @@ class Store(Protocol):
         first. ``text`` is matched literally: ``%`` and ``_`` are not wildcards."""
 
     async def answers_for_questions(
-        self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
+        self,
+        question_ids: Sequence[str],
+        *,
+        after: TimeCursor | None,
+        limit: int,
+        reveal_hidden: bool = False,
     ) -> dict[str, Page[Answer]]:
         """Answers per question (questions already checked in scope), newest first, one
         statement for all questions (a window function), ``limit`` per question."""
@@ -193,8 +202,12 @@ class Store(Protocol):
     async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
         """Answers in scope among ``ids``."""
 
-    async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
-        """Number of answers per question; questions with none may be absent."""
+    async def answer_counts(
+        self, question_ids: Sequence[str], *, reveal_hidden: bool = False
+    ) -> dict[str, int]:
+        """Number of answers per question; questions with none may be absent. Per-parent
+        methods show hidden (moderated) content only with ``reveal_hidden``; scoped ones
+        where ``scope.reveal`` admits the space."""
 
     # --- prototypes and feedback -----------------------------------------
     async def prototypes_for_spaces(
@@ -308,3 +321,10 @@ class Store(Protocol):
         """Every membership (expired included) and unaccepted, unrevoked invitation, in these
         spaces or all, with the sponsor where an invitation records one. For reports: not
         scoped, never on a request path."""
+
+    async def set_hidden(self, post_id: str, *, answer: bool, hidden: bool, now: datetime) -> None:
+        """Hide a question (``answer=False``) or an answer from everyone but moderators, or
+        show it again."""
+
+    async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
+        """Feature a question (listable with ``featured``), or stop featuring it."""

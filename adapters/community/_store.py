@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from adapters._sql import (
+    add_missing_columns,
     after_name,
     after_time,
     handle_candidates,
@@ -98,6 +99,11 @@ def _in_scope(scope: StoreScope) -> ColumnElement[bool]:
     return scope.predicate(visibility_of(categories), categories.c.slug)
 
 
+def _shown(scope: StoreScope, hidden_at: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Not hidden by a moderator, or in a category this principal moderates."""
+    return scope.shown(hidden_at, visibility_of(categories), categories.c.slug)
+
+
 def _newest_per(
     stmt: Select[Any],
     parent: Column[Any],
@@ -144,7 +150,9 @@ def _question_select() -> Select[Any]:
         topics.c.title,
         topics.c.accepted_answer_post_id,
         topics.c.created_at,
+        topics.c.pinned_at,
         _first_post.c.raw,
+        _first_post.c.hidden_at,
     ).select_from(
         topics.join(categories, categories.c.id == topics.c.category_id).outerjoin(
             _first_post,
@@ -154,10 +162,12 @@ def _question_select() -> Select[Any]:
 
 
 def _question_filters(
-    *, unanswered: bool, tag: str | None, after: TimeCursor | None
+    *, unanswered: bool, tag: str | None, after: TimeCursor | None, featured: bool = False
 ) -> list[ColumnElement[bool]]:
-    """The unanswered and tag filters and the cursor condition on topics."""
+    """The unanswered, tag and featured filters and the cursor condition on topics."""
     conditions = [after_time(after, topics.c.created_at, topics.c.id)]
+    if featured:
+        conditions.append(topics.c.pinned_at.is_not(None))
     if unanswered:
         conditions.append(topics.c.accepted_answer_post_id.is_(None))
     if tag is not None:
@@ -185,6 +195,8 @@ def _question(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Question:
             None if row.accepted_answer_post_id is None else str(row.accepted_answer_post_id)
         ),
         created_at=row.created_at,
+        hidden=row.hidden_at is not None,
+        featured=row.pinned_at is not None,
     )
 
 
@@ -198,6 +210,7 @@ def _answer(row: Row[Any]) -> Answer:
         author_id=None if row.user_id is None else str(row.user_id),
         accepted=row.id == row.accepted_answer_post_id,
         created_at=row.created_at,
+        hidden=row.hidden_at is not None,
     )
 
 
@@ -276,6 +289,7 @@ class CommunityStore:
         """Create the native tables if they do not exist (never drops anything)."""
         async with self._connect(write=True) as conn:
             await conn.run_sync(metadata.create_all)
+            await add_missing_columns(conn, metadata)
             await refresh_statistics(conn)
 
     async def is_empty(self) -> bool:
@@ -421,13 +435,15 @@ class CommunityStore:
         tag: str | None,
         after: TimeCursor | None,
         limit: int,
+        featured: bool = False,
     ) -> Page[Question]:
         """Topics in categories in scope, newest first."""
+        filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
         wanted = None if space_ids is None else native_ids(space_ids)
         if scope.empty or wanted == []:
             return Page()
         stmt = _question_select().where(
-            _in_scope(scope), *_question_filters(unanswered=unanswered, tag=tag, after=after)
+            _in_scope(scope), _shown(scope, _first_post.c.hidden_at), *filters
         )
         if wanted is not None:
             stmt = stmt.where(topics.c.category_id.in_(wanted))
@@ -450,16 +466,18 @@ class CommunityStore:
         tag: str | None,
         after: TimeCursor | None,
         limit: int,
+        featured: bool = False,
+        reveal_hidden: bool = False,
     ) -> dict[str, Page[Question]]:
         """Topics per category, newest first, ``limit`` each, in one windowed statement."""
         wanted = native_ids(space_ids)
         if not wanted:
             return {space_id: Page() for space_id in space_ids}
+        filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+        if not reveal_hidden:
+            filters.append(_first_post.c.hidden_at.is_(None))
         stmt = _newest_per(
-            _question_select().where(
-                topics.c.category_id.in_(wanted),
-                *_question_filters(unanswered=unanswered, tag=tag, after=after),
-            ),
+            _question_select().where(topics.c.category_id.in_(wanted), *filters),
             topics.c.category_id,
             topics.c.created_at,
             topics.c.id,
@@ -478,7 +496,9 @@ class CommunityStore:
         wanted = native_ids(ids)
         if scope.empty or not wanted:
             return {}
-        stmt = _question_select().where(topics.c.id.in_(wanted), _in_scope(scope))
+        stmt = _question_select().where(
+            topics.c.id.in_(wanted), _in_scope(scope), _shown(scope, _first_post.c.hidden_at)
+        )
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
             tag_names = await _tags_by(
@@ -497,6 +517,7 @@ class CommunityStore:
             _question_select()
             .where(
                 _in_scope(scope),
+                _shown(scope, _first_post.c.hidden_at),
                 or_(
                     func.lower(topics.c.title).contains(needle, autoescape=True),
                     func.lower(_first_post.c.raw).contains(needle, autoescape=True),
@@ -513,7 +534,12 @@ class CommunityStore:
         return [_question(r, tag_names) for r in rows]
 
     async def answers_for_questions(
-        self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
+        self,
+        question_ids: Sequence[str],
+        *,
+        after: TimeCursor | None,
+        limit: int,
+        reveal_hidden: bool = False,
     ) -> dict[str, Page[Answer]]:
         """Replies per topic, newest first, ``limit`` each, in one windowed statement."""
         wanted = native_ids(question_ids)
@@ -526,6 +552,7 @@ class CommunityStore:
                 posts.c.user_id,
                 posts.c.raw,
                 posts.c.created_at,
+                posts.c.hidden_at,
                 topics.c.category_id,
                 topics.c.accepted_answer_post_id,
             )
@@ -534,6 +561,7 @@ class CommunityStore:
                 posts.c.topic_id.in_(wanted),
                 posts.c.post_number > 1,
                 after_time(after, posts.c.created_at, posts.c.id),
+                *([] if reveal_hidden else [posts.c.hidden_at.is_(None)]),
             ),
             posts.c.topic_id,
             posts.c.created_at,
@@ -556,28 +584,45 @@ class CommunityStore:
                 posts.c.user_id,
                 posts.c.raw,
                 posts.c.created_at,
+                posts.c.hidden_at,
                 topics.c.category_id,
                 topics.c.accepted_answer_post_id,
             )
             .select_from(
-                posts.join(topics, topics.c.id == posts.c.topic_id).join(
-                    categories, categories.c.id == topics.c.category_id
+                posts.join(topics, topics.c.id == posts.c.topic_id)
+                .join(categories, categories.c.id == topics.c.category_id)
+                .outerjoin(
+                    _first_post,
+                    and_(_first_post.c.topic_id == topics.c.id, _first_post.c.post_number == 1),
                 )
             )
-            .where(posts.c.id.in_(wanted), posts.c.post_number > 1, _in_scope(scope))
+            .where(
+                posts.c.id.in_(wanted),
+                posts.c.post_number > 1,
+                _in_scope(scope),
+                # An answer is hidden when it is, or when its question is.
+                _shown(scope, posts.c.hidden_at),
+                _shown(scope, _first_post.c.hidden_at),
+            )
         )
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return {str(r.id): _answer(r) for r in rows}
 
-    async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
-        """Number of replies per topic."""
+    async def answer_counts(
+        self, question_ids: Sequence[str], *, reveal_hidden: bool = False
+    ) -> dict[str, int]:
+        """Number of replies per topic (hidden ones only with ``reveal_hidden``)."""
         wanted = native_ids(question_ids)
         if not wanted:
             return {}
         stmt = (
             select(posts.c.topic_id, func.count())
-            .where(posts.c.topic_id.in_(wanted), posts.c.post_number > 1)
+            .where(
+                posts.c.topic_id.in_(wanted),
+                posts.c.post_number > 1,
+                *([] if reveal_hidden else [posts.c.hidden_at.is_(None)]),
+            )
             .group_by(posts.c.topic_id)
         )
         async with self._connect() as conn:
@@ -901,6 +946,35 @@ class CommunityStore:
             )
             for row in rows
         ]
+
+    # --- moderation -------------------------------------------------------
+    async def set_hidden(self, post_id: str, *, answer: bool, hidden: bool, now: datetime) -> None:
+        """Hide (or show again) a reply, or a topic through its first post."""
+        native = _native_or_missing(post_id)
+        which = (
+            and_(posts.c.id == native, posts.c.post_number > 1)
+            if answer
+            else and_(posts.c.topic_id == native, posts.c.post_number == 1)
+        )
+        async with self._connect(write=True) as conn:
+            # Existence by SELECT: MariaDB counts only rows whose value changed.
+            if await conn.scalar(select(posts.c.id).where(which)) is None:
+                raise TargetMissing(post_id)
+            await conn.execute(
+                posts.update().where(which).values(hidden_at=now if hidden else None)
+            )
+
+    async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
+        """Pin (or unpin) a topic: Discourse's featured topics."""
+        native = _native_or_missing(question_id)
+        async with self._connect(write=True) as conn:
+            if await conn.scalar(select(topics.c.id).where(topics.c.id == native)) is None:
+                raise TargetMissing(question_id)
+            await conn.execute(
+                topics.update()
+                .where(topics.c.id == native)
+                .values(pinned_at=now if featured else None)
+            )
 
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:

@@ -130,6 +130,7 @@ topics = Table(
     # No FK: posts point at topics, and the cycle would complicate inserts and drops.
     Column("accepted_answer_post_id", Integer),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("pinned_at", UtcDateTime),  # featured by a moderator (Discourse pins them)
     Index("ix_topics_category_created", "category_id", "created_at", "id"),
     Index("ix_topics_created", "created_at", "id"),
 )
@@ -151,6 +152,8 @@ posts = Table(
     Column("post_number", Integer, nullable=False),  # 1 is the topic's own body
     Column("raw", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Hidden by a moderator; hiding post 1 hides the whole topic (the question).
+    Column("hidden_at", UtcDateTime),
     UniqueConstraint("topic_id", "post_number", name="uq_posts_topic_number"),
     Index("ix_posts_topic_created", "topic_id", "created_at", "id"),
 )

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from adapters._sql import (
+    add_missing_columns,
     after_name,
     after_time,
     handle_candidates,
@@ -87,6 +88,8 @@ _QUESTION_COLUMNS = (
     forum_topics.c.author_profile_id,
     forum_topics.c.accepted_reply_id,
     forum_topics.c.created_at,
+    forum_topics.c.hidden_at,
+    forum_topics.c.featured_at,
 )
 _PERSON_COLUMNS = (
     profiles.c.id,
@@ -114,6 +117,7 @@ class InternalStore:
         """Create the native tables if they do not exist (never drops anything)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            await add_missing_columns(conn, metadata)
             await refresh_statistics(conn)
 
     async def is_empty(self) -> bool:
@@ -300,11 +304,12 @@ class InternalStore:
         tag: str | None,
         after: TimeCursor | None,
         limit: int,
+        featured: bool = False,
     ) -> Page[Question]:
         """Question topics in communities in scope (optionally only these), newest first."""
         _check_limit(limit)
         # A forged cursor is an error whatever the scope, so it is checked first.
-        filters = _question_filters(unanswered=unanswered, tag=tag, after=after)
+        filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
         if scope.empty:
             return Page()
         stmt = _questions_in(scope)
@@ -325,11 +330,15 @@ class InternalStore:
         tag: str | None,
         after: TimeCursor | None,
         limit: int,
+        featured: bool = False,
+        reveal_hidden: bool = False,
     ) -> dict[str, Page[Question]]:
         """Question topics per community, newest first, ``limit`` each, in one statement
         (plus one for the tags); the filters and cursor of :meth:`list_questions`."""
         _check_limit(limit)
-        filters = _question_filters(unanswered=unanswered, tag=tag, after=after)
+        filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+        if not reveal_hidden:
+            filters.append(forum_topics.c.hidden_at.is_(None))
         native = native_ids(space_ids)
         if not native:
             return _empty_pages(space_ids)
@@ -373,7 +382,12 @@ class InternalStore:
         return await self._questions(stmt)
 
     async def answers_for_questions(
-        self, question_ids: Sequence[str], *, after: TimeCursor | None, limit: int
+        self,
+        question_ids: Sequence[str],
+        *,
+        after: TimeCursor | None,
+        limit: int,
+        reveal_hidden: bool = False,
     ) -> dict[str, Page[Answer]]:
         """Replies per question topic, newest first, ``limit`` each, in one statement."""
         _check_limit(limit)
@@ -390,6 +404,7 @@ class InternalStore:
                 forum_replies.c.author_profile_id,
                 forum_replies.c.content,
                 forum_replies.c.created_at,
+                forum_replies.c.hidden_at,
                 _rank(forum_replies.c.topic_id, forum_replies.c.created_at, forum_replies.c.id),
             )
             .select_from(
@@ -399,6 +414,8 @@ class InternalStore:
         )
         if after_clause is not None:
             ranked = ranked.where(after_clause)
+        if not reveal_hidden:
+            ranked = ranked.where(forum_replies.c.hidden_at.is_(None))
         rows = await self._all(_top_ranked(ranked.subquery(), limit))
         return _pages(
             question_ids,
@@ -413,6 +430,7 @@ class InternalStore:
                 author_id=_str_or_none(row.author_profile_id),
                 accepted=row.child_id == row.accepted_reply_id,
                 created_at=row.created_at,
+                hidden=row.hidden_at is not None,
             ),
         )
 
@@ -430,13 +448,21 @@ class InternalStore:
                 forum_replies.c.author_profile_id,
                 forum_replies.c.content,
                 forum_replies.c.created_at,
+                forum_replies.c.hidden_at,
             )
             .select_from(
                 forum_replies.join(
                     forum_topics, forum_topics.c.id == forum_replies.c.topic_id
                 ).join(communities, communities.c.id == forum_topics.c.community_id)
             )
-            .where(forum_replies.c.id.in_(native), forum_topics.c.is_question, _in_scope(scope))
+            .where(
+                forum_replies.c.id.in_(native),
+                forum_topics.c.is_question,
+                _in_scope(scope),
+                # An answer is hidden when it is, or when its question is.
+                scope.shown(forum_replies.c.hidden_at, communities.c.access, communities.c.slug),
+                scope.shown(forum_topics.c.hidden_at, communities.c.access, communities.c.slug),
+            )
         )
         return {
             str(row.id): Answer(
@@ -448,12 +474,15 @@ class InternalStore:
                 author_id=_str_or_none(row.author_profile_id),
                 accepted=row.id == row.accepted_reply_id,
                 created_at=row.created_at,
+                hidden=row.hidden_at is not None,
             )
             for row in await self._all(stmt)
         }
 
-    async def answer_counts(self, question_ids: Sequence[str]) -> dict[str, int]:
-        """Number of replies per question topic."""
+    async def answer_counts(
+        self, question_ids: Sequence[str], *, reveal_hidden: bool = False
+    ) -> dict[str, int]:
+        """Number of replies per question topic (hidden ones only with ``reveal_hidden``)."""
         native = native_ids(question_ids)
         if not native:
             return {}
@@ -462,7 +491,11 @@ class InternalStore:
             .select_from(
                 forum_replies.join(forum_topics, forum_topics.c.id == forum_replies.c.topic_id)
             )
-            .where(forum_replies.c.topic_id.in_(native), forum_topics.c.is_question)
+            .where(
+                forum_replies.c.topic_id.in_(native),
+                forum_topics.c.is_question,
+                *([] if reveal_hidden else [forum_replies.c.hidden_at.is_(None)]),
+            )
             .group_by(forum_replies.c.topic_id)
         )
         return {str(topic_id): count for topic_id, count in await self._all(stmt)}
@@ -1056,6 +1089,29 @@ class InternalStore:
         ]
         return sorted(entries, key=lambda e: (e.space.name, e.space.id, e.email or "", e.invited))
 
+    # --- moderation -------------------------------------------------------
+    async def set_hidden(self, post_id: str, *, answer: bool, hidden: bool, now: datetime) -> None:
+        """Hide (or show again) a question topic or a reply."""
+        table = forum_replies if answer else forum_topics
+        native = _native_or_missing(post_id)
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(
+                table.update().where(table.c.id == native).values(hidden_at=now if hidden else None)
+            )
+        if result.rowcount == 0:
+            raise TargetMissing(post_id)
+
+    async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
+        """Feature (or stop featuring) a question topic."""
+        native = _native_or_missing(question_id)
+        mine = (forum_topics.c.id == native, forum_topics.c.is_question)
+        async with write_transaction(self.engine) as conn:
+            if await conn.scalar(select(forum_topics.c.id).where(*mine)) is None:
+                raise TargetMissing(question_id)
+            await conn.execute(
+                forum_topics.update().where(*mine).values(featured_at=now if featured else None)
+            )
+
     # --- mapping ----------------------------------------------------------
     async def _all(self, stmt: Select[Any]) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
@@ -1095,6 +1151,8 @@ class InternalStore:
             tags=tuple(tags),
             accepted_answer_id=_str_or_none(row.accepted_reply_id),
             created_at=row.created_at,
+            hidden=row.hidden_at is not None,
+            featured=row.featured_at is not None,
         )
 
     def _feedback(self, row: Row[Any], feedback_id: int, prototype_id: int) -> Feedback:
@@ -1156,7 +1214,11 @@ def _questions_in(scope: StoreScope) -> Select[Any]:
     return (
         select(*_QUESTION_COLUMNS)
         .select_from(_topic_community)
-        .where(forum_topics.c.is_question, _in_scope(scope))
+        .where(
+            forum_topics.c.is_question,
+            _in_scope(scope),
+            scope.shown(forum_topics.c.hidden_at, communities.c.access, communities.c.slug),
+        )
     )
 
 
@@ -1165,11 +1227,13 @@ def _in_scope(scope: StoreScope) -> ColumnElement[bool]:
 
 
 def _question_filters(
-    *, unanswered: bool, tag: str | None, after: TimeCursor | None
+    *, unanswered: bool, tag: str | None, after: TimeCursor | None, featured: bool = False
 ) -> list[ColumnElement[bool]]:
     """The conditions every question list shares besides scope and spaces; raises
     :class:`InvalidCursor` for a forged cursor, so call it before deciding not to query."""
     filters: list[ColumnElement[bool]] = []
+    if featured:
+        filters.append(forum_topics.c.featured_at.is_not(None))
     if unanswered:
         filters.append(forum_topics.c.accepted_reply_id.is_(None))
     if tag is not None:

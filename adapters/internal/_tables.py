@@ -97,6 +97,9 @@ forum_topics = Table(
     Column("is_question", Boolean, nullable=False, default=False),
     Column("accepted_reply_id", Integer, nullable=True),
     Column("created_at", Timestamp, nullable=False),
+    # Moderation: hidden from everyone but the space's moderators; featured, listable.
+    Column("hidden_at", Timestamp, nullable=True),
+    Column("featured_at", Timestamp, nullable=True),
     # Topics and replies point at each other; ``use_alter`` breaks the cycle for CREATE.
     ForeignKeyConstraint(
         ["accepted_reply_id"],
@@ -140,6 +143,7 @@ forum_replies = Table(
     ),
     Column("content", Text, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column("hidden_at", Timestamp, nullable=True),
     Index("ix_forum_replies_topic_created", "topic_id", "created_at", "id"),
 )
 

@@ -12,6 +12,7 @@ equal to ``enforce()``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from casbin.util import key_match
 
 from gateway.domain import StoreName, Visibility
-from gateway.policies.permissions import SELF, Resource
+from gateway.policies.permissions import SELF, Action, Resource
 from gateway.policies.policy import Effect, Policy, Rule, parse_domain, role_closure
 from gateway.policies.scope import Grants, Scope, StoreScope
 
@@ -91,6 +92,21 @@ class Authorizer:
         found = self._scopes.get(action)
         if found is None:
             found = self._scopes[action] = self._compile(action)
+        return found
+
+    def read_scope(self) -> Scope:
+        """The read scope, each store's carrying where hidden content is shown (the
+        spaces this principal may moderate)."""
+        found = self._scopes.get("read+reveal")
+        if found is None:
+            read, moderate = self.scope(Action.READ.value), self.scope(Action.MODERATE.value)
+            found = self._scopes["read+reveal"] = Scope(
+                read.action,
+                {
+                    store: dataclasses.replace(scope, reveal=moderate.for_store(store))
+                    for store, scope in read.stores.items()
+                },
+            )
         return found
 
     def _compile(self, action: str) -> Scope:

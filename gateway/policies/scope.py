@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, false, not_, or_, true
 
@@ -60,6 +60,9 @@ class StoreScope:
     store: StoreName
     allow: Grants = field(default_factory=Grants)
     deny: Grants = field(default_factory=Grants)
+    # For reads: the spaces where hidden (moderated) content is shown too, i.e. those the
+    # principal may moderate. None: hidden content is shown nowhere.
+    reveal: StoreScope | None = None
 
     @property
     def empty(self) -> bool:
@@ -73,6 +76,22 @@ class StoreScope:
             and self.allow.covers(space.visibility, space.slug)
             and not self.deny.covers(space.visibility, space.slug)
         )
+
+    def shown(
+        self,
+        hidden_at: ColumnElement[Any],
+        visibility: ColumnElement[str],
+        slug: ColumnElement[str],
+    ) -> ColumnElement[bool]:
+        """The SQL condition that a row with this ``hidden_at`` is shown: not hidden, or in
+        a space whose hidden content this principal may see (moderates)."""
+        if self.reveal is None or self.reveal.empty:
+            return hidden_at.is_(None)
+        return or_(hidden_at.is_(None), self.reveal.predicate(visibility, slug))
+
+    def reveals(self, space: Space) -> bool:
+        """Whether hidden content of this space (already in memory) is shown."""
+        return self.reveal is not None and self.reveal.admits(space)
 
     def predicate(
         self, visibility: ColumnElement[str], slug: ColumnElement[str]

@@ -46,7 +46,7 @@ class Context:
 
     @property
     def read_scope(self) -> Scope:
-        return self.authorizer.scope(Action.READ)
+        return self.authorizer.read_scope()
 
     def report(self, failures: list[StoreDown], path: list[str | int]) -> None:
         """Keep a failed store's error next to the other store's data at ``path``."""

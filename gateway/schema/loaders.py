@@ -15,7 +15,6 @@ from strawberry.dataloader import DataLoader
 from gateway.domain import Page, Person, StoreName
 from gateway.errors import StoreDown
 from gateway.guard import guarded
-from gateway.policies.permissions import Action
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
@@ -74,7 +73,7 @@ class Loaders:
         self, stores: Mapping[StoreName, Store], authorizer: Authorizer, now: datetime
     ) -> None:
         self.stores = stores
-        scope = authorizer.scope(Action.READ)
+        scope = authorizer.read_scope()
 
         def scoped(method: str) -> Callable[[Store, Hashable, list[str]], Awaitable[Any]]:
             def fetch(store: Store, _args: Hashable, ids: list[str]) -> Awaitable[Any]:
@@ -100,29 +99,44 @@ class Loaders:
         self.feedback: DataLoader[Ref, Feedback | None] = DataLoader(
             _grouped(stores, scoped("feedback_by_ids"))
         )
-        self.answer_count: DataLoader[Ref, int] = DataLoader(
-            _grouped(stores, lambda s, _a, ids: s.answer_counts(ids), missing=lambda: 0)
+        # Key (store, question id, reveal hidden answers).
+        self.answer_count: DataLoader[tuple[StoreName, str, bool], int] = DataLoader(
+            _grouped(
+                stores,
+                lambda s, a, ids: s.answer_counts(ids, reveal_hidden=a[0]),
+                missing=lambda: 0,
+            )
         )
         self.member_count: DataLoader[Ref, int] = DataLoader(
             _grouped(stores, lambda s, _a, ids: s.member_counts(ids, now), missing=lambda: 0)
         )
-        # Connections nested under a parent: key (store, parent id, limit, cursor).
-        self.answers: DataLoader[tuple[StoreName, str, int, TimeCursor | None], Page[Answer]] = (
-            DataLoader(
-                _grouped(
-                    stores,
-                    lambda s, a, ids: s.answers_for_questions(ids, limit=a[0], after=a[1]),
-                    missing=Page,
-                )
+        # Connections nested under a parent: key (store, parent id, limit, cursor, ...,
+        # reveal hidden content: the caller moderates the parent's space).
+        self.answers: DataLoader[
+            tuple[StoreName, str, int, TimeCursor | None, bool], Page[Answer]
+        ] = DataLoader(
+            _grouped(
+                stores,
+                lambda s, a, ids: s.answers_for_questions(
+                    ids, limit=a[0], after=a[1], reveal_hidden=a[2]
+                ),
+                missing=Page,
             )
         )
         self.space_questions: DataLoader[
-            tuple[StoreName, str, int, TimeCursor | None, bool, str | None], Page[Question]
+            tuple[StoreName, str, int, TimeCursor | None, bool, str | None, bool, bool],
+            Page[Question],
         ] = DataLoader(
             _grouped(
                 stores,
                 lambda s, a, ids: s.questions_for_spaces(
-                    ids, limit=a[0], after=a[1], unanswered=a[2], tag=a[3]
+                    ids,
+                    limit=a[0],
+                    after=a[1],
+                    unanswered=a[2],
+                    tag=a[3],
+                    featured=a[4],
+                    reveal_hidden=a[5],
                 ),
                 missing=Page,
             )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from gateway.schema.content_mutations import ContentMutations
+from gateway.schema.moderation import ModerationMutations
 from gateway.schema.notifications import NotificationMutations
 from gateway.schema.space_mutations import SpaceMutations
 
 
 @strawberry.type
-class Mutation(ContentMutations, SpaceMutations, NotificationMutations):
+class Mutation(ContentMutations, SpaceMutations, ModerationMutations, NotificationMutations):
     """Writes. Each takes an input and returns a payload whose ``errors`` say why it did not
     happen; a refused write changes nothing."""

@@ -94,12 +94,13 @@ class Query(NotificationQueries):
         tag: str | None = None,
         first: int | None = None,
         after: str | None = None,
+        featured: bool = False,
     ) -> relay.Connection[Question]:
         space_ids = None
         if space_id is not None:
             ref = ids.decode(space_id, "Space")
             space_ids = {ref.store: [ref.native_id]}
-        return await questions_connection(info, space_ids, first, after, unanswered, tag)
+        return await questions_connection(info, space_ids, first, after, unanswered, tag, featured)
 
     @strawberry.field(description="One question by id; null when absent or not yours to see.")
     async def question(self, info: Info, id: strawberry.ID) -> Question | None:

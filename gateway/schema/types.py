@@ -88,6 +88,13 @@ class Person(relay.Node):
         return self._person.department
 
 
+async def _reveals(info: Info, store: StoreName, space_id: str) -> bool:
+    """Whether hidden content of this space is shown to the caller (they moderate it)."""
+    ctx = context_of(info)
+    space = await ctx.loaders.space.load((store, space_id))
+    return space is not None and ctx.read_scope.for_store(store).reveals(space)
+
+
 async def _person(info: Info, store: StoreName, person_id: str | None) -> Person | None:
     if person_id is None:
         return None
@@ -158,14 +165,16 @@ class Space(relay.Node):
         after: str | None = None,
         unanswered: bool = False,
         tag: str | None = None,
+        featured: bool = False,
     ) -> relay.Connection[Question]:
         # Batched across every space on the page: one statement per store, not one per space.
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         store = self._space.store
         cursor = TimePosition.decode(after).for_store(store) if after else None
+        reveal = ctx.read_scope.for_store(store).reveals(self._space)
         page = await ctx.loaders.space_questions.load(
-            (store, self._space.id, limit, cursor, unanswered, tag)
+            (store, self._space.id, limit, cursor, unanswered, tag, featured, reveal)
         )
         nodes = [Question.of(q) for q in page.items]
         return connection(nodes, page.has_next, Question.cursor, has_previous=after is not None)
@@ -224,6 +233,14 @@ class Question(relay.Node):
     def answered(self) -> bool:
         return self._question.answered
 
+    @strawberry.field(description="Hidden by a moderator: only moderators see it at all.")
+    def hidden(self) -> bool:
+        return self._question.hidden
+
+    @strawberry.field(description="Featured by a moderator (list with `featured: true`).")
+    def featured(self) -> bool:
+        return self._question.featured
+
     @strawberry.field
     def created_at(self) -> datetime:
         return self._question.created_at
@@ -241,9 +258,9 @@ class Question(relay.Node):
 
     @strawberry.field
     async def answer_count(self, info: Info) -> int:
-        return await context_of(info).loaders.answer_count.load(
-            (self._question.store, self._question.id)
-        )
+        q = self._question
+        reveal = await _reveals(info, q.store, q.space_id)
+        return await context_of(info).loaders.answer_count.load((q.store, q.id, reveal))
 
     @strawberry.field
     async def accepted_answer(self, info: Info) -> Answer | None:
@@ -260,10 +277,10 @@ class Question(relay.Node):
     ) -> relay.Connection[Answer]:
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
-        cursor = TimePosition.decode(after).for_store(self._question.store) if after else None
-        page = await ctx.loaders.answers.load(
-            (self._question.store, self._question.id, limit, cursor)
-        )
+        q = self._question
+        cursor = TimePosition.decode(after).for_store(q.store) if after else None
+        reveal = await _reveals(info, q.store, q.space_id)
+        page = await ctx.loaders.answers.load((q.store, q.id, limit, cursor, reveal))
         nodes = [Answer.of(a) for a in page.items]
         return connection(nodes, page.has_next, Answer.cursor, has_previous=after is not None)
 
@@ -288,6 +305,10 @@ class Answer(relay.Node):
     @strawberry.field
     def accepted(self) -> bool:
         return self._answer.accepted
+
+    @strawberry.field(description="Hidden by a moderator: only moderators see it at all.")
+    def hidden(self) -> bool:
+        return self._answer.hidden
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -388,6 +409,7 @@ async def questions_connection(
     after: str | None,
     unanswered: bool,
     tag: str | None,
+    featured: bool = False,
 ) -> relay.Connection[Question]:
     """Questions newest first, across stores or in the given spaces, as a connection."""
     ctx = context_of(info)
@@ -401,6 +423,7 @@ async def questions_connection(
         tag=tag,
         after=position,
         limit=limit,
+        featured=featured,
     )
     ctx.report(merged.failures, info.path.as_list())
     nodes = [Question.of(q) for q in merged.page.items]

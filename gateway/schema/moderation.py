@@ -1,0 +1,146 @@
+"""Moderation: hide a question or an answer from everyone but moderators, feature a question.
+
+Policy action ``moderate`` (moderators in the community store, a space's owners in
+their space). Hidden content vanishes from every list, count and lookup for everyone
+else, in SQL; moderators keep seeing it, marked ``hidden: true``, and can show it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway import ids, writes
+from gateway.errors import InvalidId, StoreDown
+from gateway.policies.permissions import Action
+from gateway.records import Replay
+from gateway.schema.context import context_of
+from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of
+from gateway.schema.types import Answer, Question
+from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+
+_POST_TYPES = ("Question", "Answer")
+
+
+@strawberry.input
+class HidePostInput:
+    post_id: strawberry.ID = strawberry.field(description="A question or an answer.")
+    hidden: bool = strawberry.field(default=True, description="False shows it again.")
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class HidePostPayload:
+    question: Question | None = None
+    answer: Answer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class FeaturePostInput:
+    question_id: strawberry.ID
+    featured: bool = strawberry.field(default=True, description="False stops featuring it.")
+    idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.type
+class FeaturePostPayload:
+    question: Question | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ModerationMutations:
+    @strawberry.mutation(description="Hide a post from everyone but moderators, or show it.")
+    async def hide_post(self, info: Info, input: HidePostInput) -> HidePostPayload:
+        ctx = context_of(info)
+        try:
+            writes.author_of(ctx)
+            checks = Checks()
+            ref = None
+            try:
+                ref = ids.decode(input.post_id)
+            except InvalidId as exc:
+                checks.problems.append(writes.Problem(ErrorCode.INVALID, str(exc), "postId"))
+            if ref is not None and ref.type_name not in _POST_TYPES:
+                checks.problems.append(
+                    writes.Problem(ErrorCode.INVALID, "not a question or answer id", "postId")
+                )
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            is_answer = ref.type_name == "Answer"
+            loader = ctx.loaders.answer if is_answer else ctx.loaders.question
+            post: Any = await loader.load((ref.store, ref.native_id))
+            if post is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "postId")
+            space = await writes.target_space(ctx, ref.store, post.space_id, "postId")
+            write = Write(
+                "hidePost",
+                Action.MODERATE,
+                space,
+                arguments(input),
+                {"post": input.post_id, "hidden": input.hidden},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not moderate this space", field="postId"
+            )
+            store = ctx.stores[space.store]
+            done = await writes.perform(
+                ctx,
+                write,
+                lambda: store.set_hidden(
+                    post.id, answer=is_answer, hidden=input.hidden, now=ctx.now
+                ),
+                lambda _none: input.post_id,
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return HidePostPayload(errors=errors_of(refused))
+        if isinstance(done, Replay):
+            post = await loader.load((ref.store, ref.native_id)) or post
+        now_post = dataclasses.replace(post, hidden=input.hidden)
+        if is_answer:
+            return HidePostPayload(answer=Answer.of(now_post))
+        return HidePostPayload(question=Question.of(now_post))
+
+    @strawberry.mutation(description="Feature a question (listed by `featured: true`), or stop.")
+    async def feature_post(self, info: Info, input: FeaturePostInput) -> FeaturePostPayload:
+        ctx = context_of(info)
+        try:
+            writes.author_of(ctx)
+            checks = Checks()
+            ref = checks.id("questionId", input.question_id, "Question")
+            key = checks.key(input.idempotency_key)
+            checks.done()
+            assert ref is not None
+            question = await ctx.loaders.question.load((ref.store, ref.native_id))
+            if question is None:
+                raise refuse(ErrorCode.NOT_FOUND, "not found", "questionId")
+            space = await writes.target_space(ctx, ref.store, question.space_id, "questionId")
+            write = Write(
+                "featurePost",
+                Action.MODERATE,
+                space,
+                arguments(input),
+                {"question": input.question_id, "featured": input.featured},
+                key,
+            )
+            await writes.authorize(
+                ctx, write, message="you may not moderate this space", field="questionId"
+            )
+            store = ctx.stores[space.store]
+            await writes.perform(
+                ctx,
+                write,
+                lambda: store.set_featured(question.id, featured=input.featured, now=ctx.now),
+                lambda _none: input.question_id,
+            )
+        except (WriteRefused, StoreDown) as refused:
+            return FeaturePostPayload(errors=errors_of(refused))
+        return FeaturePostPayload(
+            question=Question.of(dataclasses.replace(question, featured=input.featured))
+        )

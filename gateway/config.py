@@ -305,7 +305,16 @@ _PROVIDER_KEYS = frozenset(
     }
 )
 _RULE_KEYS = frozenset(
-    {"always", "claim", "contains", "equals", "domain", "persona", "organisation"}
+    {
+        "always",
+        "claim",
+        "contains",
+        "equals",
+        "domain",
+        "persona",
+        "organisation",
+        "community_trust_level",
+    }
 )
 _MATCHERS = ("contains", "equals", "domain")
 _PERSONAS = frozenset(p.value for p in Persona)
@@ -318,7 +327,9 @@ class RoleRule:
     ``claim`` None is an ``always`` rule. Otherwise exactly one matcher is set:
     ``contains`` (the claim is a list holding the value, or that string),
     ``equals`` (the claim is exactly the value) or ``domain`` (the verified
-    email's domain).
+    email's domain). ``community_trust_level`` is decided by the community store,
+    not the token: the verified email's forum account has at least that trust level
+    (checked on every request, so a demotion in the forum takes effect at once).
     """
 
     persona: str
@@ -327,6 +338,7 @@ class RoleRule:
     equals: str | int | bool | None = None
     domain: str | None = None
     organisation: str | None = None
+    community_trust_level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,7 +541,16 @@ def _rule(rule: dict[str, Any], label: str, source: str, personas: frozenset[str
     for key in rule:
         if key not in _RULE_KEYS:
             raise error(key, "unknown setting")
-    if "always" in rule:
+    if "community_trust_level" in rule:
+        level = rule["community_trust_level"]
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 4:
+            raise error("community_trust_level", f"expected a trust level 0 to 4, got {level!r}")
+        extra = sorted(set(rule) - {"community_trust_level", "persona", "organisation"})
+        if extra:
+            raise error(None, f"a community_trust_level rule takes no {', '.join(extra)}")
+        persona_key = "persona"
+        claim = matcher = None
+    elif "always" in rule:
         extra = sorted(set(rule) - {"always", "organisation"})
         if extra:
             raise error(None, f"an 'always' rule takes no {', '.join(extra)}")
@@ -572,6 +593,7 @@ def _rule(rule: dict[str, Any], label: str, source: str, personas: frozenset[str
         raise error("organisation", f"expected a non-empty string, got {organisation!r}")
     return RoleRule(
         persona=persona,
+        community_trust_level=rule.get("community_trust_level"),
         claim=claim,
         contains=rule[matcher] if matcher == "contains" else None,
         equals=rule[matcher] if matcher == "equals" else None,

@@ -28,6 +28,9 @@ class Principal:
     organisation: str | None = None
     # Per-space roles held in the stores; filled in per request (see gateway.context).
     memberships: tuple[Membership, ...] = ()
+    # (persona, minimum forum trust level): granted per request when the community
+    # store's account for the verified email has that trust level.
+    trust_rules: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def guest(cls) -> Principal:

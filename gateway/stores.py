@@ -128,6 +128,10 @@ class Store(Protocol):
         """Every membership of the account(s) with this verified email, expired ones included,
         and its unrevoked, not yet accepted invitations as ``pending`` memberships."""
 
+    async def trust_level(self, email: str) -> int | None:
+        """The forum trust level (0 to 4) of the verified account with this email; None
+        when there is none, or the store has no trust levels."""
+
     async def accept_invitations(self, author: Author, now: datetime) -> int:
         """Bind every pending, unexpired, unrevoked invitation of the author's verified email:
         create their profile if needed and a membership per invitation (with the

@@ -806,6 +806,14 @@ class CommunityStore:
     # --- invitations and members ---------------------------------------------
     # The forum grants access through groups; the gateway's invitations are for the
     # internal store, so nothing here is ever pending or invited.
+    async def trust_level(self, email: str) -> int | None:
+        """The trust level of the verified account with this email."""
+        stmt = select(users.c.trust_level).where(
+            users.c.email == email.strip().lower(), users.c.email_verified
+        )
+        async with self._connect() as conn:
+            return await conn.scalar(stmt)
+
     async def accept_invitations(self, author: Author, now: datetime) -> int:
         """Nothing to bind: the forum keeps no invitations the gateway issued."""
         return 0

@@ -202,6 +202,10 @@ class InternalStore:
             for row, pending in rows
         ]
 
+    async def trust_level(self, email: str) -> int | None:
+        """None: the corporate network has no trust levels."""
+        return None
+
     async def accept_invitations(self, author: Author, now: datetime) -> int:
         """Turn the email's valid invitations into memberships (an existing membership of
         the same community is kept as it is)."""

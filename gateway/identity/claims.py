@@ -38,6 +38,7 @@ def principal_from_claims(provider: OidcProvider, claims: Mapping[str, Any]) -> 
         email is not None and claims.get("email_verified") is True and provider.vouches_for(email)
     )
     personas, organisation = personas_for(provider, claims, verified_email=verified)
+    pending = trust_rules_of(provider, verified_email=verified)
     name = next(
         (
             value
@@ -54,6 +55,20 @@ def principal_from_claims(provider: OidcProvider, claims: Mapping[str, Any]) -> 
         display_name=name,
         roles=personas or frozenset({Persona.GUEST.value}),
         organisation=organisation,
+        trust_rules=pending,
+    )
+
+
+def trust_rules_of(provider: OidcProvider, *, verified_email: bool) -> tuple[tuple[str, int], ...]:
+    """The provider's rules that the community store decides, as (persona, minimum trust
+    level): kept on the principal and checked per request. Only for a verified email,
+    by which the forum account is found."""
+    if not verified_email:
+        return ()
+    return tuple(
+        (rule.persona, rule.community_trust_level)
+        for rule in provider.roles
+        if rule.community_trust_level is not None and rule.persona in provider.personas
     )
 
 
@@ -65,6 +80,8 @@ def personas_for(
     granted: set[str] = set()
     organisation: str | None = None
     for rule in provider.roles:
+        if rule.community_trust_level is not None:
+            continue  # the community store decides, per request (see principal.trust_rules)
         if rule.persona not in provider.personas or not _matches(rule, claims, verified_email):
             continue
         granted.add(rule.persona)

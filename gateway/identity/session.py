@@ -11,6 +11,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from gateway.identity.claims import trust_rules_of
 from gateway.principal import Principal
 
 if TYPE_CHECKING:
@@ -84,14 +85,17 @@ def stored_principal(
     organisation = stored.get("organisation")
     # Personas the provider may no longer produce are dropped, as for a fresh login.
     granted = frozenset(r for r in roles if isinstance(r, str)) & provider.personas
+    verified = stored.get("email_verified") is True and email is not None
     return Principal(
         issuer=provider.issuer,
         subject=subject,
         email=email,
-        email_verified=stored.get("email_verified") is True and email is not None,
+        email_verified=verified,
         display_name=str(stored.get("display_name") or subject),
         roles=granted or Principal.guest().roles,
         organisation=organisation if isinstance(organisation, str) else None,
+        # From the configuration in force, like the personas above.
+        trust_rules=trust_rules_of(provider, verified_email=verified),
     )
 
 

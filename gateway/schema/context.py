@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from gateway.domain import StoreName
 from gateway.errors import StoreDown
 from gateway.guard import STORE_FAILURES, guarded
 from gateway.policies.compiler import Authorizer
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from strawberry.types import Info
 
     from gateway.config import Settings
-    from gateway.domain import Membership, StoreName
+    from gateway.domain import Membership
     from gateway.mentions import NotificationHub
     from gateway.policies.scope import Scope
     from gateway.principal import Principal
@@ -86,6 +88,8 @@ async def build_context(
             if isinstance(result, BaseException):
                 raise result
             memberships.extend(result)
+    if principal.trust_rules:
+        principal = await _with_trust(services, principal)
     if not principal.is_guest:
         try:
             await services.records.saw(
@@ -112,6 +116,23 @@ async def build_context(
         services=services,
         now=now,
     )
+
+
+async def _with_trust(services: Services, principal: Principal) -> Principal:
+    """Add the personas the community store's trust level grants (the provider's
+    ``community_trust_level`` rules); a store that is down grants none."""
+    store = services.stores.get(StoreName.COMMUNITY)
+    email = principal.verified_email
+    if store is None or email is None:
+        return principal
+    try:
+        level = await guarded(StoreName.COMMUNITY, store.trust_level(email))
+    except StoreDown:
+        return principal
+    granted = {p for p, minimum in principal.trust_rules if level is not None and level >= minimum}
+    if not granted:
+        return principal
+    return dataclasses.replace(principal, roles=principal.roles | granted)
 
 
 async def _memberships(

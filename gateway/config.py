@@ -75,6 +75,19 @@ def _str(value: Any) -> str:
     return str(value)
 
 
+def _public_url(value: Any) -> str:
+    """The gateway's own URL as browsers reach it (behind a proxy: the proxy's)."""
+    from urllib.parse import urlsplit
+
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL, got {text!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"expected a URL without query or fragment, got {text!r}")
+    return text.rstrip("/")
+
+
 def _domains(value: Any) -> tuple[str, ...]:
     """Email domains: a TOML list, or a comma-separated environment variable."""
     items = value.split(",") if isinstance(value, str) else value
@@ -118,6 +131,9 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "invite_max_days": ("invitations.max_days", "GATEWAY_INVITE_MAX_DAYS", _int, 365),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
+    # Where browsers reach the gateway (e.g. https://collab.corp.example behind a proxy):
+    # login callbacks are built from it. Unset: from each request's own URL.
+    "public_url": ("identity.public_url", "GATEWAY_PUBLIC_URL", _public_url, None),
     "dev_issuer": ("identity.dev_issuer", "GATEWAY_DEV_ISSUER", _bool, None),
     "secure_cookies": ("identity.secure_cookies", "GATEWAY_SECURE_COOKIES", _bool, None),
     "session_max_age": ("identity.session_max_age", "GATEWAY_SESSION_MAX_AGE", _int, 8 * 3600),
@@ -144,6 +160,7 @@ class Settings:
     invite_max_days: int
     demo_data: bool
     policy_file: Path
+    public_url: str | None
     dev_issuer: bool
     introspection: bool
     graphiql: bool

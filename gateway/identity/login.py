@@ -114,9 +114,12 @@ class ProviderClient(StarletteOAuth2App):
 class BrowserLogin:
     """The login routes for every provider configured with a ``client_id``."""
 
-    def __init__(self, providers: Sequence[OidcProvider]) -> None:
+    def __init__(self, providers: Sequence[OidcProvider], public_url: str | None = None) -> None:
         self.providers = {p.name: p for p in providers}
         self.clients = {p.name: ProviderClient(p) for p in providers if p.client_id}
+        # Behind a proxy the request's own URL is the proxy's upstream (http://10.0.0.7:8000);
+        # the provider must send the browser back to the public one.
+        self.public_url = public_url
 
     def routes(self) -> list[Route]:
         return [
@@ -143,8 +146,14 @@ class BrowserLogin:
         """Send the browser to the provider's authorization endpoint."""
         try:
             client = self._client(request.path_params["provider"])
-            redirect_uri = request.url_for("auth_callback", provider=client.provider.name)
-            response = await client.authorize_redirect(request, str(redirect_uri))
+            name = client.provider.name
+            if self.public_url:
+                redirect_uri = (
+                    f"{self.public_url}{request.app.url_path_for('auth_callback', provider=name)}"
+                )
+            else:
+                redirect_uri = str(request.url_for("auth_callback", provider=name))
+            response = await client.authorize_redirect(request, redirect_uri)
         except LoginFailed as exc:
             return _failure(request, exc)
         except (httpx.HTTPError, AuthlibBaseError, ValueError, RuntimeError) as exc:

@@ -443,3 +443,15 @@ async def test_a_discovery_document_for_another_issuer_is_refused(
     response = await browser.get("/auth/login/corp", headers={"Accept": "application/json"})
     assert response.status_code == 502
     assert "names issuer 'https://idp.evil.example'" in response.json()["error"]
+
+
+async def test_behind_a_proxy_the_callback_is_the_public_url(settings: Settings) -> None:
+    """With identity.public_url set, the provider is told to send the browser back there,
+    not to the address the proxy forwarded the request to."""
+    public = dataclasses.replace(settings, public_url="https://collab.corp.example/gw")
+    app = create_app(public)
+    async with app.router.lifespan_context(app), _client(app) as browser:
+        start = await browser.get("/auth/login/corp")
+        assert start.status_code == 302
+        query = parse_qs(urlsplit(start.headers["location"]).query)
+        assert query["redirect_uri"] == ["https://collab.corp.example/gw/auth/callback/corp"]

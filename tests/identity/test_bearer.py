@@ -158,6 +158,25 @@ async def test_community_provider_makes_members(gateway: httpx.AsyncClient, idp:
     assert (community.discovery_requests, community.jwks_requests) == (0, 1)
 
 
+async def test_one_person_across_providers(gateway: httpx.AsyncClient, idp: LocalIdP) -> None:
+    """A verified email that a provider vouches for is the same person whatever the login:
+    Tara, invited to Aurora under her email (the demo's invitation), finds it when she
+    arrives through the community provider, with its own subject for her."""
+    token = idp.tenants["community"].token(
+        aud=["community-app"], sub="forum-4711", email="Tara@Customer.example", email_verified=True
+    )
+    viewer = await view(gateway, token)
+    assert viewer["id"] == "user:tara@customer.example"
+    assert "Aurora prototype feedback" in viewer["spaces"]
+    # Unverified, the same address links nothing: a separate identity, no invitation.
+    unverified = idp.tenants["community"].token(
+        aud=["community-app"], sub="forum-4711", email="tara@customer.example", email_verified=False
+    )
+    stranger = await view(gateway, unverified)
+    assert stranger["id"] != "user:tara@customer.example"
+    assert "Aurora prototype feedback" not in stranger["spaces"]
+
+
 async def test_clock_skew_within_the_leeway_is_accepted(
     gateway: httpx.AsyncClient, idp: LocalIdP
 ) -> None:

@@ -43,6 +43,8 @@ from gateway.stores import NotSupported, TargetMissing, WriteConflict
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
+    from strawberry.dataloader import DataLoader
+
     from gateway.domain import Author, Space, StoreName
     from gateway.schema.context import Context
 
@@ -189,6 +191,17 @@ def author_of(ctx: Context) -> Author:
             "log in with a verified email address to write",
         )
     return author
+
+
+async def target(
+    ctx: Context, loader: DataLoader[Any, Any], ref: ids.NodeRef, field: str
+) -> tuple[Any, Space]:
+    """The object a write aims at (by ``loader``, through the read scope) and its space:
+    absent and hidden alike answer ``NOT_FOUND``."""
+    found = await loader.load((ref.store, ref.native_id))
+    if found is None:
+        raise refuse(ErrorCode.NOT_FOUND, "not found", field)
+    return found, await target_space(ctx, ref.store, found.space_id, field)
 
 
 async def target_space(ctx: Context, store: StoreName, space_id: str, field: str) -> Space:

@@ -153,10 +153,7 @@ class ContentMutations:
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            question = await ctx.loaders.question.load((ref.store, ref.native_id))
-            if question is None:
-                raise refuse(ErrorCode.NOT_FOUND, "not found", "questionId")
-            space = await writes.target_space(ctx, ref.store, question.space_id, "questionId")
+            question, space = await writes.target(ctx, ctx.loaders.question, ref, "questionId")
             write = Write(
                 "answerQuestion",
                 Action.ANSWER,
@@ -198,13 +195,10 @@ class ContentMutations:
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            answer = await ctx.loaders.answer.load((ref.store, ref.native_id))
-            if answer is None:
-                raise refuse(ErrorCode.NOT_FOUND, "not found", "answerId")
+            answer, space = await writes.target(ctx, ctx.loaders.answer, ref, "answerId")
             question = await ctx.loaders.question.load((ref.store, answer.question_id))
             if question is None:
                 raise refuse(ErrorCode.NOT_FOUND, "not found", "answerId")
-            space = await writes.target_space(ctx, ref.store, question.space_id, "answerId")
             write = Write(
                 "acceptAnswer",
                 Action.ACCEPT,
@@ -257,10 +251,7 @@ class ContentMutations:
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            prototype = await ctx.loaders.prototype.load((ref.store, ref.native_id))
-            if prototype is None:
-                raise refuse(ErrorCode.NOT_FOUND, "not found", "prototypeId")
-            space = await writes.target_space(ctx, ref.store, prototype.space_id, "prototypeId")
+            prototype, space = await writes.target(ctx, ctx.loaders.prototype, ref, "prototypeId")
             write = Write(
                 "postFeedback",
                 Action.GIVE_FEEDBACK,

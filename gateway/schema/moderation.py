@@ -8,7 +8,6 @@ else, in SQL; moderators keep seeing it, marked ``hidden: true``, and can show i
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,7 +19,7 @@ from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of
 from gateway.schema.types import Answer, Question
-from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+from gateway.writes import Checks, ErrorCode, Write, WriteRefused
 
 _POST_TYPES = ("Question", "Answer")
 
@@ -74,10 +73,7 @@ class ModerationMutations:
             assert ref is not None
             is_answer = ref.type_name == "Answer"
             loader = ctx.loaders.answer if is_answer else ctx.loaders.question
-            post: Any = await loader.load((ref.store, ref.native_id))
-            if post is None:
-                raise refuse(ErrorCode.NOT_FOUND, "not found", "postId")
-            space = await writes.target_space(ctx, ref.store, post.space_id, "postId")
+            post, space = await writes.target(ctx, loader, ref, "postId")
             write = Write(
                 "hidePost",
                 Action.MODERATE,
@@ -117,10 +113,7 @@ class ModerationMutations:
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            question = await ctx.loaders.question.load((ref.store, ref.native_id))
-            if question is None:
-                raise refuse(ErrorCode.NOT_FOUND, "not found", "questionId")
-            space = await writes.target_space(ctx, ref.store, question.space_id, "questionId")
+            question, space = await writes.target(ctx, ctx.loaders.question, ref, "questionId")
             write = Write(
                 "featurePost",
                 Action.MODERATE,

@@ -406,3 +406,71 @@ async def test_every_write_and_refusal_is_audited(services: Services) -> None:
         "tags": [],
     }
     assert "Audit me" not in str(ok.detail)  # the log keeps ids and sizes, never content
+
+
+# Moderation and invitations follow space ownership (and the community's moderators);
+# creating spaces follows personas. Every other persona is refused.
+MODERATE = {
+    "mia@corp.example": COMMUNITY,  # community manager: every community space
+    "erin@corp.example": {AURORA},  # owner
+    "hana@corp.example": {"HR private"},  # owner
+}
+INVITE_STAFF = {"erin@corp.example": {AURORA}, "hana@corp.example": {"HR private"}}
+CREATE = {who: {"INTERNAL"} for who in EMPLOYEES} | {"mia@corp.example": {"INTERNAL", "COMMUNITY"}}
+
+
+def _outcome(payload: dict[str, Any]) -> str:
+    return payload["errors"][0]["code"] if payload["errors"] else "OK"
+
+
+async def test_moderate_invite_and_create_matrix(services: Services) -> None:
+    spaces = await space_ids(services)
+    targets = {name: (await questions_in(services, sid))[0]["id"] for name, sid in spaces.items()}
+    hide = """mutation($i: HidePostInput!) { hidePost(input: $i) { errors { code } } }"""
+    invite = (
+        """mutation($i: InviteToSpaceInput!) { inviteToSpace(input: $i) { errors { code } } }"""
+    )
+    create = """mutation($i: CreateSpaceInput!) { createSpace(input: $i) { errors { code } } }"""
+    for who in PERSONAS:
+        for name, space_id in spaces.items():
+            refused = _expected_refusal(who, name)
+            hid = await run(services, who, hide, {"i": {"postId": targets[name]}})
+            expected = "OK" if name in MODERATE.get(who, set()) else refused
+            assert _outcome(hid.data["hidePost"]) == expected, (who, name, "hide")
+            if expected == "OK":  # show it again for the next persona
+                await run(services, who, hide, {"i": {"postId": targets[name], "hidden": False}})
+            handle = who.split("@")[0]
+            invited = await run(
+                services,
+                who,
+                invite,
+                {
+                    "i": {
+                        "spaceId": space_id,
+                        "email": f"new.{handle}@corp.example",
+                        "role": "MEMBER",
+                    }
+                },
+            )
+            expected = "OK" if name in INVITE_STAFF.get(who, set()) else refused
+            assert _outcome(invited.data["inviteToSpace"]) == expected, (who, name, "invite")
+        for store, visibility in (("INTERNAL", "open"), ("COMMUNITY", "public")):
+            made = await run(
+                services,
+                who,
+                create,
+                {
+                    "i": {
+                        "store": store,
+                        "kind": "QA",
+                        "name": f"{who} {store}",
+                        "visibility": visibility,
+                    }
+                },
+            )
+            expected = (
+                "OK"
+                if store in CREATE.get(who, set())
+                else ("UNAUTHENTICATED" if who == "guest" else "FORBIDDEN")
+            )
+            assert _outcome(made.data["createSpace"]) == expected, (who, store, "create")

@@ -218,6 +218,13 @@ def create_app(
                 checks[f"{name.value}_store"] = f"unreachable: {_one_line(result)}"
             else:
                 checks[f"{name.value}_store"] = "ok"
+        # Reads do without it, but no write can happen while the audit log is away.
+        try:
+            await asyncio.wait_for(services.records.ping(), READY_TIMEOUT)
+            checks["records"] = "ok"
+        except Exception as exc:  # whatever the driver raises, the answer is "unreachable"
+            ready = False
+            checks["records"] = f"unreachable (writes are refused): {_one_line(exc)}"
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},
             status_code=200 if ready else 503,

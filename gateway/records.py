@@ -191,6 +191,11 @@ class Records:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    async def ping(self) -> None:
+        """Raise unless the database answers ``SELECT 1``."""
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
     # --- writes: claim, then settle ---------------------------------------
     async def begin_write(
         self,

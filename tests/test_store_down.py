@@ -52,3 +52,70 @@ async def test_community_store_down(tmp_path: Path) -> None:
                 ("the community store is unavailable", "spaces"),
                 ("the community store is unavailable", "questions"),
             }
+
+
+async def test_records_database_down_refuses_writes_and_serves_reads(tmp_path: Path) -> None:
+    """Without the audit log no write happens (it would be unaudited); reads go on."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the records database's directory should be")
+    settings = Settings.load(
+        environ={
+            "GATEWAY_DATA_DIR": str(tmp_path / "gw"),
+            "GATEWAY_INTERNAL_URL": f"sqlite+aiosqlite:///{tmp_path / 'internal.db'}",
+            "GATEWAY_COMMUNITY_URL": f"sqlite+aiosqlite:///{tmp_path / 'community.db'}",
+            "GATEWAY_RECORDS_URL": f"sqlite+aiosqlite:///{blocker / 'records.db'}",
+            "GATEWAY_DEMO_DATA": "true",
+            "GATEWAY_DEV_ISSUER": "true",
+        }
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        issuer: DevIssuer = app.state.services.dev_issuer
+        token = issuer.issue(email="erin@corp.example", name="Erin", roles=["employee"])
+        headers = {"Authorization": f"Bearer {token}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["records"].startswith("unreachable (writes are refused)")
+            listed = await client.post(
+                "/graphql",
+                json={"query": "{ spaces(first: 50) { edges { node { id name } } } }"},
+                headers=headers,
+            )
+            spaces = {
+                e["node"]["name"]: e["node"]["id"] for e in listed.json()["data"]["spaces"]["edges"]
+            }
+            ask = """mutation($i: AskQuestionInput!) {
+                askQuestion(input: $i) { question { id } errors { code message } } }"""
+            response = await client.post(
+                "/graphql",
+                json={
+                    "query": ask,
+                    "variables": {
+                        "i": {"spaceId": spaces["Engineering"], "title": "T", "body": "B"}
+                    },
+                },
+                headers=headers,
+            )
+            assert response.json()["data"]["askQuestion"] == {
+                "question": None,
+                "errors": [
+                    {
+                        "code": "UNAVAILABLE",
+                        "message": "the audit log is unavailable; nothing was written",
+                    }
+                ],
+            }
+            titles = await client.post(
+                "/graphql",
+                json={
+                    "query": "query($s: ID!) { questions(spaceId: $s) "
+                    "{ edges { node { title } } } }",
+                    "variables": {"s": spaces["Engineering"]},
+                },
+                headers=headers,
+            )
+            assert "T" not in {
+                e["node"]["title"] for e in titles.json()["data"]["questions"]["edges"]
+            }

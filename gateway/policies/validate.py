@@ -23,10 +23,10 @@ from gateway.domain import SpaceRole, StoreName, Visibility
 from gateway.policies.permissions import (
     EXTERNAL,
     KNOWN_ROLES,
+    NEEDS_READ,
     PEOPLE,
     SELF,
     USER_PREFIX,
-    WRITE_ACTIONS,
     Action,
     Persona,
     Resource,
@@ -117,8 +117,7 @@ STORE_VISIBILITIES: dict[StoreName, tuple[Visibility, ...]] = {
     ),
 }
 
-# Creating a space is the one write that needs no read: the space does not exist yet.
-_NEEDS_READ = frozenset(a.value for a in WRITE_ACTIONS) - _values(Action.CREATE_SPACE)
+_NEEDS_READ = frozenset(a.value for a in NEEDS_READ)
 _NEVER = "nobody writes where they cannot read, so this line never takes effect"
 
 

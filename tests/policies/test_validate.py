@@ -16,7 +16,7 @@ from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.permissions import (
     EXTERNAL,
     KNOWN_ROLES,
-    WRITE_ACTIONS,
+    NEEDS_READ,
     Action,
     Persona,
     Resource,
@@ -308,7 +308,7 @@ callers = st.builds(
     roles=st.frozensets(st.sampled_from(PERSONAS), max_size=2),
     memberships=st.lists(memberships, max_size=3).map(tuple),
 )
-_NEEDS_READ = {a.value for a in WRITE_ACTIONS} - {Action.CREATE_SPACE.value}
+_NEEDS_READ = {a.value for a in NEEDS_READ}
 
 
 def _invitee(role: str) -> Principal:

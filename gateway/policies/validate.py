@@ -182,9 +182,8 @@ class _Analysis:
             for slug in (*sorted(named), fresh)
         ]
         self.people = [f"{PEOPLE}/{store.value}" for store in StoreName]
-        users = {s for r in policy.rules for s in (r.sub,) if s.startswith(USER_PREFIX)} | {
-            link.role for link in policy.links if link.role.startswith(USER_PREFIX)
-        }
+        named_users = [r.sub for r in policy.rules] + [link.role for link in policy.links]
+        users = {u for u in named_users if u.startswith(USER_PREFIX)}
         self._sources = sorted(KNOWN_ROLES | users)
 
     def closure(self, role: str) -> frozenset[str]:

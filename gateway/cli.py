@@ -1,4 +1,5 @@
-"""The ``gateway`` command: serve, dev-token, policy explain, access-report."""
+"""The ``gateway`` command: serve, dev-token, policy explain|validate|impact|export,
+access-report."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from gateway.policies.policy import PolicyError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from gateway.domain import Space
     from gateway.principal import Principal
 
 
 # uvicorn's websockets protocol for GraphQL subscriptions (its default is deprecated).
 WS_IMPLEMENTATION = "websockets-sansio"
+# Spaces read per query by `gateway policy impact` (it reads them all, page by page).
+IMPACT_PAGE = 500
 
 
 class UsageError(Exception):
@@ -103,6 +107,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--config", metavar="FILE")
     explain.set_defaults(run=_explain)
+
+    validate = policy.add_parser(
+        "validate",
+        help="check a policy file: errors, and lines that never take effect",
+        description="Print each problem as FILE:LINE: error|warning: reason. Exit status 1 "
+        "when there are errors, else 0 (warnings alone are 0).",
+    )
+    validate.add_argument(
+        "file", nargs="?", metavar="FILE", help="the policy file (default: the one in force)"
+    )
+    validate.add_argument("--config", metavar="FILE", help="where the policy in force is set")
+    validate.set_defaults(run=_validate)
+
+    impact = policy.add_parser(
+        "impact",
+        help="who would gain or lose what if a new policy were put in force",
+        description="Compare every decision of the policy in force with NEW_FILE's, for "
+        "every principal the gateway has seen (with their memberships), one principal per "
+        "persona, and every space of the stores: a summary, then each change.",
+    )
+    impact.add_argument("new_file", metavar="NEW_FILE")
+    impact.add_argument("--format", choices=["text", "json"], default="text")
+    impact.add_argument("--config", metavar="FILE")
+    impact.set_defaults(run=_impact)
+
+    export = policy.add_parser(
+        "export",
+        help="print the policy in force in canonical form, with its sha256",
+        description="Role links then rules, one a line, under a comment naming the source "
+        "and the sha256 of the canonical text (the policy's version).",
+    )
+    export.add_argument("--config", metavar="FILE")
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -214,6 +251,92 @@ async def _explain_async(args: argparse.Namespace) -> int:
     print(f"{principal.id} {args.action} {args.object} in {key}")
     print(result)
     return 0 if result.allowed else 1
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gateway.policies.validate import Severity, check_text
+
+    path = Path(args.file) if args.file else Settings.load(args.config).policy_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{path}: error: cannot read: {exc.strerror}")
+        return 1
+    _, problems = check_text(text, source=str(path))
+    for problem in problems:
+        print(problem.format(str(path)))
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    warnings = len(problems) - errors
+    print(
+        f"{path}: {errors} error{'' if errors == 1 else 's'}, "
+        f"{warnings} warning{'' if warnings == 1 else 's'}"
+    )
+    return 1 if errors else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from gateway.policies.export import export
+    from gateway.policies.policy import Policy
+
+    settings = Settings.load(args.config)
+    print(export(Policy.from_file(settings.policy_file)), end="")
+    return 0
+
+
+def _impact(args: argparse.Namespace) -> int:
+    return asyncio.run(_impact_async(args))
+
+
+async def _impact_async(args: argparse.Namespace) -> int:
+    from gateway.domain import StoreName
+    from gateway.policies import impact
+    from gateway.policies.policy import Policy
+    from gateway.policies.scope import Grants, StoreScope
+    from gateway.records import Records
+    from gateway.services import open_stores
+    from gateway.stores import NameCursor
+
+    settings = Settings.load(args.config)
+    old = Policy.from_file(settings.policy_file)
+    new = Policy.from_file(args.new_file)
+    stores = open_stores(settings)
+    records = Records(settings.records_url)
+    spaces: list[Space] = []
+    subjects: list[impact.Subject] = []
+    try:
+        # Tables this version added are created, as `serve` would; nothing is dropped.
+        for store in stores.values():
+            await store.create_schema()
+        await records.create_schema()
+        for name in StoreName:
+            everything = StoreScope(name, allow=Grants(everything=True))
+            after: NameCursor | None = None
+            while True:
+                page = await stores[name].list_spaces(
+                    everything, kind=None, after=after, limit=IMPACT_PAGE
+                )
+                spaces.extend(page.items)
+                if not page.has_next:
+                    break
+                after = NameCursor(page.items[-1].name, page.items[-1].id)
+        for principal in await records.known_principals():
+            # The memberships a request of theirs would load; the roles are their last token's.
+            if principal.verified_email:
+                memberships = []
+                for name in StoreName:
+                    memberships.extend(await stores[name].memberships_for(principal.verified_email))
+                principal = principal.with_memberships(tuple(memberships))
+            subjects.append(impact.Subject.known(principal))
+    finally:
+        for store in stores.values():
+            await store.close()
+        await records.close()
+    subjects.extend(impact.persona_subjects())
+    report = impact.diff(old, new, subjects, spaces, datetime.now(UTC))
+    print(report.as_json() if args.format == "json" else report.as_text(), end="")
+    return 0
 
 
 def _access_report(args: argparse.Namespace) -> int:

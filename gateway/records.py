@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from gateway.principal import Principal
 from gateway.sql import UtcDateTime, open_engine, write_transaction
 
 if TYPE_CHECKING:
@@ -362,6 +363,15 @@ class Records:
             rows = await conn.execute(stmt)
             return {pid: frozenset(json.loads(roles)) for pid, roles in rows}
 
+    async def known_principals(self) -> list[Principal]:
+        """Everyone who has made an authenticated request, as their last token described
+        them (roles, organisation; no memberships), in id order. For reports such as
+        ``gateway policy impact``: never on a request path."""
+        stmt = select(principals).order_by(principals.c.id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [_principal(row) for row in rows]
+
     # --- notifications ----------------------------------------------------
     async def notify(self, items: Sequence[Notification]) -> None:
         """Store notifications (their ids are assigned here)."""
@@ -490,6 +500,21 @@ async def _insert_audit(conn: AsyncConnection, entry: AuditEntry) -> int:
         )
     )
     return int(result.inserted_primary_key[0])
+
+
+def _principal(row: Any) -> Principal:
+    # Only a verified email is stored (see Records.saw); without one, the id is
+    # user:ISSUER#SUBJECT and the subject is what follows the '#'.
+    subject = row.email or row.id.rpartition("#")[2] or row.id
+    return Principal(
+        issuer=row.issuer,
+        subject=subject,
+        email=row.email,
+        email_verified=row.email is not None,
+        display_name=row.display_name,
+        roles=frozenset(json.loads(row.roles)),
+        organisation=row.organisation,
+    )
 
 
 def _entry(row: Any) -> AuditEntry:

@@ -28,6 +28,9 @@ class Action(enum.StrEnum):
 
 # Every write also needs ``read`` on the same space: nobody writes where they cannot read.
 WRITE_ACTIONS: frozenset[Action] = frozenset(Action) - {Action.READ, Action.JOIN}
+# The writes whose target is found through the read scope: all but creating a space, which
+# does not exist yet. Granting one of these where the subject cannot read grants nothing.
+NEEDS_READ: frozenset[Action] = WRITE_ACTIONS - {Action.CREATE_SPACE}
 
 
 def membership_resource(role: SpaceRole) -> Resource:

@@ -31,7 +31,7 @@ from gateway.policies.permissions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
 
@@ -42,11 +42,19 @@ class Effect(enum.StrEnum):
 
 
 class PolicyError(ValueError):
-    """A policy that cannot be loaded; ``problems`` holds one message per bad line."""
+    """A policy that cannot be loaded; ``problems`` holds one message per bad line.
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    ``located`` holds the same problems as (line number, reason) pairs, so that tools
+    such as ``gateway policy validate`` can print them as ``FILE:LINE: ...``; a problem
+    of the file as a whole (it cannot be read) is not in it.
+    """
+
+    def __init__(
+        self, source: str, problems: list[str], located: Sequence[tuple[int, str]] = ()
+    ) -> None:
         self.source = source
         self.problems = problems
+        self.located = tuple(located)
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
@@ -113,16 +121,17 @@ class Policy:
     def parse(cls, text: str, source: str = "<memory>") -> Policy:
         rules: list[Rule] = []
         links: list[RoleLink] = []
-        problems: list[str] = []
+        located: list[tuple[int, str]] = []
         for number, fields in _rows(text):
             try:
                 item = _parse_row(fields, number)
             except ValueError as exc:
-                problems.append(f"line {number}: {exc}")
+                located.append((number, str(exc)))
                 continue
             (rules if isinstance(item, Rule) else links).append(item)
-        if problems:
-            raise PolicyError(source, problems)
+        if located:
+            problems = [f"line {number}: {reason}" for number, reason in located]
+            raise PolicyError(source, problems, located)
         return cls(tuple(rules), tuple(links), source)
 
     def lines(self) -> list[str]:

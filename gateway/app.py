@@ -40,6 +40,7 @@ from gateway.identity.jwks import JwksCache
 from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
 from gateway.identity.session import COOKIE_NAME, session_secret
+from gateway.policies.reload import PolicyFileWatcher
 from gateway.records import Records
 from gateway.schema import build_schema
 from gateway.schema.context import Context, build_context
@@ -189,13 +190,25 @@ def create_app(
                     log.info("accepting bearer tokens from %s (%s)", provider.name, provider.issuer)
                     if provider.introspection:
                         log.info("accepting opaque tokens from %s by introspection", provider.name)
+                watcher = None
+                if settings.policy_reload:
+                    watcher = asyncio.create_task(
+                        PolicyFileWatcher(services, settings.policy_file).run(),
+                        name="policy-file-watcher",
+                    )
                 if freeze_heap:
                     # The start-up heap (schema, policy, engines) lives as long as the process;
                     # out of the collector's sight, full collections stop walking it. The read
                     # benchmark measured guest p99 64 -> 19 ms at 1M posts with this.
                     gc.collect()
                     gc.freeze()
-                yield
+                try:
+                    yield
+                finally:
+                    if watcher is not None:
+                        watcher.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await watcher
         finally:
             bearer.verifiers = local
             bearer.opaque = None
@@ -205,7 +218,10 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        checks: dict[str, str] = {"policy": f"loaded ({len(services.policy.policy.rules)} rules)"}
+        policy = services.policy
+        checks: dict[str, str] = {
+            "policy": f"version {policy.version[:12]} ({len(policy.policy.rules)} rules)"
+        }
         ready = True
         names = list(services.stores)
         results = await asyncio.gather(

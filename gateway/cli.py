@@ -217,6 +217,7 @@ async def _explain_async(args: argparse.Namespace) -> int:
     from gateway.domain import StoreName
     from gateway.errors import InvalidId
     from gateway.policies.explain import explain
+    from gateway.policies.export import digest
     from gateway.policies.scope import Grants, StoreScope
     from gateway.services import load_policy, open_stores
 
@@ -248,7 +249,7 @@ async def _explain_async(args: argparse.Namespace) -> int:
             await store.close()
     now = datetime.now(UTC)
     result = explain(policy, principal, key, args.object, args.action, now)
-    print(f"{principal.id} {args.action} {args.object} in {key}")
+    print(f"{principal.id} {args.action} {args.object} in {key} (policy {digest(policy)[:12]})")
     print(result)
     return 0 if result.allowed else 1
 

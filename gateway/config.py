@@ -131,6 +131,8 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "invite_max_days": ("invitations.max_days", "GATEWAY_INVITE_MAX_DAYS", _int, 365),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
+    # Edits of the policy file take effect without a restart (a broken file never does).
+    "policy_reload": ("policy.reload", "GATEWAY_POLICY_RELOAD", _bool, True),
     # Where browsers reach the gateway (e.g. https://collab.corp.example behind a proxy):
     # login callbacks are built from it. Unset: from each request's own URL.
     "public_url": ("identity.public_url", "GATEWAY_PUBLIC_URL", _public_url, None),
@@ -160,6 +162,7 @@ class Settings:
     invite_max_days: int
     demo_data: bool
     policy_file: Path
+    policy_reload: bool
     public_url: str | None
     dev_issuer: bool
     introspection: bool

@@ -314,7 +314,12 @@ def _entry(
         store=write.space.store.value,
         space_key=write.space.key,
         target=None,
-        detail={"operation": write.operation, **(detail or write.detail)},
+        # The policy version the decision was made under.
+        detail={
+            "operation": write.operation,
+            "policy": ctx.authorizer.index.version[:12],
+            **(detail or write.detail),
+        },
         idempotency_key=write.idempotency_key,
     )
 

@@ -401,6 +401,7 @@ async def test_every_write_and_refusal_is_audited(services: Services) -> None:
     assert ok.issuer
     assert ok.detail == {
         "operation": "askQuestion",
+        "policy": services.policy.version[:12],
         "title_length": 8,
         "body_length": 1,
         "tags": [],

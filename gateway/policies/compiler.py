@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from casbin.util import key_match
 
 from gateway.domain import StoreName, Visibility
+from gateway.policies.export import digest
 from gateway.policies.permissions import SELF, Action, Resource
 from gateway.policies.policy import Effect, Policy, Rule, parse_domain, role_closure
 from gateway.policies.scope import Grants, Scope, StoreScope
@@ -37,6 +38,8 @@ class PolicyIndex:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        # The content hash of the canonical policy: what every decision is made under.
+        self.version = digest(policy)
         self._by_act_sub: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for rule in policy.rules:
             self._by_act_sub[(rule.act, rule.sub)].append(rule)

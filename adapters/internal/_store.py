@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -151,6 +151,7 @@ class InternalStore:
         """Every membership of the profile with this email, expired ones included, and its
         unrevoked, unaccepted invitations as pending memberships."""
         email = email.strip().lower()
+        # One statement on every request's path: held memberships, then pending invitations.
         held = (
             select(
                 communities.c.id,
@@ -158,6 +159,7 @@ class InternalStore:
                 communities.c.access,
                 community_memberships.c.member_role,
                 community_memberships.c.expires_at,
+                literal(False).label("pending"),
             )
             .select_from(
                 community_memberships.join(
@@ -165,7 +167,6 @@ class InternalStore:
                 ).join(communities, communities.c.id == community_memberships.c.community_id)
             )
             .where(profiles.c.email == email)
-            .order_by(communities.c.id)
         )
         invited = (
             select(
@@ -174,6 +175,7 @@ class InternalStore:
                 communities.c.access,
                 community_invitations.c.member_role,
                 community_invitations.c.expires_at,
+                literal(True).label("pending"),
             )
             .select_from(
                 community_invitations.join(
@@ -185,11 +187,9 @@ class InternalStore:
                 community_invitations.c.revoked_at.is_(None),
                 community_invitations.c.accepted_at.is_(None),
             )
-            .order_by(communities.c.id)
         )
-        async with self.engine.connect() as conn:
-            rows = [(row, False) for row in await conn.execute(held)]
-            rows += [(row, True) for row in await conn.execute(invited)]
+        both = union_all(held, invited).subquery()
+        stmt = select(both).order_by(both.c.pending, both.c.id)
         return [
             Membership(
                 store=self.name,
@@ -197,9 +197,9 @@ class InternalStore:
                 space_key=space_key(self.name, Visibility(row.access), row.slug),
                 role=_ROLES[row.member_role],
                 expires_at=row.expires_at,
-                pending=pending,
+                pending=bool(row.pending),
             )
-            for row, pending in rows
+            for row in await self._all(stmt)
         ]
 
     async def trust_level(self, email: str) -> int | None:

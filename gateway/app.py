@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -79,6 +80,10 @@ async def prepare_stores(services: Services) -> None:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
     try:
         await services.records.create_schema()
+        # Keys past their lifetime answer no retry any more; without this they pile up.
+        purged = await services.records.purge_keys(datetime.now(UTC))
+        if purged:
+            log.info("forgot %d idempotency keys past their lifetime", purged)
     except STORE_FAILURES as exc:
         # Reads do not need it; writes retry the schema and are refused while it is down.
         log.warning("the gateway's records database is not reachable at start-up: %s", exc)

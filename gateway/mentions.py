@@ -70,8 +70,9 @@ async def notify_mentions(
     if candidates:
         roles = await ctx.records.roles_of([f"{USER_PREFIX}{e}" for e in candidates.values()])
         members = await _community_members(ctx, list(candidates.values()))
-        for handle, email in candidates.items():
-            memberships = await _memberships(ctx, email)
+        # Every candidate's memberships at once, not one round trip after another.
+        held = await asyncio.gather(*(_memberships(ctx, e) for e in candidates.values()))
+        for (handle, email), memberships in zip(candidates.items(), held, strict=True):
             # What their last token said, when the gateway has seen them; otherwise what
             # the stores prove: anyone is a guest, a verified forum account is a member.
             held = roles.get(f"{USER_PREFIX}{email}")

@@ -22,12 +22,9 @@ class MemberRole(enum.Enum):
     GUEST = "space_guest"
 
 
-@strawberry.enum(description="Where an invitation stands.")
-class InvitationState(enum.Enum):
-    PENDING = "PENDING"
-    ACCEPTED = "ACCEPTED"
-    REVOKED = "REVOKED"
-    EXPIRED = "EXPIRED"
+InvitationState = strawberry.enum(
+    InvitationStatus, name="InvitationState", description="Where an invitation stands."
+)
 
 
 @strawberry.type(description="An invitation of one email address to one space.")
@@ -52,8 +49,7 @@ class Invitation:
 
     @strawberry.field
     def status(self, info: Info) -> InvitationState:
-        state: InvitationStatus = self._invitation.status(context_of(info).now)
-        return InvitationState(state.value)
+        return self._invitation.status(context_of(info).now)
 
     @strawberry.field
     def created_at(self) -> datetime:

@@ -18,14 +18,11 @@ from gateway.policies.policy import PolicyError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from gateway.domain import Space
     from gateway.principal import Principal
 
 
 # uvicorn's websockets protocol for GraphQL subscriptions (its default is deprecated).
 WS_IMPLEMENTATION = "websockets-sansio"
-# Spaces read per query by `gateway policy impact` (it reads them all, page by page).
-IMPACT_PAGE = 500
 
 
 class UsageError(Exception):
@@ -291,51 +288,27 @@ def _impact(args: argparse.Namespace) -> int:
 
 
 async def _impact_async(args: argparse.Namespace) -> int:
-    from gateway.domain import StoreName
-    from gateway.policies import impact
+    from gateway.policies import impact, population
     from gateway.policies.policy import Policy
-    from gateway.policies.scope import Grants, StoreScope
     from gateway.records import Records
     from gateway.services import open_stores
-    from gateway.stores import NameCursor
 
     settings = Settings.load(args.config)
     old = Policy.from_file(settings.policy_file)
     new = Policy.from_file(args.new_file)
     stores = open_stores(settings)
     records = Records(settings.records_url)
-    spaces: list[Space] = []
-    subjects: list[impact.Subject] = []
     try:
         # Tables this version added are created, as `serve` would; nothing is dropped.
         for store in stores.values():
             await store.create_schema()
         await records.create_schema()
-        for name in StoreName:
-            everything = StoreScope(name, allow=Grants(everything=True))
-            after: NameCursor | None = None
-            while True:
-                page = await stores[name].list_spaces(
-                    everything, kind=None, after=after, limit=IMPACT_PAGE
-                )
-                spaces.extend(page.items)
-                if not page.has_next:
-                    break
-                after = NameCursor(page.items[-1].name, page.items[-1].id)
-        for principal in await records.known_principals():
-            # The memberships a request of theirs would load; the roles are their last token's.
-            if principal.verified_email:
-                memberships = []
-                for name in StoreName:
-                    memberships.extend(await stores[name].memberships_for(principal.verified_email))
-                principal = principal.with_memberships(tuple(memberships))
-            subjects.append(impact.Subject.known(principal))
+        found = await population.gather(stores, records)
     finally:
         for store in stores.values():
             await store.close()
         await records.close()
-    subjects.extend(impact.persona_subjects())
-    report = impact.diff(old, new, subjects, spaces, datetime.now(UTC))
+    report = impact.diff(old, new, found.subjects, found.spaces, datetime.now(UTC))
     print(report.as_json() if args.format == "json" else report.as_text(), end="")
     return 0
 

@@ -1,0 +1,69 @@
+"""The real principals and spaces a policy is judged over: for impact, who-can and reports.
+
+Everyone the gateway has seen (the roles their last token carried, with the memberships
+a request of theirs would load now), one principal per persona holding nothing else
+(what a newcomer of that persona would get), and every space of every store. Reading
+it costs a query per known principal and store: it is for administrators' tools, never
+for a request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gateway.domain import StoreName
+from gateway.policies.impact import Subject, persona_subjects
+from gateway.policies.scope import Grants, StoreScope
+from gateway.stores import NameCursor
+
+if TYPE_CHECKING:
+    from gateway.domain import Space
+    from gateway.principal import Principal
+    from gateway.records import Records
+    from gateway.stores import Store
+
+# Spaces read per query (all are read, page by page).
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    subjects: tuple[Subject, ...]  # known principals first, then one per persona
+    spaces: tuple[Space, ...]
+
+
+async def all_spaces(stores: dict[StoreName, Store]) -> list[Space]:
+    spaces: list[Space] = []
+    for name in StoreName:
+        everything = StoreScope(name, allow=Grants(everything=True))
+        after: NameCursor | None = None
+        while True:
+            page = await stores[name].list_spaces(everything, kind=None, after=after, limit=PAGE)
+            spaces.extend(page.items)
+            if not page.has_next:
+                break
+            after = NameCursor(page.items[-1].name, page.items[-1].id)
+    return spaces
+
+
+async def with_memberships(stores: dict[StoreName, Store], principal: Principal) -> Principal:
+    """The principal with the memberships (and pending invitations) both stores hold for
+    its verified email, as a request of theirs would load them."""
+    if not principal.verified_email:
+        return principal
+    found = await asyncio.gather(
+        *(stores[name].memberships_for(principal.verified_email) for name in StoreName)
+    )
+    return principal.with_memberships(tuple(m for ms in found for m in ms))
+
+
+async def gather(stores: dict[StoreName, Store], records: Records) -> Population:
+    spaces = await all_spaces(stores)
+    subjects = [
+        Subject.known(await with_memberships(stores, principal))
+        for principal in await records.known_principals()
+    ]
+    subjects.extend(persona_subjects())
+    return Population(tuple(subjects), tuple(spaces))

@@ -28,6 +28,7 @@ from gateway.domain import SpaceRole, StoreName
 from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.export import digest
 from gateway.policies.permissions import (
+    ADMIN_DOMAIN,
     EXTERNAL,
     NEEDS_READ,
     PEOPLE,
@@ -98,7 +99,7 @@ class Turn:
 
     who: str
     label: str
-    store: StoreName
+    store: StoreName | None  # None: the gateway as a whole (administer)
     target: str
     action: str
     obj: str
@@ -108,7 +109,7 @@ class Turn:
         return {
             "principal": self.who,
             "roles": self.label,
-            "store": self.store.value,
+            "store": self.store.value if self.store else "",
             "target": self.target,
             "action": self.action,
             "object": self.obj,
@@ -123,7 +124,7 @@ class Group:
     label: str
     action: str
     obj: str
-    store: StoreName
+    store: StoreName | None
     change: Change
     who: frozenset[str]
     targets: frozenset[str]
@@ -134,8 +135,10 @@ class Group:
             verb = "gains" if n == 1 else "gain"
         else:
             verb = "loses" if n == 1 else "lose"
+        if self.obj == Resource.POLICY.value:
+            return f"{n} {_noun(self.label, n)} {verb} {self.action} of the policy"
         what = self.action if self.obj == Resource.SPACE.value else f"{self.action} {self.obj}"
-        if all(t.startswith(f"{PEOPLE}/") for t in self.targets):
+        if self.store is None or all(t.startswith(f"{PEOPLE}/") for t in self.targets):
             where = ", ".join(sorted(self.targets))
         else:
             where = _count(len(self.targets), f"{self.store.value} space")
@@ -153,12 +156,12 @@ class Impact:
     turns: tuple[Turn, ...]
 
     def summary(self) -> list[Group]:
-        groups: dict[tuple[str, str, str, StoreName, Change], list[Turn]] = defaultdict(list)
+        groups: dict[tuple[str, str, str, StoreName | None, Change], list[Turn]] = defaultdict(list)
         for t in self.turns:
             groups[(t.label, t.action, t.obj, t.store, t.change)].append(t)
         return [
             Group(*key, frozenset(t.who for t in turns), frozenset(t.target for t in turns))
-            for key, turns in sorted(groups.items())
+            for key, turns in sorted(groups.items(), key=lambda kv: _group_order(kv[0]))
         ]
 
     def as_text(self) -> str:
@@ -188,7 +191,7 @@ class Impact:
                     "roles": g.label,
                     "action": g.action,
                     "object": g.obj,
-                    "store": g.store.value,
+                    "store": g.store.value if g.store else "",
                     "change": g.change.value,
                     "principals": len(g.who),
                     "targets": len(g.targets),
@@ -242,6 +245,7 @@ def _touched_actions(old: Policy, new: Policy) -> frozenset[str]:
     return frozenset(touched)
 
 
+_NOT_SPACE_ACTIONS = (Action.INVITE, Action.JOIN, Action.ADMINISTER)
 _PERSON_OBJECTS = (Resource.PERSON, Resource.PERSON_EMAIL, Resource.PERSON_DEPARTMENT)
 _NEEDS_READ = frozenset(a.value for a in NEEDS_READ)
 
@@ -258,8 +262,12 @@ class _Both:
         self, touched: frozenset[str], by_store: dict[StoreName, list[Space]]
     ) -> Iterator[Turn]:
         space_obj = Resource.SPACE.value
+        if Action.ADMINISTER.value in touched:
+            turn = self._turn(Resource.POLICY.value, ADMIN_DOMAIN, Action.ADMINISTER.value, None)
+            if turn is not None:
+                yield turn
         for action in Action:
-            if action in (Action.INVITE, Action.JOIN) or action.value not in touched:
+            if action in _NOT_SPACE_ACTIONS or action.value not in touched:
                 continue
             for store, spaces in by_store.items():
                 if self._same_scopes(action.value, store):
@@ -311,7 +319,7 @@ class _Both:
         obj: str,
         dom: str,
         act: str,
-        store: StoreName,
+        store: StoreName | None,
         space: Space | None = None,
     ) -> Turn | None:
         """The turn at one point, or None when both policies decide alike. With ``space``,
@@ -339,6 +347,11 @@ def _decide(authorizer: Authorizer, obj: str, dom: str, act: str, space: Space |
         # Nobody writes where they cannot read: the write's target is found through it.
         allowed = authorizer.scope(Action.READ.value).admits(space)
     return allowed
+
+
+def _group_order(key: tuple[str, str, str, StoreName | None, Change]) -> tuple[str, ...]:
+    label, action, obj, store, change = key
+    return label, action, obj, store.value if store else "", change.value
 
 
 def _label(roles: frozenset[str]) -> str:

@@ -15,6 +15,9 @@ class Action(enum.StrEnum):
     """What a principal does to a space (or, for ``invite``, which role it hands out)."""
 
     ACCEPT = "accept"  # mark an answer as the accepted one
+    # Change the policy, read the audit log, ask who can access what: the admin API and
+    # page. Asked of the object ``policy`` in domain ``*`` (ADMIN_DOMAIN), never of a space.
+    ADMINISTER = "administer"
     ANSWER = "answer"
     ASK = "ask"
     CREATE_SPACE = "create_space"
@@ -27,7 +30,11 @@ class Action(enum.StrEnum):
 
 
 # Every write also needs ``read`` on the same space: nobody writes where they cannot read.
-WRITE_ACTIONS: frozenset[Action] = frozenset(Action) - {Action.READ, Action.JOIN}
+WRITE_ACTIONS: frozenset[Action] = frozenset(Action) - {
+    Action.READ,
+    Action.JOIN,
+    Action.ADMINISTER,
+}
 # The writes whose target is found through the read scope: all but creating a space, which
 # does not exist yet. Granting one of these where the subject cannot read grants nothing.
 NEEDS_READ: frozenset[Action] = WRITE_ACTIONS - {Action.CREATE_SPACE}
@@ -49,6 +56,7 @@ class Resource(enum.StrEnum):
     PERSON = "Person"
     PERSON_DEPARTMENT = "Person.department"
     PERSON_EMAIL = "Person.email"
+    POLICY = "policy"  # the gateway's policy itself (action administer)
     SPACE = "space"
 
 
@@ -74,6 +82,8 @@ SELF = "self"
 EXTERNAL = "external"
 # Policy subjects naming one principal rather than a role: ``user:erin@corp.example``.
 USER_PREFIX = "user:"
+# The domain the ``administer`` question is asked in: the gateway as a whole.
+ADMIN_DOMAIN = "*"
 # The domain of person-level checks: ``people/internal``, ``people/community``.
 PEOPLE = "people"
 

@@ -21,6 +21,7 @@ from casbin.util import key_match
 
 from gateway.domain import SpaceRole, StoreName, Visibility
 from gateway.policies.permissions import (
+    ADMIN_DOMAIN,
     EXTERNAL,
     KNOWN_ROLES,
     NEEDS_READ,
@@ -65,7 +66,8 @@ class Check:
 
     ``invitee``: asked for someone being invited (roles ``employee`` or ``external``
     only, see ``inviteToSpace``), not for the caller. ``own``: the caller also holds
-    ``self`` (their own profile, their own question).
+    ``self`` (their own profile, their own question). ``admin``: asked in the gateway's
+    own domain (``*``), neither a space nor people.
     """
 
     objects: frozenset[str]
@@ -73,6 +75,7 @@ class Check:
     people: bool
     invitee: bool = False
     own: bool = False
+    admin: bool = False
 
 
 def _values(*items: enum.StrEnum) -> frozenset[str]:
@@ -81,7 +84,9 @@ def _values(*items: enum.StrEnum) -> frozenset[str]:
 
 _MEMBERSHIPS = frozenset(membership_resource(role).value for role in SpaceRole)
 # Read and every write on a space itself; invite and join are asked of memberships.
-_SPACE_ACTIONS = frozenset(a.value for a in Action) - _values(Action.INVITE, Action.JOIN)
+_SPACE_ACTIONS = frozenset(a.value for a in Action) - _values(
+    Action.INVITE, Action.JOIN, Action.ADMINISTER
+)
 
 # Every question the gateway's code asks (Authorizer.scope / allows): kept next to the
 # analysis so that a new kind of check is one line here; tests hold every action and
@@ -103,6 +108,7 @@ CHECKS: tuple[Check, ...] = (
         people=True,
         own=True,
     ),
+    Check(_values(Resource.POLICY), _values(Action.ADMINISTER), people=False, admin=True),
 )
 
 # The visibilities each store's spaces can have (see gateway.domain.Visibility): a domain
@@ -197,9 +203,12 @@ class _Analysis:
         that give their holder ``sub``."""
         return [src for src in self._sources if sub in self.closure(src)]
 
-    def domains(self, dom: str, *, people: bool) -> list[str]:
-        """The representative domains of one kind that ``dom`` matches."""
-        return [d for d in (self.people if people else self.spaces) if key_match(d, dom)]
+    def domains(self, dom: str, check: Check) -> list[str]:
+        """The representative domains of ``check``'s kind that ``dom`` matches."""
+        candidates = self.people if check.people else self.spaces
+        if check.admin:
+            candidates = [ADMIN_DOMAIN]
+        return [d for d in candidates if key_match(d, dom)]
 
     # --- the checks ------------------------------------------------------------
     def repeats(self) -> Iterator[Problem]:
@@ -219,9 +228,7 @@ class _Analysis:
                 continue
             for obj in sorted(check.objects):
                 if key_match(obj, rule.obj):
-                    points.extend(
-                        (check, obj, dom) for dom in self.domains(rule.dom, people=check.people)
-                    )
+                    points.extend((check, obj, dom) for dom in self.domains(rule.dom, check))
         return points
 
     def never_asked(self, rule: Rule) -> str | None:
@@ -241,8 +248,13 @@ class _Analysis:
         by_action = [c for c in by_object if rule.act in c.actions]
         if not by_action:
             return _wrong_action(rule, by_object)
-        by_domain = [c for c in by_action if self.domains(rule.dom, people=c.people)]
+        by_domain = [c for c in by_action if self.domains(rule.dom, c)]
         if not by_domain:
+            if by_action[0].admin:
+                return (
+                    f"{rule.obj} is asked only in domain '{ADMIN_DOMAIN}' (the gateway as a "
+                    f"whole), never in {rule.dom}: this line never matches"
+                )
             if by_action[0].people:
                 return (
                     f"{rule.obj} is asked only in people/STORE domains, never in a space "
@@ -310,7 +322,7 @@ class _Analysis:
         if rule.act not in _NEEDS_READ or rule.sub == SELF:
             # ``self`` is only ever held next to the caller's own roles, which do the reading.
             return None
-        spaces = self.domains(rule.dom, people=False)
+        spaces = [s for s in self.spaces if key_match(s, rule.dom)]
         reads = [
             r
             for r in self.policy.rules
@@ -349,7 +361,7 @@ def _may_hold(check: Check, holders: Iterable[str]) -> bool:
             continue
         if src in _PERSONAS or src.startswith(USER_PREFIX):
             return True
-        if src in _SPACE_ROLES and not check.people:
+        if src in _SPACE_ROLES and not check.people and not check.admin:
             return True  # memberships hold in their own space only, never in people/ domains
         if src == SELF and check.own:
             return True

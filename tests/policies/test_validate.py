@@ -33,6 +33,22 @@ W, E = Severity.WARNING, Severity.ERROR
 # (policy text, [(line, severity, words the reason contains)]): every problem, no more.
 CASES: list[tuple[str, str, list[tuple[int, Severity, str]]]] = [
     ("clean", "p, employee, internal/*, space, read, allow\n", []),
+    ("an administrator", "p, security_admin, *, policy, administer, allow\n", []),
+    (
+        "administer asked only in the gateway's domain",
+        "p, security_admin, internal/*, policy, administer, allow",
+        [(1, W, "policy is asked only in domain '*'")],
+    ),
+    (
+        "administer never comes from a membership",
+        "p, space_owner, *, policy, administer, allow",
+        [(1, W, "no principal holds space_owner where this line applies")],
+    ),
+    (
+        "policy is asked only with administer",
+        "p, employee, *, policy, read, allow",
+        [(1, W, "policy is asked only with administer, never with read")],
+    ),
     (
         "comments and blank lines keep their line numbers",
         "# header\n\np, guest, internal/open/*, Person, read, allow\n",

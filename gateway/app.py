@@ -41,11 +41,12 @@ from gateway.identity.jwks import JwksCache
 from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
 from gateway.identity.session import COOKIE_NAME, session_secret
-from gateway.policies.reload import PolicyFileWatcher
+from gateway.listen import Listener, listens
+from gateway.policies.reload import PolicyReloader
 from gateway.records import Records
 from gateway.schema import build_schema
 from gateway.schema.context import Context, build_context
-from gateway.services import Services, load_policy, open_stores
+from gateway.services import Services, load_policy, open_stores, start_policy
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -80,12 +81,14 @@ async def prepare_stores(services: Services) -> None:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
     try:
         await services.records.create_schema()
+        await start_policy(services)
         # Keys past their lifetime answer no retry any more; without this they pile up.
         purged = await services.records.purge_keys(datetime.now(UTC))
         if purged:
             log.info("forgot %d idempotency keys past their lifetime", purged)
     except STORE_FAILURES as exc:
         # Reads do not need it; writes retry the schema and are refused while it is down.
+        # The policy's history (and a database policy) is read by the reloader once it is up.
         log.warning("the gateway's records database is not reachable at start-up: %s", exc)
 
 
@@ -195,12 +198,16 @@ def create_app(
                     log.info("accepting bearer tokens from %s (%s)", provider.name, provider.issuer)
                     if provider.introspection:
                         log.info("accepting opaque tokens from %s by introspection", provider.name)
-                watcher = None
+                background = []
                 if settings.policy_reload:
-                    watcher = asyncio.create_task(
-                        PolicyFileWatcher(services, settings.policy_file).run(),
-                        name="policy-file-watcher",
-                    )
+                    listener = None
+                    if listens(settings.records_url):
+                        listener = Listener(settings.records_url)
+                        background.append(
+                            asyncio.create_task(listener.run(), name="records-listener")
+                        )
+                    reloader = PolicyReloader(services, services.policy_store, listener)
+                    background.append(asyncio.create_task(reloader.run(), name="policy-reloader"))
                 if freeze_heap:
                     # The start-up heap (schema, policy, engines) lives as long as the process;
                     # out of the collector's sight, full collections stop walking it. The read
@@ -210,10 +217,10 @@ def create_app(
                 try:
                     yield
                 finally:
-                    if watcher is not None:
-                        watcher.cancel()
+                    for task in background:
+                        task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
-                            await watcher
+                            await task
         finally:
             bearer.verifiers = local
             bearer.opaque = None
@@ -225,7 +232,7 @@ def create_app(
     async def readyz(request: Request) -> JSONResponse:
         policy = services.policy
         checks: dict[str, str] = {
-            "policy": f"version {policy.version[:12]} ({len(policy.policy.rules)} rules)"
+            "policy": f"version {policy.describe()} ({len(policy.policy.rules)} rules)"
         }
         ready = True
         names = list(services.stores)

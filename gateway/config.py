@@ -71,6 +71,12 @@ def _url(value: Any) -> str:
     return text
 
 
+def _policy_store(value: Any) -> str:
+    if value not in ("file", "database"):
+        raise ValueError(f"must be file or database, not {value!r}")
+    return str(value)
+
+
 def _str(value: Any) -> str:
     return str(value)
 
@@ -133,6 +139,9 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
     # Edits of the policy file take effect without a restart (a broken file never does).
     "policy_reload": ("policy.reload", "GATEWAY_POLICY_RELOAD", _bool, True),
+    # Where the policy in force lives: "file" (policy.file) or "database" (the records
+    # database, seeded from policy.file on first start). Replicas share the database one.
+    "policy_store": ("policy.store", "GATEWAY_POLICY_STORE", _policy_store, "file"),
     # Where browsers reach the gateway (e.g. https://collab.corp.example behind a proxy):
     # login callbacks are built from it. Unset: from each request's own URL.
     "public_url": ("identity.public_url", "GATEWAY_PUBLIC_URL", _public_url, None),
@@ -163,6 +172,7 @@ class Settings:
     demo_data: bool
     policy_file: Path
     policy_reload: bool
+    policy_store: str
     public_url: str | None
     dev_issuer: bool
     introspection: bool

@@ -217,7 +217,7 @@ class Records:
             await self.create_schema()
         if entry.idempotency_key is None:
             async with write_transaction(self.engine) as conn:
-                return await _insert_audit(conn, entry)
+                return await insert_audit(conn, entry)
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             claimed = await self._claim(entry, operation, request_hash)
@@ -262,7 +262,7 @@ class Records:
                         created_at=entry.at,
                     )
                 )
-                return await _insert_audit(conn, entry)
+                return await insert_audit(conn, entry)
         except IntegrityError:
             return None  # another replica inserted the key between our look and our insert
 
@@ -301,7 +301,7 @@ class Records:
     async def record(self, entry: AuditEntry) -> int:
         """Write one finished entry (a refusal, for instance)."""
         async with write_transaction(self.engine) as conn:
-            return await _insert_audit(conn, entry)
+            return await insert_audit(conn, entry)
 
     async def purge_keys(self, now: datetime) -> int:
         """Forget keys older than their lifetime; returns how many."""
@@ -484,7 +484,7 @@ class Records:
             return int(await conn.scalar(stmt) or 0)
 
 
-async def _insert_audit(conn: AsyncConnection, entry: AuditEntry) -> int:
+async def insert_audit(conn: AsyncConnection, entry: AuditEntry) -> int:
     result = await conn.execute(
         insert(audit_log).values(
             at=entry.at,

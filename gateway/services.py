@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -9,8 +10,17 @@ from adapters.community import CommunityStore
 from adapters.internal import InternalStore
 from gateway.domain import StoreName
 from gateway.mentions import NotificationHub
+from gateway.policies.admin import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
+from gateway.policies.store import (
+    DatabaseSource,
+    FileSource,
+    PolicyStore,
+    Source,
+    StaleVersion,
+    VersionKind,
+)
 from gateway.records import Records
 
 if TYPE_CHECKING:
@@ -28,6 +38,19 @@ class Services:
     records: Records
     # Wakes this replica's subscribers (notificationAdded) when a notification is written.
     hub: NotificationHub = field(default_factory=NotificationHub)
+    policy_store: PolicyStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The policy's history lives in the records database (and so does the policy, when
+        # policy.store is "database").
+        self.policy_store = PolicyStore(self.records.engine, policy_source(self.settings))
+
+    @property
+    def policy_admin(self) -> PolicyAdmin:
+        return PolicyAdmin(self.policy_store, self.stores, self.records, self._install)
+
+    def _install(self, index: PolicyIndex) -> None:
+        self.policy = index
 
     async def close(self) -> None:
         for store in self.stores.values():
@@ -43,5 +66,32 @@ def open_stores(settings: Settings) -> dict[StoreName, Store]:
     }
 
 
+def policy_source(settings: Settings) -> Source:
+    if settings.policy_store == "database":
+        return DatabaseSource()
+    return FileSource(settings.policy_file)
+
+
 def load_policy(settings: Settings) -> PolicyIndex:
+    """The policy to start with. From the file, it is the file's. From the database it is
+    an empty policy (everything denied) until the database's is read at start-up: never
+    a file that may say more than the policy an administrator put in the database."""
+    if settings.policy_store == "database":
+        return PolicyIndex(Policy((), (), source="database (not read yet)"))
     return PolicyIndex(Policy.from_file(settings.policy_file))
+
+
+async def start_policy(services: Services) -> None:
+    """Create the policy's tables, seed the database source from the policy file on the
+    very first start, and put the source's policy in force with its version number."""
+    store = services.policy_store
+    await store.create_schema()
+    if isinstance(store.source, DatabaseSource) and await store.latest_number() == 0:
+        seed = Policy.from_file(services.settings.policy_file)
+        if not (await store.read_source()).rules:
+            # Another replica may have seeded it first (StaleVersion): its seed stands.
+            with contextlib.suppress(StaleVersion):
+                await store.commit(seed, expected=0, actor="gateway", kind=VersionKind.INITIAL)
+    policy = await store.read_source()
+    version = await store.record(policy, actor=store.source.name)
+    services.policy = PolicyIndex(policy, number=version.number)

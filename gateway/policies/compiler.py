@@ -36,14 +36,22 @@ if TYPE_CHECKING:
 class PolicyIndex:
     """A policy indexed for compilation: rules by (action, subject), role closures memoised."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, number: int | None = None) -> None:
         self.policy = policy
         # The content hash of the canonical policy: what every decision is made under.
         self.version = digest(policy)
+        # Its number in the policy history (None: not recorded, e.g. the history's database
+        # was down when it was loaded).
+        self.number = number
         self._by_act_sub: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for rule in policy.rules:
             self._by_act_sub[(rule.act, rule.sub)].append(rule)
         self._closures: dict[frozenset[str], frozenset[str]] = {}
+
+    def describe(self) -> str:
+        """``v7 (sha256 0123456789ab)``: how decisions name the policy they were made under."""
+        number = f"v{self.number} " if self.number is not None else ""
+        return f"{number}(sha256 {self.version[:12]})"
 
     def closure(self, roles: Iterable[str]) -> frozenset[str]:
         key = frozenset(roles)

@@ -38,6 +38,12 @@ def export(policy: Policy) -> str:
     return f"# policy exported from {policy.source}\n# sha256: {sha}\n{text}"
 
 
+def row_text(fields: Sequence[str]) -> str:
+    """One line of a policy file from its fields (``["p", "employee", ...]``), quoted where
+    a field would not read back as it went in."""
+    return _row(fields)
+
+
 def _row(fields: Sequence[str]) -> str:
     return ", ".join(_field(f) for f in fields)
 

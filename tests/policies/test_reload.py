@@ -16,12 +16,15 @@ from gateway.app import create_app
 from gateway.config import REPO_POLICY, Settings
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
-from gateway.policies.reload import PolicyFileWatcher
+from gateway.policies.reload import PolicyReloader
+from gateway.policies.store import FileSource, PolicyStore, VersionKind
+from gateway.records import Records
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
+ADMIN_LINE = "p, security_admin, *, policy, administer, allow\n"
 GRANT = "\np, partner, internal/open/*, space, read, allow\n"
 SPACES = "{ spaces(first: 50) { edges { node { name } } } }"
 
@@ -85,7 +88,11 @@ async def test_an_edit_is_in_force_within_a_second_and_a_broken_file_never(
             granted = services.policy.version
             assert granted != first
             ready = (await client.get("/readyz")).json()["checks"]["policy"]
-            assert ready.startswith(f"version {granted[:12]}")
+            assert granted[:12] in ready
+            # The edit on disk is a version of its own, which a rollback can return to.
+            latest = await services.policy_store.latest()
+            assert (latest.number, latest.kind, latest.sha256) == (2, VersionKind.EDIT, granted)
+            assert f"v{latest.number} " in ready
 
             # Broken mid-edit: the last good policy stays in force, and the problem is logged.
             with caplog.at_level(logging.ERROR, logger="gateway.policy"):
@@ -102,6 +109,14 @@ async def test_an_edit_is_in_force_within_a_second_and_a_broken_file_never(
             )
             assert services.policy.version == first
 
+            # An edit that leaves nobody able to administer the policy is not put in force.
+            with caplog.at_level(logging.ERROR, logger="gateway.policy"):
+                _touch_later(policy, original.replace(ADMIN_LINE, ""))
+                await asyncio.sleep(1.5)
+            assert services.policy.version == first
+            assert any("administer" in r.message for r in caplog.records)
+            assert (await services.policy_store.latest_number()) == 3
+
 
 async def _sees(
     spaces: Callable[[], Awaitable[set[str]]], name: str, *, expected: bool = True
@@ -109,13 +124,21 @@ async def _sees(
     return (name in await spaces()) is expected
 
 
-def test_a_save_that_changes_only_comments_keeps_the_version(tmp_path: Path) -> None:
+async def test_a_save_that_changes_only_comments_keeps_the_version(tmp_path: Path) -> None:
     policy = tmp_path / "policies.csv"
     shutil.copy(REPO_POLICY, policy)
-
-    services = SimpleNamespace(policy=PolicyIndex(Policy.from_file(policy)))
-    watcher = PolicyFileWatcher(services, policy)  # type: ignore[arg-type]
-    before = services.policy
-    _touch_later(policy, "# a new comment\n" + policy.read_text())
-    assert watcher.check() is False
-    assert services.policy is before
+    records = Records(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
+    store = PolicyStore(records.engine, FileSource(policy))
+    await store.create_schema()
+    try:
+        first = await store.record(Policy.from_file(policy), actor="test")
+        index = PolicyIndex(first.policy(), number=first.number)
+        services = SimpleNamespace(policy=index, records=records)
+        reloader = PolicyReloader(services, store)  # type: ignore[arg-type]
+        before = services.policy
+        _touch_later(policy, "# a new comment\n" + policy.read_text())
+        assert await reloader.check() is False
+        assert services.policy is before
+        assert await store.latest_number() == 1
+    finally:
+        await records.close()

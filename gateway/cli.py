@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import getpass
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -14,10 +17,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import ConfigError, Settings
 from gateway.policies.policy import PolicyError
+from gateway.policies.store import VersionKind
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import AsyncIterator, Sequence
 
+    from gateway.policies.admin import PolicyAdmin, Proposal
     from gateway.principal import Principal
 
 
@@ -135,8 +140,42 @@ def _parser() -> argparse.ArgumentParser:
         description="Role links then rules, one a line, under a comment naming the source "
         "and the sha256 of the canonical text (the policy's version).",
     )
+    export.add_argument(
+        "--version", type=int, metavar="N", help="an earlier version from the history"
+    )
     export.add_argument("--config", metavar="FILE")
     export.set_defaults(run=_export)
+
+    apply = policy.add_parser(
+        "apply",
+        help="validate, show the impact, confirm, then put a new policy in force",
+        description="Refused (exit 1, nothing changed) when FILE has errors or would leave "
+        "nobody able to administer the policy. Otherwise the findings and the impact are "
+        "printed and, once confirmed, FILE becomes the next version of the policy, recorded "
+        "and audited; running gateways enforce it within a second.",
+    )
+    apply.add_argument("file", metavar="FILE")
+    apply.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    apply.add_argument("--reason", help="why: kept with the version and in the audit log")
+    apply.add_argument("--config", metavar="FILE")
+    apply.set_defaults(run=_apply)
+
+    rollback = policy.add_parser(
+        "rollback",
+        help="put an earlier version's policy back in force (as a new version)",
+        description="Shows the impact of returning to version N, asks, and applies it like "
+        "any change: checked, recorded as a new version, audited.",
+    )
+    rollback.add_argument("version", type=int, metavar="N")
+    rollback.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    rollback.add_argument("--reason", help="why: kept with the version and in the audit log")
+    rollback.add_argument("--config", metavar="FILE")
+    rollback.set_defaults(run=_rollback)
+
+    history = policy.add_parser("history", help="every version of the policy, newest first")
+    history.add_argument("--first", type=int, default=20, metavar="N")
+    history.add_argument("--config", metavar="FILE")
+    history.set_defaults(run=_history)
     return parser
 
 
@@ -256,7 +295,10 @@ def _validate(args: argparse.Namespace) -> int:
 
     from gateway.policies.validate import Severity, check_text
 
-    path = Path(args.file) if args.file else Settings.load(args.config).policy_file
+    settings = Settings.load(args.config)
+    if args.file is None and settings.policy_store == "database":
+        return asyncio.run(_validate_database(settings))
+    path = Path(args.file) if args.file else settings.policy_file
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -274,13 +316,187 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+async def _validate_database(settings: Settings) -> int:
+    from gateway.policies.validate import analyse
+
+    async with _policy_admin(settings) as admin:
+        policy = await admin.store.read_source()
+    # Loaded from the database, it has no errors; warnings name canonical line numbers.
+    problems = analyse(policy)
+    for problem in problems:
+        print(problem.format("database"))
+    print(f"database: 0 errors, {len(problems)} warning{'' if len(problems) == 1 else 's'}")
+    if problems:
+        print("(line numbers are those of `gateway policy export`)")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
+    return asyncio.run(_export_async(args))
+
+
+async def _export_async(args: argparse.Namespace) -> int:
     from gateway.policies.export import export
-    from gateway.policies.policy import Policy
 
     settings = Settings.load(args.config)
-    print(export(Policy.from_file(settings.policy_file)), end="")
+    async with _policy_admin(settings) as admin:
+        if args.version is None:
+            policy = await admin.store.read_source()
+        else:
+            version = await admin.store.version(args.version)
+            if version is None:
+                raise UsageError(f"there is no policy version {args.version}")
+            policy = version.policy()
+    print(export(policy), end="")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
+    """The stores, the records database and the policy store, as a running gateway has
+    them (tables this version added are created, as `serve` would; nothing is dropped)."""
+    from gateway.policies.admin import PolicyAdmin
+    from gateway.policies.store import PolicyStore
+    from gateway.records import Records
+    from gateway.services import open_stores, policy_source
+
+    if settings.zero_config:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
+    stores = open_stores(settings)
+    records = Records(settings.records_url)
+    try:
+        for store in stores.values():
+            await store.create_schema()
+        await records.create_schema()
+        policy_store = PolicyStore(records.engine, policy_source(settings))
+        await policy_store.create_schema()
+        # A running gateway puts a change in force itself (it watches the source).
+        yield PolicyAdmin(policy_store, stores, records, install=lambda _index: None)
+    finally:
+        for store in stores.values():
+            await store.close()
+        await records.close()
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
+    return asyncio.run(_apply_async(args, text))
+
+
+async def _apply_async(args: argparse.Namespace, text: str) -> int:
+    settings = Settings.load(args.config)
+    async with _policy_admin(settings) as admin:
+        base = await admin.latest()
+        proposal = await admin.propose(text, source=args.file, base=base)
+        return await _confirm_and_apply(admin, proposal, args, VersionKind.APPLY)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    return asyncio.run(_rollback_async(args))
+
+
+async def _rollback_async(args: argparse.Namespace) -> int:
+    from gateway.policies.admin import ChangeRefused
+
+    settings = Settings.load(args.config)
+    async with _policy_admin(settings) as admin:
+        try:
+            proposal = await admin.propose_rollback(args.version)
+        except ChangeRefused as exc:
+            raise UsageError(str(exc)) from None
+        return await _confirm_and_apply(admin, proposal, args, VersionKind.ROLLBACK)
+
+
+async def _confirm_and_apply(
+    admin: PolicyAdmin, proposal: Proposal, args: argparse.Namespace, kind: VersionKind
+) -> int:
+    from gateway.policies.admin import ChangeRefused
+    from gateway.policies.store import StaleVersion
+
+    base = proposal.base
+    for finding in proposal.findings:
+        print(finding.format(args.file if kind is VersionKind.APPLY else f"v{args.version}"))
+    if proposal.impact is not None:
+        print(proposal.impact.as_text(), end="")
+    actor = f"cli:{_os_user()}"
+    if proposal.refusals:
+        print("refused, nothing changed:", file=sys.stderr)
+        for why in proposal.refusals:
+            print(f"  {why}", file=sys.stderr)
+        await _audit_refusal(admin, proposal, actor, args.reason, kind)
+        return 1
+    if proposal.unchanged:
+        print(f"no change: this is the policy in force (version {base.number})")
+        return 0
+    print(f"{len(proposal.added)} line(s) added, {len(proposal.removed)} removed")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("not applied: confirm at a terminal, or pass --yes")
+        question = f"Put this in force as version {base.number + 1}? [y/N] "
+        answer = await asyncio.to_thread(input, question)
+        if answer.strip().lower() not in ("y", "yes"):
+            print("not applied")
+            return 1
+    try:
+        version = await admin.apply(
+            proposal, expected=base.number, actor=actor, reason=args.reason, kind=kind
+        )
+    except (StaleVersion, ChangeRefused) as exc:
+        print(f"gateway: not applied: {exc}", file=sys.stderr)
+        return 1
+    print(f"applied: version {version.number} (sha256 {version.sha256[:12]}), audited as {actor}")
+    return 0
+
+
+async def _audit_refusal(
+    admin: PolicyAdmin, proposal: Proposal, actor: str, reason: str | None, kind: VersionKind
+) -> None:
+    from gateway.policies.admin import ChangeRefused
+
+    # apply() writes the refusal to the audit log, then raises.
+    with contextlib.suppress(ChangeRefused):
+        await admin.apply(
+            proposal, expected=proposal.base.number, actor=actor, reason=reason, kind=kind
+        )
+
+
+def _history(args: argparse.Namespace) -> int:
+    return asyncio.run(_history_async(args))
+
+
+async def _history_async(args: argparse.Namespace) -> int:
+    settings = Settings.load(args.config)
+    async with _policy_admin(settings) as admin:
+        await admin.latest()  # the source's policy is version 1 when there is no history yet
+        versions = await admin.store.versions(first=args.first)
+    rows = [
+        (
+            f"v{v.number}",
+            v.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            v.actor,
+            v.kind.value,
+            v.sha256[:12],
+            v.reason or "",
+        )
+        for v in versions
+    ]
+    header = ("VERSION", "AT", "BY", "KIND", "SHA256", "REASON")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    for row in (header, *rows):
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return f"uid{os.getuid()}"
 
 
 def _impact(args: argparse.Namespace) -> int:
@@ -290,24 +506,12 @@ def _impact(args: argparse.Namespace) -> int:
 async def _impact_async(args: argparse.Namespace) -> int:
     from gateway.policies import impact, population
     from gateway.policies.policy import Policy
-    from gateway.records import Records
-    from gateway.services import open_stores
 
     settings = Settings.load(args.config)
-    old = Policy.from_file(settings.policy_file)
     new = Policy.from_file(args.new_file)
-    stores = open_stores(settings)
-    records = Records(settings.records_url)
-    try:
-        # Tables this version added are created, as `serve` would; nothing is dropped.
-        for store in stores.values():
-            await store.create_schema()
-        await records.create_schema()
-        found = await population.gather(stores, records)
-    finally:
-        for store in stores.values():
-            await store.close()
-        await records.close()
+    async with _policy_admin(settings) as admin:
+        old = await admin.store.read_source()
+        found = await population.gather(admin.stores, admin.records)
     report = impact.diff(old, new, found.subjects, found.spaces, datetime.now(UTC))
     print(report.as_json() if args.format == "json" else report.as_text(), end="")
     return 0

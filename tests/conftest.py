@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
 
 from gateway.app import build_services, prepare_stores
-from gateway.config import Settings
+from gateway.config import REPO_POLICY, Settings
 from tests.databases import BACKENDS, DatabaseFactory, factory_for
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
     from gateway.services import Services
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_policy_untouched() -> Iterator[None]:
+    """No test may change the repository's policies.csv (the gateway writes the policy file
+    it is given when a change is applied: tests give it a copy)."""
+    before = REPO_POLICY.read_bytes()
+    yield
+    assert REPO_POLICY.read_bytes() == before, "a test wrote the repository's policies.csv"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -30,8 +40,12 @@ async def databases(
 @pytest.fixture
 async def services(databases: DatabaseFactory, tmp_path: Path) -> AsyncIterator[Services]:
     """Both stores on fresh databases of one backend, schemas created, demo data loaded."""
+    # A copy: a test that changes the policy through the gateway writes its file.
+    policy = tmp_path / "policies.csv"
+    shutil.copy(REPO_POLICY, policy)
     settings = Settings.load(
         environ={
+            "GATEWAY_POLICY_FILE": str(policy),
             "GATEWAY_DATA_DIR": str(tmp_path / "data"),
             "GATEWAY_INTERNAL_URL": await databases.create("internal"),
             "GATEWAY_COMMUNITY_URL": await databases.create("community"),

@@ -119,24 +119,35 @@ def line_diff(old: Policy, new: Policy) -> tuple[list[str], list[str]]:
 
 
 def edit_text(base: Policy, add: Sequence[str], remove: Sequence[str]) -> tuple[str, list[str]]:
-    """``base`` with the ``remove`` lines taken out and the ``add`` lines appended, as text;
-    and the problems of the edit itself (a line to remove that is not there, a bad line
-    to add), each naming its place in the edit."""
+    """``base``'s text with the ``remove`` lines taken out and the ``add`` lines appended
+    (comments and the other lines stay as written); and the problems of the edit itself
+    (a line to remove that is not there, a bad line to add), each naming its place."""
     problems: list[str] = []
-    lines = canonical(base).splitlines()
+    lines = (base.text or canonical(base)).splitlines()
     for i, raw in enumerate(remove):
         wanted = _canonical_line(raw, f"remove[{i}]", problems)
         if wanted is None:
             continue
-        if wanted in lines:
-            lines.remove(wanted)
-        else:
+        at = next((n for n, line in enumerate(lines) if _same_line(line, wanted)), None)
+        if at is None:
             problems.append(f"remove[{i}]: {raw.strip()!r} is not a line of the policy")
+        else:
+            del lines[at]
     for i, raw in enumerate(add):
         line = _canonical_line(raw, f"add[{i}]", problems)
         if line is not None:
             lines.append(line)
     return "".join(line + "\n" for line in lines), problems
+
+
+def _same_line(raw: str, wanted: str) -> bool:
+    stripped = raw.strip()
+    if not stripped or stripped.startswith("#"):
+        return False
+    try:
+        return canonical(Policy.parse(stripped)).rstrip("\n") == wanted
+    except PolicyError:
+        return False
 
 
 def _canonical_line(raw: str, where: str, problems: list[str]) -> str | None:

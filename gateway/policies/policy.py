@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,6 +107,9 @@ class Policy:
     rules: tuple[Rule, ...]
     links: tuple[RoleLink, ...]
     source: str = "<memory>"
+    # The text it was parsed from, comments and all (what a file source writes back and
+    # a version keeps); "" when built from lines.
+    text: str = field(default="", compare=False, repr=False)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Policy:
@@ -132,7 +135,7 @@ class Policy:
         if located:
             problems = [f"line {number}: {reason}" for number, reason in located]
             raise PolicyError(source, problems, located)
-        return cls(tuple(rules), tuple(links), source)
+        return cls(tuple(rules), tuple(links), source, text)
 
     def lines(self) -> list[str]:
         return [str(x) for x in (*self.links, *self.rules)]

@@ -65,7 +65,9 @@ policy_versions = Table(
     # changes made against the same version cannot both land.
     Column("parent", Integer, nullable=False, unique=True),
     Column("sha256", String(64), nullable=False),
-    Column("text", Text, nullable=False),  # canonical (gateway.policies.export)
+    # As written (a file's comments kept, so a rollback restores them); canonical text when
+    # the policy came from lines (the database source). The hash is of the canonical form.
+    Column("text", Text, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("actor", String(320), nullable=False),  # user:EMAIL, cli:USER, or the source
     Column("kind", String(16), nullable=False),
@@ -144,8 +146,7 @@ class FileSource:
         return await asyncio.to_thread(Policy.from_file, self.path)
 
     async def write(self, conn: AsyncConnection, policy: Policy) -> None:
-        body = f"# Written by the gateway ({policy.source}); every version is in its history.\n"
-        await asyncio.to_thread(_replace_file, self.path, body + canonical(policy))
+        await asyncio.to_thread(_replace_file, self.path, policy.text or canonical(policy))
 
 
 def _replace_file(path: Path, content: str) -> None:
@@ -270,7 +271,7 @@ class PolicyStore:
         then. ``audit`` is written in the same transaction, its detail completed with the
         versions before and after."""
         at = now or datetime.now(UTC)
-        body = canonical(policy)
+        body = policy.text or canonical(policy)
         sha = digest(policy)
         try:
             async with write_transaction(self.engine) as conn:

@@ -42,9 +42,11 @@ from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
 from gateway.identity.session import COOKIE_NAME, session_secret
 from gateway.listen import Listener, listens
+from gateway.policies.admin import is_administrator
 from gateway.policies.reload import PolicyReloader
 from gateway.records import Records
-from gateway.schema import build_schema
+from gateway.schema import build_admin_schema, build_schema
+from gateway.schema.admin import AdminContext
 from gateway.schema.context import Context, build_context
 from gateway.services import Services, load_policy, open_stores, start_policy
 
@@ -53,11 +55,13 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
     from starlette.responses import Response
+    from starlette.types import Receive, Scope, Send
     from starlette.websockets import WebSocket
     from strawberry.types.unset import UnsetType
 
     from gateway.config import Settings
     from gateway.identity.backends import TokenVerifier
+    from gateway.principal import Principal
 
 log = logging.getLogger("gateway")
 READY_TIMEOUT = 3.0
@@ -143,6 +147,39 @@ class GatewayGraphQL(GraphQL):
         for name in ("principal", "authorizer", "loaders", "now"):
             setattr(context, name, getattr(fresh, name))
         return UNSET
+
+
+class AdminGraphQL(GraphQL):
+    """The admin API (/admin/graphql): answered only for those the policy lets administer
+    it. Anyone else is turned away before GraphQL runs (401 without credentials, 403
+    with), so its schema, even its field names, is never shown to them."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(
+            build_admin_schema(services.settings), graphql_ide=None, allow_queries_via_get=False
+        )
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal: Principal = scope["user"]
+        if principal.is_guest:
+            refusal = JSONResponse(
+                {"errors": [{"message": "the admin API needs a security admin's credentials"}]},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            return await refusal(scope, receive, send)
+        if not is_administrator(self.services.policy, principal):
+            log.warning("admin API refused to %s: may not administer the policy", principal.id)
+            refusal = JSONResponse(
+                {"errors": [{"message": "the admin API is for security admins"}]},
+                status_code=403,
+            )
+            return await refusal(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> AdminContext:
+        return AdminContext(self.services, request.user)
 
 
 def provider_verifiers(
@@ -267,6 +304,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/admin/graphql", AdminGraphQL(services), methods=["POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

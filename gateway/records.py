@@ -444,15 +444,22 @@ class Records:
         *,
         actor: str | None = None,
         action: str | None = None,
+        outcome: Outcome | None = None,
         since: datetime | None = None,
+        before_id: int | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
-        """Audit entries newest first, optionally filtered."""
-        stmt = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+        """Audit entries newest first (by id: the order they were written), optionally
+        filtered; ``before_id`` pages back from an entry."""
+        stmt = select(audit_log).order_by(audit_log.c.id.desc())
         if actor is not None:
             stmt = stmt.where(audit_log.c.actor == actor)
         if action is not None:
             stmt = stmt.where(audit_log.c.action == action)
+        if outcome is not None:
+            stmt = stmt.where(audit_log.c.outcome == outcome.value)
+        if before_id is not None:
+            stmt = stmt.where(audit_log.c.id < before_id)
         if since is not None:
             stmt = stmt.where(audit_log.c.at >= since)
         async with self.engine.connect() as conn:

@@ -16,6 +16,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from gateway.schema.admin import AdminMutation, AdminQuery
 from gateway.schema.extensions import (
     RejectEmptySelections,
     ReportPartialFailures,
@@ -29,10 +30,27 @@ from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, 
 if TYPE_CHECKING:
     from gateway.config import Settings
 
-__all__ = ["build_schema"]
+__all__ = ["build_admin_schema", "build_schema"]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Space, Question, Answer, Prototype, Feedback, Person],
+        extensions=_extensions(settings),
+    )
+
+
+def build_admin_schema(settings: Settings) -> strawberry.Schema:
+    """The admin API's own schema (/admin/graphql): none of it is in the public one."""
+    return strawberry.Schema(
+        query=AdminQuery, mutation=AdminMutation, extensions=_extensions(settings)
+    )
+
+
+def _extensions(settings: Settings) -> list:
     # The limiters' rule classes are built once: strawberry's validation cache is keyed by
     # the rule classes, and a limiter made per request would make every lookup a miss.
     limits = [
@@ -50,10 +68,4 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ReportPartialFailures,
         lambda: MaskErrors(should_mask_error=lambda e: not is_client_error(e)),
     ]
-    return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        types=[Space, Question, Answer, Prototype, Feedback, Person],
-        extensions=extensions,
-    )
+    return extensions

@@ -243,7 +243,12 @@ def create_app(
                         background.append(
                             asyncio.create_task(listener.run(), name="records-listener")
                         )
-                    reloader = PolicyReloader(services, services.policy_store, listener)
+                    reloader = PolicyReloader(
+                        services,
+                        services.policy_store,
+                        listener,
+                        safety_poll=settings.policy_safety_poll,
+                    )
                     background.append(asyncio.create_task(reloader.run(), name="policy-reloader"))
                 if freeze_heap:
                     # The start-up heap (schema, policy, engines) lives as long as the process;

@@ -142,6 +142,14 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     # Where the policy in force lives: "file" (policy.file) or "database" (the records
     # database, seeded from policy.file on first start). Replicas share the database one.
     "policy_store": ("policy.store", "GATEWAY_POLICY_STORE", _policy_store, "file"),
+    # While a PostgreSQL notification channel is up, replicas still look at the source this
+    # often (seconds), in case a notification was lost; while it is down, twice a second.
+    "policy_safety_poll": (
+        "policy.safety_poll_seconds",
+        "GATEWAY_POLICY_SAFETY_POLL_SECONDS",
+        _int,
+        5,
+    ),
     # Where browsers reach the gateway (e.g. https://collab.corp.example behind a proxy):
     # login callbacks are built from it. Unset: from each request's own URL.
     "public_url": ("identity.public_url", "GATEWAY_PUBLIC_URL", _public_url, None),
@@ -173,6 +181,7 @@ class Settings:
     policy_file: Path
     policy_reload: bool
     policy_store: str
+    policy_safety_poll: int
     public_url: str | None
     dev_issuer: bool
     introspection: bool

@@ -49,6 +49,7 @@ class PolicyReloader:
     services: Services
     store: PolicyStore
     listener: Listener | None = None
+    safety_poll: float = SAFETY_POLL_SECONDS
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stamp: tuple[int, int] | None = None
     _last_refusal: str | None = None
@@ -118,9 +119,7 @@ class PolicyReloader:
         while True:
             up = self.listener is not None and self.listener.connected
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self.wake.wait(), SAFETY_POLL_SECONDS if up else POLL_SECONDS
-                )
+                await asyncio.wait_for(self.wake.wait(), self.safety_poll if up else POLL_SECONDS)
             self.wake.clear()
             try:
                 await self.check()

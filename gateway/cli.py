@@ -250,18 +250,19 @@ def _explain(args: argparse.Namespace) -> int:
 
 async def _explain_async(args: argparse.Namespace) -> int:
     from gateway import ids
-    from gateway.domain import StoreName
     from gateway.errors import InvalidId
+    from gateway.policies import population
+    from gateway.policies.compiler import PolicyIndex
     from gateway.policies.explain import explain
-    from gateway.policies.export import digest
     from gateway.policies.scope import Grants, StoreScope
-    from gateway.services import load_policy, open_stores
 
     settings = Settings.load(args.config)
-    policy = load_policy(settings).policy
     principal = demo_principal(args.user, args.role)
-    stores = open_stores(settings)
-    try:
+    async with _policy_admin(settings) as admin:
+        # The policy in force where it lives (file or database), with its version number.
+        policy = await admin.store.read_source()
+        latest = await admin.store.latest()
+        number = latest.number if latest and latest.sha256 == PolicyIndex(policy).version else None
         if "/" in args.space:
             key = args.space
         else:
@@ -269,23 +270,16 @@ async def _explain_async(args: argparse.Namespace) -> int:
                 ref = ids.decode(args.space, "Space")
             except InvalidId as exc:
                 raise UsageError(str(exc)) from None
-            store = stores[ref.store]
             everything = StoreScope(ref.store, allow=Grants(everything=True))
-            found = await store.spaces_by_ids([ref.native_id], everything)
+            found = await admin.stores[ref.store].spaces_by_ids([ref.native_id], everything)
             if ref.native_id not in found:
                 raise UsageError(f"no space with id {args.space} in the {ref.store} store")
             key = found[ref.native_id].key
-        if principal.verified_email:
-            memberships = []
-            for name in StoreName:
-                memberships.extend(await stores[name].memberships_for(principal.verified_email))
-            principal = principal.with_memberships(tuple(memberships))
-    finally:
-        for store in stores.values():
-            await store.close()
+        principal = await population.with_memberships(admin.stores, principal)
     now = datetime.now(UTC)
     result = explain(policy, principal, key, args.object, args.action, now)
-    print(f"{principal.id} {args.action} {args.object} in {key} (policy {digest(policy)[:12]})")
+    version = PolicyIndex(policy, number=number).describe()
+    print(f"{principal.id} {args.action} {args.object} in {key} (policy {version})")
     print(result)
     return 0 if result.allowed else 1
 

@@ -44,7 +44,7 @@ from gateway.identity.session import COOKIE_NAME, session_secret
 from gateway.listen import Listener, listens
 from gateway.policies.admin import is_administrator
 from gateway.policies.reload import PolicyReloader
-from gateway.records import Records
+from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.schema import build_admin_schema, build_schema
 from gateway.schema.admin import AdminContext
 from gateway.schema.context import Context, build_context
@@ -236,13 +236,14 @@ def create_app(
                     if provider.introspection:
                         log.info("accepting opaque tokens from %s by introspection", provider.name)
                 background = []
+                listener = None
+                if listens(settings.records_url):
+                    # Other replicas' news: policy versions, and notifications to deliver to
+                    # this replica's subscribers at once (they poll each second otherwise).
+                    listener = Listener(settings.records_url)
+                    listener.channels[NOTIFICATIONS_CHANNEL] = services.hub.publish
+                    background.append(asyncio.create_task(listener.run(), name="records-listener"))
                 if settings.policy_reload:
-                    listener = None
-                    if listens(settings.records_url):
-                        listener = Listener(settings.records_url)
-                        background.append(
-                            asyncio.create_task(listener.run(), name="records-listener")
-                        )
                     reloader = PolicyReloader(
                         services,
                         services.policy_store,

@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -112,6 +113,9 @@ notifications = Table(
     Column("read_at", UtcDateTime, nullable=True),
     Index("ix_notifications_recipient", "recipient", "id"),
 )
+
+# PostgreSQL LISTEN/NOTIFY channel on which a new notification's recipient is announced.
+NOTIFICATIONS_CHANNEL = "gateway_notifications"
 
 # How often a principal's last_seen is written at most (roles are written when they change).
 SEEN_EVERY = timedelta(minutes=10)
@@ -393,6 +397,13 @@ class Records:
                     for n in items
                 ],
             )
+            if self.engine.dialect.name == "postgresql":
+                # Other replicas' subscribers hear of it once this commits (gateway.listen).
+                for recipient in sorted({n.recipient for n in items}):
+                    await conn.execute(
+                        text("SELECT pg_notify(:channel, :recipient)"),
+                        {"channel": NOTIFICATIONS_CHANNEL, "recipient": recipient},
+                    )
 
     async def notifications_for(
         self,

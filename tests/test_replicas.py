@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -18,7 +19,7 @@ from gateway.policies.export import digest
 from gateway.policies.policy import Policy
 from gateway.policies.reload import PolicyReloader
 from gateway.policies.store import DatabaseSource, PolicyStore, VersionKind
-from gateway.records import Records
+from gateway.records import NOTIFICATIONS_CHANNEL, Notification, Records
 from tests.databases import factory_for
 from tests.replicas import APPLY, admin, bearer, replica, space_names, wait_until
 
@@ -141,3 +142,38 @@ async def test_while_the_channel_is_down_a_replica_polls(tmp_path: Path) -> None
         await asyncio.gather(*tasks, return_exceptions=True)
         await other.close()
         await services.close()
+
+
+async def test_notifications_are_announced_to_every_replica(tmp_path: Path) -> None:
+    """A notification written by one replica wakes the other's subscribers of its recipient
+    (they would otherwise find it by polling within a second)."""
+    databases = await factory_for("postgresql", tmp_path)
+    records = Records(await databases.create("records"))
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = Listener(str(records.engine.url.render_as_string(hide_password=False)))
+    listener.channels[NOTIFICATIONS_CHANNEL] = heard.put_nowait
+    task = asyncio.create_task(listener.run())
+    try:
+        await records.create_schema()
+        for _ in range(100):
+            if listener.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert listener.connected
+        now = datetime.now(UTC)
+        await records.notify(
+            [
+                Notification(
+                    0, f"user:{who}", "mention", "user:erin@corp.example", "Erin", "Q", "S", now
+                )
+                for who in ("hana@corp.example", "sam@corp.example", "hana@corp.example")
+            ]
+        )
+        got = {await asyncio.wait_for(heard.get(), 5), await asyncio.wait_for(heard.get(), 5)}
+        assert got == {"user:hana@corp.example", "user:sam@corp.example"}
+        assert heard.empty()  # one announcement per recipient, not per notification
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await records.close()
+        await databases.drop_all()

@@ -318,6 +318,7 @@ def _entry(
         detail={
             "operation": write.operation,
             "policy": ctx.authorizer.index.version[:12],
+            "policy_version": ctx.authorizer.index.number,
             **(detail or write.detail),
         },
         idempotency_key=write.idempotency_key,

@@ -402,6 +402,7 @@ async def test_every_write_and_refusal_is_audited(services: Services) -> None:
     assert ok.detail == {
         "operation": "askQuestion",
         "policy": services.policy.version[:12],
+        "policy_version": 1,
         "title_length": 8,
         "body_length": 1,
         "tags": [],

@@ -34,48 +34,30 @@ from tests.replicas import APPLY, admin, bearer, replica, space_names, wait_unti
 GRANT = "p, partner, internal/open/*, space, read, allow"
 
 
-async def _databases(admin_url: str, names: list[str]) -> dict[str, str]:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+async def _execute(url: str, *statements: str, autocommit: bool = False) -> None:
+    level = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_async_engine(url, **level)
     try:
-        async with engine.connect() as conn:
-            for name in names:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-    base = admin_url.rsplit("/", 1)[0]
-    return {name: f"{base}/{name}" for name in names}
-
-
-async def _drop(admin_url: str, names: list[str]) -> None:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for name in names:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
     finally:
         await engine.dispose()
 
 
-async def _end_listeners(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = :n AND datname = current_database()"
-                ),
-                {"n": APPLICATION_NAME},
-            )
-    finally:
-        await engine.dispose()
+END_LISTENERS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    f"WHERE application_name = '{APPLICATION_NAME}' AND datname = current_database()"
+)
 
 
 def run(rounds: int, deaf: bool, plot: str | None) -> None:
     admin_url = SERVER_URLS["postgresql"]
     tag = uuid.uuid4().hex[:8]
     names = [f"gw_bench_{kind}_{tag}" for kind in ("internal", "community", "records")]
-    urls = asyncio.run(_databases(admin_url, names))
+    asyncio.run(_execute(admin_url, *(f'CREATE DATABASE "{n}"' for n in names), autocommit=True))
+    base = admin_url.rsplit("/", 1)[0]
+    urls = {name: f"{base}/{name}" for name in names}
     work = Path(tempfile.mkdtemp(prefix="gw-replicas-"))
     try:
         shutil.copy(REPO_POLICY, work / "seed.csv")
@@ -102,7 +84,7 @@ def run(rounds: int, deaf: bool, plot: str | None) -> None:
             for n in range(rounds):
                 granting = n % 2 == 0
                 if deaf:
-                    asyncio.run(_end_listeners(urls[names[2]]))
+                    asyncio.run(_execute(urls[names[2]], END_LISTENERS))
                 edit = (
                     {"add": [GRANT], "remove": []} if granting else {"add": [], "remove": [GRANT]}
                 )
@@ -116,7 +98,8 @@ def run(rounds: int, deaf: bool, plot: str | None) -> None:
                 assert took is not None, "replica b never enforced the change"
                 times.append(took * 1000)
     finally:
-        asyncio.run(_drop(admin_url, names))
+        drops = (f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names)
+        asyncio.run(_execute(admin_url, *drops, autocommit=True))
         shutil.rmtree(work, ignore_errors=True)
     times.sort()
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]

@@ -235,28 +235,32 @@ class PolicyAdmin:
     ) -> Version:
         """Put an acceptable proposal in force as the version after ``expected``."""
         at = now or datetime.now(UTC)
+
+        def entry(outcome: Outcome, **detail: object) -> AuditEntry:
+            before = {"version": proposal.base.number, "sha256": proposal.base.sha256}
+            return AuditEntry(
+                at=at,
+                actor=actor,
+                issuer=issuer,
+                action=f"policy_{kind.value}",
+                outcome=outcome,
+                store=None,
+                space_key=None,
+                target=None,
+                detail={"before": before, **detail, "reason": reason},
+            )
+
         if proposal.policy is None or proposal.refusals:
-            await self._refused(proposal, actor, issuer, kind, at, reason)
+            await self.records.record(entry(Outcome.DENIED, refused=list(proposal.refusals)))
             raise ChangeRefused(proposal.refusals)
         if proposal.unchanged:
             raise ChangeRefused(["the policy would not change: it is already in force"])
         summary = [str(g) for g in proposal.impact.summary()] if proposal.impact else []
-        audit = AuditEntry(
-            at=at,
-            actor=actor,
-            issuer=issuer,
-            action=f"policy_{kind.value}",
-            outcome=Outcome.OK,
-            store=None,
-            space_key=None,
-            target=None,
-            detail={
-                "before": {"version": proposal.base.number, "sha256": proposal.base.sha256},
-                "added": list(proposal.added),
-                "removed": list(proposal.removed),
-                "impact": summary,
-                "reason": reason,
-            },
+        audit = entry(
+            Outcome.OK,
+            added=list(proposal.added),
+            removed=list(proposal.removed),
+            impact=summary,
         )
         version = await self.store.commit(
             proposal.policy,
@@ -275,33 +279,6 @@ class PolicyAdmin:
         if target is None:
             raise ChangeRefused([f"there is no policy version {number}"])
         return await self.propose(target.text, source=f"policy v{number}", now=now)
-
-    async def _refused(
-        self,
-        proposal: Proposal,
-        actor: str,
-        issuer: str | None,
-        kind: VersionKind,
-        at: datetime,
-        reason: str | None,
-    ) -> None:
-        await self.records.record(
-            AuditEntry(
-                at=at,
-                actor=actor,
-                issuer=issuer,
-                action=f"policy_{kind.value}",
-                outcome=Outcome.DENIED,
-                store=None,
-                space_key=None,
-                target=None,
-                detail={
-                    "before": {"version": proposal.base.number, "sha256": proposal.base.sha256},
-                    "refused": list(proposal.refusals),
-                    "reason": reason,
-                },
-            )
-        )
 
 
 def known_subjects(subjects: Sequence[Subject]) -> list[Principal]:

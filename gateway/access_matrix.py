@@ -84,7 +84,7 @@ class _Matrix:
     source: str
     groups: list[tuple[str, list[Space]]]  # "internal / open", its spaces
     rows: list[tuple[str, str]]  # subject name, roles
-    cells: list[list[tuple[int, str]]]  # per row, per column: kind, why
+    cells: list[list[Decision]]  # per row, per column (in group order)
 
     @classmethod
     def of(cls, report: WhoCan) -> _Matrix:
@@ -105,10 +105,7 @@ class _Matrix:
                 order, key=lambda j: (report.spaces[j].store, report.spaces[j].visibility)
             )
         ]
-        cells = [
-            [(_kind(d), d.why(source)) for d in (row.decisions[j] for j in order)]
-            for row in report.rows
-        ]
+        cells = [[row.decisions[j] for j in order] for row in report.rows]
         title = f"Who may {report.action} which space (policy {report.version[:12]})"
         return cls(
             title,
@@ -121,6 +118,13 @@ class _Matrix:
     @property
     def spaces(self) -> list[Space]:
         return [space for _, spaces in self.groups for space in spaces]
+
+    def kinds(self) -> list[list[int]]:
+        found: dict[int, int] = {}  # pairs decided alike share their Decision
+        return [
+            [found[id(d)] if id(d) in found else found.setdefault(id(d), _kind(d)) for d in row]
+            for row in self.cells
+        ]
 
 
 def _html(m: _Matrix) -> str:
@@ -137,9 +141,11 @@ def _html(m: _Matrix) -> str:
         "table{border-collapse:collapse}th,td{border:1px solid #fff;padding:2px 4px}"
         "td.cell{width:1.6em;height:1.6em;text-align:center}"
         "thead th{background:#f5f5f5;font-weight:600}"
+        "thead tr:last-child th{position:sticky;top:0}"
         "th.space{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;"
         "max-height:14em;white-space:nowrap}"
-        "th.who{text-align:left;white-space:nowrap}small{color:#666;font-weight:400}"
+        "th.who{text-align:left;white-space:nowrap;position:sticky;left:0;background:#fff}"
+        "small{color:#666;font-weight:400}"
         f".legend span{{display:inline-block;padding:2px 6px;margin-right:6px}}{style}"
         "</style></head><body>",
         f"<h1>{e(m.title)}</h1>",
@@ -152,12 +158,19 @@ def _html(m: _Matrix) -> str:
     out.append("</tr><tr><th></th>")
     out += [f'<th class="space" title="{e(space.key)}">{e(space.name)}</th>' for space in m.spaces]
     out.append("</tr></thead><tbody>")
+    # Escaping is per character: the parts of a tooltip are escaped once each, not per cell.
+    where = [f" on {e(space.name)} ({e(space.key)}): " for space in m.spaces]
+    shown: dict[int, tuple[str, str, str]] = {}
     for (name, roles), cells in zip(m.rows, m.cells, strict=True):
-        out.append(f'<tr><th class="who">{e(name)} <small>{e(roles)}</small></th>')
-        for (kind, why), space in zip(cells, m.spaces, strict=True):
-            css, _, mark, _ = _KINDS[kind]
-            tip = f"{name} on {space.name} ({space.key}): {why}"
-            out.append(f'<td class="cell {css}" title="{e(tip)}">{mark}</td>')
+        who = e(name)
+        out.append(f'<tr><th class="who">{who} <small>{e(roles)}</small></th>')
+        for decision, place in zip(cells, where, strict=True):
+            found = shown.get(id(decision))
+            if found is None:
+                css, _, mark, _ = _KINDS[_kind(decision)]
+                found = shown[id(decision)] = (css, mark, e(decision.why(m.source)))
+            css, mark, why = found
+            out.append(f'<td class="cell {css}" title="{who}{place}{why}">{mark}</td>')
         out.append("</tr>")
     out.append("</tbody></table></body></html>")
     return "\n".join(out) + "\n"
@@ -181,7 +194,7 @@ def _png(m: _Matrix, path: Path) -> None:
     height = min(_MAX_INCHES, max(4.0, 3.0 + cell * n_rows))
     figure = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
     ax = figure.add_subplot()
-    data = [[kind for kind, _ in row] for row in m.cells] if n_rows and n_cols else [[NOT_GRANTED]]
+    data = m.kinds() if n_rows and n_cols else [[NOT_GRANTED]]
     colours = ListedColormap([_KINDS[k][1] for k in sorted(_KINDS)])
     ax.imshow(data, cmap=colours, vmin=0, vmax=len(_KINDS) - 1, aspect="auto")
     ax.set_title(m.title, loc="left", fontsize=9)

@@ -107,33 +107,32 @@ class Row:
 def build(report: WhoCan) -> list[Row]:
     """A row per allowed pair, in space then principal order."""
     source = Path(report.source).name
+    version = report.version[:12]
+    # Decisions are shared between pairs decided alike: their text is worked out once.
+    texts: dict[int, tuple[str, str, str]] = {}
     rows = []
     for j, space in enumerate(report.spaces):
         space_id = ids.encode("Space", space.store, space.id)
         for row in report.rows:
             decision = row.decisions[j]
-            if decision.allowed:
-                rows.append(_row(space, space_id, row.subject, decision, source, report.version))
+            if not decision.allowed:
+                continue
+            text = texts.get(id(decision))
+            if text is None:
+                text = texts[id(decision)] = _text(decision, source)
+            subject = row.subject
+            rows.append(Row(space.name, space_id, subject.name, subject.label, *text, version))
     return rows
 
 
-def _row(
-    space: Space, space_id: str, subject: Subject, decision: Decision, source: str, version: str
-) -> Row:
+def _text(decision: Decision, source: str) -> tuple[str, str, str]:
+    """allowed_by, via_role, via_expires."""
     rule, via = decision.rule, decision.via
-    expires = ""
-    if via is not None:
-        expires = "never" if via.expires_at is None else f"{via.expires_at:%Y-%m-%d %H:%M UTC}"
-    return Row(
-        space=space.name,
-        space_id=space_id,
-        principal=subject.name,
-        roles=subject.label,
-        allowed_by="" if rule is None else f"{source}:{rule.line}: {rule}",
-        via_role="" if via is None else via.role.value,
-        via_expires=expires,
-        policy_version=version[:12],
-    )
+    allowed_by = "" if rule is None else f"{source}:{rule.line}: {rule}"
+    if via is None:
+        return allowed_by, "", ""
+    expires = "never" if via.expires_at is None else f"{via.expires_at:%Y-%m-%d %H:%M UTC}"
+    return allowed_by, via.role.value, expires
 
 
 def as_csv(rows: Sequence[Row]) -> str:

@@ -141,10 +141,14 @@ def who_can(
     if action not in SPACE_ACTIONS:
         known = ", ".join(SPACE_ACTIONS)
         raise ValueError(f"{action!r} is not an action on a space (known: {known})")
+    # Each space's key and its store/visibility, worked out once for every subject.
+    keyed = [
+        (space, space.key, f"{space.store.value}/{space.visibility.value}") for space in spaces
+    ]
     rows = []
     for subject in subjects:
         authorizer = Authorizer(index, subject.principal, now)
-        rows.append(Row(subject, tuple(_Subject(index, authorizer, action).decide(spaces))))
+        rows.append(Row(subject, tuple(_Subject(index, authorizer, action).decide(keyed))))
     return WhoCan(str(action), index.policy.source, index.version, tuple(spaces), tuple(rows))
 
 
@@ -188,15 +192,17 @@ class _Lines:
         ]
         return [(rule, pattern) for rule, pattern in found if not pattern.people]
 
-    def reason(self, space: Space, allowed: bool) -> Decision:
-        key = space.key if space.key in self._named else f"{space.store}/{space.visibility}"
-        found = self._cache.get((key, allowed))
+    def reason(self, space: Space, key: str, group: str, allowed: bool) -> Decision:
+        """The reason for the decision ``allowed`` on ``space`` (its ``key``, and its
+        ``group``: store/visibility)."""
+        cached = (key if key in self._named else group, allowed)
+        found = self._cache.get(cached)
         if found is None:
-            found = self._cache[(key, allowed)] = self._reason(space, allowed)
+            found = self._cache[cached] = self._reason(space, key, allowed)
         return found
 
-    def _reason(self, space: Space, allowed: bool) -> Decision:
-        held = self._memberships.get(space.key, ())
+    def _reason(self, space: Space, key: str, allowed: bool) -> Decision:
+        held = self._memberships.get(key, ())
         lines = self._everywhere
         if held:
             extra = frozenset().union(*(roles for _, roles in held)) - self._global
@@ -230,14 +236,14 @@ class _Subject:
             self._read = (authorizer.scope(read), _Lines(index, authorizer, read))
         self._unreadable: dict[Decision, Decision] = {}
 
-    def decide(self, spaces: Sequence[Space]) -> Iterator[Decision]:
-        for space in spaces:
+    def decide(self, spaces: Sequence[tuple[Space, str, str]]) -> Iterator[Decision]:
+        for space, key, group in spaces:
             allowed = self._scope.admits(space)
             if allowed and self._read is not None:
                 read_scope, read_lines = self._read
                 if not read_scope.admits(space):
                     # Nobody writes where they cannot read: the read decision is the reason.
-                    refused = read_lines.reason(space, False)
+                    refused = read_lines.reason(space, key, group, False)
                     found = self._unreadable.get(refused)
                     if found is None:
                         found = self._unreadable[refused] = Decision(
@@ -245,7 +251,7 @@ class _Subject:
                         )
                     yield found
                     continue
-            yield self._lines.reason(space, allowed)
+            yield self._lines.reason(space, key, group, allowed)
 
 
 def _covers(pattern: DomainPattern, space: Space) -> bool:

@@ -32,7 +32,7 @@ from gateway.policies.permissions import NEEDS_READ, Action, Resource
 from gateway.policies.policy import Effect, parse_domain
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
 
     from gateway.domain import Membership, Space
@@ -145,26 +145,40 @@ def who_can(
     keyed = [
         (space, space.key, f"{space.store.value}/{space.visibility.value}") for space in spaces
     ]
+    order = _Order(index)
     rows = []
     for subject in subjects:
         authorizer = Authorizer(index, subject.principal, now)
-        rows.append(Row(subject, tuple(_Subject(index, authorizer, action).decide(keyed))))
+        rows.append(Row(subject, tuple(_Subject(order, authorizer, action).decide(keyed))))
     return WhoCan(str(action), index.policy.source, index.version, tuple(spaces), tuple(rows))
+
+
+class _Order:
+    """The policy's lines as Casbin's model holds them: a repeated line once (its first
+    copy, the one ``explain`` reports), in file order."""
+
+    def __init__(self, index: PolicyIndex) -> None:
+        self.index = index
+        self.position: dict[tuple[str, ...], int] = {}
+        self.first: dict[tuple[str, ...], Rule] = {}
+        for rule in index.policy.rules:
+            key = tuple(rule.casbin())
+            if key not in self.position:
+                self.position[key] = len(self.position)
+                self.first[key] = rule
+
+    def sort(self, rules: Iterable[Rule]) -> list[Rule]:
+        """``rules`` as first copies, each once, in the model's order."""
+        unique = {self.first[key] for key in (tuple(r.casbin()) for r in rules)}
+        return sorted(unique, key=lambda r: self.position[tuple(r.casbin())])
 
 
 class _Lines:
     """The lines that may decide ``action`` on a space for one authorizer's subject, in
     the order Casbin's model holds them, and the reason they give on each space."""
 
-    def __init__(self, index: PolicyIndex, authorizer: Authorizer, action: str) -> None:
-        # Casbin keeps one copy of a repeated line (the first) and reports that one.
-        order: dict[tuple[str, ...], int] = {}
-        self._first: dict[tuple[str, ...], Rule] = {}
-        for rule in index.policy.rules:
-            key = tuple(rule.casbin())
-            if key not in order:
-                order[key] = len(order)
-                self._first[key] = rule
+    def __init__(self, order: _Order, authorizer: Authorizer, action: str) -> None:
+        index = order.index
         self._order = order
         self._index = index
         self._action = action
@@ -182,13 +196,11 @@ class _Lines:
         self._cache: dict[tuple[str, bool], Decision] = {}
 
     def _candidates(self, roles: frozenset[str]) -> list[tuple[Rule, DomainPattern]]:
-        seen: dict[tuple[str, ...], Rule] = {}
-        for rule in self._index.rules(self._action, roles):
-            if key_match(Resource.SPACE.value, rule.obj):
-                seen.setdefault(tuple(rule.casbin()), rule)
+        rules = self._index.rules(self._action, roles)
         found = [
-            (self._first[key], parse_domain(rule.dom))
-            for key, rule in sorted(seen.items(), key=lambda item: self._order[item[0]])
+            (rule, parse_domain(rule.dom))
+            for rule in self._order.sort(rules)
+            if key_match(Resource.SPACE.value, rule.obj)
         ]
         return [(rule, pattern) for rule, pattern in found if not pattern.people]
 
@@ -207,9 +219,10 @@ class _Lines:
         if held:
             extra = frozenset().union(*(roles for _, roles in held)) - self._global
             if extra:
+                position = self._order.position
                 lines = sorted(
                     [*lines, *self._candidates(extra)],
-                    key=lambda item: self._order[tuple(item[0].casbin())],
+                    key=lambda item: position[tuple(item[0].casbin())],
                 )
         matching = [rule for rule, pattern in lines if _covers(pattern, space)]
         if allowed:
@@ -227,14 +240,14 @@ class _Lines:
 class _Subject:
     """One subject's decisions for one action: the compiled scope decides, the lines say why."""
 
-    def __init__(self, index: PolicyIndex, authorizer: Authorizer, action: str) -> None:
+    def __init__(self, order: _Order, authorizer: Authorizer, action: str) -> None:
         self._scope = authorizer.scope(action)
-        self._lines = _Lines(index, authorizer, action)
+        self._lines = _Lines(order, authorizer, action)
         self._read: tuple[Scope, _Lines] | None = None
         if action in _NEEDS_READ:
             read = Action.READ.value
-            self._read = (authorizer.scope(read), _Lines(index, authorizer, read))
-        self._unreadable: dict[Decision, Decision] = {}
+            self._read = (authorizer.scope(read), _Lines(order, authorizer, read))
+        self._unreadable: dict[int, Decision] = {}  # by the read decision (shared) it wraps
 
     def decide(self, spaces: Sequence[tuple[Space, str, str]]) -> Iterator[Decision]:
         for space, key, group in spaces:
@@ -244,9 +257,9 @@ class _Subject:
                 if not read_scope.admits(space):
                     # Nobody writes where they cannot read: the read decision is the reason.
                     refused = read_lines.reason(space, key, group, False)
-                    found = self._unreadable.get(refused)
+                    found = self._unreadable.get(id(refused))
                     if found is None:
-                        found = self._unreadable[refused] = Decision(
+                        found = self._unreadable[id(refused)] = Decision(
                             False, refused.rule, refused.via, unreadable=True
                         )
                     yield found

@@ -282,3 +282,39 @@ async def test_administration_comes_from_the_policy_not_the_persona(
     assert applied["applyPolicyChange"]["errors"] == []
     response = await client.post("/admin/graphql", json=ask, headers=erin)
     assert response.status_code == 200 and response.json()["data"]["policy"]["number"] == 2
+
+
+@pytest.mark.backend
+async def test_who_can_access_names_each_reader_and_why(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await client.post(
+        "/graphql", json={"query": SPACES}, headers=_token(app, "paula@partner.example")
+    )
+    await client.post(
+        "/graphql", json={"query": SPACES}, headers=_token(app, "carl@contractor.example")
+    )
+    query = """query($s: String!, $a: String!) { whoCanAccess(space: $s, action: $a) {
+        principal roles line { line text } via { role space } } }"""
+    aurora = "internal/shared/aurora-feedback"
+    readers = {
+        a["principal"]: a
+        for a in (await _admin(client, app, query, s=aurora, a="read"))["whoCanAccess"]
+    }
+    paula = readers["user:paula@partner.example"]
+    assert paula["via"] == {"role": "space_guest", "space": aurora}
+    assert paula["line"]["text"] == "p, space_guest, internal/shared/*, space, read, allow"
+    assert readers["persona:employee"]["line"]["text"] == (
+        "p, employee, internal/shared/*, space, read, allow"
+    )
+    assert readers["persona:employee"]["via"] is None
+    # Neither a partner without the invitation, nor the contractor, nor a guest.
+    assert not {"persona:partner", "persona:contractor", "persona:guest"} & set(readers)
+    assert "user:carl@contractor.example" not in readers
+
+    bad = await client.post(
+        "/admin/graphql",
+        json={"query": query, "variables": {"s": aurora, "a": "invite"}},
+        headers=_token(app, "sam@corp.example"),
+    )
+    assert "action must be one asked of a space" in bad.json()["errors"][0]["message"]

@@ -25,6 +25,7 @@ from gateway.policies.admin import ChangeRefused, Proposal
 from gateway.policies.permissions import USER_PREFIX, Action
 from gateway.policies.scope import Grants, StoreScope
 from gateway.policies.store import StaleVersion, VersionKind
+from gateway.policies.whocan import SPACE_ACTIONS, who_can
 from gateway.principal import Principal
 from gateway.records import Outcome
 from gateway.schema.payloads import UserError
@@ -432,6 +433,31 @@ class AdminQuery:
             policy_version=index.describe(),
             text=str(result),
         )
+
+    @strawberry.field(
+        description="Everyone who may do the action on the space (everyone the gateway has "
+        "seen, with their memberships, and one newcomer per persona), and the line and "
+        "membership that say so."
+    )
+    async def who_can_access(
+        self, info: strawberry.Info, space: str, action: str = Action.READ.value
+    ) -> list[Access]:
+        ctx = _ctx(info)
+        if action not in {a.value for a in SPACE_ACTIONS}:
+            known = ", ".join(a.value for a in SPACE_ACTIONS)
+            raise AdminInputError(f"action must be one asked of a space: {known}")
+        target = await _space(ctx.services, space)
+        found = await population.gather(ctx.services.stores, ctx.services.records)
+        report = who_can(ctx.services.policy, found.subjects, [target], ctx.now, action=action)
+        return [
+            Access(
+                principal=subject.name,
+                roles=sorted(subject.principal.roles),
+                line=_rule_line(decision.rule) if decision.rule else None,
+                via=_via(decision.via),
+            )
+            for subject, _space_, decision in report.allowed()
+        ]
 
     @strawberry.field(description="The audit log, newest first: writes, refusals, policy changes.")
     async def audit_log(

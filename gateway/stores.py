@@ -128,6 +128,10 @@ class Store(Protocol):
         """Every membership of the account(s) with this verified email, expired ones included,
         and its unrevoked, not yet accepted invitations as ``pending`` memberships."""
 
+    async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
+        """:meth:`memberships_for` of many emails at once, keyed by the lower-cased email
+        (an email with none is absent). For administrators' tools over everyone."""
+
     async def trust_level(self, email: str) -> int | None:
         """The forum trust level (0 to 4) of the verified account with this email; None
         when there is none, or the store has no trust levels."""

@@ -319,8 +319,13 @@ class CommunityStore:
     async def memberships_for(self, email: str) -> list[Membership]:
         """Group-based memberships of the verified account with this email, expired included."""
         email = email.strip().lower()
-        if not email:
-            return []
+        return (await self.memberships_of([email])).get(email, [])
+
+    async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
+        """:meth:`memberships_for` of many emails (lower-cased) in one statement."""
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        if not wanted:
+            return {}
         # One row per (user, category): the strongest role and the latest expiry
         # over every group that reaches the category (a NULL expiry means never).
         owner = func.max(case((group_users.c.owner, 1), else_=0))
@@ -333,6 +338,7 @@ class CommunityStore:
         )
         stmt = (
             select(
+                users.c.email,
                 categories.c.id,
                 categories.c.slug,
                 _VISIBILITY,
@@ -344,9 +350,10 @@ class CommunityStore:
                 .join(category_groups, category_groups.c.group_id == group_users.c.group_id)
                 .join(categories, categories.c.id == category_groups.c.category_id)
             )
-            .where(users.c.email == email, users.c.email_verified)
+            .where(users.c.email.in_(wanted), users.c.email_verified)
             .group_by(
                 users.c.id,
+                users.c.email,
                 categories.c.id,
                 categories.c.slug,
                 categories.c.read_restricted,
@@ -357,16 +364,18 @@ class CommunityStore:
         )
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [
-            Membership(
-                store=STORE,
-                space_id=str(row.id),
-                space_key=space_key(STORE, Visibility(row.visibility), row.slug),
-                role=SpaceRole.OWNER if row.owner else SpaceRole.MEMBER,
-                expires_at=row.expires_at,
+        found: dict[str, list[Membership]] = {}
+        for row in rows:
+            found.setdefault(row.email.lower(), []).append(
+                Membership(
+                    store=STORE,
+                    space_id=str(row.id),
+                    space_key=space_key(STORE, Visibility(row.visibility), row.slug),
+                    role=SpaceRole.OWNER if row.owner else SpaceRole.MEMBER,
+                    expires_at=row.expires_at,
+                )
             )
-            for row in rows
-        ]
+        return found
 
     # --- spaces -----------------------------------------------------------
     async def list_spaces(

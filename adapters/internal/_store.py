@@ -151,9 +151,17 @@ class InternalStore:
         """Every membership of the profile with this email, expired ones included, and its
         unrevoked, unaccepted invitations as pending memberships."""
         email = email.strip().lower()
+        return (await self.memberships_of([email])).get(email, [])
+
+    async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
+        """:meth:`memberships_for` of many emails (lower-cased) in one statement."""
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        if not wanted:
+            return {}
         # One statement on every request's path: held memberships, then pending invitations.
         held = (
             select(
+                profiles.c.email,
                 communities.c.id,
                 communities.c.slug,
                 communities.c.access,
@@ -166,10 +174,11 @@ class InternalStore:
                     profiles, profiles.c.id == community_memberships.c.profile_id
                 ).join(communities, communities.c.id == community_memberships.c.community_id)
             )
-            .where(profiles.c.email == email)
+            .where(profiles.c.email.in_(wanted))
         )
         invited = (
             select(
+                community_invitations.c.email,
                 communities.c.id,
                 communities.c.slug,
                 communities.c.access,
@@ -183,24 +192,26 @@ class InternalStore:
                 )
             )
             .where(
-                community_invitations.c.email == email,
+                community_invitations.c.email.in_(wanted),
                 community_invitations.c.revoked_at.is_(None),
                 community_invitations.c.accepted_at.is_(None),
             )
         )
         both = union_all(held, invited).subquery()
         stmt = select(both).order_by(both.c.pending, both.c.id)
-        return [
-            Membership(
-                store=self.name,
-                space_id=str(row.id),
-                space_key=space_key(self.name, Visibility(row.access), row.slug),
-                role=_ROLES[row.member_role],
-                expires_at=row.expires_at,
-                pending=bool(row.pending),
+        found: dict[str, list[Membership]] = {}
+        for row in await self._all(stmt):
+            found.setdefault(row.email.lower(), []).append(
+                Membership(
+                    store=self.name,
+                    space_id=str(row.id),
+                    space_key=space_key(self.name, Visibility(row.access), row.slug),
+                    role=_ROLES[row.member_role],
+                    expires_at=row.expires_at,
+                    pending=bool(row.pending),
+                )
             )
-            for row in await self._all(stmt)
-        ]
+        return found
 
     async def trust_level(self, email: str) -> int | None:
         """None: the corporate network has no trust levels."""

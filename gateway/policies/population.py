@@ -19,7 +19,7 @@ from gateway.policies.scope import Grants, StoreScope
 from gateway.stores import NameCursor
 
 if TYPE_CHECKING:
-    from gateway.domain import Space
+    from gateway.domain import Membership, Space
     from gateway.principal import Principal
     from gateway.records import Records
     from gateway.stores import Store
@@ -61,9 +61,19 @@ async def with_memberships(stores: dict[StoreName, Store], principal: Principal)
 
 async def gather(stores: dict[StoreName, Store], records: Records) -> Population:
     spaces = await all_spaces(stores)
+    known = await records.known_principals()
+    emails = sorted({p.verified_email for p in known if p.verified_email})
+    held: dict[str, list[Membership]] = {}
+    for start in range(0, len(emails), PAGE):
+        chunk = emails[start : start + PAGE]
+        for found in await asyncio.gather(*(stores[n].memberships_of(chunk) for n in StoreName)):
+            for email, memberships in found.items():
+                held.setdefault(email, []).extend(memberships)
     subjects = [
-        Subject.known(await with_memberships(stores, principal))
-        for principal in await records.known_principals()
+        Subject.known(
+            p.with_memberships(tuple(held.get(p.verified_email, ()))) if p.verified_email else p
+        )
+        for p in known
     ]
     subjects.extend(persona_subjects())
     return Population(tuple(subjects), tuple(spaces))

@@ -1,0 +1,69 @@
+"""The population administrators' tools judge: gathered in a few statements, and equal to
+what each principal's own requests would load."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from gateway.demo import PEOPLE
+from gateway.domain import StoreName
+from gateway.policies import population
+from tests.personas import run
+from tests.test_invitations import INVITE
+from tests.test_read_matrix import AURORA
+from tests.test_writes import space_ids
+
+if TYPE_CHECKING:
+    from gateway.services import Services
+
+
+@pytest.mark.backend
+async def test_memberships_of_many_equal_each_ones_own(services: Services) -> None:
+    spaces = await space_ids(services)
+    invited = await run(
+        services,
+        "erin@corp.example",
+        INVITE,
+        {
+            "i": {
+                "spaceId": spaces[AURORA],
+                "email": "Nina@Partner.example",
+                "role": "GUEST",
+                "expiresAt": (datetime.now(UTC) + timedelta(days=9)).isoformat(),
+            }
+        },
+    )
+    assert invited.errors is None and not invited.data["inviteToSpace"]["errors"]
+    emails = [p.email for p in PEOPLE] + ["nina@partner.example", "nobody@example.com", " "]
+    asked = [e.upper() if i % 2 else e for i, e in enumerate(emails)]  # case does not matter
+    for name in StoreName:
+        store = services.stores[name]
+        many = await store.memberships_of(asked)
+        one_by_one = {e: await store.memberships_for(e) for e in emails if e.strip()}
+        assert many == {e: ms for e, ms in one_by_one.items() if ms}
+    assert any(
+        m.pending
+        for m in (
+            await services.stores[StoreName.INTERNAL].memberships_of(["nina@partner.example"])
+        )["nina@partner.example"]
+    )
+    assert await services.stores[StoreName.COMMUNITY].memberships_of([]) == {}
+
+
+@pytest.mark.backend
+async def test_the_population_carries_each_known_principals_memberships(
+    services: Services,
+) -> None:
+    for person in PEOPLE:
+        await run(services, person.email, "{ viewer { id } }")  # seen, as a request makes them
+    found = await population.gather(services.stores, services.records)
+    known = {s.name: s.principal for s in found.subjects if s.name.startswith("user:")}
+    assert set(known) == {f"user:{p.email}" for p in PEOPLE}
+    for pid, principal in known.items():
+        alone = await population.with_memberships(services.stores, principal)
+        assert sorted(principal.memberships, key=repr) == sorted(alone.memberships, key=repr), pid
+    assert [s.name for s in found.subjects if s.name.startswith("persona:")]
+    assert len(found.spaces) == len(await population.all_spaces(services.stores))

@@ -299,6 +299,19 @@ class _Both:
                     turn = self._turn(resource.value, dom, Action.READ.value, store)
                     if turn is not None:
                         yield turn
+                    elif resource is not Resource.PERSON:
+                        # Their own profile's field (role ``self``), where others' did not turn.
+                        turn = self._turn(resource.value, dom, Action.READ.value, store, own=True)
+                        if turn is not None:
+                            yield turn
+        if Action.ACCEPT.value in touched:
+            # Accepting an answer to their own question (``self``), where others' did not turn.
+            for space in spaces:
+                obj, act = Resource.SPACE.value, Action.ACCEPT.value
+                if self._turn(obj, space.key, act, space.store, space) is None:
+                    turn = self._turn(obj, space.key, act, space.store, space, own=True)
+                    if turn is not None:
+                        yield turn
 
     def join_turns(self, spaces: Sequence[Space]) -> Iterator[Turn]:
         for space in spaces:
@@ -321,10 +334,13 @@ class _Both:
         act: str,
         store: StoreName | None,
         space: Space | None = None,
+        *,
+        own: bool = False,
     ) -> Turn | None:
         """The turn at one point, or None when both policies decide alike. With ``space``,
-        a write also needs read of it."""
-        before, after = (_decide(a, obj, dom, act, space) for a in (self.old, self.new))
+        a write also needs read of it. ``own``: asked of the subject's own profile or
+        content (they also hold ``self``); the object is then reported as ``OBJ (own)``."""
+        before, after = (_decide(a, obj, dom, act, space, own) for a in (self.old, self.new))
         if before == after:
             return None
         return Turn(
@@ -333,16 +349,18 @@ class _Both:
             store,
             dom,
             act,
-            obj,
+            f"{obj} (own)" if own else obj,
             Change.GAINED if after else Change.LOST,
         )
 
 
-def _decide(authorizer: Authorizer, obj: str, dom: str, act: str, space: Space | None) -> bool:
-    if space is not None and obj == Resource.SPACE.value:
+def _decide(
+    authorizer: Authorizer, obj: str, dom: str, act: str, space: Space | None, own: bool = False
+) -> bool:
+    if space is not None and obj == Resource.SPACE.value and not own:
         allowed = authorizer.scope(act).admits(space)
     else:
-        allowed = authorizer.allows(obj, dom, act)
+        allowed = authorizer.allows(obj, dom, act, own=own)
     if allowed and space is not None and act in _NEEDS_READ:
         # Nobody writes where they cannot read: the write's target is found through it.
         allowed = authorizer.scope(Action.READ.value).admits(space)

@@ -294,3 +294,28 @@ def test_the_diff_equals_asking_everything(
     new = Policy.parse("\n".join(common + only_new))
     subjects = [PAULA, ERIN, OMAR, TARA]
     assert _brief(list(diff(old, new, subjects, SPACES, NOW).turns)) == _naive(old, new, subjects)
+
+
+def test_decisions_about_ones_own_profile_and_content_are_compared() -> None:
+    """``self`` lines turn decisions too: seeing one's own email, accepting an answer to
+    one's own question. Where the same decision about others turned, that turn says it."""
+    own = BASE + (
+        "p, self, people/*, Person.email, read, allow\n"
+        "p, guest, internal/open/*, space, read, allow\n"
+        "p, self, *, space, accept, allow\n"
+    )
+    without = own.replace("p, self, people/*, Person.email, read, allow\n", "").replace(
+        "p, self, *, space, accept, allow\n", ""
+    )
+    report = diff(Policy.parse(own), Policy.parse(without), [PAULA, ERIN], SPACES, NOW)
+    turns = {(t.who, t.target, t.action, t.obj, t.change) for t in report.turns}
+    paula = "user:paula@partner.example"
+    assert (paula, "people/internal", "read", "Person.email (own)", Change.LOST) in turns
+    assert (paula, "people/community", "read", "Person.email (own)", Change.LOST) in turns
+    assert (paula, "internal/open/handbook", "accept", "space (own)", Change.LOST) in turns
+    # Partners accept nothing in a space they cannot read; employees still read all emails.
+    assert not any(t[0] == paula and t[1] == "internal/restricted/falcon" for t in turns)
+    assert not any(t[0] == "user:erin@corp.example" and t[3].startswith("Person") for t in turns)
+    summary = {str(g) for g in report.summary()}
+    assert "1 partner loses read Person.email (own) on people/internal" in summary
+    assert "1 employee loses accept space (own) on 4 internal spaces" in summary

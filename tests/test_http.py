@@ -229,3 +229,12 @@ async def test_a_restart_keeps_existing_data(tmp_path: Path) -> None:
                 ).json()
                 counts.append(len(body["data"]["questions"]["edges"]))
     assert counts[0] == counts[1] > 0
+
+
+async def test_every_answer_names_the_policy_it_was_decided_under(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    services = app.state.services
+    body = (await client.post("/graphql", json=VIEWER)).json()
+    assert body["extensions"]["policy"] == services.policy.describe()
+    assert body["extensions"]["policy"].startswith(f"v1 (sha256 {services.policy.version[:12]})")

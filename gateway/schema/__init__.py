@@ -18,6 +18,7 @@ from strawberry.extensions import (
 
 from gateway.schema.admin import AdminMutation, AdminQuery
 from gateway.schema.extensions import (
+    NamePolicyVersion,
     RejectEmptySelections,
     ReportPartialFailures,
     is_client_error,
@@ -66,6 +67,7 @@ def _extensions(settings: Settings) -> list:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         ReportPartialFailures,
+        NamePolicyVersion,
         lambda: MaskErrors(should_mask_error=lambda e: not is_client_error(e)),
     ]
     return extensions

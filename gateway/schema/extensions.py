@@ -27,6 +27,18 @@ class ReportPartialFailures(SchemaExtension):
         result.errors = [*(result.errors or []), *extra]
 
 
+class NamePolicyVersion(SchemaExtension):
+    """Every response says which policy its decisions were made under:
+    ``extensions.policy`` = ``"v3 (sha256 0123456789ab)"``. A client comparing two answers
+    (or an admin reading a report of one) can tell a policy change from a bug."""
+
+    def get_results(self) -> dict[str, object]:
+        authorizer = getattr(self.execution_context.context, "authorizer", None)
+        if authorizer is None:  # the admin API: its answers are about the policy itself
+            return {}
+        return {"policy": authorizer.index.describe()}
+
+
 def is_client_error(error: GraphQLError) -> bool:
     """Errors meant for the client: our own, and GraphQL's syntax and validation errors."""
     original = error.original_error

@@ -363,6 +363,7 @@ class AdminPage:
         if refusal is not None:
             return refusal
         try:
+            await self._saw(request.user)
             if request.method != "POST":
                 return await handler(request, None)
             try:
@@ -382,6 +383,20 @@ class AdminPage:
             log.warning("admin page: the records database failed: %s", exc.__class__.__name__)
             text = "The gateway's records database cannot be reached; nothing was changed."
             return self._refuse(request, 503, "Unavailable", text, json=json)
+
+    async def _saw(self, principal: Principal) -> None:
+        """Remember the administrator, as a GraphQL request would: a change that would take
+        administer from every security admin the gateway knows is refused, so it must know
+        those who only ever use this page."""
+        await self.services.records.saw(
+            principal_id=principal.id,
+            issuer=principal.issuer,
+            email=principal.verified_email,
+            display_name=principal.display_name,
+            roles=sorted(principal.roles),
+            organisation=principal.organisation,
+            now=datetime.now(UTC),
+        )
 
     def _refusal(self, request: Request, *, json: bool) -> Response | None:
         principal: Principal = request.user

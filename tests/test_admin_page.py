@@ -348,6 +348,15 @@ async def test_a_change_that_would_lock_everyone_out_is_refused(
     latest, policy_file, entries = await _state(services)
     assert (latest, policy_file) == before[:2]
     assert entries == [("policy_apply", "denied"), *before[2]]  # the refusal is audited
+    # Sam has only ever used this page, yet he counts among the admins the gateway knows:
+    # handing administer to erin alone would take it from him, and is refused.
+    erin = "p, user:erin@corp.example, *, policy, administer, allow"
+    handover = await client.post(
+        "/admin/preview", data={"add": erin, "remove": ADMIN_LINE, "csrf_token": token}
+    )
+    assert "every security admin the gateway knows (user:sam@corp.example) would lose" in (
+        _section_text(handover.text, "refusals")
+    )
 
 
 def _section_text(page: str, element_id: str) -> str:

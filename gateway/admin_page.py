@@ -69,10 +69,12 @@ _STATIC = {
 # Served to every response of the page: scripts and styles only from our own files (so a
 # line that slipped past escaping still could not run), no framing (an Apply button in
 # someone else's frame), nothing cached (the page shows the policy and the audit log).
+# No form-action: browsers hold a form's redirects to it too, and "Log out" ends at an
+# identity provider's login page when one is configured.
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",

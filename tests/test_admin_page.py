@@ -273,7 +273,7 @@ async def test_a_security_admin_previews_applies_and_sees_it_in_the_audit_log(
 
     page, _token = await _admin_page(client, "/admin?applied=2&log_action=policy_apply")
     text = _text(page)
-    assert "Policy version 2 (apply by user:sam@corp.example ) is in force" in text
+    assert "Policy version 2 applied (apply by user:sam@corp.example )" in text
     assert "Version 2 in force" in text
     [entry] = await services.records.entries(action="policy_apply")
     assert (entry.actor, entry.outcome, entry.detail["added"]) == (

@@ -122,7 +122,8 @@ async def who_can(services: Services, space: Space, action: str, now: datetime) 
     ``action`` ``space``, with the line (and membership) that decides it; allowed first.
 
     One Casbin explanation per principal: fine for the people an administrator asks about,
-    never for a request path."""
+    never for a request path. The page's only use of it: a fuller who-can (people the
+    stores hold but the gateway has not seen yet) can replace this one function."""
     index = services.policy
     subjects = [
         Subject.known(await population.with_memberships(services.stores, p))
@@ -147,6 +148,8 @@ async def who_can(services: Services, space: Space, action: str, now: datetime) 
 
 
 class AdminPage:
+    """The page's handlers, over the services the app built."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
 

@@ -24,6 +24,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
+from gateway import admin_page
 from gateway.demo import demo_data
 from gateway.guard import STORE_FAILURES
 from gateway.identity import dev_login
@@ -316,6 +317,7 @@ def create_app(
             Route("/readyz", readyz),
             *login.routes(),
             *(dev_login.routes() if settings.dev_issuer else []),
+            *admin_page.routes(services),
         ],
         middleware=[
             # Outermost, so the authentication backends can read the session. SameSite=Lax

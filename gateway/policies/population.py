@@ -13,7 +13,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gateway import ids
 from gateway.domain import StoreName
+from gateway.errors import InvalidId
 from gateway.policies.impact import Subject, persona_subjects
 from gateway.policies.scope import Grants, StoreScope
 from gateway.stores import NameCursor
@@ -46,6 +48,29 @@ async def all_spaces(stores: dict[StoreName, Store]) -> list[Space]:
                 break
             after = NameCursor(page.items[-1].name, page.items[-1].id)
     return spaces
+
+
+class NoSuchSpace(LookupError):
+    """No space answers to that id or key; the message says which."""
+
+
+async def find_space(stores: dict[StoreName, Store], value: str) -> Space:
+    """A space by global id or key (``STORE/VISIBILITY/SLUG``), whoever may read it: for
+    administrators' questions about it, never for a request on a caller's behalf."""
+    if "/" in value:
+        found = [s for s in await all_spaces(stores) if s.key == value]
+        if not found:
+            raise NoSuchSpace(f"no space {value!r}")
+        return found[0]
+    try:
+        ref = ids.decode(value, "Space")
+    except InvalidId as exc:
+        raise NoSuchSpace(str(exc)) from None
+    everything = StoreScope(ref.store, allow=Grants(everything=True))
+    spaces = await stores[ref.store].spaces_by_ids([ref.native_id], everything)
+    if ref.native_id not in spaces:
+        raise NoSuchSpace(f"no space {value!r}")
+    return spaces[ref.native_id]
 
 
 async def with_memberships(stores: dict[StoreName, Store], principal: Principal) -> Principal:

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway import ids
-from gateway.errors import ClientError, InvalidId
+from gateway.errors import ClientError
 from gateway.policies import explain as explaining
+from gateway.policies import lines as policy_lines
 from gateway.policies import population
 from gateway.policies.admin import ChangeRefused, Proposal
 from gateway.policies.permissions import USER_PREFIX, Action
-from gateway.policies.scope import Grants, StoreScope
 from gateway.policies.store import StaleVersion, VersionKind
 from gateway.policies.whocan import SPACE_ACTIONS, who_can
 from gateway.principal import Principal
@@ -33,7 +32,6 @@ from gateway.writes import ErrorCode
 
 if TYPE_CHECKING:
     from gateway.domain import Space
-    from gateway.policies.policy import Rule
     from gateway.policies.store import Version
     from gateway.services import Services
 
@@ -72,17 +70,8 @@ class PolicyLine:
     text: str
 
 
-def _rule_line(rule: Rule) -> PolicyLine:
-    return PolicyLine(
-        line=rule.line,
-        kind="p",
-        subject=rule.sub,
-        domain=rule.dom,
-        object=rule.obj,
-        action=rule.act,
-        effect=rule.eft.value,
-        text=str(rule),
-    )
+def _line(line: policy_lines.Line) -> PolicyLine:
+    return PolicyLine(**dataclasses.asdict(line))
 
 
 @strawberry.type(description="One version of the policy: every change makes a new one.")
@@ -297,21 +286,10 @@ class AuditLogPage:
 
 # --- helpers -------------------------------------------------------------------
 async def _space(services: Services, value: str) -> Space:
-    """A space by global id or key (STORE/VISIBILITY/SLUG), whoever may read it."""
-    if "/" in value:
-        spaces = [s for s in await population.all_spaces(services.stores) if s.key == value]
-        if not spaces:
-            raise AdminInputError(f"no space {value!r}")
-        return spaces[0]
     try:
-        ref = ids.decode(value, "Space")
-    except InvalidId as exc:
+        return await population.find_space(services.stores, value)
+    except population.NoSuchSpace as exc:
         raise AdminInputError(str(exc)) from None
-    everything = StoreScope(ref.store, allow=Grants(everything=True))
-    found = await services.stores[ref.store].spaces_by_ids([ref.native_id], everything)
-    if ref.native_id not in found:
-        raise AdminInputError(f"no space {value!r}")
-    return found[ref.native_id]
 
 
 async def _principal(services: Services, who: str, roles: list[str] | None) -> Principal:
@@ -357,38 +335,18 @@ class AdminQuery:
     def policy_lines(
         self, info: strawberry.Info, filter: PolicyLineFilter | None = None
     ) -> list[PolicyLine]:
-        policy = _ctx(info).services.policy.policy
-        lines = [
-            *(
-                PolicyLine(
-                    line=link.line,
-                    kind="g",
-                    subject=link.role,
-                    domain=link.dom,
-                    object=None,
-                    action=None,
-                    effect=None,
-                    text=str(link),
-                )
-                for link in policy.links
-            ),
-            *(_rule_line(rule) for rule in policy.rules),
-        ]
-        if filter is None:
-            return lines
-        wanted = {
-            "subject": filter.subject,
-            "domain": filter.domain,
-            "object": filter.object,
-            "action": filter.action,
-            "effect": filter.effect,
-            "text": filter.text,
-        }
-        return [
-            x
-            for x in lines
-            if all(v is None or v in (getattr(x, k) or "") for k, v in wanted.items())
-        ]
+        lines = policy_lines.policy_lines(_ctx(info).services.policy.policy)
+        if filter is not None:
+            lines = policy_lines.matching(
+                lines,
+                subject=filter.subject,
+                domain=filter.domain,
+                object=filter.object,
+                action=filter.action,
+                effect=filter.effect,
+                text=filter.text,
+            )
+        return [_line(x) for x in lines]
 
     @strawberry.field(description="Every version, newest first.")
     async def policy_versions(
@@ -428,7 +386,7 @@ class AdminQuery:
             domain=key,
             object=object,
             action=action,
-            line=_rule_line(result.rule) if result.rule else None,
+            line=_line(policy_lines.rule_line(result.rule)) if result.rule else None,
             via=_via(result.via),
             policy_version=index.describe(),
             text=str(result),
@@ -453,7 +411,7 @@ class AdminQuery:
             Access(
                 principal=subject.name,
                 roles=sorted(subject.principal.roles),
-                line=_rule_line(decision.rule) if decision.rule else None,
+                line=_line(policy_lines.rule_line(decision.rule)) if decision.rule else None,
                 via=_via(decision.via),
             )
             for subject, _space_, decision in report.allowed()

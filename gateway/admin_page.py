@@ -31,14 +31,11 @@ from starlette.routing import Route
 
 from gateway.guard import STORE_FAILURES
 from gateway.identity import csrf
-from gateway.policies import population
+from gateway.policies import population, whocan
 from gateway.policies.admin import ChangeRefused, Proposal, is_administrator
-from gateway.policies.compiler import Authorizer
 from gateway.policies.edit_check import EditCheck, check_edit
-from gateway.policies.explain import explain
-from gateway.policies.impact import Subject, persona_subjects
 from gateway.policies.lines import FIELDS, matching, policy_lines
-from gateway.policies.permissions import NEEDS_READ, Action, Resource
+from gateway.policies.permissions import Action
 from gateway.policies.store import StaleVersion, VersionKind
 from gateway.records import Outcome
 
@@ -120,31 +117,16 @@ class Access:
 async def who_can(services: Services, space: Space, action: str, now: datetime) -> list[Access]:
     """Everyone the gateway has seen, and a newcomer of each persona: whether they may
     ``action`` ``space``, with the line (and membership) that decides it; allowed first.
-
-    One Casbin explanation per principal: fine for the people an administrator asks about,
-    never for a request path. The page's only use of it: a fuller who-can (people the
-    stores hold but the gateway has not seen yet) can replace this one function."""
-    index = services.policy
-    subjects = [
-        Subject.known(await population.with_memberships(services.stores, p))
-        for p in await services.records.known_principals()
+    The decisions are the compiled ones (:mod:`gateway.policies.whocan`), as the admin
+    API's ``whoCanAccess`` and ``gateway access-report --who`` give them."""
+    found = await population.gather(services.stores, services.records)
+    report = whocan.who_can(services.policy, found.subjects, [space], now, action=action)
+    rows = [
+        Access(row.subject.name, row.subject.label, decision.allowed, decision.why(report.source))
+        for row in report.rows
+        for decision in row.decisions
     ]
-    subjects += persona_subjects()
-    found = []
-    for subject in subjects:
-        principal = subject.principal
-        authorizer = Authorizer(index, principal, now)
-        allowed = authorizer.allows(Resource.SPACE.value, space.key, action)
-        why = str(explain(index.policy, principal, space.key, Resource.SPACE.value, action, now))
-        if (
-            allowed
-            and Action(action) in NEEDS_READ
-            and not authorizer.allows(Resource.SPACE.value, space.key, Action.READ.value)
-        ):
-            allowed = False
-            why += "; but nobody writes where they cannot read, and read is not allowed"
-        found.append(Access(subject.name, subject.label, allowed, why))
-    return sorted(found, key=lambda a: (not a.allowed, a.subject))
+    return sorted(rows, key=lambda a: (not a.allowed, a.subject))
 
 
 class AdminPage:

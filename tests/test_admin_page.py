@@ -538,7 +538,7 @@ async def test_who_can_see_a_space_and_why(
     page, _token = await _admin_page(client, "/admin/who?space=internal%2Fshared%2Faurora-feedback")
     may = _section(page, "who-may")
     assert "user:paula@partner.example" in may
-    assert "via membership space_guest in internal/shared/aurora-feedback" in may
+    assert "via space_guest in internal/shared/aurora-feedback" in may
     assert "persona:employee" in may and "persona:partner" not in may
     may_not = _section(page, "who-may-not")
     assert "user:carl@contractor.example" in may_not and "default deny" in may_not

@@ -375,15 +375,7 @@ class AdminPage:
         """Remember the administrator, as a GraphQL request would: a change that would take
         administer from every security admin the gateway knows is refused, so it must know
         those who only ever use this page."""
-        await self.services.records.saw(
-            principal_id=principal.id,
-            issuer=principal.issuer,
-            email=principal.verified_email,
-            display_name=principal.display_name,
-            roles=sorted(principal.roles),
-            organisation=principal.organisation,
-            now=datetime.now(UTC),
-        )
+        await self.services.records.remember(principal, datetime.now(UTC))
 
     def _refusal(self, request: Request, *, json: bool) -> Response | None:
         principal: Principal = request.user

@@ -356,6 +356,18 @@ class Records:
                     pass
         self._seen[principal_id] = (roles_key, now)
 
+    async def remember(self, principal: Principal, now: datetime) -> None:
+        """:meth:`saw` for a principal as its request brought it."""
+        await self.saw(
+            principal_id=principal.id,
+            issuer=principal.issuer,
+            email=principal.verified_email,
+            display_name=principal.display_name,
+            roles=sorted(principal.roles),
+            organisation=principal.organisation,
+            now=now,
+        )
+
     async def roles_of(self, principal_ids: Sequence[str]) -> dict[str, frozenset[str]]:
         """The roles each principal's last token carried (absent: never seen)."""
         if not principal_ids:

@@ -34,6 +34,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from gateway.config import REPO_POLICY
 from tests.databases import REQUIRED
+from tests.replicas import stop
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -91,12 +92,7 @@ def gateway(tmp_path: Path) -> Iterator[str]:
     try:
         yield _wait_for_start(process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
     assert REPO_POLICY.read_bytes() != policy.read_bytes()  # the change went to the copy
 
 

@@ -92,15 +92,7 @@ async def build_context(
         principal = await _with_trust(services, principal)
     if not principal.is_guest:
         try:
-            await services.records.saw(
-                principal_id=principal.id,
-                issuer=principal.issuer,
-                email=principal.verified_email,
-                display_name=principal.display_name,
-                roles=sorted(principal.roles),
-                organisation=principal.organisation,
-                now=now,
-            )
+            await services.records.remember(principal, now)
         except STORE_FAILURES as exc:  # reads go on; mentions of them fall back to memberships
             log.warning("could not record %s as seen: %s", principal.id, type(exc).__name__)
     principal = principal.with_memberships(tuple(memberships))

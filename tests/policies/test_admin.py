@@ -41,16 +41,7 @@ async def _names(services: Services, who: str) -> set[str]:
 
 async def _seen(services: Services, email: str) -> None:
     """As the gateway remembers everyone who made a request (the roles their token had)."""
-    p = demo_principal(email, ())
-    await services.records.saw(
-        principal_id=p.id,
-        issuer=p.issuer,
-        email=p.verified_email,
-        display_name=p.display_name,
-        roles=sorted(p.roles),
-        organisation=p.organisation,
-        now=NOW,
-    )
+    await services.records.remember(demo_principal(email, ()), NOW)
 
 
 @pytest.mark.backend

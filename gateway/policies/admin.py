@@ -20,14 +20,13 @@ Every way of changing the policy (``gateway policy apply``, the admin GraphQL AP
 
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gateway.policies import population
 from gateway.policies.compiler import Authorizer, PolicyIndex
-from gateway.policies.export import canonical, digest
+from gateway.policies.export import canonical, digest, line_diff
 from gateway.policies.impact import Impact, Subject, diff, persona_subjects
 from gateway.policies.permissions import ADMIN_DOMAIN, USER_PREFIX, Action, Resource
 from gateway.policies.policy import Policy, PolicyError
@@ -107,15 +106,6 @@ def lockout(old: Policy, new: Policy, known: Sequence[Principal]) -> str | None:
 def _user(sub: str) -> Principal:
     email = sub.removeprefix(USER_PREFIX)
     return Principal(None, email, email, True, email, frozenset())
-
-
-def line_diff(old: Policy, new: Policy) -> tuple[list[str], list[str]]:
-    """The canonical lines ``new`` adds and removes, each in its policy's order."""
-    before = canonical(old).splitlines()
-    after = canonical(new).splitlines()
-    removed = list((collections.Counter(before) - collections.Counter(after)).elements())
-    added = list((collections.Counter(after) - collections.Counter(before)).elements())
-    return [x for x in after if x in added], [x for x in before if x in removed]
 
 
 def edit_text(base: Policy, add: Sequence[str], remove: Sequence[str]) -> tuple[str, list[str]]:

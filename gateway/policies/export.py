@@ -9,6 +9,7 @@ recorded). Line order within links and within rules is kept: it is the author's.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,24 @@ def canonical(policy: Policy) -> str:
     rows = [["g", *link.casbin()] for link in policy.links]
     rows += [["p", *rule.casbin()] for rule in policy.rules]
     return "".join(_row(fields) + "\n" for fields in rows)
+
+
+def line_diff(old: Policy, new: Policy) -> tuple[list[str], list[str]]:
+    """The canonical lines ``new`` adds and those it removes, each in its policy's order (a
+    line written twice and kept once is one removal)."""
+    before, after = canonical(old).splitlines(), canonical(new).splitlines()
+    return _only_in(after, before), _only_in(before, after)
+
+
+def _only_in(these: list[str], others: list[str]) -> list[str]:
+    spare = collections.Counter(others)
+    out = []
+    for line in these:
+        if spare[line]:
+            spare[line] -= 1
+        else:
+            out.append(line)
+    return out
 
 
 def digest(policy: Policy) -> str:

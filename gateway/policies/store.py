@@ -43,9 +43,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy_adapter import Adapter, CasbinRule
 from sqlalchemy_adapter.adapter import Filter
 
-from gateway.policies.export import canonical, digest, row_text
+from gateway.policies.export import canonical, digest, line_diff, row_text
 from gateway.policies.policy import MODEL_PATH, Policy
-from gateway.records import AuditEntry, insert_audit
+from gateway.records import AuditEntry, Outcome, insert_audit
 from gateway.sql import UtcDateTime, write_transaction
 
 if TYPE_CHECKING:
@@ -329,10 +329,35 @@ class PolicyStore:
                 return latest
             kind = VersionKind.INITIAL if latest is None else VersionKind.EDIT
             expected = 0 if latest is None else latest.number
+            audit = None
+            if latest is not None:
+                # Changed outside the gateway (the file on disk, the table by hand): audited
+                # like any change, with what it added and removed.
+                added, removed = line_diff(latest.policy(), policy)
+                audit = AuditEntry(
+                    at=datetime.now(UTC),
+                    actor=actor,
+                    issuer=None,
+                    action=f"policy_{kind.value}",
+                    outcome=Outcome.OK,
+                    store=None,
+                    space_key=None,
+                    target=None,
+                    detail={
+                        "before": {"version": latest.number, "sha256": latest.sha256},
+                        "added": added,
+                        "removed": removed,
+                    },
+                )
             try:
-                # The source already holds it: only the history is written.
+                # The source already holds it: only the history (and the audit) is written.
                 return await self.commit(
-                    policy, expected=expected, actor=actor, kind=kind, write_source=False
+                    policy,
+                    expected=expected,
+                    actor=actor,
+                    kind=kind,
+                    audit=audit,
+                    write_source=False,
                 )
             except StaleVersion:
                 continue  # another replica recorded something first: look again

@@ -52,3 +52,13 @@ def test_any_change_to_a_line_changes_the_hash() -> None:
     base = Policy.parse(TEXT)
     changed = Policy.parse(TEXT.replace("members/*, space, read", "members/*, space, ask"))
     assert digest(base) != digest(changed)
+
+
+def test_the_line_diff_counts_repeated_lines() -> None:
+    from gateway.policies.export import line_diff
+
+    a = "p, employee, internal/*, space, read\np, employee, internal/*, space, read\n"
+    b = "p, employee, internal/*, space, read\np, guest, community/public/*, space, read\n"
+    added, removed = line_diff(Policy.parse(a), Policy.parse(b))
+    assert added == ["p, guest, community/public/*, space, read, allow"]
+    assert removed == ["p, employee, internal/*, space, read, allow"]

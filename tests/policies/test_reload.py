@@ -93,6 +93,11 @@ async def test_an_edit_is_in_force_within_a_second_and_a_broken_file_never(
             latest = await services.policy_store.latest()
             assert (latest.number, latest.kind, latest.sha256) == (2, VersionKind.EDIT, granted)
             assert f"v{latest.number} " in ready
+            # ... and audited like any change: who (the file), the diff, before and after.
+            [edit] = await services.records.entries(action="policy_edit")
+            assert edit.actor == str(policy) and edit.target == "policy v2"
+            assert edit.detail["added"] == [GRANT.strip()] and edit.detail["removed"] == []
+            assert edit.detail["before"]["version"] == 1 and edit.detail["version"] == 2
 
             # Broken mid-edit: the last good policy stays in force, and the problem is logged.
             with caplog.at_level(logging.ERROR, logger="gateway.policy"):

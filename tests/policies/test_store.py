@@ -141,6 +141,7 @@ async def test_the_file_source_is_replaced_whole_and_recorded(tmp_path: Path) ->
     path.write_text(REPO_POLICY.read_text())
     os.chmod(path, 0o640)
     records = Records(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
+    await records.create_schema()
     store = PolicyStore(records.engine, FileSource(path))
     await store.create_schema()
     try:
@@ -159,5 +160,7 @@ async def test_the_file_source_is_replaced_whole_and_recorded(tmp_path: Path) ->
         path.write_text(path.read_text() + "p, guest, community/members/*, space, read, allow\n")
         edited = await store.record(Policy.from_file(path), actor=str(path))
         assert (edited.number, edited.kind, edited.parent) == (3, VersionKind.EDIT, 2)
+        [audited] = await records.entries(action="policy_edit")
+        assert audited.detail["added"] == ["p, guest, community/members/*, space, read, allow"]
     finally:
         await records.close()

@@ -305,10 +305,14 @@ class _Both:
                         if turn is not None:
                             yield turn
         if Action.ACCEPT.value in touched:
-            # Accepting an answer to their own question (``self``), where others' did not turn.
+            # Accepting an answer to their own question (``self``), where neither accepting
+            # others' nor reading turned (a read turn says it: ``self, *`` follows read).
             for space in spaces:
                 obj, act = Resource.SPACE.value, Action.ACCEPT.value
-                if self._turn(obj, space.key, act, space.store, space) is None:
+                if (
+                    self._turn(obj, space.key, act, space.store, space) is None
+                    and self._turn(obj, space.key, Action.READ.value, space.store, space) is None
+                ):
                     turn = self._turn(obj, space.key, act, space.store, space, own=True)
                     if turn is not None:
                         yield turn

@@ -36,7 +36,15 @@ MAX_AGE = 3600.0
 
 
 class KeyUnavailable(Exception):
-    """No key to check a token with; the message says why (sent to the client)."""
+    """No key to check a token with; the message says why (sent to the client).
+
+    ``unreachable``: the provider's keys were never fetched (it is down, or its discovery
+    cannot be used), so the token was not judged at all; otherwise the keys are known and
+    none fits the token."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class JwksCache:
@@ -78,7 +86,7 @@ class JwksCache:
                 key = self._find(kid)
         if key is not None:
             return key  # possibly from a stale set: better than refusing while the IdP is down
-        raise KeyUnavailable(self._why_missing(kid))
+        raise KeyUnavailable(self._why_missing(kid), unreachable=self._fetched_at is None)
 
     def _find(self, kid: str | None) -> Key | None:
         if kid is None and len(self._keys) == 1:

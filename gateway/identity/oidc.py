@@ -12,6 +12,7 @@ from gateway.identity.claims import principal_from_claims
 from gateway.identity.jwks import KeyUnavailable
 from gateway.identity.tokens import (
     TokenRejected,
+    VerificationUnavailable,
     describe_claims_error,
     peek_header,
     peek_issuer,
@@ -59,6 +60,8 @@ class OidcVerifier:
         try:
             key = await self.cache.key(kid)
         except KeyUnavailable as exc:
+            if exc.unreachable:  # nobody judged the token: 503, retry later (not "invalid")
+                raise VerificationUnavailable(str(exc)) from None
             raise TokenRejected(str(exc)) from None
         try:
             # The explicit allow-list again: the key set never chooses the algorithm.

@@ -44,6 +44,16 @@ async def view(gateway: httpx.AsyncClient, token: str | None = None) -> dict[str
     return {**data["viewer"], "spaces": {e["node"]["name"] for e in data["spaces"]["edges"]}}
 
 
+def assert_unavailable(response: httpx.Response, reason: str) -> None:
+    """Could not be checked: 503 to retry later, neither a guest nor a verdict on the token."""
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"].isdigit()
+    assert "www-authenticate" not in response.headers
+    body = response.json()
+    assert "data" not in body
+    assert reason in body["errors"][0]["message"], body
+
+
 def assert_rejected(response: httpx.Response, reason: str) -> None:
     assert response.status_code == 401, response.text
     challenge = response.headers["www-authenticate"]
@@ -409,9 +419,10 @@ async def test_provider_down_cached_keys_keep_working(
         await ask(gateway, corp.token(groups=["employees"])),
         f"no signing key with id {corp.signing_key.kid!r}",
     )
-    # A provider never reached has no keys at all: 401 saying so.
+    # A provider never reached has no keys at all: the token was not judged, so 503 (retry
+    # later), never 401 (which tells a client to throw its token away).
     partner_token = idp.tenants["partner"].token(email="paula@partner.example")
-    assert_rejected(
+    assert_unavailable(
         await ask(gateway, partner_token), "the signing keys of 'partner' cannot be fetched"
     )
 
@@ -422,7 +433,7 @@ async def test_discovery_naming_another_issuer_is_refused(
     partner = idp.tenants["partner"]
     partner.discovery_issuer = "https://idp.evil.example"
     token = partner.token(email="paula@partner.example", email_verified=True)
-    assert_rejected(await ask(gateway, token), "the signing keys of 'partner' cannot be fetched")
+    assert_unavailable(await ask(gateway, token), "the signing keys of 'partner' cannot be fetched")
     assert (partner.discovery_requests, partner.jwks_requests) == (1, 0)
 
 

@@ -24,7 +24,13 @@ from gateway.identity.introspection import IntrospectionEndpoint, IntrospectionV
 from gateway.identity.tokens import VerificationUnavailable
 from tests.identity.conftest import CORP_CLIENT_SECRET, GATEWAY_TOML
 from tests.identity.idp import AUDIENCE, CLIENT_ID
-from tests.identity.test_bearer import EMPLOYEE_ONLY, ask, assert_rejected, view
+from tests.identity.test_bearer import (
+    EMPLOYEE_ONLY,
+    ask,
+    assert_rejected,
+    assert_unavailable,
+    view,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -90,16 +96,6 @@ def settings(idp: LocalIdP, tmp_path: Path) -> Settings:
 
 def asked(idp: LocalIdP, tenant: str) -> int:
     return len(idp.tenants[tenant].introspection_requests)
-
-
-def assert_unavailable(response: httpx.Response, reason: str) -> None:
-    """Could not be checked: 503 to retry later, neither a guest nor a verdict on the token."""
-    assert response.status_code == 503, response.text
-    assert response.headers["retry-after"].isdigit()
-    assert "www-authenticate" not in response.headers
-    body = response.json()
-    assert "data" not in body
-    assert reason in body["errors"][0]["message"], body
 
 
 # --- who an opaque token makes you ----------------------------------------------------------

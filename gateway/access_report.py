@@ -9,13 +9,12 @@ the stores: ``gateway policy explain`` shows it for one person.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gateway import ids
 from gateway.policies.permissions import USER_PREFIX
+from gateway.tabular import csv_text, table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -103,22 +102,14 @@ async def build(
 
 
 def as_csv(rows: Sequence[Row]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(row.values() for row in rows)
-    return out.getvalue()
+    return csv_text(COLUMNS, [row.values() for row in rows])
 
 
 def as_table(rows: Sequence[Row]) -> str:
     if not rows:
         return "nobody matches\n"
     shown = [c for c in COLUMNS if c != "space_id"]
-    cells = [[getattr(r, c) for c in shown] for r in rows]
-    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(shown)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(shown, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return table(shown, [[getattr(r, c) for c in shown] for r in rows])
 
 
 def _time(moment: datetime | None) -> str | None:

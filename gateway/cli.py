@@ -513,10 +513,9 @@ async def _history_async(args: argparse.Namespace) -> int:
         )
         for v in versions
     ]
-    header = ("VERSION", "AT", "BY", "KIND", "SHA256", "REASON")
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    for row in (header, *rows):
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    from gateway.tabular import table
+
+    print(table(("version", "at", "by", "kind", "sha256", "reason"), rows), end="")
     return 0
 
 

@@ -9,15 +9,14 @@ newcomer of that persona gets). The decisions are :mod:`gateway.policies.whocan`
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway import ids
 from gateway.access_report import is_external
+from gateway.tabular import csv_text, table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -136,19 +135,11 @@ def _text(decision: Decision, source: str) -> tuple[str, str, str]:
 
 
 def as_csv(rows: Sequence[Row]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(row.values() for row in rows)
-    return out.getvalue()
+    return csv_text(COLUMNS, [row.values() for row in rows])
 
 
 def as_table(rows: Sequence[Row], action: str) -> str:
     if not rows:
         return f"nobody may {action} these spaces\n"
     shown = [c for c in COLUMNS if c != "space_id"]
-    cells = [[getattr(r, c) for c in shown] for r in rows]
-    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(shown)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(shown, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return table(shown, [[getattr(r, c) for c in shown] for r in rows])

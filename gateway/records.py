@@ -388,6 +388,13 @@ class Records:
             rows = (await conn.execute(stmt)).all()
         return [_principal(row) for row in rows]
 
+    async def known_principal(self, principal_id: str) -> Principal | None:
+        """One principal the gateway has seen, as :meth:`known_principals` gives them."""
+        stmt = select(principals).where(principals.c.id == principal_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return None if row is None else _principal(row)
+
     # --- notifications ----------------------------------------------------
     async def notify(self, items: Sequence[Notification]) -> None:
         """Store notifications (their ids are assigned here)."""

@@ -296,8 +296,7 @@ async def _principal(services: Services, who: str, roles: list[str] | None) -> P
     """A principal the gateway has seen (``user:EMAIL`` or EMAIL), with the roles of their
     last token, or a hypothetical one holding ``roles``; with their memberships."""
     pid = who if who.startswith(USER_PREFIX) else f"{USER_PREFIX}{who}"
-    known = {p.id: p for p in await services.records.known_principals()}
-    principal = known.get(pid)
+    principal = await services.records.known_principal(pid)
     if roles is not None:
         email = pid.removeprefix(USER_PREFIX)
         base = principal or Principal(None, email, email, True, email, frozenset())

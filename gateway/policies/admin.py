@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING
 
 from gateway.policies import population
 from gateway.policies.compiler import Authorizer, PolicyIndex
-from gateway.policies.export import canonical, digest, line_diff
+from gateway.policies.edit_check import check_edit
+from gateway.policies.export import digest, line_diff
 from gateway.policies.impact import Impact, Subject, diff, persona_subjects
 from gateway.policies.permissions import ADMIN_DOMAIN, USER_PREFIX, Action, Resource
-from gateway.policies.policy import Policy, PolicyError
+from gateway.policies.policy import Policy
 from gateway.policies.store import Version, VersionKind
 from gateway.policies.validate import Problem, Severity, check_text
 from gateway.principal import Principal
@@ -111,45 +112,20 @@ def _user(sub: str) -> Principal:
 def edit_text(base: Policy, add: Sequence[str], remove: Sequence[str]) -> tuple[str, list[str]]:
     """``base``'s text with the ``remove`` lines taken out and the ``add`` lines appended
     (comments and the other lines stay as written); and the problems of the edit itself
-    (a line to remove that is not there, a bad line to add), each naming its place."""
-    problems: list[str] = []
-    lines = (base.text or canonical(base)).splitlines()
-    for i, raw in enumerate(remove):
-        wanted = _canonical_line(raw, f"remove[{i}]", problems)
-        if wanted is None:
-            continue
-        at = next((n for n, line in enumerate(lines) if _same_line(line, wanted)), None)
-        if at is None:
-            problems.append(f"remove[{i}]: {raw.strip()!r} is not a line of the policy")
-        else:
-            del lines[at]
-    for i, raw in enumerate(add):
-        line = _canonical_line(raw, f"add[{i}]", problems)
-        if line is not None:
-            lines.append(line)
-    return "".join(line + "\n" for line in lines), problems
-
-
-def _same_line(raw: str, wanted: str) -> bool:
-    stripped = raw.strip()
-    if not stripped or stripped.startswith("#"):
-        return False
-    try:
-        return canonical(Policy.parse(stripped)).rstrip("\n") == wanted
-    except PolicyError:
-        return False
-
-
-def _canonical_line(raw: str, where: str, problems: list[str]) -> str | None:
-    if "\n" in raw.strip() or not raw.strip():
-        problems.append(f"{where}: one policy line, not {raw!r}")
-        return None
-    try:
-        policy = Policy.parse(raw, source=where)
-    except PolicyError as exc:
-        problems.extend(f"{where}: {reason}" for _line, reason in exc.located)
-        return None
-    return canonical(policy).rstrip("\n")
+    (a line to remove that is not there, a bad line to add), each naming its place as
+    ``add[i]`` or ``remove[i]``. The same check the admin page runs as one types."""
+    problems = [
+        f"{box}[{i}]: one policy line, not {raw!r}"
+        for box, items in (("remove", remove), ("add", add))
+        for i, raw in enumerate(items)
+        if "\n" in raw.strip() or not raw.strip()
+    ]
+    checked = check_edit(base, add, remove)
+    for box, found in (("remove", checked.remove), ("add", checked.add)):
+        problems += [
+            f"{box}[{p.line - 1}]: {p.reason}" for p in found if p.severity is Severity.ERROR
+        ]
+    return checked.text, problems
 
 
 class PolicyAdmin:

@@ -13,6 +13,7 @@ Pure: a policy and two lists of lines in, findings out.
 from __future__ import annotations
 
 import collections
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,9 @@ class EditCheck:
     # The lines that would be added and removed, canonical (comments and blanks dropped).
     adding: list[str] = field(default_factory=list)
     removing: list[str] = field(default_factory=list)
+    # The edited policy's text: the base as written, less the removed lines, plus the
+    # added ones at the end (meaningful when ``ok``).
+    text: str = ""
 
     @property
     def ok(self) -> bool:
@@ -50,6 +54,7 @@ def check_edit(base: Policy, add: Sequence[str], remove: Sequence[str]) -> EditC
         line = _quiet(raw)
         if line is not None:
             at[line].append(index)
+    removed: set[int] = set()
     for number, raw in enumerate(remove, start=1):
         line = _one(raw, number, found.remove)
         if line is None:
@@ -60,7 +65,9 @@ def check_edit(base: Policy, add: Sequence[str], remove: Sequence[str]) -> EditC
             )
             found.remove.append(Problem(number, Severity.ERROR, reason))
             continue
-        lines[at[line].pop(0)] = ""
+        index = at[line].pop(0)
+        lines[index] = ""
+        removed.add(index)
         found.removing.append(line)
     appended: dict[int, int] = {}  # line of the edited text -> line of the box
     first_seen: dict[str, int] = {}
@@ -82,7 +89,8 @@ def check_edit(base: Policy, add: Sequence[str], remove: Sequence[str]) -> EditC
             if p.line in appended:
                 found.add.append(Problem(appended[p.line], p.severity, p.reason, p.dead))
     found.add.sort(key=lambda p: p.line)
-    return found
+    text = "".join(line + "\n" for i, line in enumerate(lines) if i not in removed)
+    return dataclasses.replace(found, text=text)
 
 
 def _quiet(raw: str) -> str | None:

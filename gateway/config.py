@@ -341,6 +341,9 @@ _PROVIDER_KEYS = frozenset(
         "introspection",
         "introspection_endpoint",
         "introspection_cache_ttl",
+        "accepted_clients",
+        "userinfo",
+        "userinfo_endpoint",
     }
 )
 _RULE_KEYS = frozenset(
@@ -353,6 +356,7 @@ _RULE_KEYS = frozenset(
         "persona",
         "organisation",
         "community_trust_level",
+        "all",
     }
 )
 _MATCHERS = ("contains", "equals", "domain")
@@ -360,10 +364,23 @@ _PERSONAS = frozenset(p.value for p in Persona)
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """One condition of an ``all`` rule: a claim and one matcher, as in :class:`RoleRule`."""
+
+    claim: str
+    contains: str | None = None
+    equals: str | int | bool | None = None
+    domain: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RoleRule:
     """One claim-mapping rule: a token whose claims match it gets ``persona``.
 
-    ``claim`` None is an ``always`` rule. Otherwise exactly one matcher is set:
+    ``all`` set: the rule matches when every one of its conditions holds (rules
+    are OR-ed, so "groups contains employees *and* the email is at corp.example"
+    needs one). Else ``claim`` None is an ``always`` rule. Otherwise exactly one
+    matcher is set:
     ``contains`` (the claim is a list holding the value, or that string),
     ``equals`` (the claim is exactly the value) or ``domain`` (the verified
     email's domain). ``community_trust_level`` is decided by the community store,
@@ -378,6 +395,7 @@ class RoleRule:
     domain: str | None = None
     organisation: str | None = None
     community_trust_level: int | None = None
+    all: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +425,12 @@ class OidcProvider:
     introspection: bool = False
     introspection_endpoint: str | None = None
     introspection_cache_ttl: int = DEFAULT_INTROSPECTION_CACHE_TTL
+    # For a provider whose introspection answers carry no "aud": the clients whose tokens
+    # are the gateway's (the answer's client_id). Empty: an answer must name an audience.
+    accepted_clients: tuple[str, ...] = ()
+    # Claims an access token lacks (email, groups) are read from the userinfo endpoint.
+    userinfo: bool = False
+    userinfo_endpoint: str | None = None
 
     def vouches_for(self, email: str) -> bool:
         """Whether this provider's verification of ``email`` is to be believed."""
@@ -474,12 +498,14 @@ def _provider(
             jwks_uri = _provider_url(table["jwks_uri"], issuer=False)
         except ValueError as exc:
             raise error("jwks_uri", str(exc)) from None
-    introspection_endpoint = None
-    if "introspection_endpoint" in table:
-        try:
-            introspection_endpoint = _provider_url(table["introspection_endpoint"], issuer=False)
-        except ValueError as exc:
-            raise error("introspection_endpoint", str(exc)) from None
+    endpoints: dict[str, str | None] = {}
+    for key in ("introspection_endpoint", "userinfo_endpoint"):
+        endpoints[key] = None
+        if key in table:
+            try:
+                endpoints[key] = _provider_url(table[key], issuer=False)
+            except ValueError as exc:
+                raise error(key, str(exc)) from None
     parsed: dict[str, Any] = {}
     for key, parse in (
         ("audiences", _strings),
@@ -492,6 +518,8 @@ def _provider(
         ("email_domains", _email_domains),
         ("introspection", _flag),
         ("introspection_cache_ttl", _cache_ttl),
+        ("accepted_clients", _strings),
+        ("userinfo", _flag),
     ):
         if key in table:
             try:
@@ -508,17 +536,22 @@ def _provider(
     secret_env = parsed.get("client_secret_env")
     introspection: bool = parsed.get("introspection", False)
     _check_introspection(table, introspection, secret_env, environ, error)
+    userinfo: bool = parsed.get("userinfo", False)
+    if "userinfo_endpoint" in table and not userinfo:
+        raise error("userinfo_endpoint", "set, but userinfo is off (add userinfo = true)")
     email_domains: tuple[str, ...] = parsed.get("email_domains", ())
     parsed_rules = tuple(
         _rule(rule, f"{label}.roles[{i}]", source, personas) for i, rule in enumerate(rules, 1)
     )
     for i, rule in enumerate(parsed_rules, 1):
-        if rule.domain is not None and not {"*", rule.domain} & set(email_domains):
-            raise ConfigError(
-                f"{label}.roles[{i}].domain in {source}: {rule.domain!r} is not in this "
-                "provider's email_domains, so its verified emails there are not believed "
-                "and the rule could never match"
-            )
+        conditions = [("", rule)] + [(f".all[{j}]", c) for j, c in enumerate(rule.all, 1)]
+        for where, condition in conditions:
+            if condition.domain is not None and not {"*", condition.domain} & set(email_domains):
+                raise ConfigError(
+                    f"{label}.roles[{i}]{where}.domain in {source}: {condition.domain!r} is "
+                    "not in this provider's email_domains, so its verified emails there are "
+                    "not believed and the rule could never match"
+                )
     return OidcProvider(
         name=name,
         issuer=issuer,
@@ -534,10 +567,13 @@ def _provider(
         client_secret=environ.get(secret_env) if secret_env else None,
         email_domains=email_domains,
         introspection=introspection,
-        introspection_endpoint=introspection_endpoint,
+        introspection_endpoint=endpoints["introspection_endpoint"],
         introspection_cache_ttl=parsed.get(
             "introspection_cache_ttl", DEFAULT_INTROSPECTION_CACHE_TTL
         ),
+        accepted_clients=parsed.get("accepted_clients", ()),
+        userinfo=userinfo,
+        userinfo_endpoint=endpoints["userinfo_endpoint"],
     )
 
 
@@ -554,7 +590,7 @@ def _check_introspection(
     time, when a start-up error naming the variable is what the operator needs.
     """
     if not introspection:
-        for key in ("introspection_endpoint", "introspection_cache_ttl"):
+        for key in ("introspection_endpoint", "introspection_cache_ttl", "accepted_clients"):
             if key in table:
                 raise error(key, "set, but introspection is off (add introspection = true)")
         return
@@ -580,6 +616,9 @@ def _rule(rule: dict[str, Any], label: str, source: str, personas: frozenset[str
     for key in rule:
         if key not in _RULE_KEYS:
             raise error(key, "unknown setting")
+    # The rule's own condition, or the conditions of an ``all`` rule; neither: always.
+    condition: Condition | None = None
+    all_of: tuple[Condition, ...] = ()
     if "community_trust_level" in rule:
         level = rule["community_trust_level"]
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 4:
@@ -588,34 +627,31 @@ def _rule(rule: dict[str, Any], label: str, source: str, personas: frozenset[str
         if extra:
             raise error(None, f"a community_trust_level rule takes no {', '.join(extra)}")
         persona_key = "persona"
-        claim = matcher = None
     elif "always" in rule:
         extra = sorted(set(rule) - {"always", "organisation"})
         if extra:
             raise error(None, f"an 'always' rule takes no {', '.join(extra)}")
         persona_key = "always"
-        claim = matcher = None
+    elif "all" in rule:
+        extra = sorted(set(rule) - {"all", "persona", "organisation"})
+        if extra:
+            raise error(None, f"an 'all' rule takes no {', '.join(extra)} (put it in a condition)")
+        persona_key = "persona"
+        conditions = rule["all"]
+        if (
+            not isinstance(conditions, list)
+            or not conditions
+            or not all(isinstance(c, dict) for c in conditions)
+        ):
+            raise error("all", "expected a non-empty list of conditions ({ claim = ..., ... })")
+        all_of = tuple(
+            _condition(condition, f"{label}.all[{i}]", source)
+            for i, condition in enumerate(conditions, 1)
+        )
     else:
         persona_key = "persona"
-        claim = rule.get("claim")
-        if not isinstance(claim, str) or not claim:
-            raise error("claim", "required: the claim to match, or use always = PERSONA")
-        matchers = [key for key in _MATCHERS if key in rule]
-        if len(matchers) != 1:
-            raise error(None, f"expected exactly one of {', '.join(_MATCHERS)}")
-        matcher = matchers[0]
-        value = rule[matcher]
-        if matcher == "equals":
-            if not isinstance(value, str | int | bool):
-                raise error("equals", f"expected a string, number or boolean, got {value!r}")
-        elif not isinstance(value, str) or not value:
-            raise error(matcher, f"expected a non-empty string, got {value!r}")
-        if matcher == "domain":
-            # Only the verified email says which domain someone belongs to.
-            if claim != "email":
-                raise error("claim", "a domain rule matches the verified email: claim = 'email'")
-            if "@" in value:
-                raise error("domain", f"expected a domain such as partner.example, got {value!r}")
+        own = {k: v for k, v in rule.items() if k in _CONDITION_KEYS}
+        condition = _condition(own, label, source)
     persona = rule.get(persona_key)
     if persona is None:
         raise error(persona_key, "required: the persona this rule grants")
@@ -633,11 +669,57 @@ def _rule(rule: dict[str, Any], label: str, source: str, personas: frozenset[str
     return RoleRule(
         persona=persona,
         community_trust_level=rule.get("community_trust_level"),
-        claim=claim,
-        contains=rule[matcher] if matcher == "contains" else None,
-        equals=rule[matcher] if matcher == "equals" else None,
-        domain=rule[matcher].lower() if matcher == "domain" else None,
+        claim=condition.claim if condition else None,
+        contains=condition.contains if condition else None,
+        equals=condition.equals if condition else None,
+        domain=condition.domain if condition else None,
         organisation=organisation,
+        all=all_of,
+    )
+
+
+_CONDITION_KEYS = frozenset({"claim", *_MATCHERS})
+
+
+def _condition(table: dict[str, Any], label: str, source: str) -> Condition:
+    """A claim and exactly one matcher: a rule's own, or one of an ``all`` rule's."""
+
+    def error(key: str | None, message: str) -> ConfigError:
+        return ConfigError(f"{label}{'.' + key if key else ''} in {source}: {message}")
+
+    for key in table:
+        if key in {"persona", "organisation", "always", "community_trust_level", "all"}:
+            raise error(
+                key,
+                "a condition of 'all' grants nothing itself: put persona and organisation "
+                "on the 'all' rule; a condition is a claim and one of contains, equals, domain",
+            )
+        if key not in _CONDITION_KEYS:
+            raise error(key, "unknown setting")
+    claim = table.get("claim")
+    if not isinstance(claim, str) or not claim:
+        raise error("claim", "required: the claim to match, or use always = PERSONA")
+    matchers = [key for key in _MATCHERS if key in table]
+    if len(matchers) != 1:
+        raise error(None, f"expected exactly one of {', '.join(_MATCHERS)}")
+    matcher = matchers[0]
+    value = table[matcher]
+    if matcher == "equals":
+        if not isinstance(value, str | int | bool):
+            raise error("equals", f"expected a string, number or boolean, got {value!r}")
+    elif not isinstance(value, str) or not value:
+        raise error(matcher, f"expected a non-empty string, got {value!r}")
+    if matcher == "domain":
+        # Only the verified email says which domain someone belongs to.
+        if claim != "email":
+            raise error("claim", "a domain rule matches the verified email: claim = 'email'")
+        if "@" in value:
+            raise error("domain", f"expected a domain such as partner.example, got {value!r}")
+    return Condition(
+        claim=claim,
+        contains=value if matcher == "contains" else None,
+        equals=value if matcher == "equals" else None,
+        domain=value.lower() if matcher == "domain" else None,
     )
 
 

@@ -22,7 +22,7 @@ from gateway.principal import Principal
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from gateway.config import OidcProvider, RoleRule
+    from gateway.config import Condition, OidcProvider, RoleRule
 
 
 def principal_from_claims(provider: OidcProvider, claims: Mapping[str, Any]) -> Principal:
@@ -91,6 +91,13 @@ def personas_for(
 
 
 def _matches(rule: RoleRule, claims: Mapping[str, Any], verified_email: bool) -> bool:
+    if rule.all:
+        # Every condition must hold: "in the employees group *and* verified at corp.example".
+        return all(_holds(c, claims, verified_email) for c in rule.all)
+    return _holds(rule, claims, verified_email)
+
+
+def _holds(rule: RoleRule | Condition, claims: Mapping[str, Any], verified_email: bool) -> bool:
     if rule.claim is None:
         return True  # an ``always`` rule
     value = _claim(claims, rule.claim)

@@ -3,10 +3,17 @@
 A bearer token that is not a JWT names no issuer, so it is offered to each
 provider configured with ``introspection = true``, in configuration order,
 until one answers ``active: true``. That answer is checked like a JWT's claims
-(``iss`` and ``aud`` when present, ``exp``, ``nbf`` and ``iat`` with the
-provider's leeway, ``sub`` required, and a refresh token is no access token),
-then mapped through the provider's rules by the same
-:func:`principal_from_claims` as a JWT, so persona allow-lists hold alike. An
+(``iss`` when present, ``exp``, ``nbf`` and ``iat`` with the provider's
+leeway, ``sub`` required), then it must be the gateway's: its ``aud`` names one
+of the provider's ``audiences`` or, for a provider whose tokens name no
+audience, its ``client_id`` is one of the provider's ``accepted_clients``. RFC
+7662 makes ``aud`` optional, and "checked when present" let any application
+registered at the same provider replay its users' tokens here. A refresh token
+is no access token, whatever the answer's ``token_type`` says (see
+:func:`_not_an_access_token`). The claims, completed from the userinfo
+endpoint when the provider has ``userinfo = true``, are then mapped through the
+provider's rules by the same :func:`principal_from_claims` as a JWT's, so
+persona allow-lists hold alike. An
 active answer that fails a check ends the search: the token is that
 provider's, and it is refused.
 
@@ -25,27 +32,28 @@ but never past its ``exp``, so a token revoked at the provider keeps working
 here at most that long; a refusal for a few seconds only, so that a flood of
 one bad token costs the provider one call while a token just issued is not
 kept out for long. Concurrent requests with the same uncached token share one
-call. The cache is bounded (least recently used first out) and per process.
+call. The cache (:class:`~gateway.identity.cache.AnswerCache`) is bounded
+(least recently used first out) and per process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 from authlib.oauth2.auth import ClientAuth
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from gateway.identity.cache import CACHE_SIZE, AnswerCache, token_key
 from gateway.identity.claims import principal_from_claims
+from gateway.identity.discovery import DiscoveryFailed, discover_endpoint
 from gateway.identity.tokens import TokenRejected, VerificationUnavailable, describe_claims_error
+from gateway.identity.userinfo import Userinfo
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -64,7 +72,6 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*\Z")
 MAX_TOKEN_LENGTH = 4096
 # Refusals (inactive, or active but failing a check) are reused this long at most.
 REFUSAL_TTL = 5.0
-CACHE_SIZE = 10_000
 NOT_ACTIVE = "the token is not active"
 
 
@@ -154,31 +161,10 @@ class IntrospectionEndpoint:
         return self._url
 
     async def _discover(self) -> str:
-        provider = self.provider
         try:
-            response = await self.client.get(
-                provider.discovery_url, headers={"Accept": "application/json"}
-            )
-            document = response.json() if response.status_code == 200 else None
-        except httpx.HTTPError as exc:
-            raise self._unavailable("its discovery document cannot be fetched", str(exc)) from None
-        except (ValueError, RecursionError):
-            document = None
-        if not isinstance(document, dict):
-            raise self._unavailable("its discovery document cannot be read")
-        # OpenID Connect Discovery 1.0, 4.3: the document must name the issuer it was
-        # fetched for, or its endpoint could be another issuer's.
-        if document.get("issuer") != provider.issuer:
-            raise self._unavailable("its discovery document names another issuer")
-        url = document.get("introspection_endpoint")
-        if not isinstance(url, str) or not url:
-            raise self._unavailable(
-                "its discovery document names no introspection_endpoint; configure one"
-            )
-        # The endpoint receives the tokens: no weaker than the issuer's own URL.
-        if urlsplit(provider.issuer).scheme == "https" and urlsplit(url).scheme != "https":
-            raise self._unavailable("its discovered introspection_endpoint is not https")
-        return url
+            return await discover_endpoint(self.client, self.provider, "introspection_endpoint")
+        except DiscoveryFailed as exc:
+            raise self._unavailable(str(exc), exc.detail) from None
 
     def _unavailable(self, reason: str, detail: str | None = None) -> VerificationUnavailable:
         log.warning(
@@ -219,8 +205,13 @@ class IntrospectionVerifier:
         # ``clock`` ages the cache; ``now`` is the wall clock that exp and nbf are read by.
         self.clock = clock
         self.now = now
-        self._cache = _AnswerCache(cache_size, clock)
-        self._pending: dict[bytes, asyncio.Task[Outcome]] = {}
+        self._cache: AnswerCache[Outcome] = AnswerCache(clock, cache_size)
+        # Providers with userinfo = true: the claims their answers lack are read there.
+        self._userinfo = {
+            e.provider.name: Userinfo(e.provider, e.client, clock=clock, now=now)
+            for e in self.endpoints
+            if e.provider.userinfo
+        }
 
     async def verify(self, token: str) -> Principal:
         """The principal for an opaque token; :class:`TokenRejected` when no provider
@@ -229,21 +220,13 @@ class IntrospectionVerifier:
             raise TokenRejected("the token is too long to be an access token")
         if not _B64TOKEN.match(token):
             raise TokenRejected("the token has characters a bearer token cannot have")
-        key = hashlib.sha256(token.encode()).digest()
-        outcome = self._cache.get(key)
-        if outcome is None:
-            task = self._pending.get(key)
-            if task is None:
-                task = asyncio.ensure_future(self._introspect(token, key))
-                self._pending[key] = task
-                task.add_done_callback(lambda _: self._pending.pop(key, None))
-            # Shielded: a caller that goes away does not cancel the call the others await.
-            outcome = await asyncio.shield(task)
+        outcome = await self._cache.get(token_key(token), lambda: self._introspect(token))
         if isinstance(outcome, str):
             raise TokenRejected(outcome)
         return outcome
 
-    async def _introspect(self, token: str, key: bytes) -> Outcome:
+    async def _introspect(self, token: str) -> tuple[Outcome, float]:
+        """What the providers say about ``token``, and how long that may be reused."""
         failures: list[str] = []
         for endpoint in self.endpoints:
             try:
@@ -253,37 +236,43 @@ class IntrospectionVerifier:
                 continue  # another provider may still vouch for the token
             if answer is None:
                 continue  # not active there: perhaps another provider's token
+            # Active here: the token is this provider's, whatever follows. A userinfo
+            # endpoint that cannot answer is this provider's outage (503), not a reason to
+            # ask the next provider.
             provider = endpoint.provider
             try:
-                principal = self._principal(provider, answer)
+                principal = await self._principal(provider, token, answer)
             except TokenRejected as exc:
-                self._cache.put(key, str(exc), REFUSAL_TTL)
-                return str(exc)
-            self._cache.put(key, principal, self._lifetime(provider, answer))
-            return principal
+                return str(exc), REFUSAL_TTL
+            return principal, self._lifetime(provider, answer)
         if failures:
             # Inactive wherever asked, but a provider that did not answer may have issued it.
             raise VerificationUnavailable("; ".join(failures))
-        self._cache.put(key, NOT_ACTIVE, REFUSAL_TTL)
-        return NOT_ACTIVE
+        return NOT_ACTIVE, REFUSAL_TTL
 
-    def _principal(self, provider: OidcProvider, answer: Mapping[str, Any]) -> Principal:
+    async def _principal(
+        self, provider: OidcProvider, token: str, answer: Mapping[str, Any]
+    ) -> Principal:
         """The checks a JWT's claims get, on the claims the provider answered (all optional
-        in RFC 7662 but ``sub``, without which there is nobody to be)."""
+        in RFC 7662 but ``sub``, without which there is nobody to be), then whether the
+        token is an access token meant for the gateway."""
         try:
             jwt.JWTClaimsRegistry(
                 now=lambda: int(self.now()),
                 leeway=provider.leeway,
                 iss={"value": provider.issuer},
-                aud={"values": list(provider.audiences)},
                 sub={"essential": True},
             ).validate(dict(answer))
         except (JoseError, ValueError) as exc:
             raise TokenRejected(describe_claims_error(exc)) from None
-        token_type = answer.get("token_type")
-        if isinstance(token_type, str) and token_type.lower() in {"refresh_token", "refresh"}:
-            raise TokenRejected("a refresh token is not an access token (token_type)")
-        return principal_from_claims(provider, answer)
+        refused = _not_an_access_token(answer) or _not_the_gateways(provider, answer)
+        if refused:
+            raise TokenRejected(refused)
+        claims: Mapping[str, Any] = answer
+        userinfo = self._userinfo.get(provider.name)
+        if userinfo is not None:
+            claims = await userinfo.complete(token, answer)
+        return principal_from_claims(provider, claims)
 
     def _lifetime(self, provider: OidcProvider, answer: Mapping[str, Any]) -> float:
         """How long an active answer may be reused: the provider's TTL, never past exp."""
@@ -294,29 +283,58 @@ class IntrospectionVerifier:
         return lifetime
 
 
-class _AnswerCache:
-    """Outcomes by token digest, each until its deadline, at most ``size`` of them."""
+# How providers say "refresh token" in an answer: RFC 7662's token_type (free text), and
+# Keycloak's typ claim ("Refresh", or "Offline" for an offline refresh token).
+_REFRESH_TYPES = frozenset({"refresh_token", "refresh", "refreshtoken"})
+_REFRESH_TYP = frozenset({"refresh", "offline"})
 
-    def __init__(self, size: int, clock: Callable[[], float]) -> None:
-        self.size = size
-        self.clock = clock
-        self._entries: OrderedDict[bytes, tuple[float, Outcome]] = OrderedDict()
 
-    def get(self, key: bytes) -> Outcome | None:
-        entry = self._entries.get(key)
-        if entry is None:
+def _not_an_access_token(answer: Mapping[str, Any]) -> str | None:
+    """Why the answer is about a refresh token, if it says so.
+
+    Not all do: node oidc-provider omits ``token_type`` for refresh tokens (RFC 7662
+    makes it optional), and names no ``aud`` for them either. Such an answer cannot pass
+    :func:`_not_the_gateways`: without an audience, it is accepted only from an accepted
+    client *and* with a ``token_type`` saying what it is.
+    """
+    token_type = answer.get("token_type")
+    if isinstance(token_type, str) and token_type.strip().lower() in _REFRESH_TYPES:
+        return "a refresh token is not an access token (token_type)"
+    typ = answer.get("typ")
+    if isinstance(typ, str) and typ.strip().lower() in _REFRESH_TYP:
+        return "a refresh token is not an access token (typ)"
+    return None
+
+
+def _not_the_gateways(provider: OidcProvider, answer: Mapping[str, Any]) -> str | None:
+    """Why the token is not the gateway's: its audience, or (naming none) its client.
+
+    An ``aud`` that names someone else refuses the token even from an accepted client:
+    the token was addressed to another service.
+    """
+    aud = answer.get("aud")
+    if aud is not None:
+        values = aud if isinstance(aud, list) else [aud]
+        if any(isinstance(v, str) and v in provider.audiences for v in values):
             return None
-        deadline, outcome = entry
-        if self.clock() >= deadline:
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return outcome
-
-    def put(self, key: bytes, outcome: Outcome, lifetime: float) -> None:
-        if lifetime <= 0:
-            return  # e.g. introspection_cache_ttl = 0, or exp already (within leeway) past
-        self._entries[key] = (self.clock() + lifetime, outcome)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        return "the token is not meant for this gateway (aud)"
+    if not provider.accepted_clients:
+        return (
+            "the token names no audience (aud): it is not meant for this gateway "
+            f"({provider.name!r} lists no accepted_clients)"
+        )
+    client = answer.get("client_id")
+    if not isinstance(client, str) or client not in provider.accepted_clients:
+        shown = repr(client)[:80] if client is not None else "no client (client_id)"
+        return (
+            f"the token was issued to {shown}, which is not one of this gateway's "
+            "clients (accepted_clients)"
+        )
+    token_type = answer.get("token_type")
+    if not isinstance(token_type, str) or not token_type.strip():
+        # Exactly how oidc-provider describes a refresh token: no aud, no token_type.
+        return (
+            "the answer names no audience (aud) and no token_type, as it would for a "
+            "refresh token: nothing says it is an access token"
+        )
+    return None

@@ -1,4 +1,9 @@
-"""Bearer JWTs from a configured OpenID Connect provider, checked against its keys."""
+"""Bearer JWTs from a configured OpenID Connect provider, checked against its keys.
+
+With ``userinfo = true`` the claims of a token that passed every check are
+completed from the provider's userinfo endpoint (:mod:`gateway.identity.userinfo`)
+before the provider's rules map them.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from gateway.identity.tokens import (
     peek_header,
     peek_issuer,
 )
+from gateway.identity.userinfo import Userinfo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,10 +41,15 @@ class OidcVerifier:
         cache: JwksCache,
         *,
         now: Callable[[], float] = time.time,
+        userinfo: Userinfo | None = None,
     ) -> None:
         self.provider = provider
         self.cache = cache
         self.now = now
+        # By default on the key cache's client and clock: one pool, one clock per provider.
+        if userinfo is None and provider.userinfo:
+            userinfo = Userinfo(provider, cache.client, clock=cache.clock, now=now)
+        self.userinfo = userinfo
 
     async def verify(self, token: str) -> Principal | None:
         """The principal for a token of this provider; None when another issuer's."""
@@ -76,4 +87,7 @@ class OidcVerifier:
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             raise TokenRejected(describe_claims_error(exc)) from None
-        return principal_from_claims(provider, decoded.claims)
+        claims = decoded.claims
+        if self.userinfo is not None:
+            claims = await self.userinfo.complete(token, claims)
+        return principal_from_claims(provider, claims)

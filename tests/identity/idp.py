@@ -1,4 +1,4 @@
-"""A local OpenID provider for tests: discovery, JWKS, authorize, token and introspection.
+"""A local OpenID provider for tests: discovery, JWKS, authorize, token, introspection, userinfo.
 
 One server hosts several issuers (``/corp``, ``/partner``, ...), like realms in
 Keycloak. Each keeps its published keys and counts the requests it answers, so
@@ -14,7 +14,13 @@ the tenant to misbehave (``id_token_claims``).
 
 Each tenant also mints opaque access tokens (random strings that mean nothing
 outside it) and answers for them at its introspection endpoint (RFC 7662),
-only to a client that authenticates with the tenant's client secret.
+only to a client that authenticates with the tenant's client secret. Like node
+oidc-provider, it answers for refresh tokens too, with no ``token_type`` and no
+``aud`` (``refresh_token``).
+
+Its userinfo endpoint (OIDC Core 5.3) answers for a valid access token of the
+tenant (a JWT it signed, or an opaque access token it minted) with the
+``profiles`` entry of the token's subject.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from urllib.parse import parse_qs, quote, unquote
 
 import uvicorn
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, RedirectResponse
@@ -99,6 +106,19 @@ class Tenant:
     introspection_delay: float = 0.0
     # False: a provider whose clock is behind, calling expired tokens active.
     introspection_checks_expiry: bool = True
+    # The refresh tokens among ``opaque``: never good at the userinfo endpoint.
+    refresh_tokens: set[str] = field(default_factory=set)
+    # --- userinfo (OIDC Core 5.3) ---
+    # What the userinfo endpoint says about each subject (besides its sub).
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # How many userinfo requests arrived, and the Authorization header of each.
+    userinfo_requests: list[str] = field(default_factory=list)
+    advertise_userinfo: bool = True
+    # A provider in trouble: answers this HTTP status, or only after a delay (seconds).
+    userinfo_status: int | None = None
+    userinfo_delay: float = 0.0
+    # Set: the endpoint answers with this sub whatever the token's (a broken provider).
+    userinfo_sub: str | None = None
 
     def __post_init__(self) -> None:
         self.published = self.published or [self.signing_key]
@@ -128,6 +148,16 @@ class Tenant:
         """A new opaque access token; introspection answers ``claims`` for it (None drops one)."""
         token = secrets.token_urlsafe(32)
         self.opaque[token] = self.claims(**{"token_type": "Bearer", "client_id": "app", **claims})
+        return token
+
+    def refresh_token(self, client_id: str = CLIENT_ID, **claims: Any) -> str:
+        """A new refresh token, which introspection answers for as node oidc-provider does:
+        active, with ``client_id`` and ``scope`` but no ``token_type`` and no ``aud``."""
+        token = secrets.token_urlsafe(32)
+        self.opaque[token] = self.claims(
+            **{"aud": None, "client_id": client_id, "scope": "openid offline_access", **claims}
+        )
+        self.refresh_tokens.add(token)
         return token
 
     def revoke(self, token: str) -> None:
@@ -184,6 +214,7 @@ class LocalIdP:
                 Route("/{tenant}/authorize", self._authorize),
                 Route("/{tenant}/token", self._token, methods=["POST"]),
                 Route("/{tenant}/introspect", self._introspect, methods=["POST"]),
+                Route("/{tenant}/userinfo", self._userinfo),
             ]
         )
         config = uvicorn.Config(
@@ -233,6 +264,8 @@ class LocalIdP:
         }
         if tenant.advertise_introspection:
             document["introspection_endpoint"] = f"{tenant.issuer}/introspect"
+        if tenant.advertise_userinfo:
+            document["userinfo_endpoint"] = f"{tenant.issuer}/userinfo"
         return JSONResponse(document)
 
     async def _jwks(self, request: Request) -> JSONResponse:
@@ -351,8 +384,51 @@ class LocalIdP:
             return JSONResponse({"active": False})
         return JSONResponse({"active": True, **answer}, headers={"Cache-Control": "no-store"})
 
+    async def _userinfo(self, request: Request) -> JSONResponse:
+        tenant = self._tenant(request)
+        header = request.headers.get("authorization", "")
+        tenant.userinfo_requests.append(header)
+        if tenant.userinfo_delay:
+            await asyncio.sleep(tenant.userinfo_delay)
+        if tenant.userinfo_status is not None:
+            return JSONResponse({"error": "server_error"}, status_code=tenant.userinfo_status)
+        scheme, _, token = header.partition(" ")
+        subject = _access_token_subject(tenant, token) if scheme.lower() == "bearer" else None
+        if subject is None:
+            # RFC 6750, 3.1: the challenge says why.
+            return JSONResponse(
+                {"error": "invalid_token"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        sub = tenant.userinfo_sub or subject
+        return JSONResponse({**tenant.profiles.get(subject, {}), "sub": sub})
+
     def _tenant(self, request: Request) -> Tenant:
         return self.tenants[request.path_params["tenant"]]
+
+
+def _access_token_subject(tenant: Tenant, token: str) -> str | None:
+    """The subject of a valid access token of ``tenant``: a JWT it signed, or an opaque
+    access token it minted (not a refresh token); None for anything else."""
+    if token in tenant.opaque:
+        if token in tenant.refresh_tokens:
+            return None
+        claims = tenant.opaque[token]
+    else:
+        for key in tenant.published:
+            try:
+                claims = jwt.decode(token, key, algorithms=[key.alg]).claims
+                break
+            except (JoseError, ValueError):
+                continue
+        else:
+            return None
+    exp = claims.get("exp")
+    if isinstance(exp, int) and exp <= time.time():
+        return None
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) else None
 
 
 def _client_auth(header: str | None, form: dict[str, str]) -> tuple[str | None, str | None]:

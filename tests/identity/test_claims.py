@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import OidcProvider, RoleRule
+from gateway.config import Condition, OidcProvider, RoleRule
 from gateway.identity.claims import principal_from_claims
 from gateway.identity.tokens import TokenRejected
 
@@ -19,6 +19,15 @@ TENANT = RoleRule(persona="employee", claim="tid", equals="corp-tenant")
 STAFF_FLAG = RoleRule(persona="employee", claim="staff", equals=True)
 REALM = RoleRule(persona="contractor", claim="realm_access.roles", contains="contractor")
 MEMBER = RoleRule(persona="member")
+# One tenant with guest users: employees are in the group *and* verified at corp.example.
+STAFF = RoleRule(
+    persona="employee",
+    organisation="Corp",
+    all=(
+        Condition(claim="groups", contains="employees"),
+        Condition(claim="email", domain="corp.example"),
+    ),
+)
 
 
 def _provider(*rules: RoleRule, personas: set[str] | None = None) -> OidcProvider:
@@ -74,6 +83,34 @@ CASES: list[tuple[str, tuple[RoleRule, ...], dict[str, Any], set[str], str | Non
         None,
     ),
     ("always", (MEMBER,), {}, {"member"}, None),
+    (
+        "all: every condition holds",
+        (STAFF, PARTNER),
+        {"groups": ["employees"], "email": "erin@corp.example", "email_verified": True},
+        {"employee"},
+        "Corp",
+    ),
+    (
+        "all: a partner asserting the employees group",
+        (STAFF, PARTNER),
+        {"groups": ["employees"], "email": "evil@partner.example", "email_verified": True},
+        {"partner"},
+        "Partner Ltd",
+    ),
+    (
+        "all: the domain without the group",
+        (STAFF,),
+        {"groups": ["everyone"], "email": "erin@corp.example", "email_verified": True},
+        {"guest"},
+        None,
+    ),
+    (
+        "all: an unverified corporate email",
+        (STAFF,),
+        {"groups": ["employees"], "email": "erin@corp.example"},
+        {"guest"},
+        None,
+    ),
 ]
 
 

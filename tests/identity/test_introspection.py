@@ -142,13 +142,14 @@ async def test_a_partner_asserting_employee_groups_stays_a_partner(
 
 @pytest.mark.parametrize(
     "claims",
-    [{"aud": None}, {"aud": ["another-api", AUDIENCE]}, {"exp": None}, {"iss": None}],
-    ids=["no aud", "aud list naming us", "no exp", "no iss"],
+    [{"aud": ["another-api", AUDIENCE]}, {"exp": None}, {"iss": None}, {"token_type": None}],
+    ids=["aud list naming us", "no exp", "no iss", "no token_type"],
 )
 async def test_claims_introspection_may_leave_out(
     gateway: httpx.AsyncClient, idp: LocalIdP, claims: dict[str, Any]
 ) -> None:
-    """RFC 7662 makes all but ``active`` optional: checked when present, not required."""
+    """RFC 7662 makes all but ``active`` optional: checked when present, not required, but
+    for the audience (next section)."""
     token = idp.tenants["corp"].opaque_token(groups=["employees"], **claims)
     assert (await view(gateway, token))["roles"] == ["employee"]
 
@@ -171,6 +172,8 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "wrong aud list": ({"aud": ["a", "b"]}, "the token is not meant for this gateway (aud)"),
     "another issuer": ({"iss": "https://idp.evil.example"}, "from another issuer (iss)"),
     "a refresh token": ({"token_type": "refresh_token"}, "a refresh token is not an access token"),
+    "keycloak's refresh": ({"typ": "Refresh"}, "a refresh token is not an access token (typ)"),
+    "no aud": ({"aud": None}, "the token names no audience (aud)"),
     "no subject": ({"sub": None}, "the token lacks a required claim (sub)"),
     "an exp that is text": ({"exp": "tomorrow"}, "the exp claim is invalid"),
 }
@@ -225,6 +228,75 @@ async def test_what_cannot_be_a_bearer_token_troubles_no_provider(
 ) -> None:
     assert_rejected(await ask(gateway, token), reason)
     assert asked(idp, "corp") == asked(idp, "partner") == 0
+
+
+# --- tokens that were never the gateway's -----------------------------------------------------
+
+
+async def test_a_refresh_token_without_token_type_is_refused(
+    gateway: httpx.AsyncClient, idp: LocalIdP
+) -> None:
+    """node oidc-provider answers for a refresh token with no token_type and no aud."""
+    corp = idp.tenants["corp"]
+    token = corp.refresh_token(**ERIN)
+    response = await ask(gateway, token)
+    assert_rejected(response, "the token names no audience (aud)")
+    assert response.status_code == 401
+    assert asked(idp, "partner") == 0  # active at corp: its verdict, nobody else is asked
+
+
+async def test_another_applications_token_is_refused(
+    gateway: httpx.AsyncClient, idp: LocalIdP
+) -> None:
+    """Issued to another client at the same provider, for no audience: not the gateway's,
+    however employee its user is."""
+    token = idp.tenants["corp"].opaque_token(**ERIN, aud=None, client_id="other-app")
+    assert_rejected(
+        await ask(gateway, token), "not meant for this gateway ('corp' lists no accepted_clients)"
+    )
+
+
+def accepting_clients(idp: LocalIdP, tmp_path: Path, clients: str) -> Settings:
+    """The introspecting configuration with corp's accepted_clients set."""
+    config = tmp_path / "gateway.toml"
+    corp = 'client_secret_env = "GATEWAY_CORP_CLIENT_SECRET"\nintrospection = true\n'
+    toml = introspecting(GATEWAY_TOML)
+    assert toml.count(corp) == 1
+    toml = toml.replace(corp, corp + f"accepted_clients = {clients}\n")
+    config.write_text(
+        toml.format(
+            base=idp.base_url, audience=AUDIENCE, client_id=CLIENT_ID, data_dir=tmp_path / "gw"
+        )
+    )
+    return Settings.load(config, environ=SECRETS)
+
+
+async def test_a_token_of_an_accepted_client_without_aud(
+    idp: LocalIdP, tmp_path: Path, clock: FakeClock
+) -> None:
+    idp.tenants["partner"].client_secret = PARTNER_CLIENT_SECRET
+    corp = idp.tenants["corp"]
+    settings = accepting_clients(idp, tmp_path, '["mobile-app", "desktop-app"]')
+    async with running(settings, clock) as gateway:
+        ours = corp.opaque_token(**ERIN, aud=None, client_id="desktop-app")
+        viewer = await view(gateway, ours)
+        assert (viewer["id"], viewer["roles"]) == ("user:erin@corp.example", ["employee"])
+        other = corp.opaque_token(**ERIN, aud=None, client_id="other-app")
+        assert_rejected(
+            await ask(gateway, other),
+            "issued to 'other-app', which is not one of this gateway's clients",
+        )
+        nobody = corp.opaque_token(**ERIN, aud=None, client_id=None)
+        assert_rejected(await ask(gateway, nobody), "issued to no client (client_id)")
+        # An accepted client's token addressed to another service is that service's.
+        elsewhere = corp.opaque_token(**ERIN, aud="billing-api", client_id="mobile-app")
+        assert_rejected(await ask(gateway, elsewhere), "not meant for this gateway (aud)")
+        # The accepted client's refresh token: no aud and no token_type, so nothing says
+        # it is an access token.
+        refresh = corp.refresh_token(client_id="mobile-app", **ERIN)
+        assert_rejected(await ask(gateway, refresh), "no audience (aud) and no token_type")
+        typed = corp.opaque_token(**ERIN, aud=None, client_id="mobile-app", token_type="refresh")
+        assert_rejected(await ask(gateway, typed), "a refresh token is not an access token")
 
 
 # --- when introspection fails: never guest, never a verdict on the token ------------------

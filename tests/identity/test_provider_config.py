@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, OidcProvider, RoleRule, Settings
+from gateway.config import Condition, ConfigError, OidcProvider, RoleRule, Settings
 
 FULL = """
 [[identity.providers]]
@@ -268,6 +268,82 @@ BAD = [
         "[corp].introspection_cache_ttl in",
         "whole number of seconds",
     ),
+    (
+        _corp_with('accepted_clients = ["mobile-app"]'),
+        "[corp].accepted_clients in",
+        "introspection is off (add introspection = true)",
+    ),
+    (
+        INTROSPECTING + 'accepted_clients = "mobile-app"\n',
+        "[corp].accepted_clients in",
+        "expected a non-empty list of strings",
+    ),
+    (INTROSPECTING + "accepted_clients = []\n", "[corp].accepted_clients in", "non-empty"),
+    (INTROSPECTING + 'accepted_clients = [""]\n', "[corp].accepted_clients in", "strings"),
+    (_corp_with('userinfo = "yes"'), "[corp].userinfo in", "expected true or false"),
+    (
+        _corp_with('userinfo_endpoint = "https://login.corp.example/userinfo"'),
+        "[corp].userinfo_endpoint in",
+        "userinfo is off (add userinfo = true)",
+    ),
+    (
+        _corp_with('userinfo = true\nuserinfo_endpoint = "http://login.corp.example/me"'),
+        "[corp].userinfo_endpoint in",
+        "is plain http; use https",
+    ),
+    (
+        _rule('all = [{ claim = "groups", contains = "x" }]'),
+        "roles[1].persona in",
+        "required: the persona this rule grants",
+    ),
+    (_rule('all = []\npersona = "employee"'), "roles[1].all in", "non-empty list of conditions"),
+    (_rule('all = "groups"\npersona = "employee"'), "roles[1].all in", "list of conditions"),
+    (
+        _rule(
+            'all = [{ claim = "groups", contains = "x", persona = "employee" }]\n'
+            'persona = "employee"'
+        ),
+        "roles[1].all[1].persona in",
+        "a condition of 'all' grants nothing itself",
+    ),
+    (
+        _rule(
+            'all = [{ claim = "groups", contains = "x" }, { claim = "g", organisation = "C" }]\n'
+            'persona = "employee"'
+        ),
+        "roles[1].all[2].organisation in",
+        "put persona and organisation on the 'all' rule",
+    ),
+    (
+        _rule('all = [{ always = "employee" }]\npersona = "employee"'),
+        "roles[1].all[1].always in",
+        "a condition is a claim and one of contains, equals, domain",
+    ),
+    (
+        _rule('all = [{ claim = "groups" }]\npersona = "employee"'),
+        "roles[1].all[1] in",
+        "expected exactly one of contains, equals, domain",
+    ),
+    (
+        _rule('all = [{ claim = "upn", domain = "corp.example" }]\npersona = "employee"'),
+        "roles[1].all[1].claim in",
+        "a domain rule matches the verified email",
+    ),
+    (
+        _rule('all = [{ claim = "groups", contains = "x" }]\nclaim = "g"\npersona = "employee"'),
+        "roles[1] in",
+        "an 'all' rule takes no claim (put it in a condition)",
+    ),
+    (
+        _rule('all = [{ claim = "groups", contains = "x" }]\npersona = "security_admin"'),
+        "roles[1].persona in",
+        "grants 'security_admin', which this provider may not produce",
+    ),
+    (
+        _rule('all = [{ claim = "email", domain = "partner.example" }]\npersona = "employee"'),
+        "roles[1].all[1].domain in",
+        "not in this provider's email_domains",
+    ),
 ]
 
 
@@ -339,3 +415,37 @@ def test_a_domain_rule_needs_the_domain_in_email_domains(tmp_path: Path) -> None
     assert "roles[1].domain" in str(raised.value)
     assert "email_domains" in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_an_all_rule_is_read(tmp_path: Path) -> None:
+    (corp,) = _load(
+        tmp_path,
+        CORP.replace("personas =", 'email_domains = ["corp.example"]\npersonas =')
+        + "[[identity.providers.roles]]\n"
+        'all = [{ claim = "groups", contains = "employees" },'
+        ' { claim = "email", domain = "Corp.Example" }]\n'
+        'persona = "employee"\norganisation = "Corp"\n',
+    ).providers
+    assert corp.roles == (
+        RoleRule(
+            persona="employee",
+            organisation="Corp",
+            all=(
+                Condition(claim="groups", contains="employees"),
+                Condition(claim="email", domain="corp.example"),
+            ),
+        ),
+    )
+
+
+def test_accepted_clients_and_userinfo_are_read(tmp_path: Path) -> None:
+    environ = {"CORP_CLIENT_SECRET": "s3cret"}
+    toml = INTROSPECTING + 'accepted_clients = ["mobile-app", "desktop-app", "mobile-app"]\n'
+    (corp,) = _load(tmp_path, toml + "userinfo = true\n", environ).providers
+    assert corp.accepted_clients == ("mobile-app", "desktop-app")
+    assert (corp.userinfo, corp.userinfo_endpoint) == (True, None)  # discovered
+    toml += 'userinfo = true\nuserinfo_endpoint = "https://login.corp.example/me"\n'
+    (corp,) = _load(tmp_path, toml, environ).providers
+    assert corp.userinfo_endpoint == "https://login.corp.example/me"
+    (plain,) = _load(tmp_path, CORP).providers
+    assert (plain.accepted_clients, plain.userinfo) == ((), False)

@@ -11,14 +11,16 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
-from tests.identity.idp import b64, hs256_with, make_key, unsigned, with_payload
+from gateway.app import create_app
+from gateway.config import Settings
+from tests.identity.idp import AUDIENCE, b64, hs256_with, make_key, unsigned, with_payload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    import httpx
+    from pathlib import Path
 
     from tests.identity.conftest import FakeClock
     from tests.identity.idp import LocalIdP
@@ -506,3 +508,66 @@ async def test_a_provider_cannot_vouch_for_another_domain(
     assert viewer["roles"] == ["guest"]
     assert viewer["spaces"] == anonymous["spaces"]
     assert "Project Falcon" not in viewer["spaces"]
+
+
+# --- rules that need two conditions ------------------------------------------------------------
+
+# One provider (one tenant with guest users) serving employees and partners: an employee is
+# in the employees group *and* verified at corp.example.
+ONE_TENANT_TOML = """
+data_dir = "{data_dir}"
+
+[[identity.providers]]
+name = "corp"
+issuer = "{base}/corp"
+audiences = ["{audience}"]
+personas = ["employee", "partner"]
+email_domains = ["corp.example", "partner.example"]
+{extra}
+[[identity.providers.roles]]
+all = [
+  {{ claim = "groups", contains = "employees" }},
+  {{ claim = "email", domain = "corp.example" }},
+]
+persona = "employee"
+organisation = "Corp"
+
+[[identity.providers.roles]]
+claim = "email"
+domain = "partner.example"
+persona = "partner"
+organisation = "Partner Ltd"
+"""
+
+
+def one_tenant(idp: LocalIdP, tmp_path: Path, extra: str = "", **environ: str) -> Settings:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        ONE_TENANT_TOML.format(
+            base=idp.base_url, audience=AUDIENCE, data_dir=tmp_path / "gw", extra=extra
+        )
+    )
+    return Settings.load(config, environ=environ)
+
+
+async def test_an_all_rule_needs_every_condition(
+    idp: LocalIdP, tmp_path: Path, clock: FakeClock
+) -> None:
+    corp = idp.tenants["corp"]
+    app = create_app(one_tenant(idp, tmp_path), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as gw:
+            erin = await view(
+                gw,
+                corp.token(email="erin@corp.example", email_verified=True, groups=["employees"]),
+            )
+            assert (erin["roles"], erin["organisation"]) == (["employee"], "Corp")
+            assert erin["spaces"] >= EMPLOYEE_ONLY
+            # A guest user of the same tenant in the employees group: a partner, no more.
+            evil = await view(
+                gw,
+                corp.token(email="evil@partner.example", email_verified=True, groups=["employees"]),
+            )
+            assert (evil["roles"], evil["organisation"]) == (["partner"], "Partner Ltd")
+            assert not EMPLOYEE_ONLY & evil["spaces"]

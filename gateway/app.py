@@ -305,7 +305,9 @@ def create_app(
     graphql = GatewayGraphQL(
         services, bearer, graphql_ide="graphiql" if settings.graphiql else None
     )
-    login = BrowserLogin(settings.providers, settings.public_url)
+    login = BrowserLogin(
+        settings.providers, settings.public_url, secure_cookies=settings.secure_cookies
+    )
     # The demo's persona picker exists only while the development issuer is trusted.
     session_providers = [*settings.providers, *([DEV_PROVIDER] if settings.dev_issuer else [])]
     return Starlette(

@@ -229,6 +229,9 @@ def _serve(args: argparse.Namespace) -> int:
             "(GATEWAY_DEV_ISSUER=false) anywhere but a demo.",
             file=sys.stderr,
         )
+    cookie_warning = settings.plain_http_cookie_warning(f"http://{args.host}:{args.port}")
+    if cookie_warning:
+        print(f"WARNING: {cookie_warning}", file=sys.stderr)
     app = create_app(settings, freeze_heap=True)
     print(f"gateway: serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", ws=WS_IMPLEMENTATION)

@@ -265,6 +265,25 @@ class Settings:
             session_secret=environ.get(SESSION_SECRET_ENV) or None,
         )
 
+    def plain_http_cookie_warning(self, bound_url: str | None = None) -> str | None:
+        """One line for the operator when browsers reach the gateway over plain http while
+        its session cookie is Secure: they never send it back, so every login fails in the
+        callback. ``bound_url``: where the server listens, for want of ``public_url``."""
+        if not self.secure_cookies:
+            return None
+        if not (self.dev_issuer or any(p.client_id for p in self.providers)):
+            return None  # no browser login: the cookie carries nothing that matters
+        url = self.public_url or bound_url
+        if url is None or urlsplit(url).scheme != "http":
+            return None
+        where = "identity.public_url" if self.public_url else "the bound address"
+        return (
+            f"identity.secure_cookies is on but {where} is plain http ({url}): browsers do not "
+            "send a Secure cookie back over http, so browser logins will fail; serve https "
+            "(behind a TLS proxy, set identity.public_url to its https URL) or set "
+            "identity.secure_cookies = false"
+        )
+
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:

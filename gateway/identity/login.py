@@ -6,7 +6,9 @@ token (signature with the provider's algorithms only, ``iss``, ``aud`` = our
 client id, ``exp``, nonce). Its claims become the principal through the same
 rules as a bearer token's (:func:`principal_from_claims`).
 
-Every failure answers 400, 401 or 502 with a message and logs nobody in.
+Every failure answers 400, 401 or 502 with a message, logs nobody in, and
+leaves a warning in the log naming the provider and the reason (never the
+code, the state or a token).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from gateway.identity.claims import principal_from_claims
-from gateway.identity.session import NEXT_KEY, log_out, store_principal
+from gateway.identity.session import COOKIE_NAME, NEXT_KEY, log_out, store_principal
 from gateway.identity.tokens import TokenRejected
 
 if TYPE_CHECKING:
@@ -114,12 +116,20 @@ class ProviderClient(StarletteOAuth2App):
 class BrowserLogin:
     """The login routes for every provider configured with a ``client_id``."""
 
-    def __init__(self, providers: Sequence[OidcProvider], public_url: str | None = None) -> None:
+    def __init__(
+        self,
+        providers: Sequence[OidcProvider],
+        public_url: str | None = None,
+        *,
+        secure_cookies: bool = False,
+    ) -> None:
         self.providers = {p.name: p for p in providers}
         self.clients = {p.name: ProviderClient(p) for p in providers if p.client_id}
         # Behind a proxy the request's own URL is the proxy's upstream (http://10.0.0.7:8000);
         # the provider must send the browser back to the public one.
         self.public_url = public_url
+        # Only to explain a callback that arrives without the session cookie.
+        self.secure_cookies = secure_cookies
 
     def routes(self) -> list[Route]:
         return [
@@ -153,12 +163,19 @@ class BrowserLogin:
                 )
             else:
                 redirect_uri = str(request.url_for("auth_callback", provider=name))
+            # The provider compares it with the registered redirect URI; when they differ
+            # (localhost versus 127.0.0.1, a proxy's address) the operator needs to see it.
+            log.info(
+                "login through %r: the provider is to send the browser back to %s",
+                name,
+                redirect_uri,
+            )
             response = await client.authorize_redirect(request, redirect_uri)
         except LoginFailed as exc:
-            return _failure(request, exc)
+            return _failure(request, exc, "login")
         except (httpx.HTTPError, AuthlibBaseError, ValueError, RuntimeError) as exc:
             # Discovery failed: the provider is down or answers nonsense.
-            return _failure(request, _unreachable(request, exc))
+            return _failure(request, _unreachable(request, exc), "login")
         request.session[NEXT_KEY] = safe_next(request.query_params.get("next"))
         return response
 
@@ -170,9 +187,10 @@ class BrowserLogin:
             claims = await self._claims(request, client)
             principal = principal_from_claims(client.provider, claims)
         except LoginFailed as exc:
-            return _failure(request, exc)
+            return _failure(request, exc, "callback")
         except TokenRejected as exc:
-            return _failure(request, LoginFailed(401, f"the ID token was rejected: {exc}"))
+            failure = LoginFailed(401, f"the ID token was rejected: {exc}")
+            return _failure(request, failure, "callback")
         next_path = safe_next(request.session.get(NEXT_KEY))
         store_principal(request.session, client.provider, principal)
         log.info("%s logged in through %s", principal.id, name)
@@ -190,10 +208,7 @@ class BrowserLogin:
                 },
             )
         except MismatchingStateError:
-            raise LoginFailed(
-                400,
-                "the login's state is missing, already used or from another browser; start again",
-            ) from None
+            raise LoginFailed(400, self._state_missing(request)) from None
         except JoseError as exc:
             # Signature, algorithm, issuer, audience, expiry or nonce: joserfc's verdict.
             raise LoginFailed(401, f"the ID token was rejected: {_describe(exc)}") from None
@@ -210,6 +225,25 @@ class BrowserLogin:
         if not isinstance(claims, dict):
             raise LoginFailed(401, "the identity provider sent no ID token")
         return dict(claims)
+
+    def _state_missing(self, request: Request) -> str:
+        """Why the login's state is not in the session, as far as the request tells."""
+        if COOKIE_NAME in request.cookies:
+            return "the login's state is missing, already used or from another browser; start again"
+        scheme = urlsplit(self.public_url).scheme if self.public_url else request.url.scheme
+        if self.secure_cookies and scheme == "http":
+            # The browser was given a Secure cookie over http and will not send it back.
+            return (
+                "the login's state is missing: the browser sent no session cookie back. The "
+                "cookie is Secure (identity.secure_cookies is on), so browsers return it over "
+                "https only and a login over plain http cannot complete: use https, or set "
+                "identity.secure_cookies = false where the gateway is reached over http"
+            )
+        return (
+            "the login's state is missing: the browser sent no session cookie back (cookies "
+            "blocked, or the login began under another host name, e.g. localhost versus "
+            "127.0.0.1: set identity.public_url); start again"
+        )
 
     async def logout(self, request: Request) -> Response:
         """POST logs out; GET shows a button that does (a GET link could be forged)."""
@@ -232,7 +266,6 @@ class BrowserLogin:
 def _unreachable(request: Request, exc: Exception) -> LoginFailed:
     reason = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
     provider = request.path_params.get("provider")
-    log.warning("login through %r failed: %s", provider, reason)
     return LoginFailed(502, f"the identity provider {provider!r} cannot be reached ({reason})")
 
 
@@ -246,9 +279,22 @@ def _describe(exc: JoseError) -> str:
     return text.rstrip(".")
 
 
-def _failure(request: Request, exc: LoginFailed) -> Response:
-    """The error as JSON for API clients, as a short page for browsers."""
+def _failure(request: Request, exc: LoginFailed, step: str) -> Response:
+    """The error as JSON for API clients, as a short page for browsers; and a log line."""
     message = str(exc)
+    # The reason may quote the provider's error_description: keep the code and state out
+    # of the log even if a provider echoed them there.
+    logged = message
+    for secret in (request.query_params.get("code"), request.query_params.get("state")):
+        if secret:
+            logged = logged.replace(secret, "[redacted]")
+    log.warning(
+        "%s through %r refused (HTTP %d): %s",
+        step,
+        request.path_params.get("provider"),
+        exc.status,
+        logged,
+    )
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"error": message}, status_code=exc.status)
     return HTMLResponse(

@@ -3,7 +3,10 @@
 A provider can never produce a persona outside its ``personas``: the rules are
 checked against that list when the configuration loads, and what they grant is
 intersected with it again here, so a partner provider asserting
-``groups: [employees]`` still yields a partner at most.
+``groups: [employees]`` still yields a partner at most. Rules are OR-ed; a
+rule with ``all`` matches only when every one of its conditions holds, so one
+provider serving employees and partners can say "in the employees group *and*
+verified at corp.example".
 
 A token that no rule matches still authenticates: the caller is who the
 provider says they are (so invitations bound to their verified email apply),

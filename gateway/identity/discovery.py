@@ -26,7 +26,7 @@ async def discover_endpoint(client: httpx.AsyncClient, provider: OidcProvider, n
     try:
         response = await client.get(provider.discovery_url, headers={"Accept": "application/json"})
         document = response.json() if response.status_code == 200 else None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise DiscoveryFailed("its discovery document cannot be fetched", str(exc)) from None
     except (ValueError, RecursionError):
         document = None

@@ -121,7 +121,7 @@ class IntrospectionEndpoint:
             )
         except httpx.TimeoutException:
             raise self._unavailable("no answer in time") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._unavailable("cannot connect", str(exc)) from None
         if response.status_code == 401 or _oauth_error(response) == "invalid_client":
             # Our configuration, not the caller's token: said loudly to the operator.

@@ -106,7 +106,7 @@ class Userinfo:
             )
         except httpx.TimeoutException:
             raise self._unavailable("no answer in time") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._unavailable("cannot connect", str(exc)) from None
         if response.status_code in (401, 403):
             # RFC 6750, 3.1: the provider's verdict on this token (revoked, or without the

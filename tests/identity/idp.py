@@ -114,6 +114,8 @@ class Tenant:
     # How many userinfo requests arrived, and the Authorization header of each.
     userinfo_requests: list[str] = field(default_factory=list)
     advertise_userinfo: bool = True
+    # Merged into the discovery document: how tests make it name broken endpoints.
+    discovery_extra: dict[str, Any] = field(default_factory=dict)
     # A provider in trouble: answers this HTTP status, or only after a delay (seconds).
     userinfo_status: int | None = None
     userinfo_delay: float = 0.0
@@ -266,6 +268,7 @@ class LocalIdP:
             document["introspection_endpoint"] = f"{tenant.issuer}/introspect"
         if tenant.advertise_userinfo:
             document["userinfo_endpoint"] = f"{tenant.issuer}/userinfo"
+        document.update(tenant.discovery_extra)
         return JSONResponse(document)
 
     async def _jwks(self, request: Request) -> JSONResponse:

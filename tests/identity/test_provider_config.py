@@ -397,6 +397,7 @@ def test_the_readme_introspection_example_loads(tmp_path: Path) -> None:
     assert supplier.introspection is True
     assert supplier.introspection_endpoint == "https://sso.supplier.example/oauth2/introspect"
     assert supplier.introspection_cache_ttl == 30
+    assert supplier.accepted_clients == ("supplier-portal-web",)
     assert supplier.client_secret == "from-the-environment"
     with pytest.raises(ConfigError, match="GATEWAY_SUPPLIER_CLIENT_SECRET is not set"):
         _load(tmp_path, example)
@@ -449,3 +450,29 @@ def test_accepted_clients_and_userinfo_are_read(tmp_path: Path) -> None:
     assert corp.userinfo_endpoint == "https://login.corp.example/me"
     (plain,) = _load(tmp_path, CORP).providers
     assert (plain.accepted_clients, plain.userinfo) == ((), False)
+
+
+def _readme_example(heading: str, marker: str) -> str:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split(heading, 1)[1]
+    return next(block for block in section.split("```toml\n")[1:] if marker in block).split(
+        "```", 1
+    )[0]
+
+
+def test_the_readme_all_rule_example_loads(tmp_path: Path) -> None:
+    example = _readme_example("## Identity providers", "# groups contains employees AND")
+    (corp,) = _load(tmp_path, example).providers
+    employee, partner = corp.roles
+    assert employee.all == (
+        Condition(claim="groups", contains="employees"),
+        Condition(claim="email", domain="corp.example"),
+    )
+    assert (employee.persona, partner.persona) == ("employee", "partner")
+
+
+def test_the_readme_userinfo_example_loads(tmp_path: Path) -> None:
+    example = _readme_example("### Access tokens without identity claims (userinfo)", "userinfo")
+    (corp,) = _load(tmp_path, example).providers
+    assert corp.userinfo is True
+    assert corp.userinfo_endpoint == "https://login.corp.example/oauth2/userinfo"

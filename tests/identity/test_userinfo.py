@@ -172,6 +172,23 @@ async def test_a_provider_that_advertises_no_userinfo_endpoint(
     assert token not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "reason"),
+    [
+        ("http://gate\u0000way/userinfo", "cannot connect"),
+        ("not a url", "cannot connect"),
+        (["a list"], "names no userinfo_endpoint"),
+    ],
+    ids=["a NUL in the host", "no scheme", "not a string"],
+)
+async def test_a_discovered_endpoint_that_is_no_url_is_503(
+    gateway: httpx.AsyncClient, idp: LocalIdP, endpoint: object, reason: str
+) -> None:
+    corp = idp.tenants["corp"]
+    corp.discovery_extra = {"userinfo_endpoint": endpoint}
+    assert_unavailable(await ask(gateway, corp.token(sub="00u-erin")), reason)
+
+
 async def test_concurrent_requests_share_one_userinfo_call(
     gateway: httpx.AsyncClient, idp: LocalIdP
 ) -> None:

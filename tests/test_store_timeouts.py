@@ -14,12 +14,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from adapters.community import CommunityStore
+from adapters.community._tables import users
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.domain import StoreName
+from gateway.domain import Author, StoreName
 from gateway.guard import GuardedStore
+from gateway.sql import open_engine
+from gateway.stores import StoreUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -223,3 +228,44 @@ async def _exhaust(engine: object) -> list[AsyncConnection]:
         except (TimeoutError, PoolTimeout):  # asyncio's, or the pool's own pool_timeout
             return held
     raise AssertionError("the pool never ran out")
+
+
+async def test_a_write_past_its_deadline_leaves_nothing_behind(databases: DatabaseFactory) -> None:
+    """On every driver: a write cut off by its deadline (the table locked by another
+    session) does not land later, and the store's next call works on a healthy pool.
+
+    This is what relying on ``asyncio.timeout`` needs from each driver on cancellation:
+    asyncpg cancels the statement, asyncmy's half-read connection must be thrown away
+    rather than reused, and aiosqlite's thread goes on until SQLite's busy timeout but
+    its transaction is never committed.
+    """
+    url = await databases.create("community")
+    store = GuardedStore(CommunityStore(url, timeout=0.3), deadline=0.3)
+    await store.create_schema()
+    author = Author("late@customer.example", "Late", None, external=True)
+    holder = open_engine(url)
+    try:
+        async with holder.connect() as lock:
+            backend = holder.dialect.name
+            if backend == "sqlite":
+                await lock.exec_driver_sql("BEGIN IMMEDIATE")
+            elif backend == "postgresql":
+                await lock.exec_driver_sql("LOCK TABLE users IN EXCLUSIVE MODE")
+            else:
+                await lock.exec_driver_sql("LOCK TABLES users READ")
+            with pytest.raises(StoreUnavailable):  # StoreSlow, or SQLite's "locked"
+                await store.ensure_author(author)
+            await lock.rollback()
+            if backend not in ("sqlite", "postgresql"):
+                await lock.exec_driver_sql("UNLOCK TABLES")
+        await asyncio.sleep(0.5)  # time for a straggling statement to land, if one could
+        async with holder.connect() as conn:
+            count = await conn.scalar(
+                select(func.count()).select_from(users).where(users.c.email == author.email)
+            )
+        assert count == 0
+        first = await store.ensure_author(author)  # the pool gives a working connection
+        assert await store.ensure_author(author) == first
+    finally:
+        await holder.dispose()
+        await store.close()

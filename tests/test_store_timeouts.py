@@ -20,11 +20,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from adapters.community import CommunityStore
 from adapters.community._tables import users
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.config import REPO_POLICY, Settings
 from gateway.domain import Author, StoreName
-from gateway.guard import GuardedStore
+from gateway.guard import GuardedStore, NotCalled
+from gateway.principal import Principal
+from gateway.schema.context import build_context
 from gateway.sql import open_engine
-from gateway.stores import StoreUnavailable
+from gateway.stores import StoreUnavailable, TargetMissing
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -268,4 +270,67 @@ async def test_a_write_past_its_deadline_leaves_nothing_behind(databases: Databa
         assert await store.ensure_author(author) == first
     finally:
         await holder.dispose()
+        await store.close()
+
+
+async def test_a_store_whose_memberships_are_missing_is_not_asked_again_in_that_request(
+    tmp_path: Path, blackhole: Blackhole
+) -> None:
+    """Its spaces would be judged without the caller's memberships there (which may bring
+    a deny line): the rest of the request does not call it, breaker closed or not."""
+    app = create_app(_settings(tmp_path, blackhole.url, GATEWAY_STORE_BREAKER_FAILURES="100"))
+    async with _client(app) as client:
+        erin = _bearer(app, "erin@corp.example")
+        before = blackhole.accepted
+        body = await _ask(client, SPACES, erin)
+        assert blackhole.accepted == before + 1  # the memberships, not the list
+        assert {e["node"]["store"] for e in body["data"]["spaces"]["edges"]} == {"INTERNAL"}
+        assert _errors(body) == {(STORE_DOWN, None), (STORE_DOWN, "spaces")}
+
+
+@pytest.mark.parametrize("deny_by_trust", [False, True])
+async def test_a_missing_trust_level_withholds_what_its_personas_could_deny(
+    tmp_path: Path, blackhole: Blackhole, deny_by_trust: bool
+) -> None:
+    """Personas granted by the forum's trust level hold everywhere: when the policy has a
+    deny line for one of them, no store can be judged without the trust level."""
+    policy = tmp_path / "policies.csv"
+    text = REPO_POLICY.read_text()
+    if deny_by_trust:
+        text += "\np, trusted_customer, internal/open/*, space, read, deny\n"
+    policy.write_text(text)
+    app = create_app(_settings(tmp_path, blackhole.url, GATEWAY_POLICY_FILE=str(policy)))
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        caller = Principal(
+            issuer="https://forum.example",
+            subject="tara",
+            email="tara@customer.example",
+            email_verified=True,
+            display_name="Tara",
+            roles=frozenset({"employee"}),
+            trust_rules=(("trusted_customer", 3),),
+        )
+        context = await build_context(services, caller)
+        assert [str(f) for f, path in context.partial_failures] == [STORE_DOWN]
+        internal = context.stores[StoreName.INTERNAL]
+        if deny_by_trust:
+            with pytest.raises(NotCalled):
+                await internal.is_empty()
+        else:
+            assert internal is services.stores[StoreName.INTERNAL]
+            assert not await internal.is_empty()
+
+
+async def test_a_store_that_answers_with_an_error_is_not_down(tmp_path: Path) -> None:
+    """A missing target or a conflict is the store answering: it never opens the breaker."""
+    store = GuardedStore(CommunityStore(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"), deadline=5)
+    try:
+        await store.create_schema()
+        for _ in range(5):
+            with pytest.raises(TargetMissing):
+                await store.accept_answer("999")
+        assert store.breaker.state.value == "closed"
+        assert store.breaker.failures == 0
+    finally:
         await store.close()

@@ -102,8 +102,10 @@ def _store_problem(store: object, exc: BaseException) -> str:
     time), ``unreachable`` (it refused or failed), and whether its circuit is open."""
     if isinstance(exc, CircuitOpen) and isinstance(store, GuardedStore):
         return store.health() or "unavailable: circuit open"
-    if isinstance(exc, StoreSlow | asyncio.TimeoutError):
-        return f"slow: {_one_line(exc) or 'no answer in time'}"
+    if isinstance(exc, StoreSlow):
+        return f"slow: {_one_line(exc)}"
+    if isinstance(exc, asyncio.TimeoutError):  # /readyz's own limit, before the store's
+        return f"slow: no answer within {READY_TIMEOUT:g} s"
     return f"unreachable: {_one_line(exc)}"
 
 

@@ -26,7 +26,7 @@ from strawberry.types.unset import UNSET
 
 from gateway import admin_page
 from gateway.demo import demo_data
-from gateway.guard import STORE_FAILURES
+from gateway.guard import STORE_FAILURES, CircuitOpen, GuardedStore, StoreSlow
 from gateway.identity import dev_login
 from gateway.identity.backends import (
     BearerBackend,
@@ -97,6 +97,18 @@ async def prepare_stores(services: Services) -> None:
         log.warning("the gateway's records database is not reachable at start-up: %s", exc)
 
 
+def _store_problem(store: object, exc: BaseException) -> str:
+    """What /readyz says of a store that failed its ping: ``slow`` (it did not answer in
+    time), ``unreachable`` (it refused or failed), and whether its circuit is open."""
+    if isinstance(exc, CircuitOpen) and isinstance(store, GuardedStore):
+        return store.health() or "unavailable: circuit open"
+    if isinstance(exc, StoreSlow):
+        return f"slow: {_one_line(exc)}"
+    if isinstance(exc, asyncio.TimeoutError):  # /readyz's own limit, before the store's
+        return f"slow: no answer within {READY_TIMEOUT:g} s"
+    return f"unreachable: {_one_line(exc)}"
+
+
 def build_services(settings: Settings) -> Services:
     """Everything a request needs, built once from settings."""
     dev_issuer = DevIssuer.open(settings.data_dir) if settings.dev_issuer else None
@@ -105,7 +117,7 @@ def build_services(settings: Settings) -> Services:
         open_stores(settings),
         load_policy(settings),
         dev_issuer,
-        Records(settings.records_url),
+        Records(settings.records_url, timeout=settings.records_timeout),
     )
 
 
@@ -287,7 +299,7 @@ def create_app(
         for name, result in zip(names, results, strict=True):
             if isinstance(result, BaseException):
                 ready = False
-                checks[f"{name.value}_store"] = f"unreachable: {_one_line(result)}"
+                checks[f"{name.value}_store"] = _store_problem(services.stores[name], result)
             else:
                 checks[f"{name.value}_store"] = "ok"
         # Reads do without it, but no write can happen while the audit log is away.

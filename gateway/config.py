@@ -56,6 +56,19 @@ def _int(value: Any) -> int:
     return number
 
 
+def _seconds(value: Any) -> float:
+    """A positive duration in seconds, fractions allowed (``0.5``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number of seconds, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number of seconds, got {value!r}") from None
+    if not 0 < number <= 3600:
+        raise ValueError(f"expected more than 0 and at most 3600 seconds, got {value!r}")
+    return number
+
+
 def _url(value: Any) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -113,6 +126,38 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "community_url": ("stores.community_url", "GATEWAY_COMMUNITY_URL", _url, None),
     # The gateway's own records (audit log, idempotency keys), shared by every replica.
     "records_url": ("records.url", "GATEWAY_RECORDS_URL", _url, None),
+    # Seconds a store call may take (connect, wait for a pooled connection, execute);
+    # past it the store counts as down for that part of the response. Per store: unset
+    # means stores.statement_timeout. The records database's statements get the same.
+    "store_timeout": ("stores.statement_timeout", "GATEWAY_STORE_TIMEOUT", _seconds, 5.0),
+    "internal_store_timeout": (
+        "stores.internal_statement_timeout",
+        "GATEWAY_INTERNAL_STORE_TIMEOUT",
+        _seconds,
+        None,
+    ),
+    "community_store_timeout": (
+        "stores.community_statement_timeout",
+        "GATEWAY_COMMUNITY_STORE_TIMEOUT",
+        _seconds,
+        None,
+    ),
+    "records_timeout": ("records.statement_timeout", "GATEWAY_RECORDS_TIMEOUT", _seconds, None),
+    # A store's circuit breaker: after this many consecutive failures it is not called for
+    # breaker_backoff seconds (doubling after each failed probe, up to breaker_max_backoff).
+    "breaker_failures": ("stores.breaker_failures", "GATEWAY_STORE_BREAKER_FAILURES", _int, 3),
+    "breaker_backoff": (
+        "stores.breaker_backoff_seconds",
+        "GATEWAY_STORE_BREAKER_BACKOFF",
+        _seconds,
+        5.0,
+    ),
+    "breaker_max_backoff": (
+        "stores.breaker_max_backoff_seconds",
+        "GATEWAY_STORE_BREAKER_MAX_BACKOFF",
+        _seconds,
+        60.0,
+    ),
     # Email domains of the organisation's own staff: invitees elsewhere are externals.
     "organisation_domains": (
         "organisation.email_domains",
@@ -172,6 +217,13 @@ class Settings:
     internal_url: str
     community_url: str
     records_url: str
+    store_timeout: float
+    internal_store_timeout: float
+    community_store_timeout: float
+    records_timeout: float
+    breaker_failures: int
+    breaker_backoff: float
+    breaker_max_backoff: float
     organisation_domains: tuple[str, ...]
     invite_allowed_domains: tuple[str, ...]
     invite_denied_domains: tuple[str, ...]
@@ -239,6 +291,9 @@ class Settings:
                 raw[f"{store}_url"] = f"sqlite+aiosqlite:///{data_dir / f'{store}.db'}"
         if raw["records_url"] is None:
             raw["records_url"] = f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}"
+        for own in ("internal_store_timeout", "community_store_timeout", "records_timeout"):
+            if raw[own] is None:
+                raw[own] = raw["store_timeout"]
         if raw["organisation_domains"] is None:
             # The demo's staff are at corp.example; elsewhere nobody is staff unless configured.
             raw["organisation_domains"] = ("corp.example",) if zero_config else ()

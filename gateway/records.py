@@ -180,9 +180,11 @@ class Replay:
 class Records:
     """The audit log and idempotency keys, on one database shared by every replica."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout: float | None = None) -> None:
+        """``timeout``: what the drivers bound on their own (connecting, waiting for a
+        pooled connection, each statement on PostgreSQL; see gateway.sql.open_engine)."""
         self._url = make_url(url)
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, timeout)
         self._ready = False
         # principal id -> (roles, when last written): skips a write per request
         self._seen: dict[str, tuple[tuple[str, ...], datetime]] = {}

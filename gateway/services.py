@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from adapters.community import CommunityStore
 from adapters.internal import InternalStore
 from gateway.domain import StoreName
+from gateway.guard import guard_store
 from gateway.mentions import NotificationHub
 from gateway.policies.admin import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
@@ -59,11 +60,13 @@ class Services:
 
 
 def open_stores(settings: Settings) -> dict[StoreName, Store]:
-    """One adapter per store, each on its own URL (the two may be different engines)."""
-    return {
-        StoreName.INTERNAL: InternalStore(settings.internal_url),
-        StoreName.COMMUNITY: CommunityStore(settings.community_url),
-    }
+    """One adapter per store, each on its own URL (the two may be different engines),
+    each behind the guard that gives its calls a deadline and a circuit breaker."""
+    adapters: list[Store] = [
+        InternalStore(settings.internal_url, timeout=settings.internal_store_timeout),
+        CommunityStore(settings.community_url, timeout=settings.community_store_timeout),
+    ]
+    return {store.name: guard_store(store, settings) for store in adapters}
 
 
 def policy_source(settings: Settings) -> Source:

@@ -146,14 +146,39 @@ async def refresh_statistics(conn: AsyncConnection) -> None:
     await conn.exec_driver_sql("ANALYZE")
 
 
-def open_engine(url: str) -> AsyncEngine:
-    """An async engine for one database, set up the same way for every database."""
-    if make_url(url).get_backend_name() != "sqlite":
+def open_engine(url: str, timeout: float | None = None) -> AsyncEngine:
+    """An async engine for one database, set up the same way for every database.
+
+    With ``timeout`` (seconds), the drivers bound what they can on their own: waiting for
+    a pooled connection (``pool_timeout``), connecting, and on PostgreSQL each statement
+    (asyncpg's ``command_timeout`` and the server's ``statement_timeout``, so the server
+    stops working on a statement nobody waits for any more). These back up the caller's
+    overall deadline (``asyncio.timeout`` in gateway.guard), they do not replace it:
+    asyncmy bounds only connecting, and aiosqlite runs on a thread that a deadline cannot
+    interrupt (SQLite's own busy timeout bounds its waiting for a lock).
+    """
+    backend = make_url(url).get_backend_name()
+    if backend != "sqlite":
         # Server connections die behind load balancers and restarts; test them on checkout.
-        return create_async_engine(url, pool_pre_ping=True)
-    engine = create_async_engine(url)
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if timeout is not None:
+            options["pool_timeout"] = timeout
+            options["connect_args"] = _driver_timeouts(backend, timeout)
+        return create_async_engine(url, **options)
+    engine = create_async_engine(url, connect_args={} if timeout is None else {"timeout": timeout})
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
+
+
+def _driver_timeouts(backend: str, timeout: float) -> dict[str, Any]:
+    if backend == "postgresql":
+        return {
+            "timeout": timeout,  # connecting (asyncpg)
+            "command_timeout": timeout,  # each statement, client side (asyncpg)
+            "server_settings": {"statement_timeout": str(max(int(timeout * 1000), 1))},
+        }
+    # asyncmy: connecting only (its read_timeout would leave a half-read connection).
+    return {"connect_timeout": timeout}
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

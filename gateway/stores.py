@@ -22,9 +22,12 @@ Rules every adapter keeps:
   time: each runs in one transaction that re-checks its target exists and raises
   :class:`TargetMissing` when it vanished meanwhile. Concurrent writers never
   fail one another: they queue (SQLite) or lock the parent row (servers).
-* Any method may raise :class:`StoreUnavailable` (or let SQLAlchemy's connection
-  errors through) when the store cannot be reached; the gateway reports the store
-  as down for that part of the response and serves the other store.
+* When the store cannot be reached, a method lets the driver's (SQLAlchemy's) error
+  through; only :meth:`Store.ping` raises :class:`StoreUnavailable` itself. The
+  gateway's one guard (:class:`gateway.guard.GuardedStore`) gives every call its
+  deadline and circuit breaker and turns those errors into :class:`StoreUnavailable`;
+  the gateway reports the store as down for that part of the response and serves
+  the other store.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from adapters._sql import (
     add_missing_columns,
@@ -86,8 +86,6 @@ STORE = StoreName.COMMUNITY
 _KIND_OF_STYLE = {STYLE_QA: SpaceKind.QA, STYLE_DISCUSSION: SpaceKind.GROUP}
 _STYLE_OF_KIND = {kind: style for style, kind in _KIND_OF_STYLE.items()}
 _PING_TIMEOUT = 5.0
-# Failures that mean "the store is not there", as opposed to a bug in a query.
-_UNREACHABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 _VISIBILITY = visibility_of(categories).label("visibility")
 _TAGS = tags  # the table, where a method's ``tags`` argument hides its name
@@ -262,21 +260,21 @@ class CommunityStore:
 
     name = STORE
 
-    def __init__(self, url: str) -> None:
-        self.engine = open_engine(url)
+    def __init__(self, url: str, *, timeout: float | None = None) -> None:
+        """``timeout``: the drivers' own bounds (see gateway.sql.open_engine); the call's
+        deadline is the gateway's guard's."""
+        self.engine = open_engine(url, timeout)
 
     @asynccontextmanager
     async def _connect(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A connection (a transaction when writing); lost stores raise StoreUnavailable."""
-        try:
-            if write:
-                async with write_transaction(self.engine) as conn:
-                    yield conn
-            else:
-                async with self.engine.connect() as conn:
-                    yield conn
-        except _UNREACHABLE as exc:
-            raise self._unavailable(exc) from exc
+        """A connection (a transaction when writing). A lost store's driver error goes
+        through to the gateway's guard, as the internal store's does."""
+        if write:
+            async with write_transaction(self.engine) as conn:
+                yield conn
+        else:
+            async with self.engine.connect() as conn:
+                yield conn
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         # The URL is rendered with its password masked; the driver's message may echo

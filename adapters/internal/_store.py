@@ -108,9 +108,11 @@ class InternalStore:
 
     name: StoreName = StoreName.INTERNAL
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout: float | None = None) -> None:
+        """``timeout``: the drivers' own bounds (see gateway.sql.open_engine); the call's
+        deadline is the gateway's guard's."""
         self._url = make_url(url)
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, timeout)
 
     # --- lifecycle --------------------------------------------------------
     async def create_schema(self) -> None:

@@ -7,17 +7,20 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gateway.domain import StoreName
 from gateway.errors import StoreDown
-from gateway.guard import STORE_FAILURES, guarded
+from gateway.guard import STORE_FAILURES, NotCalled, guarded
 from gateway.policies.compiler import Authorizer
 from gateway.policies.permissions import Action
+from gateway.policies.policy import Effect
 from gateway.records import AuditEntry, Outcome
 from gateway.schema.loaders import Loaders
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from strawberry.types import Info
 
     from gateway.config import Settings
@@ -42,7 +45,7 @@ class Context:
     services: Services
     now: datetime
     # Stores that failed while answering part of a list: reported next to the data.
-    partial_failures: list[tuple[StoreDown, list[str | int]]] = field(default_factory=list)
+    partial_failures: list[tuple[StoreDown, list[str | int] | None]] = field(default_factory=list)
     # A websocket's connection_init payload (graphql-transport-ws); see gateway.app.
     connection_params: dict[str, Any] | None = None
 
@@ -50,8 +53,9 @@ class Context:
     def read_scope(self) -> Scope:
         return self.authorizer.read_scope()
 
-    def report(self, failures: list[StoreDown], path: list[str | int]) -> None:
-        """Keep a failed store's error next to the other store's data at ``path``."""
+    def report(self, failures: list[StoreDown], path: list[str | int] | None) -> None:
+        """Keep a failed store's error next to the other store's data at ``path`` (None:
+        the whole response, e.g. the caller's memberships there could not be read)."""
         self.partial_failures.extend((failure, path) for failure in failures)
 
 
@@ -71,25 +75,44 @@ async def build_context(
     Invitations to the principal's verified email are bound here, on the first request
     after they were issued (a login, or a front-end's bearer call): until then they grant
     nothing, and an expired or revoked one never binds.
+
+    The stores are asked at once, each within its own deadline (gateway.guard), so a store
+    that does not answer costs at most its deadline and never the other store's part. The
+    caller then gets what the answering store grants, an error naming the missing one, and
+    nothing from the missing store in this request (see :func:`_withhold`).
     """
     now = now or datetime.now(UTC)
+    stores = dict(services.stores)
+    names = list(stores) if principal.verified_email is not None else []
+    calls: list[Awaitable[Any]] = [
+        guarded(name, _memberships(services, stores[name], principal, now)) for name in names
+    ]
+    if principal.trust_rules:
+        calls.append(_with_trust(services, principal))
+    results = await asyncio.gather(*calls, return_exceptions=True)
     memberships: list[Membership] = []
-    if principal.verified_email is not None:
-        results = await asyncio.gather(
-            *(
-                guarded(name, _memberships(services, store, principal, now))
-                for name, store in services.stores.items()
-            ),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, StoreDown):
-                continue  # that store's data is unavailable anyway; its queries will say so
-            if isinstance(result, BaseException):
-                raise result
+    missing: list[StoreDown] = []
+    for result in results[: len(names)]:
+        if isinstance(result, StoreDown):
+            missing.append(result)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
             memberships.extend(result)
     if principal.trust_rules:
-        principal = await _with_trust(services, principal)
+        trusted = results[-1]
+        if isinstance(trusted, StoreDown):
+            missing.append(trusted)
+            if _denials_depend_on_trust(services, principal):
+                # A deny line the trust level's personas would bring cannot be known:
+                # serve nothing rather than risk serving what it denies.
+                stores = {n: _withhold(s) for n, s in stores.items()}
+        elif isinstance(trusted, BaseException):
+            raise trusted
+        else:
+            principal = trusted
+    for down in missing:
+        stores[StoreName(down.store)] = _withhold(stores[StoreName(down.store)])
     if not principal.is_guest:
         try:
             await services.records.remember(principal, now)
@@ -97,30 +120,72 @@ async def build_context(
             log.warning("could not record %s as seen: %s", principal.id, type(exc).__name__)
     principal = principal.with_memberships(tuple(memberships))
     authorizer = Authorizer(services.policy, principal, now)
-    return Context(
+    context = Context(
         principal=principal,
         authorizer=authorizer,
-        stores=services.stores,
+        stores=stores,
         settings=services.settings,
-        loaders=Loaders(services.stores, authorizer, now),
+        loaders=Loaders(stores, authorizer, now),
         records=services.records,
         hub=services.hub,
         services=services,
         now=now,
     )
+    # Not tied to one field: the whole response lacks what that store would grant.
+    context.report(list({d.store: d for d in missing}.values()), None)
+    return context
+
+
+class _Withheld:
+    """A store left out of one request: every call fails as the store being unavailable.
+
+    A store whose part of the caller's memberships could not be read must not serve this
+    request: a membership can bring a deny line for its space (deny wins), so judging
+    that store's spaces without it could show what the policy denies. Memberships only
+    ever hold in their own store's spaces (the space key names the store), so the other
+    store is judged on complete data and keeps serving.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.name = store.name
+        self._store = store
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._store, attr)
+        if not callable(value):
+            return value
+        name = self.name.value
+
+        async def refuse(*_args: Any, **_kwargs: Any) -> Any:
+            raise NotCalled(
+                f"{name} store left out: the caller's memberships there could not be read"
+            )
+
+        return refuse
+
+
+def _withhold(store: Store) -> Store:
+    return store if isinstance(store, _Withheld) else cast("Store", _Withheld(store))
+
+
+def _denials_depend_on_trust(services: Services, principal: Principal) -> bool:
+    """Whether a persona the trust level could grant brings a deny line the principal's
+    own roles do not: then a missing trust level may hide a denial, anywhere."""
+    index = services.policy
+    held = index.closure({principal.id, *principal.roles})
+    extra = index.closure({persona for persona, _minimum in principal.trust_rules}) - held
+    return any(r.eft is Effect.DENY and r.sub in extra for r in index.policy.rules)
 
 
 async def _with_trust(services: Services, principal: Principal) -> Principal:
     """Add the personas the community store's trust level grants (the provider's
-    ``community_trust_level`` rules); a store that is down grants none."""
+    ``community_trust_level`` rules). A store that is down raises StoreDown: it grants
+    none, and the caller decides what else that means."""
     store = services.stores.get(StoreName.COMMUNITY)
     email = principal.verified_email
     if store is None or email is None:
         return principal
-    try:
-        level = await guarded(StoreName.COMMUNITY, store.trust_level(email))
-    except StoreDown:
-        return principal
+    level = await guarded(StoreName.COMMUNITY, store.trust_level(email))
     granted = {p for p, minimum in principal.trust_rules if level is not None and level >= minimum}
     if not granted:
         return principal

@@ -16,6 +16,7 @@ from adapters.community import _tables as t
 from gateway.demo import DemoAnswer, DemoMember, demo_data
 from gateway.domain import Page, SpaceKind, SpaceRole, StoreName, Visibility
 from gateway.errors import InvalidCursor
+from gateway.guard import GuardedStore
 from gateway.policies.scope import Grants, StoreScope
 from gateway.stores import AtTime, NameCursor, Store, StoreUnavailable, TimeCursor
 
@@ -149,8 +150,15 @@ async def test_ping_unreachable_names_the_store_without_password() -> None:
             await s.ping()
         assert "community" in str(info.value)
         assert "s3cret" not in str(info.value)
-        with pytest.raises(StoreUnavailable):
+        # Other methods let the driver's error through, as the internal store's do: the
+        # gateway's guard is the one place that makes it StoreUnavailable.
+        with pytest.raises(OSError):
             await s.list_spaces(EVERYTHING, kind=None, after=None, limit=5)
+        guarded = GuardedStore(s, deadline=5.0)
+        with pytest.raises(StoreUnavailable) as info:
+            await guarded.list_spaces(EVERYTHING, kind=None, after=None, limit=5)
+        assert "community store unavailable at postgresql+asyncpg://" in str(info.value)
+        assert "s3cret" not in str(info.value)
     finally:
         await s.close()
 

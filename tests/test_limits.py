@@ -17,7 +17,7 @@ from graphql import parse, validate
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.schema import build_schema
 from gateway.schema.limits import measure_document, query_limits
 from gateway.server import WS_IMPLEMENTATION
@@ -264,3 +264,26 @@ async def test_a_websocket_message_within_the_limit_is_served(served: Served) ->
             json.dumps({"type": "connection_init", "payload": {"pad": " " * (LIMIT // 2)}})
         )
         assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+def test_the_edge_settings_from_file_and_environment(tmp_path: Path) -> None:
+    defaults = Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path)})
+    assert (defaults.max_body_bytes, defaults.max_expanded_fields) == (1 << 20, 5000)
+    assert defaults.shutdown_timeout == 10
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        "[graphql]\nmax_body_bytes = 2048\nmax_expanded_fields = 300\n"
+        "[server]\nshutdown_timeout = 3\n"
+    )
+    settings = Settings.load(config, environ={"GATEWAY_SHUTDOWN_TIMEOUT": "4"})
+    assert (settings.max_body_bytes, settings.max_expanded_fields) == (2048, 300)
+    assert settings.shutdown_timeout == 4
+    config.write_text("[server]\nshutdown_timeout = 0\n")
+    with pytest.raises(ConfigError, match=r"server\.shutdown_timeout in .*at least 1"):
+        Settings.load(config, environ={})
+    config.write_text("[server]\nshutdown = 3\n")
+    with pytest.raises(ConfigError, match=r"server\.shutdown in .*unknown setting"):
+        Settings.load(config, environ={})

@@ -131,6 +131,19 @@ async def test_a_fan_out_is_refused_over_the_websocket(served: Served) -> None:
     )
 
 
+async def test_two_operations_without_a_name_are_an_error_over_the_websocket(
+    served: Served,
+) -> None:
+    two = "subscription A { notificationAdded { kind } } query B { viewer { id } }"
+    async with websockets.connect(served.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": two}}))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    assert answer["type"] == "error"
+    assert answer["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
 def test_measures_are_linear_and_exact() -> None:
     measures = measure_document(parse(fan_out(10)))
     (measure,) = measures.values()

@@ -67,11 +67,12 @@ def _extensions(settings: Settings) -> list:
         limits.append(NoSchemaIntrospectionCustomRule)
     extensions: list = [
         RejectEmptySelections,
-        RequireOperationName,
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        # After the cache: it adds to the validation errors the cache's hook has set.
+        RequireOperationName,
         ReportPartialFailures,
         NamePolicyVersion,
         lambda: MaskErrors(should_mask_error=lambda e: not is_client_error(e)),

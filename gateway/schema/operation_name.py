@@ -16,11 +16,18 @@ __all__ = ["RequireOperationName"]
 class RequireOperationName(SchemaExtension):
     """GraphQL's GetOperation: with no ``operationName``, a document must hold exactly one
     operation. strawberry (0.341) falls back to the first operation's name, so the first of
-    several ran; graphql-core would refuse, but never sees the name missing. Refused right
-    after parsing, before validation, as a request error."""
+    several ran; graphql-core would refuse, but never sees the name missing.
 
-    def on_parse(self) -> Iterator[None]:
+    Reported as a validation error, beside any others: it must come after ValidationCache
+    in the extensions, whose hook sets the validation errors this one adds to (strawberry
+    stops before execution when there are any). Raising instead would reach websocket
+    clients as a silent ``complete``."""
+
+    def on_validate(self) -> Iterator[None]:
+        self._check()
         yield
+
+    def _check(self) -> None:
         context = self.execution_context
         document = context.graphql_document
         # strawberry keeps the name the request gave only in this private attribute; its
@@ -30,8 +37,9 @@ class RequireOperationName(SchemaExtension):
             return
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if len(operations) > 1:
-            raise GraphQLError(
+            error = GraphQLError(
                 "Must provide operation name if query contains multiple operations.",
                 nodes=operations,
                 extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
             )
+            context.pre_execution_errors = [*(context.pre_execution_errors or []), error]

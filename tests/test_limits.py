@@ -271,6 +271,17 @@ async def test_a_websocket_message_over_the_limit_closes_with_1009(served: Serve
     assert closed.value.rcvd.code == 1009
 
 
+async def test_a_websocket_message_nested_too_deeply_is_refused_as_not_json(
+    served: Served,
+) -> None:
+    async with websockets.connect(served.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send("[" * 1_000 + "]" * 1_000)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 30)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400  # graphql-transport-ws: invalid message
+
+
 async def test_a_websocket_message_within_the_limit_is_served(served: Served) -> None:
     async with websockets.connect(served.ws, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(

@@ -25,7 +25,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
 from gateway import admin_page
+from gateway.body_limit import BodySizeLimit
 from gateway.demo import demo_data
+from gateway.graphql_http import GraphQLOverHTTP
 from gateway.guard import STORE_FAILURES, CircuitOpen, GuardedStore, StoreSlow
 from gateway.identity import dev_login
 from gateway.identity.backends import (
@@ -121,7 +123,7 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-class GatewayGraphQL(GraphQL):
+class GatewayGraphQL(GraphQLOverHTTP, GraphQL):
     """Strawberry's ASGI app with our per-request context, over HTTP and websockets."""
 
     def __init__(self, services: Services, bearer: BearerBackend, **kwargs: Any) -> None:
@@ -162,7 +164,7 @@ class GatewayGraphQL(GraphQL):
         return UNSET
 
 
-class AdminGraphQL(GraphQL):
+class AdminGraphQL(GraphQLOverHTTP, GraphQL):
     """The admin API (/admin/graphql): answered only for those the policy lets administer
     it. Anyone else is turned away before GraphQL runs (401 without credentials, 403
     with), so its schema, even its field names, is never shown to them."""
@@ -334,7 +336,9 @@ def create_app(
             *admin_page.routes(services),
         ],
         middleware=[
-            # Outermost, so the authentication backends can read the session. SameSite=Lax
+            # Outermost: a request too large is refused before any other layer reads it.
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            # Then the session, so the authentication backends can read it. SameSite=Lax
             # keeps the cookie off cross-site POSTs (GraphQL mutations, logout).
             Middleware(
                 SessionMiddleware,

@@ -19,6 +19,7 @@ from gateway.config import ConfigError, Settings
 from gateway.policies.policy import PolicyError
 from gateway.policies.store import VersionKind
 from gateway.policies.whocan import SPACE_ACTIONS
+from gateway.server import WS_IMPLEMENTATION
 from gateway.whocan_report import By
 
 if TYPE_CHECKING:
@@ -27,9 +28,7 @@ if TYPE_CHECKING:
     from gateway.policies.admin import PolicyAdmin, Proposal
     from gateway.principal import Principal
 
-
-# uvicorn's websockets protocol for GraphQL subscriptions (its default is deprecated).
-WS_IMPLEMENTATION = "websockets-sansio"
+__all__ = ["WS_IMPLEMENTATION", "demo_principal", "main"]
 
 
 class UsageError(Exception):
@@ -214,9 +213,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gateway.app import create_app
+    from gateway.server import serve
 
     settings = Settings.load(args.config)
     if settings.zero_config:
@@ -234,7 +232,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"WARNING: {cookie_warning}", file=sys.stderr)
     app = create_app(settings, freeze_heap=True)
     print(f"gateway: serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", ws=WS_IMPLEMENTATION)
+    serve(
+        app,
+        host=args.host,
+        port=args.port,
+        shutdown_timeout=settings.shutdown_timeout,
+        max_message_bytes=settings.max_body_bytes,
+    )
     return 0
 
 

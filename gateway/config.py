@@ -208,6 +208,18 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "max_depth": ("graphql.max_depth", "GATEWAY_MAX_DEPTH", _int, 12),
     "max_tokens": ("graphql.max_tokens", "GATEWAY_MAX_TOKENS", _int, 2000),
     "max_aliases": ("graphql.max_aliases", "GATEWAY_MAX_ALIASES", _int, 20),
+    # Fields a document selects once its fragments are expanded (fragment fan-out).
+    "max_expanded_fields": (
+        "graphql.max_expanded_fields",
+        "GATEWAY_MAX_EXPANDED_FIELDS",
+        _int,
+        5000,
+    ),
+    # Largest request body, GET query string or websocket message, in bytes (1 MiB).
+    "max_body_bytes": ("graphql.max_body_bytes", "GATEWAY_MAX_BODY_BYTES", _int, 1 << 20),
+    # Seconds in-flight requests get to finish after SIGTERM before they are cancelled
+    # (and the process ends even if one of them holds the event loop).
+    "shutdown_timeout": ("server.shutdown_timeout", "GATEWAY_SHUTDOWN_TIMEOUT", _int, 10),
 }
 
 
@@ -243,6 +255,9 @@ class Settings:
     max_depth: int
     max_tokens: int
     max_aliases: int
+    max_expanded_fields: int
+    max_body_bytes: int
+    shutdown_timeout: int
     # The login session cookie: sent over https only (off in the zero-config demo, which
     # runs on plain http), and how many seconds a login lasts.
     secure_cookies: bool

@@ -9,10 +9,8 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 
@@ -23,8 +21,10 @@ from gateway.schema.extensions import (
     ReportPartialFailures,
     is_client_error,
 )
+from gateway.schema.limits import query_limits
 from gateway.schema.mutations import Mutation
 from gateway.schema.notifications import Subscription
+from gateway.schema.operation_name import RequireOperationName
 from gateway.schema.query import Query
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
@@ -54,9 +54,14 @@ def build_admin_schema(settings: Settings) -> strawberry.Schema:
 def _extensions(settings: Settings) -> list:
     # The limiters' rule classes are built once: strawberry's validation cache is keyed by
     # the rule classes, and a limiter made per request would make every lookup a miss.
+    # Ours replace strawberry's depth and alias limiters, whose walks are exponential in
+    # fragment fan-out (gateway/schema/limits.py).
     limits = [
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        query_limits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_expanded_fields=settings.max_expanded_fields,
+        )
     ]
     if not settings.introspection:
         limits.append(NoSchemaIntrospectionCustomRule)
@@ -66,6 +71,8 @@ def _extensions(settings: Settings) -> list:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        # After the cache: it adds to the validation errors the cache's hook has set.
+        RequireOperationName,
         ReportPartialFailures,
         NamePolicyVersion,
         lambda: MaskErrors(should_mask_error=lambda e: not is_client_error(e)),

@@ -1,0 +1,82 @@
+"""Run the app under uvicorn, with a shutdown that ends within a bounded time.
+
+On SIGTERM (or Ctrl-C) uvicorn stops accepting connections and gives in-flight requests
+``server.shutdown_timeout`` seconds, then cancels them. That needs a running event loop:
+a request that holds the loop (CPU-bound) would keep the process alive for as long as it
+runs, so a watchdog thread, armed by the same signal, ends the process
+``WATCHDOG_MARGIN`` seconds after the deadline if it is still there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from starlette.types import ASGIApp
+
+__all__ = ["WATCHDOG_MARGIN", "WS_IMPLEMENTATION", "serve"]
+
+# uvicorn's websockets protocol for GraphQL subscriptions (its default is deprecated).
+WS_IMPLEMENTATION = "websockets-sansio"
+# Beyond the graceful deadline: time for cancelled requests to unwind and the lifespan to
+# close the stores' pools.
+WATCHDOG_MARGIN = 5.0
+# The exit status when the watchdog had to end the process.
+FORCED_EXIT = 70  # EX_SOFTWARE
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, deadline: float) -> None:
+        super().__init__(config)
+        self.deadline = deadline
+        self.watchdog: threading.Timer | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Runs in the main thread between two bytecodes, even while the loop is blocked;
+        # the loop may never look at should_exit again, so the timer does not rely on it.
+        super().handle_exit(sig, frame)
+        if self.watchdog is None:
+            self.watchdog = threading.Timer(self.deadline, _force_exit, args=(self.deadline,))
+            self.watchdog.daemon = True
+            self.watchdog.start()
+
+
+def _force_exit(after: float) -> None:
+    print(
+        f"gateway: still running {after:.0f}s after the signal to stop (a request holds the "
+        "event loop); exiting now",
+        file=sys.stderr,
+        flush=True,
+    )
+    os._exit(FORCED_EXIT)
+
+
+def serve(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    shutdown_timeout: float,
+    max_message_bytes: int,
+) -> None:
+    """Serve ``app`` until SIGTERM/SIGINT; return within ``shutdown_timeout`` +
+    ``WATCHDOG_MARGIN`` seconds of the signal, whatever the requests in flight do."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        ws=WS_IMPLEMENTATION,
+        timeout_graceful_shutdown=shutdown_timeout,
+        # The websocket layer refuses larger frames itself (close 1009) before buffering
+        # them; BodySizeLimit does the same for messages that arrive in pieces.
+        ws_max_size=max_message_bytes,
+    )
+    _Server(config, shutdown_timeout + WATCHDOG_MARGIN).run()

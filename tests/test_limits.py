@@ -1,0 +1,313 @@
+"""Limits at the edge, over a real uvicorn: fragment fan-out, request sizes, websocket messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from graphql import parse, validate
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings
+from gateway.schema import build_schema
+from gateway.schema.limits import measure_document, query_limits
+from gateway.server import WS_IMPLEMENTATION
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+LIMIT = 64 * 1024  # GATEWAY_MAX_BODY_BYTES for these tests
+
+
+def fan_out(levels: int, width: int = 10) -> str:
+    """The reported shape: each fragment spreads the next ``width`` times (no cycle)."""
+    parts = ["query { viewer { ...F0 } }"]
+    for i in range(levels - 1):
+        parts.append(f"fragment F{i} on Viewer {{ {' '.join([f'...F{i + 1}'] * width)} }}")
+    parts.append(f"fragment F{levels - 1} on Viewer {{ id }}")
+    return "\n".join(parts)
+
+
+class Served:
+    """The gateway under uvicorn on a free loopback port, in a thread of this process."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        settings = Settings.load(
+            environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_MAX_BODY_BYTES": str(LIMIT)}
+        )
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}/graphql"
+        config = uvicorn.Config(create_app(settings), ws=WS_IMPLEMENTATION, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.socket.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with Served(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    # The timeout only keeps a broken build from hanging the suite; nothing is timed.
+    async with httpx.AsyncClient(base_url=served.url, timeout=60) as c:
+        yield c
+
+
+# --- fragment fan-out ------------------------------------------------------------------
+
+
+async def test_a_ten_level_fan_out_is_refused_while_healthz_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    query = fan_out(10)
+    assert len(query) < 900  # the reported attack was 813 bytes
+    attack = client.post("/graphql", json={"query": query})
+    health = client.get("/healthz")
+    refused, healthy = await asyncio.gather(attack, health)
+    assert healthy.status_code == 200 and healthy.json() == {"status": "ok"}
+    body = refused.json()
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "1000000001 fields" in error["message"]
+    # Several at once, and the service still answers between them.
+    answers = await asyncio.gather(
+        *(client.post("/graphql", json={"query": query}) for _ in range(5)), client.get("/healthz")
+    )
+    assert answers[-1].status_code == 200
+    assert all(
+        a.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX" for a in answers[:-1]
+    )
+
+
+async def test_a_fan_out_within_the_bound_is_answered(client: httpx.AsyncClient) -> None:
+    body = (await client.post("/graphql", json={"query": fan_out(3)})).json()  # 101 fields
+    assert body["data"] == {"viewer": {"id": "anonymous"}}
+
+
+async def test_a_fan_out_is_refused_over_the_websocket(served: Served) -> None:
+    async with websockets.connect(served.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        subscription = fan_out(10).replace("query { viewer", "subscription { viewer", 1)
+        await ws.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
+        )
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    assert answer["type"] == "error"
+    assert any(
+        e.get("extensions", {}).get("code") == "QUERY_TOO_COMPLEX" for e in answer["payload"]
+    )
+
+
+async def test_two_operations_without_a_name_are_an_error_over_the_websocket(
+    served: Served,
+) -> None:
+    two = "subscription A { notificationAdded { kind } } query B { viewer { id } }"
+    async with websockets.connect(served.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": two}}))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    assert answer["type"] == "error"
+    assert answer["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_measures_are_linear_and_exact() -> None:
+    measures = measure_document(parse(fan_out(10)))
+    (measure,) = measures.values()
+    assert measure.fields == 1 + 10**9
+    assert measure.depth == 1
+    cyclic = parse(
+        "{ viewer { ...A } } fragment A on Viewer { id ...B } fragment B on Viewer { ...A }"
+    )
+    (measure,) = measure_document(cyclic).values()
+    assert measure.fields == 2  # the cycle counts once; NoFragmentCyclesRule reports it
+
+
+DOCUMENTS = [
+    "{ viewer { id } }",
+    "{ __schema { types { name fields { name type { name ofType { name } } } } } }",
+    "query Q { spaces { edges { node { questions { edges { node { id } } } } } } }",
+    "{ a: viewer { id } b: viewer { ...V } } fragment V on Viewer { c: id d: isGuest }",
+    "query { spaces { edges { node { ...S } } } }"
+    " fragment S on Space { questions { edges { node { ...Q } } } }"
+    " fragment Q on Question { space { ...T } } fragment T on Space { x: id y: name }",
+    "{ spaces { edges { ... on SpaceEdge { node { ... on Space { id"
+    " questions { edges { cursor } } } } } } } }",
+    "query A { viewer { id } } query B { spaces { edges { node { e: id } } } }",
+]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 4, 5, 6])
+def test_depth_and_aliases_judged_as_strawberry_judges_them(
+    tmp_path: Path, document: str, limit: int
+) -> None:
+    """Ours replaces strawberry's limiters: on documents they can walk, the same verdicts."""
+    schema = build_schema(Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path)}))._schema
+    ast = parse(document)
+    ours = query_limits(max_depth=limit, max_aliases=limit, max_expanded_fields=10**6)
+    ours_errors = {e.message for e in validate(schema, ast, [ours])}
+    (depth,) = QueryDepthLimiter(max_depth=limit).validation_rules
+    (aliases,) = MaxAliasesLimiter(max_alias_count=limit).validation_rules
+    theirs = {e.message for e in validate(schema, ast, [depth, aliases])}
+    assert ours_errors == theirs
+
+
+# --- request sizes ---------------------------------------------------------------------
+
+
+def _padded(size: int) -> dict[str, Any]:
+    return {"query": "{ viewer { id } }" + " " * size}
+
+
+async def test_a_body_over_the_limit_is_413_before_it_is_read(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json=_padded(LIMIT))
+    assert response.status_code == 413
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert str(LIMIT) in error["message"]
+    # Ten megabytes: still a 413, not a connection reset mid-upload.
+    huge = await client.post("/graphql", json=_padded(10 * 1024 * 1024))
+    assert huge.status_code == 413
+    # Just under the limit is answered.
+    within = await client.post("/graphql", json=_padded(LIMIT - 100))
+    assert within.json()["data"] == {"viewer": {"id": "anonymous"}}
+
+
+async def test_a_chunked_body_is_counted_as_it_streams(client: httpx.AsyncClient) -> None:
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'{"query": "{ viewer { id } }'
+        for _ in range(10 * LIMIT // 4096):  # ten times the limit, if all were read
+            sent += 4096
+            yield b" " * 4096
+        yield b'"}'
+
+    response = await client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+    async def small() -> AsyncIterator[bytes]:
+        yield b'{"query": "{ viewer '
+        yield b'{ id } }"}'
+
+    answered = await client.post(
+        "/graphql", content=small(), headers={"content-type": "application/json"}
+    )
+    assert answered.json()["data"] == {"viewer": {"id": "anonymous"}}
+
+
+async def test_a_query_string_over_the_limit_is_414(
+    served: Served, client: httpx.AsyncClient
+) -> None:
+    # Over httpx's own URL limit: the request line is written by hand.
+    host, port = served.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    query = "%7B%20viewer%20%7B%20id%20%7D%20%7D" + "+" * LIMIT
+    writer.write(f"GET /graphql?query={query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[
+            1
+        ]
+    )
+    body = json.loads(await reader.readexactly(length))
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 414 ")
+    assert body["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    within = await client.get("/graphql", params={"query": "{ viewer { id } }"})
+    assert within.json()["data"] == {"viewer": {"id": "anonymous"}}
+
+
+async def test_a_websocket_message_over_the_limit_closes_with_1009(served: Served) -> None:
+    async with websockets.connect(
+        served.ws, subprotocols=["graphql-transport-ws"], max_size=None
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        query = "subscription { notificationAdded { kind } }" + " " * LIMIT
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 30)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009
+
+
+async def test_a_websocket_message_nested_too_deeply_is_refused_as_not_json(
+    served: Served,
+) -> None:
+    async with websockets.connect(served.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send("[" * 1_000 + "]" * 1_000)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 30)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400  # graphql-transport-ws: invalid message
+
+
+async def test_a_websocket_message_within_the_limit_is_served(served: Served) -> None:
+    async with websockets.connect(served.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"pad": " " * (LIMIT // 2)}})
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+def test_the_edge_settings_from_file_and_environment(tmp_path: Path) -> None:
+    defaults = Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path)})
+    assert (defaults.max_body_bytes, defaults.max_expanded_fields) == (1 << 20, 5000)
+    assert defaults.shutdown_timeout == 10
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        "[graphql]\nmax_body_bytes = 2048\nmax_expanded_fields = 300\n"
+        "[server]\nshutdown_timeout = 3\n"
+    )
+    settings = Settings.load(config, environ={"GATEWAY_SHUTDOWN_TIMEOUT": "4"})
+    assert (settings.max_body_bytes, settings.max_expanded_fields) == (2048, 300)
+    assert settings.shutdown_timeout == 4
+    config.write_text("[server]\nshutdown_timeout = 0\n")
+    with pytest.raises(ConfigError, match=r"server\.shutdown_timeout in .*at least 1"):
+        Settings.load(config, environ={})
+    config.write_text("[server]\nshutdown = 3\n")
+    with pytest.raises(ConfigError, match=r"server\.shutdown in .*unknown setting"):
+        Settings.load(config, environ={})

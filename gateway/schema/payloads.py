@@ -28,7 +28,9 @@ UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Wh
 class UserError:
     code: UserErrorCode
     message: str
-    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+    field: str | None = strawberry.field(
+        default=None, description="The input field at fault, if one is."
+    )
 
 
 def errors_of(refused: WriteRefused | StoreDown) -> list[UserError]:

@@ -26,6 +26,7 @@ from strawberry.types.unset import UNSET
 
 from gateway import admin_page
 from gateway.demo import demo_data
+from gateway.errors import ErrorCode
 from gateway.guard import STORE_FAILURES
 from gateway.identity import dev_login
 from gateway.identity.backends import (
@@ -165,7 +166,14 @@ class AdminGraphQL(GraphQL):
         principal: Principal = scope["user"]
         if principal.is_guest:
             refusal = JSONResponse(
-                {"errors": [{"message": "the admin API needs a security admin's credentials"}]},
+                {
+                    "errors": [
+                        {
+                            "message": "the admin API needs a security admin's credentials",
+                            "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
+                        }
+                    ]
+                },
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
@@ -173,7 +181,14 @@ class AdminGraphQL(GraphQL):
         if not is_administrator(self.services.policy, principal):
             log.warning("admin API refused to %s: may not administer the policy", principal.id)
             refusal = JSONResponse(
-                {"errors": [{"message": "the admin API is for security admins"}]},
+                {
+                    "errors": [
+                        {
+                            "message": "the admin API is for security admins",
+                            "extensions": {"code": ErrorCode.FORBIDDEN.value},
+                        }
+                    ]
+                },
                 status_code=403,
             )
             return await refusal(scope, receive, send)

@@ -58,6 +58,9 @@ async def test_community_store_down(tmp_path: Path) -> None:
                 ("the community store is unavailable", "spaces"),
                 ("the community store is unavailable", "questions"),
             }
+            assert [e["extensions"] for e in body["errors"]] == [
+                {"code": "STORE_UNAVAILABLE", "store": "community"}
+            ] * 2
 
 
 async def test_records_database_down_refuses_writes_and_serves_reads(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -18,11 +17,14 @@ from strawberry.extensions import (
 
 from gateway.schema.admin import AdminMutation, AdminQuery
 from gateway.schema.extensions import (
+    MaskInternalErrors,
+    NameErrorCodes,
     NamePolicyVersion,
     RejectEmptySelections,
     ReportPartialFailures,
-    is_client_error,
+    too_complex,
 )
+from gateway.schema.handling import Schema
 from gateway.schema.mutations import Mutation
 from gateway.schema.notifications import Subscription
 from gateway.schema.query import Query
@@ -35,7 +37,7 @@ __all__ = ["build_admin_schema", "build_schema"]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -46,17 +48,18 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 def build_admin_schema(settings: Settings) -> strawberry.Schema:
     """The admin API's own schema (/admin/graphql): none of it is in the public one."""
-    return strawberry.Schema(
-        query=AdminQuery, mutation=AdminMutation, extensions=_extensions(settings)
-    )
+    return Schema(query=AdminQuery, mutation=AdminMutation, extensions=_extensions(settings))
 
 
 def _extensions(settings: Settings) -> list:
     # The limiters' rule classes are built once: strawberry's validation cache is keyed by
     # the rule classes, and a limiter made per request would make every lookup a miss.
     limits = [
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        too_complex(rule)
+        for rule in (
+            *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        )
     ]
     if not settings.introspection:
         limits.append(NoSchemaIntrospectionCustomRule)
@@ -68,6 +71,8 @@ def _extensions(settings: Settings) -> list:
         lambda: ValidationCache(maxsize=256),
         ReportPartialFailures,
         NamePolicyVersion,
-        lambda: MaskErrors(should_mask_error=lambda e: not is_client_error(e)),
+        # Masked errors carry INTERNAL_SERVER_ERROR; NameErrorCodes codes every other one.
+        NameErrorCodes,
+        MaskInternalErrors,
     ]
     return extensions

@@ -230,3 +230,9 @@ async def test_every_write_into_a_down_store_answers_unavailable(
         assert answers == dict.fromkeys(writes, expected)
         entries = await app.state.services.records.entries(limit=100)
         assert not [e for e in entries if e.outcome in {Outcome.OK, Outcome.PENDING}]
+        # Each refusal is audited once, with its code: denied before the write was tried,
+        # failed when the store failed under it (createSpace: nothing to look up first).
+        refused = sorted(e.detail["operation"] for e in entries)
+        assert refused == sorted(writes)
+        assert {e.outcome for e in entries} <= {Outcome.DENIED, Outcome.FAILED}
+        assert {e.detail["code"] for e in entries} == {"UNAVAILABLE"}

@@ -207,3 +207,19 @@ async def test_client_errors_are_one_info_line_without_a_traceback(
     assert graphql, "client errors are still logged"
     assert {(r.levelno, r.exc_info) for r in graphql} == {(logging.INFO, None)}
     assert len(graphql) <= len(CODES) + 2  # one line per error (the depth case has two)
+
+
+@pytest.mark.parametrize("cursor", ["¹", "9" * 40, "-1"])
+async def test_a_notification_cursor_that_is_no_number_is_bad_input(
+    app: Starlette, client: httpx.AsyncClient, cursor: str
+) -> None:
+    """'¹' passed str.isdigit() and then failed int(): found by the fuzz run."""
+    issuer: DevIssuer = app.state.services.dev_issuer
+    token = issuer.issue(email="paula@partner.example", name="Paula", roles=["partner"])
+    query = "query($a: String) { notifications(after: $a) { edges { cursor } } }"
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": {"a": cursor}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]

@@ -27,6 +27,7 @@ from strawberry.types.unset import UNSET
 from gateway import admin_page
 from gateway.body_limit import BodySizeLimit
 from gateway.demo import demo_data
+from gateway.errors import ErrorCode
 from gateway.graphql_http import GraphQLOverHTTP
 from gateway.guard import STORE_FAILURES, CircuitOpen, GuardedStore, StoreSlow
 from gateway.identity import dev_login
@@ -179,7 +180,14 @@ class AdminGraphQL(GraphQLOverHTTP, GraphQL):
         principal: Principal = scope["user"]
         if principal.is_guest:
             refusal = JSONResponse(
-                {"errors": [{"message": "the admin API needs a security admin's credentials"}]},
+                {
+                    "errors": [
+                        {
+                            "message": "the admin API needs a security admin's credentials",
+                            "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
+                        }
+                    ]
+                },
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
@@ -187,7 +195,14 @@ class AdminGraphQL(GraphQLOverHTTP, GraphQL):
         if not is_administrator(self.services.policy, principal):
             log.warning("admin API refused to %s: may not administer the policy", principal.id)
             refusal = JSONResponse(
-                {"errors": [{"message": "the admin API is for security admins"}]},
+                {
+                    "errors": [
+                        {
+                            "message": "the admin API is for security admins",
+                            "extensions": {"code": ErrorCode.FORBIDDEN.value},
+                        }
+                    ]
+                },
                 status_code=403,
             )
             return await refusal(scope, receive, send)

@@ -1,10 +1,41 @@
-"""Errors whose message is meant for the client; every other error is masked."""
+"""Errors whose message is meant for the client, and the codes every GraphQL error carries.
+
+A client matches ``extensions.code``, never a message. :class:`ErrorCode` is the one
+list (the README's "Error codes" section documents it); each :class:`ClientError`
+names its own, and :class:`gateway.schema.extensions.NameErrorCodes` puts a code on
+every error of every result, graphql-core's own parse and validation errors included.
+"""
 
 from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+
+class ErrorCode(enum.StrEnum):
+    """``extensions.code`` of a GraphQL error (not a mutation payload's ``errors``)."""
+
+    BAD_USER_INPUT = "BAD_USER_INPUT"  # a bad id, cursor, argument or variable value
+    FORBIDDEN = "FORBIDDEN"  # known caller, not allowed (the admin API to a non-admin)
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"  # not GraphQL
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"  # GraphQL, not for this schema
+    IDENTITY_UNAVAILABLE = "IDENTITY_UNAVAILABLE"  # the token could not be checked: retry
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"  # our fault; the message is masked
+    NOT_FOUND = "NOT_FOUND"  # reserved: absent and hidden objects answer null, not an error
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a depth, alias, token or fan-out limit
+    RATE_LIMITED = "RATE_LIMITED"  # reserved: no query rate limit exists yet
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # one store failed; extensions.store names it
+    UNAUTHENTICATED = "UNAUTHENTICATED"  # the credentials are missing or not valid
 
 
 class ClientError(Exception):
     """An error the caller can act on; its message reaches the client unmasked."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.BAD_USER_INPUT
+
+    def extensions(self) -> dict[str, str]:
+        """What the GraphQL error's ``extensions`` say besides the message."""
+        return {"code": self.code.value}
 
 
 class InvalidId(ClientError):
@@ -25,6 +56,11 @@ class InvalidArgument(ClientError):
 class StoreDown(ClientError):
     """One store could not answer; the other store's data is still served."""
 
+    code = ErrorCode.STORE_UNAVAILABLE
+
     def __init__(self, store: str) -> None:
         self.store = store
         super().__init__(f"the {store} store is unavailable")
+
+    def extensions(self) -> dict[str, str]:
+        return {**super().extensions(), "store": str(self.store)}

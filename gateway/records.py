@@ -280,15 +280,16 @@ class Records:
         *,
         target: str | None = None,
         result: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         """Mark a pending write done (``ok``) or ``failed``; a failed key is released so a
-        retry may run, a done key keeps ``result`` for replays."""
+        retry may run, a done key keeps ``result`` for replays. ``detail``, when given,
+        replaces the entry's (a failed write adds the code it was refused with)."""
+        values: dict[str, Any] = {"outcome": outcome.value, "target": target}
+        if detail is not None:
+            values["detail"] = json.dumps(detail, sort_keys=True)
         async with write_transaction(self.engine) as conn:
-            await conn.execute(
-                update(audit_log)
-                .where(audit_log.c.id == audit_id)
-                .values(outcome=outcome.value, target=target)
-            )
+            await conn.execute(update(audit_log).where(audit_log.c.id == audit_id).values(**values))
             if entry.idempotency_key is None:
                 return
             row_key = (

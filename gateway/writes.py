@@ -11,8 +11,9 @@ Every mutation goes through :func:`perform`, so each write gets the same guarant
 * every write and every refusal is in the audit log, and no write reaches a store
   without its audit entry.
 
-Refusals raise :class:`WriteRefused`; the GraphQL layer turns them into the
-payload's ``errors`` and nothing is written.
+Refusals raise :class:`WriteRefused`; the GraphQL layer hands them to
+:func:`audit_refusal` (one ``denied`` row naming the code) and turns them into the
+payload's ``errors``; nothing is written.
 """
 
 from __future__ import annotations
@@ -80,15 +81,30 @@ class Problem:
 
 
 class WriteRefused(Exception):
-    """The write did not happen; ``problems`` say why, in words meant for the user."""
+    """The write did not happen; ``problems`` say why, in words meant for the user.
 
-    def __init__(self, *problems: Problem) -> None:
+    ``write`` is the write refused, once it is known (its space is in the caller's
+    scope); ``detail`` adds to its audit detail; ``audited`` says its row exists already.
+    """
+
+    def __init__(
+        self,
+        *problems: Problem,
+        write: Write | None = None,
+        detail: Mapping[str, Any] | None = None,
+        audited: bool = False,
+    ) -> None:
         super().__init__("; ".join(p.message for p in problems))
         self.problems = problems
+        self.write = write
+        self.detail = detail or {}
+        self.audited = audited
 
 
-def refuse(code: ErrorCode, message: str, field: str | None = None) -> WriteRefused:
-    return WriteRefused(Problem(code, message, field))
+def refuse(
+    code: ErrorCode, message: str, field: str | None = None, *, write: Write | None = None
+) -> WriteRefused:
+    return WriteRefused(Problem(code, message, field), write=write)
 
 
 # --- input checks -----------------------------------------------------------
@@ -221,15 +237,58 @@ async def authorize(
     message: str,
     field: str | None = None,
 ) -> None:
-    """Refuse (and audit the refusal) unless the policy allows the write in its space."""
+    """Refuse unless the policy allows the write in its space."""
     if ctx.authorizer.allows(obj.value, write.space.key, write.action.value, own=own):
         return
-    entry = _entry(ctx, write, Outcome.DENIED, detail={**write.detail, "object": obj.value})
+    raise WriteRefused(
+        Problem(ErrorCode.FORBIDDEN, message, field), write=write, detail={"object": obj.value}
+    )
+
+
+async def audit_refusal(
+    ctx: Context, operation: str, action: Action, refused: WriteRefused | StoreDown
+) -> WriteRefused:
+    """Write the audit row of a refused write (one ``denied`` row, its code and fields in
+    the detail) and return the refusal; a store found down is ``UNAVAILABLE``.
+
+    Before the target is found in scope there is no space to name: a ``NOT_FOUND`` row then
+    holds the operation, the code and the field, and nothing else, so it is the same for a
+    target that does not exist and one the caller may not see. (Only admins read the audit
+    log, but the row does not know the difference either: the lookup went through the
+    caller's read scope, which answers both alike.) A refusal after its write's own audit
+    entry (a store failing mid-write: that entry is settled ``failed``) adds no second row.
+    """
+    if isinstance(refused, StoreDown):
+        refused = WriteRefused(Problem(ErrorCode.UNAVAILABLE, f"{refused}; nothing was written"))
+    if refused.audited:
+        return refused
+    write = refused.write
+    codes = sorted({p.code.value for p in refused.problems})
+    entry = AuditEntry(
+        at=ctx.now,
+        actor=ctx.principal.id,
+        issuer=ctx.principal.issuer,
+        action=action.value,
+        outcome=Outcome.DENIED,
+        store=write.space.store.value if write else None,
+        space_key=write.space.key if write else None,
+        target=None,
+        detail={
+            "operation": operation,
+            "policy": ctx.authorizer.index.version[:12],
+            "policy_version": ctx.authorizer.index.number,
+            **(write.detail if write else {}),
+            **refused.detail,
+            "code": codes[0] if len(codes) == 1 else codes,
+            "fields": sorted({p.field for p in refused.problems if p.field}),
+        },
+        idempotency_key=write.idempotency_key if write else None,
+    )
     try:
         await ctx.records.record(entry)
     except STORE_FAILURES:
-        log.exception("could not audit a refused %s by %s", write.operation, ctx.principal.id)
-    raise refuse(ErrorCode.FORBIDDEN, message, field)
+        log.warning("could not audit a refused %s by %s", operation, ctx.principal.id)
+    return refused
 
 
 async def perform(
@@ -253,33 +312,47 @@ async def perform(
             ErrorCode.CONFLICT,
             "this idempotency key was already used for a different request",
             "idempotencyKey",
+            write=write,
         ) from None
     except StillRunning:
         raise refuse(
             ErrorCode.CONFLICT,
             "a request with this idempotency key is still running; retry shortly",
             "idempotencyKey",
+            write=write,
         ) from None
     except STORE_FAILURES as exc:
         log.warning("records database unavailable: %s", type(exc).__name__, exc_info=exc)
         raise refuse(
-            ErrorCode.UNAVAILABLE, "the audit log is unavailable; nothing was written"
+            ErrorCode.UNAVAILABLE,
+            "the audit log is unavailable; nothing was written",
+            write=write,
         ) from exc
     if isinstance(claimed, Replay):
         return claimed
     try:
         written = await guarded(write.space.store, run())
     except BaseException as exc:
-        await _settle(ctx, claimed, entry, Outcome.FAILED)
         if isinstance(exc, StoreDown):
-            raise refuse(ErrorCode.UNAVAILABLE, f"{exc}; nothing was written") from exc
-        if isinstance(exc, TargetMissing):
-            raise refuse(ErrorCode.NOT_FOUND, "not found") from exc
-        if isinstance(exc, WriteConflict):
-            raise refuse(ErrorCode.CONFLICT, str(exc)) from exc
-        if isinstance(exc, NotSupported):
-            raise refuse(ErrorCode.INVALID, str(exc)) from exc
-        raise
+            problem = Problem(ErrorCode.UNAVAILABLE, f"{exc}; nothing was written")
+        elif isinstance(exc, TargetMissing):
+            problem = Problem(ErrorCode.NOT_FOUND, "not found")
+        elif isinstance(exc, WriteConflict):
+            problem = Problem(ErrorCode.CONFLICT, str(exc))
+        elif isinstance(exc, NotSupported):
+            problem = Problem(ErrorCode.INVALID, str(exc))
+        else:
+            await _settle(ctx, claimed, entry, Outcome.FAILED)
+            raise
+        # The pending entry, settled ``failed`` with the code, is this refusal's audit row.
+        await _settle(
+            ctx,
+            claimed,
+            entry,
+            Outcome.FAILED,
+            detail={**entry.detail, "code": problem.code.value, "fields": []},
+        )
+        raise WriteRefused(problem, write=write, audited=True) from exc
     target = result_id(written)
     await _settle(ctx, claimed, entry, Outcome.OK, target=target, result={"id": target})
     return written
@@ -293,9 +366,12 @@ async def _settle(
     *,
     target: str | None = None,
     result: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     try:
-        await ctx.records.settle(audit_id, entry, outcome, target=target, result=result)
+        await ctx.records.settle(
+            audit_id, entry, outcome, target=target, result=result, detail=detail
+        )
     except (SQLAlchemyError, OSError):
         # The write itself is done (or failed) in its store; the pending audit entry stays
         # as evidence that it was attempted, and a retry with the key waits it out.

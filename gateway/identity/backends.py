@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
 from starlette.responses import JSONResponse
 
+from gateway.errors import ErrorCode
 from gateway.identity.session import stored_principal
 from gateway.identity.tokens import (
     TokenRejected,
@@ -150,7 +151,14 @@ def on_auth_error(conn: HTTPConnection, exc: Exception) -> JSONResponse:
         # No challenge: the token may well be good, and a client told "invalid_token"
         # discards it and sends its user back through the login.
         return JSONResponse(
-            {"errors": [{"message": f"cannot check the token: {reason}"}]},
+            {
+                "errors": [
+                    {
+                        "message": f"cannot check the token: {reason}",
+                        "extensions": {"code": ErrorCode.IDENTITY_UNAVAILABLE.value},
+                    }
+                ]
+            },
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER)},
         )
@@ -160,7 +168,14 @@ def on_auth_error(conn: HTTPConnection, exc: Exception) -> JSONResponse:
         "'" if c == '"' else c if " " <= c <= "~" and c != "\\" else "?" for c in reason
     )
     return JSONResponse(
-        {"errors": [{"message": f"invalid token: {reason}"}]},
+        {
+            "errors": [
+                {
+                    "message": f"invalid token: {reason}",
+                    "extensions": {"code": ErrorCode.UNAUTHENTICATED.value},
+                }
+            ]
+        },
         status_code=401,
         headers={
             "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'

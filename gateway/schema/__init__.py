@@ -8,7 +8,6 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -16,11 +15,13 @@ from strawberry.extensions import (
 
 from gateway.schema.admin import AdminMutation, AdminQuery
 from gateway.schema.extensions import (
+    MaskInternalErrors,
+    NameErrorCodes,
     NamePolicyVersion,
     RejectEmptySelections,
     ReportPartialFailures,
-    is_client_error,
 )
+from gateway.schema.handling import Schema
 from gateway.schema.limits import query_limits
 from gateway.schema.mutations import Mutation
 from gateway.schema.notifications import Subscription
@@ -35,7 +36,7 @@ __all__ = ["build_admin_schema", "build_schema"]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -46,9 +47,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 def build_admin_schema(settings: Settings) -> strawberry.Schema:
     """The admin API's own schema (/admin/graphql): none of it is in the public one."""
-    return strawberry.Schema(
-        query=AdminQuery, mutation=AdminMutation, extensions=_extensions(settings)
-    )
+    return Schema(query=AdminQuery, mutation=AdminMutation, extensions=_extensions(settings))
 
 
 def _extensions(settings: Settings) -> list:
@@ -75,6 +74,8 @@ def _extensions(settings: Settings) -> list:
         RequireOperationName,
         ReportPartialFailures,
         NamePolicyVersion,
-        lambda: MaskErrors(should_mask_error=lambda e: not is_client_error(e)),
+        # Masked errors carry INTERNAL_SERVER_ERROR; NameErrorCodes codes every other one.
+        NameErrorCodes,
+        MaskInternalErrors,
     ]
     return extensions

@@ -428,7 +428,9 @@ class AdminQuery:
             raise AdminInputError(f"first must be between 1 and {MAX_AUDIT_PAGE}")
         before = None
         if after is not None:
-            if not after.isdigit():
+            # ASCII digits only ('¹' is a digit to str.isdigit), and no more than a row id
+            # can have (a larger number overflows the database's integer).
+            if not (after.isascii() and after.isdigit() and len(after) <= 18):
                 raise AdminInputError(f"after: not a cursor of this log: {after!r}")
             before = int(after)
         f = filter or AuditFilter()

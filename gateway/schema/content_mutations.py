@@ -132,7 +132,9 @@ class ContentMutations:
                 ctx, write, run, lambda q: ids.encode("Question", q.store, q.id)
             )
         except (WriteRefused, StoreDown) as refused:
-            return AskQuestionPayload(errors=errors_of(refused))
+            return AskQuestionPayload(
+                errors=await errors_of(ctx, "askQuestion", Action.ASK, refused)
+            )
         if isinstance(done, Replay):
             question = await replayed(ctx, done, "question")
             return AskQuestionPayload(question=Question.of(question) if question else None)
@@ -175,7 +177,9 @@ class ContentMutations:
                 ctx, write, run, lambda a: ids.encode("Answer", a.store, a.id)
             )
         except (WriteRefused, StoreDown) as refused:
-            return AnswerQuestionPayload(errors=errors_of(refused))
+            return AnswerQuestionPayload(
+                errors=await errors_of(ctx, "answerQuestion", Action.ANSWER, refused)
+            )
         if isinstance(done, Replay):
             answer = await replayed(ctx, done, "answer")
             return AnswerQuestionPayload(answer=Answer.of(answer) if answer else None)
@@ -223,7 +227,9 @@ class ContentMutations:
                 lambda _q: ids.encode("Answer", answer.store, answer.id),
             )
         except (WriteRefused, StoreDown) as refused:
-            return AcceptAnswerPayload(errors=errors_of(refused))
+            return AcceptAnswerPayload(
+                errors=await errors_of(ctx, "acceptAnswer", Action.ACCEPT, refused)
+            )
         if isinstance(done, Replay):
             accepted = await replayed(ctx, done, "answer")
             if accepted is None:
@@ -291,7 +297,9 @@ class ContentMutations:
                 ctx, write, run, lambda f: ids.encode("Feedback", f.store, f.id)
             )
         except (WriteRefused, StoreDown) as refused:
-            return PostFeedbackPayload(errors=errors_of(refused))
+            return PostFeedbackPayload(
+                errors=await errors_of(ctx, "postFeedback", Action.GIVE_FEEDBACK, refused)
+            )
         if isinstance(done, Replay):
             feedback = await replayed(ctx, done, "feedback")
             return PostFeedbackPayload(feedback=Feedback.of(feedback) if feedback else None)

@@ -1,13 +1,21 @@
-"""Schema extensions of our own: partial store failures reported next to the data."""
+"""Schema extensions of our own: partial store failures reported next to the data, and an
+``extensions.code`` on every error."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, SelectionSetNode, Visitor, visit
-from strawberry.extensions import SchemaExtension
+from graphql import (
+    GraphQLError,
+    GraphQLSyntaxError,
+    SelectionSetNode,
+    VariableDefinitionNode,
+    Visitor,
+    visit,
+)
+from strawberry.extensions import MaskErrors, SchemaExtension
 
-from gateway.errors import ClientError
+from gateway.errors import ClientError, ErrorCode
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,10 +47,79 @@ class NamePolicyVersion(SchemaExtension):
         return {"policy": authorizer.index.describe()}
 
 
-def is_client_error(error: GraphQLError) -> bool:
-    """Errors meant for the client: our own, and GraphQL's syntax and validation errors."""
+def _cause(error: GraphQLError) -> BaseException | None:
+    """What raised an error: the first exception under its chain of GraphQL errors
+    (graphql-core wraps a variable's coercion error in another), or None for an error
+    GraphQL itself made."""
     original = error.original_error
-    return original is None or isinstance(original, ClientError)
+    while isinstance(original, GraphQLError):
+        original = original.original_error
+    return original
+
+
+def _is_variable_error(error: GraphQLError) -> bool:
+    """A variable's value did not fit its type: graphql-core reports it at the variable's
+    definition (a custom scalar's ``ValueError`` included)."""
+    return bool(error.nodes) and isinstance(error.nodes[0], VariableDefinitionNode)
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    """Errors meant for the client: our own (:class:`ClientError`), and what GraphQL finds
+    wrong with a request before running it (syntax, validation, variable values). Anything
+    else, raised while resolving a field or by a failing extension, is the server's."""
+    cause = _cause(error)
+    if isinstance(cause, ClientError):
+        return True
+    if error.path is not None:
+        return False
+    return cause is None or _is_variable_error(error)
+
+
+def code_of(error: GraphQLError) -> dict[str, Any]:
+    """The ``extensions`` that name what kind of error this is (see :class:`ErrorCode`)."""
+    cause = _cause(error)
+    if isinstance(cause, ClientError):
+        return cause.extensions()
+    if not is_client_error(error):
+        return {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+    if isinstance(error, GraphQLSyntaxError):
+        # graphql-core's parser limits (tokens, nesting, length) all end with these words.
+        if error.message.endswith("Parsing aborted."):
+            return {"code": ErrorCode.QUERY_TOO_COMPLEX.value}
+        return {"code": ErrorCode.GRAPHQL_PARSE_FAILED.value}
+    if _is_variable_error(error):
+        return {"code": ErrorCode.BAD_USER_INPUT.value}
+    return {"code": ErrorCode.GRAPHQL_VALIDATION_FAILED.value}
+
+
+def _with_code(error: GraphQLError) -> None:
+    if "code" not in (error.extensions or {}):
+        error.extensions = {**code_of(error), **(error.extensions or {})}
+
+
+class NameErrorCodes(SchemaExtension):
+    """Every error of a result carries ``extensions.code``, graphql-core's own parse and
+    validation errors and strawberry's limiters' included: a client matches a code, never
+    a message. An error that already names its code (a limiter's) keeps it."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or ():
+            _with_code(error)
+
+
+class MaskInternalErrors(MaskErrors):
+    """strawberry's :class:`MaskErrors` for everything but client errors; the masked error
+    says ``INTERNAL_SERVER_ERROR`` (its replacement would otherwise carry no code)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not is_client_error(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+        return masked
 
 
 class _EmptySelections(Visitor):
@@ -70,4 +147,5 @@ class RejectEmptySelections(SchemaExtension):
             raise GraphQLError(
                 "Syntax Error: a selection set must select at least one field.",
                 nodes=[visitor.found],
+                extensions={"code": ErrorCode.GRAPHQL_PARSE_FAILED.value},
             )

@@ -2,6 +2,9 @@
 
 Keys carry their store: ``(StoreName, native_id)``. A store that fails turns
 into a :class:`StoreDown` for its own keys only; the other store's keys resolve.
+
+Every loader is a :class:`Loader`: each caller awaits its own view of a key's result,
+so one caller being cancelled never cancels the result for the others.
 """
 
 from __future__ import annotations
@@ -66,6 +69,24 @@ def _grouped(
     return load
 
 
+class Loader(DataLoader[K, V]):
+    """A :class:`DataLoader` whose callers cannot cancel each other's result.
+
+    strawberry's ``load`` hands every caller of a key the same cached future. When
+    graphql-core cancels a field's task (a sibling failed in a non-null field, so the
+    parent's other fields are abandoned), asyncio cancels the future that task awaits:
+    the shared one. Every other field waiting on that key, anywhere in the query, then
+    gets ``CancelledError`` instead of its data, and the request answers 500. Shielding
+    gives each caller a future of its own: a cancelled caller drops only its view, the
+    batch still runs, and the other callers get the value. (Upstream, strawberry's
+    ``DataLoader.load`` could do the same; issue strawberry#3606 is about the reverse
+    direction: cancelling every caller should cancel the batch.)
+    """
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
+
+
 class Loaders:
     """One set per request: caches live exactly as long as the principal's scope."""
 
@@ -84,49 +105,45 @@ class Loaders:
 
             return fetch
 
-        self.space: DataLoader[Ref, Space | None] = DataLoader(
-            _grouped(stores, scoped("spaces_by_ids"))
-        )
-        self.question: DataLoader[Ref, Question | None] = DataLoader(
+        self.space: Loader[Ref, Space | None] = Loader(_grouped(stores, scoped("spaces_by_ids")))
+        self.question: Loader[Ref, Question | None] = Loader(
             _grouped(stores, scoped("questions_by_ids"))
         )
-        self.answer: DataLoader[Ref, Answer | None] = DataLoader(
-            _grouped(stores, scoped("answers_by_ids"))
-        )
-        self.prototype: DataLoader[Ref, Prototype | None] = DataLoader(
+        self.answer: Loader[Ref, Answer | None] = Loader(_grouped(stores, scoped("answers_by_ids")))
+        self.prototype: Loader[Ref, Prototype | None] = Loader(
             _grouped(stores, scoped("prototypes_by_ids"))
         )
-        self.feedback: DataLoader[Ref, Feedback | None] = DataLoader(
+        self.feedback: Loader[Ref, Feedback | None] = Loader(
             _grouped(stores, scoped("feedback_by_ids"))
         )
         # Key (store, question id, reveal hidden answers).
-        self.answer_count: DataLoader[tuple[StoreName, str, bool], int] = DataLoader(
+        self.answer_count: Loader[tuple[StoreName, str, bool], int] = Loader(
             _grouped(
                 stores,
                 lambda s, a, ids: s.answer_counts(ids, reveal_hidden=a[0]),
                 missing=lambda: 0,
             )
         )
-        self.member_count: DataLoader[Ref, int] = DataLoader(
+        self.member_count: Loader[Ref, int] = Loader(
             _grouped(stores, lambda s, _a, ids: s.member_counts(ids, now), missing=lambda: 0)
         )
         # Connections nested under a parent: key (store, parent id, limit, cursor, ...,
         # reveal hidden content: the caller moderates the parent's space).
-        self.answers: DataLoader[
-            tuple[StoreName, str, int, TimeCursor | None, bool], Page[Answer]
-        ] = DataLoader(
-            _grouped(
-                stores,
-                lambda s, a, ids: s.answers_for_questions(
-                    ids, limit=a[0], after=a[1], reveal_hidden=a[2]
-                ),
-                missing=Page,
+        self.answers: Loader[tuple[StoreName, str, int, TimeCursor | None, bool], Page[Answer]] = (
+            Loader(
+                _grouped(
+                    stores,
+                    lambda s, a, ids: s.answers_for_questions(
+                        ids, limit=a[0], after=a[1], reveal_hidden=a[2]
+                    ),
+                    missing=Page,
+                )
             )
         )
-        self.space_questions: DataLoader[
+        self.space_questions: Loader[
             tuple[StoreName, str, int, TimeCursor | None, bool, str | None, bool, bool],
             Page[Question],
-        ] = DataLoader(
+        ] = Loader(
             _grouped(
                 stores,
                 lambda s, a, ids: s.questions_for_spaces(
@@ -141,20 +158,20 @@ class Loaders:
                 missing=Page,
             )
         )
-        self.prototypes: DataLoader[tuple[StoreName, str, int], Page[Prototype]] = DataLoader(
+        self.prototypes: Loader[tuple[StoreName, str, int], Page[Prototype]] = Loader(
             _grouped(
                 stores, lambda s, a, ids: s.prototypes_for_spaces(ids, limit=a[0]), missing=Page
             )
         )
-        self.feedback_page: DataLoader[tuple[StoreName, str, int], Page[Feedback]] = DataLoader(
+        self.feedback_page: Loader[tuple[StoreName, str, int], Page[Feedback]] = Loader(
             _grouped(
                 stores, lambda s, a, ids: s.feedback_for_prototypes(ids, limit=a[0]), missing=Page
             )
         )
-        self.invitations: DataLoader[Ref, list[Invitation]] = DataLoader(
+        self.invitations: Loader[Ref, list[Invitation]] = Loader(
             _grouped(stores, lambda s, _a, ids: s.invitations_for_spaces(ids), missing=list)
         )
-        self.person: DataLoader[Ref, Person | None] = DataLoader(self._load_people)
+        self.person: Loader[Ref, Person | None] = Loader(self._load_people)
 
     async def _load_people(self, keys: Sequence[Ref]) -> list[Person | BaseException | None]:
         """Profiles, with a community account linked to its internal profile by verified email:

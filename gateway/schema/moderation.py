@@ -95,7 +95,9 @@ class ModerationMutations:
                 lambda _none: input.post_id,
             )
         except (WriteRefused, StoreDown) as refused:
-            return HidePostPayload(errors=errors_of(refused))
+            return HidePostPayload(
+                errors=await errors_of(ctx, "hidePost", Action.MODERATE, refused)
+            )
         if isinstance(done, Replay):
             post = await loader.load((ref.store, ref.native_id)) or post
         now_post = dataclasses.replace(post, hidden=input.hidden)
@@ -133,7 +135,9 @@ class ModerationMutations:
                 lambda _none: input.question_id,
             )
         except (WriteRefused, StoreDown) as refused:
-            return FeaturePostPayload(errors=errors_of(refused))
+            return FeaturePostPayload(
+                errors=await errors_of(ctx, "featurePost", Action.MODERATE, refused)
+            )
         return FeaturePostPayload(
             question=Question.of(dataclasses.replace(question, featured=input.featured))
         )

@@ -99,7 +99,9 @@ class NotificationQueries:
         limit = page_size(first, ctx.settings)
         before = None
         if after is not None:
-            if not after.isdigit():
+            # ASCII digits only ('¹' is a digit to str.isdigit), and no more than a row id
+            # can have (a larger number overflows the database's integer).
+            if not (after.isascii() and after.isdigit() and len(after) <= 18):
                 raise InvalidCursor(after)
             before = int(after)
         if ctx.principal.verified_email is None:
@@ -186,7 +188,9 @@ class Subscription:
             raise InvalidArgument("log in with a verified email address to subscribe")
         recipient = ctx.principal.id
         if after is not None:
-            if not after.isdigit():
+            # ASCII digits only ('¹' is a digit to str.isdigit), and no more than a row id
+            # can have (a larger number overflows the database's integer).
+            if not (after.isascii() and after.isdigit() and len(after) <= 18):
                 raise InvalidCursor(after)
             last = int(after)
         else:

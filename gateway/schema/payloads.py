@@ -12,10 +12,11 @@ from gateway import ids
 from gateway.errors import StoreDown
 from gateway.guard import STORE_FAILURES, guarded
 from gateway.mentions import handles_in, notify_mentions
-from gateway.writes import ErrorCode, WriteRefused
+from gateway.writes import ErrorCode, WriteRefused, audit_refusal
 
 if TYPE_CHECKING:
     from gateway.domain import Space, StoreName
+    from gateway.policies.permissions import Action
     from gateway.records import Replay
     from gateway.schema.context import Context
 
@@ -28,14 +29,18 @@ UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Wh
 class UserError:
     code: UserErrorCode
     message: str
-    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+    field: str | None = strawberry.field(
+        default=None, description="The input field at fault, if one is."
+    )
 
 
-def errors_of(refused: WriteRefused | StoreDown) -> list[UserError]:
-    """The payload errors for a refused write (or a lookup that found its store down)."""
-    if isinstance(refused, StoreDown):
-        return [UserError(code=ErrorCode.UNAVAILABLE, message=f"{refused}; nothing was written")]
-    return [UserError(code=p.code, message=p.message, field=p.field) for p in refused.problems]
+async def errors_of(
+    ctx: Context, operation: str, action: Action, refused: WriteRefused | StoreDown
+) -> list[UserError]:
+    """The payload errors for a refused write (or a lookup that found its store down),
+    once the refusal is in the audit log (:func:`gateway.writes.audit_refusal`)."""
+    audited = await audit_refusal(ctx, operation, action, refused)
+    return [UserError(code=p.code, message=p.message, field=p.field) for p in audited.problems]
 
 
 @strawberry.type(description="Who the @mentions in a post reached.")

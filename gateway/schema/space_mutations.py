@@ -192,7 +192,9 @@ class SpaceMutations:
                 ctx, write, run, lambda s: ids.encode("Space", s.store, s.id)
             )
         except (WriteRefused, StoreDown) as refused:
-            return CreateSpacePayload(errors=errors_of(refused))
+            return CreateSpacePayload(
+                errors=await errors_of(ctx, "createSpace", Action.CREATE_SPACE, refused)
+            )
         if isinstance(done, Replay):
             ref = ids.decode(done.result["id"])
             found = await ctx.loaders.space.load((ref.store, ref.native_id))
@@ -271,6 +273,7 @@ class SpaceMutations:
                     ErrorCode.INVALID,
                     f"{who} may not be given the role {role.value} in this space",
                     "role",
+                    write=write,
                 )
             sent = await ctx.records.count(
                 actor=ctx.principal.id,
@@ -282,6 +285,7 @@ class SpaceMutations:
                     ErrorCode.RATE_LIMITED,
                     f"you sent {sent} invitations in the last hour, the most allowed; "
                     "try again later",
+                    write=write,
                 )
             store = ctx.stores[space.store]
 
@@ -295,7 +299,9 @@ class SpaceMutations:
                 ctx, write, run, lambda i: ids.encode("Invitation", i.store, i.id)
             )
         except (WriteRefused, StoreDown) as refused:
-            return InvitationPayload(errors=errors_of(refused))
+            return InvitationPayload(
+                errors=await errors_of(ctx, "inviteToSpace", Action.INVITE, refused)
+            )
         if isinstance(done, Replay):
             done = await _invitation(ctx, done.result["id"])
         return InvitationPayload(invitation=Invitation.of(done) if done else None)
@@ -338,7 +344,9 @@ class SpaceMutations:
                 lambda i: ids.encode("Invitation", i.store, i.id),
             )
         except (WriteRefused, StoreDown) as refused:
-            return InvitationPayload(errors=errors_of(refused))
+            return InvitationPayload(
+                errors=await errors_of(ctx, "revokeInvitation", Action.MANAGE_MEMBERS, refused)
+            )
         if isinstance(done, Replay):
             done = await _invitation(ctx, done.result["id"])
         return InvitationPayload(invitation=Invitation.of(done) if done else None)
@@ -380,7 +388,9 @@ class SpaceMutations:
                 lambda _removed: input.person_id,
             )
         except (WriteRefused, StoreDown) as refused:
-            return RemoveMemberPayload(errors=errors_of(refused))
+            return RemoveMemberPayload(
+                errors=await errors_of(ctx, "removeMember", Action.MANAGE_MEMBERS, refused)
+            )
         return RemoveMemberPayload(removed=True if isinstance(done, Replay) else bool(done))
 
 

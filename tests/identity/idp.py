@@ -94,6 +94,10 @@ class Tenant:
     introspection_requests: list[dict[str, str]] = field(default_factory=list)
     # False: the discovery document names no introspection endpoint.
     advertise_introspection: bool = True
+    # True: it advertises an end_session_endpoint (RP-initiated logout), whose requests
+    # are kept here.
+    advertise_end_session: bool = False
+    logout_requests: list[dict[str, str]] = field(default_factory=list)
     # A provider in trouble: answers this HTTP status, or only after a delay (seconds).
     introspection_status: int | None = None
     introspection_delay: float = 0.0
@@ -184,6 +188,7 @@ class LocalIdP:
                 Route("/{tenant}/authorize", self._authorize),
                 Route("/{tenant}/token", self._token, methods=["POST"]),
                 Route("/{tenant}/introspect", self._introspect, methods=["POST"]),
+                Route("/{tenant}/logout", self._logout),
             ]
         )
         config = uvicorn.Config(
@@ -233,7 +238,20 @@ class LocalIdP:
         }
         if tenant.advertise_introspection:
             document["introspection_endpoint"] = f"{tenant.issuer}/introspect"
+        if tenant.advertise_end_session:
+            document["end_session_endpoint"] = f"{tenant.issuer}/logout"
         return JSONResponse(document)
+
+    async def _logout(self, request: Request) -> RedirectResponse:
+        """RP-initiated logout: forget the user's login here, then back to the client with
+        its state, as OpenID Connect RP-Initiated Logout 1.0 says."""
+        tenant = self._tenant(request)
+        params = dict(request.query_params)
+        tenant.logout_requests.append(params)
+        back = params["post_logout_redirect_uri"]
+        if "state" in params:
+            back += f"?state={quote(params['state'], safe='')}"
+        return RedirectResponse(back, status_code=302)
 
     async def _jwks(self, request: Request) -> JSONResponse:
         tenant = self._tenant(request)

@@ -9,6 +9,7 @@ with a wall clock the test moves (no sleeps).
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +20,7 @@ import pytest
 from gateway.app import create_app
 from gateway.identity.session import COOKIE_NAME
 from gateway.identity.session_store import SessionStore
+from gateway.offboarding import Offboarding
 from tests.databases import factory_for
 from tests.identity.test_login import _client, log_in, view
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from gateway.config import Settings
+    from tests.identity.conftest import FakeClock
     from tests.identity.idp import LocalIdP
 
 HOUR = 3600
@@ -60,8 +63,8 @@ def secure(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def app(secure: Settings, wall: WallClock) -> AsyncIterator[Starlette]:
-    application = create_app(secure, now=wall)
+async def app(secure: Settings, wall: WallClock, clock: FakeClock) -> AsyncIterator[Starlette]:
+    application = create_app(secure, now=wall, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
 
@@ -203,9 +206,10 @@ async def test_ended_and_expired_sessions_are_purged(
 
 
 async def test_records_down_is_a_guest_not_a_500(
-    browser: httpx.AsyncClient, app: Starlette, caplog: pytest.LogCaptureFixture
+    browser: httpx.AsyncClient, app: Starlette, idp: LocalIdP, caplog: pytest.LogCaptureFixture
 ) -> None:
     await log_in(browser, "corp")
+    token = idp.tenants["corp"].token(email="erin@corp.example", email_verified=True)
     records = app.state.services.records
     working = records.engine
     records.engine = _unreachable()
@@ -216,10 +220,46 @@ async def test_records_down_is_a_guest_not_a_500(
         start = await browser.get("/auth/login/corp")
         assert start.status_code == 503
         assert start.headers["retry-after"]
+        # Whether a bearer token's access was revoked cannot be told: 503, never let through.
+        bearer = await browser.post(
+            "/graphql",
+            json={"query": "{ viewer { id } }"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert bearer.status_code == 503
+        assert "revocations" in bearer.text
     finally:
         await records.engine.dispose()
         records.engine = working
     assert await _logged_in_as(browser) == "user:erin@corp.example"
+
+
+async def test_a_revoke_refuses_the_providers_older_tokens_until_restored(
+    browser: httpx.AsyncClient, app: Starlette, idp: LocalIdP, clock: FakeClock
+) -> None:
+    corp = idp.tenants["corp"]
+    await log_in(browser, "corp")
+    now = int(time.time())
+    old = corp.token(email="erin@corp.example", email_verified=True, iat=now - 60)
+    offboarding = Offboarding(app.state.services.stores, app.state.services.records)
+    done = await offboarding.revoke(
+        "erin@corp.example", actor="cli:test", reason=None, now=datetime.now(UTC)
+    )
+    assert done.sessions == 1
+    assert await _logged_in_as(browser) is None
+    clock.advance(1.5)
+    refused = await browser.post(
+        "/graphql", json={"query": "{ viewer { id } }"}, headers={"Authorization": f"Bearer {old}"}
+    )
+    assert refused.status_code == 401
+    assert "access was revoked for user:erin@corp.example" in refused.json()["errors"][0]["message"]
+    newer = corp.token(email="erin@corp.example", email_verified=True, iat=now + 1)
+    assert (await view(browser, Authorization=f"Bearer {newer}"))["id"] == "user:erin@corp.example"
+    await offboarding.restore(
+        "erin@corp.example", actor="cli:test", reason=None, now=datetime.now(UTC)
+    )
+    clock.advance(1.5)
+    assert (await view(browser, Authorization=f"Bearer {old}"))["id"] == "user:erin@corp.example"
 
 
 def _unreachable() -> object:

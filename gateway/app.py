@@ -244,6 +244,8 @@ def create_app(
                     log.info("accepting bearer tokens from %s (%s)", provider.name, provider.issuer)
                     if provider.introspection:
                         log.info("accepting opaque tokens from %s by introspection", provider.name)
+                # Before the listener starts: its channels are all registered before it runs.
+                await _purge_sessions(sessions, now)
                 background = []
                 listener = None
                 if listens(settings.records_url):
@@ -253,7 +255,7 @@ def create_app(
                     listener.channels[NOTIFICATIONS_CHANNEL] = services.hub.publish
                     background.append(asyncio.create_task(listener.run(), name="records-listener"))
                 background.append(
-                    asyncio.create_task(_purge_sessions(sessions, now), name="session-purge")
+                    asyncio.create_task(_purge_sessions_every(sessions, now), name="session-purge")
                 )
                 if settings.policy_reload:
                     reloader = PolicyReloader(
@@ -356,16 +358,20 @@ def create_app(
 
 
 async def _purge_sessions(sessions: SessionStore, now: Callable[[], datetime]) -> None:
-    """Delete ended and expired sessions at start-up, then every few minutes: the table
-    holds the live sessions, not a history (the audit log keeps revokes)."""
+    """Delete ended and expired sessions: the table holds the live sessions, not a history
+    (the audit log keeps revokes)."""
+    try:
+        purged = await sessions.purge(now())
+        if purged:
+            log.info("purged %d ended or expired sessions", purged)
+    except STORE_FAILURES as exc:
+        log.warning("sessions not purged, the records database is unreachable: %s", exc)
+
+
+async def _purge_sessions_every(sessions: SessionStore, now: Callable[[], datetime]) -> None:
     while True:
-        try:
-            purged = await sessions.purge(now())
-            if purged:
-                log.info("purged %d ended or expired sessions", purged)
-        except STORE_FAILURES as exc:
-            log.warning("sessions not purged, the records database is unreachable: %s", exc)
         await asyncio.sleep(SESSION_PURGE_EVERY)
+        await _purge_sessions(sessions, now)
 
 
 def _one_line(exc: BaseException) -> str:

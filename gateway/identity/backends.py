@@ -113,7 +113,7 @@ class BearerBackend(AuthenticationBackend):
 
 
 class SessionBackend(AuthenticationBackend):
-    """The principal a browser login stored in the session cookie."""
+    """The principal a browser login stored in the session (a records row the cookie names)."""
 
     def __init__(self, providers: Sequence[OidcProvider]) -> None:
         self.providers = tuple(providers)

@@ -65,10 +65,6 @@ class RevocationCheck:
             self._read_at = self.clock()
             return self._known
 
-    def forget(self) -> None:
-        """Read again on the next request (this replica just changed them)."""
-        self._read_at = -REFRESH
-
     async def check(self, principal: Principal, token: str) -> None:
         """Raise :class:`TokenRejected` when ``principal``'s access was revoked after the
         token was issued (or the token says not when it was issued)."""

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gateway.records import access_revocations, sessions
 from gateway.sql import write_transaction
@@ -205,7 +206,15 @@ class SessionStore:
                 update(access_revocations).where(r.principal == principal).values(**values)
             )
             if changed.rowcount == 0:
-                await conn.execute(insert(access_revocations).values(principal=principal, **values))
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(
+                            insert(access_revocations).values(principal=principal, **values)
+                        )
+                except IntegrityError:  # another admin revoked them at the same moment
+                    await conn.execute(
+                        update(access_revocations).where(r.principal == principal).values(**values)
+                    )
             return await _end(
                 conn, and_(sessions.c.principal == principal, self._live(now)), now, "revoked"
             )

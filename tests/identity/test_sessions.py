@@ -205,6 +205,19 @@ async def test_ended_and_expired_sessions_are_purged(
         assert [s.principal for s in await store.live(wall())] == ["user:erin@corp.example"]
 
 
+async def test_a_replica_purges_ended_sessions_when_it_starts(
+    app: Starlette, browser: httpx.AsyncClient, secure: Settings, wall: WallClock
+) -> None:
+    store = _store(app, secure)
+    await log_in(browser, "corp")
+    await browser.post("/auth/logout", data={})
+    before = await store.count()
+    assert before >= 2  # the ended pre-login and logged-in sessions are still rows
+    restarted = create_app(secure, now=wall)
+    async with restarted.router.lifespan_context(restarted):
+        assert await store.count() == 0
+
+
 async def test_records_down_is_a_guest_not_a_500(
     browser: httpx.AsyncClient, app: Starlette, idp: LocalIdP, caplog: pytest.LogCaptureFixture
 ) -> None:

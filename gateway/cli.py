@@ -689,10 +689,6 @@ async def _who_can_async(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 @contextlib.asynccontextmanager
 async def _offboarding(settings: Settings) -> AsyncIterator[Offboarding]:
     """The stores and the records database, as a running gateway has them."""
@@ -810,3 +806,7 @@ async def _access_sessions_async(args: argparse.Namespace) -> int:
         return 0
     print(table(("principal", "provider", "created", "last seen", "expires (UTC)"), rows), end="")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

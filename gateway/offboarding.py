@@ -107,10 +107,13 @@ class Offboarding:
         email = principal.removeprefix(USER_PREFIX)
         memberships = await self._memberships(email)
         if not await self._known(principal, memberships, now):
+            down = [n.value for n in self.stores if n not in memberships]
             message = (
                 f"the gateway knows nobody as {principal}: no login, session, membership or "
                 "invitation; nothing changed"
             )
+            if down:
+                message += f" (the {', '.join(down)} store could not be asked: try again)"
             await self._refused(REVOKE, principal, actor, issuer, reason, message, now)
             raise OffboardingRefused(message, unknown=True)
         await self.records.ensure_schema()

@@ -8,8 +8,10 @@ The standing revocations are few (people offboarded and not restored), so each r
 holds all of them and reloads them at most once a :data:`REFRESH` second: one small
 query a second per replica rather than one per request, and a revoke reaches every
 replica within that second. If the records database cannot be read, the last set read
-stays in force; before any was read, a bearer request is answered 503, never let
-through unchecked.
+stays in force. A replica that has never read it (the database down since start-up)
+lets tokens through with a warning in the log: reads are served without the records
+database, as everywhere else in the gateway, and that replica has no session to serve
+either. (Raising :class:`VerificationUnavailable` there instead would answer 503.)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from gateway.guard import STORE_FAILURES
-from gateway.identity.tokens import TokenRejected, VerificationUnavailable, is_jwt
+from gateway.identity.tokens import TokenRejected, is_jwt
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,11 +59,13 @@ class RevocationCheck:
                 async with asyncio.timeout(_TIMEOUT):
                     self._known = await self.store.revocations()
             except STORE_FAILURES as exc:
+                log.warning(
+                    "access revocations not %s, the records database is unreachable: %s",
+                    "read" if self._known is None else "refreshed",
+                    exc.__class__.__name__,
+                )
                 if self._known is None:
-                    raise VerificationUnavailable(
-                        "the gateway cannot read its access revocations"
-                    ) from exc
-                log.warning("access revocations not refreshed: %s", exc.__class__.__name__)
+                    self._known = {}  # none known yet: asked again in a second
             self._read_at = self.clock()
             return self._known
 

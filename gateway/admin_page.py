@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from gateway.guard import STORE_FAILURES
 from gateway.identity import csrf
+from gateway.offboarding import Offboarding, OffboardingRefused, principal_key
 from gateway.policies import population, whocan
 from gateway.policies.admin import ChangeRefused, Proposal, is_administrator
 from gateway.policies.edit_check import EditCheck, check_edit
@@ -100,6 +101,9 @@ def routes(services: Services) -> list[Route]:
         Route("/admin/validate", page.validate, methods=["POST"]),
         Route("/admin/preview", page.preview, methods=["POST"]),
         Route("/admin/apply", page.apply, methods=["POST"]),
+        Route("/admin/access", page.access, methods=["GET"], name="admin_access"),
+        Route("/admin/access/revoke", page.revoke, methods=["POST"]),
+        Route("/admin/access/restore", page.restore, methods=["POST"]),
         Route("/admin/static/{name}", _static, methods=["GET"]),
     ]
 
@@ -198,6 +202,77 @@ class AdminPage:
             return self._page(request, "who.html", 404, message=str(exc), **context)
         rows = await who_can(self.services, space, action, datetime.now(UTC))
         return self._page(request, "who.html", space=space, rows=rows, **context)
+
+    # --- sessions and offboarding ------------------------------------------------
+    async def access(self, request: Request) -> Response:
+        """The live sessions (of one person, with ``user``), and the revoke and restore forms."""
+        return await self._guarded(request, self._access)
+
+    async def _access(
+        self, request: Request, form: FormData | None, status: int = 200, **context: Any
+    ) -> Response:
+        user = request.query_params.get("user", "").strip() or None
+        principal = None
+        if user:
+            try:
+                principal = principal_key(user)
+            except OffboardingRefused as exc:
+                context.setdefault("message", str(exc))
+                status = 400
+        found = await self._offboarding().sessions.live(datetime.now(UTC), principal)
+        context.setdefault("principal_value", "")
+        context.setdefault("revoked", None)
+        return self._page(request, "access.html", status, sessions=found, user=principal, **context)
+
+    async def revoke(self, request: Request) -> Response:
+        """Offboard a person (the same action as ``gateway access revoke``)."""
+        return await self._guarded(request, self._revoke)
+
+    async def _revoke(self, request: Request, form: FormData | None) -> Response:
+        who, reason = _text(form, "principal"), _text(form, "reason")
+        principal: Principal = request.user
+        try:
+            done = await self._offboarding().revoke(
+                who,
+                actor=principal.id,
+                issuer=principal.issuer,
+                reason=reason,
+                now=datetime.now(UTC),
+            )
+        except OffboardingRefused as exc:
+            status = 404 if exc.unknown else 400
+            return await self._access(request, form, status, message=str(exc), principal_value=who)
+        return await self._access(request, form, revoked=done)
+
+    async def restore(self, request: Request) -> Response:
+        """Lift a revoke (``gateway access restore``)."""
+        return await self._guarded(request, self._restore)
+
+    async def _restore(self, request: Request, form: FormData | None) -> Response:
+        who, reason = _text(form, "principal"), _text(form, "reason")
+        principal: Principal = request.user
+        try:
+            lifted = await self._offboarding().restore(
+                who,
+                actor=principal.id,
+                issuer=principal.issuer,
+                reason=reason,
+                now=datetime.now(UTC),
+            )
+        except OffboardingRefused as exc:
+            status = 404 if exc.unknown else 400
+            return await self._access(request, form, status, message=str(exc))
+        message = (
+            f"Access of {principal_key(who)} restored: tokens issued before "
+            f"{lifted:%Y-%m-%d %H:%M:%S} UTC are accepted again (audited)."
+        )
+        return await self._access(request, form, message=message)
+
+    def _offboarding(self) -> Offboarding:
+        settings = self.services.settings
+        return Offboarding(
+            self.services.stores, self.services.records, idle_timeout=settings.session_idle_timeout
+        )
 
     # --- changes -----------------------------------------------------------------
     async def validate(self, request: Request) -> Response:
@@ -443,6 +518,11 @@ class _Edit:
             reason=" ".join(text("reason").split())[:MAX_REASON],
             rollback_to=_number(text("rollback_to")),
         )
+
+
+def _text(form: FormData | None, name: str) -> str:
+    value = form.get(name) if form else None
+    return value.strip()[:MAX_REASON] if isinstance(value, str) else ""
 
 
 def _number(value: object) -> int | None:

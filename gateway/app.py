@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -44,7 +43,10 @@ from gateway.identity.introspection import IntrospectionEndpoint, IntrospectionV
 from gateway.identity.jwks import JwksCache
 from gateway.identity.login import BrowserLogin
 from gateway.identity.oidc import OidcVerifier
+from gateway.identity.revocation import RevocationCheck
 from gateway.identity.session import COOKIE_NAME, session_secret
+from gateway.identity.session_middleware import ServerSessionMiddleware
+from gateway.identity.session_store import SessionStore
 from gateway.listen import Listener, listens
 from gateway.policies.admin import is_administrator
 from gateway.policies.reload import PolicyReloader
@@ -69,6 +71,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway")
 READY_TIMEOUT = 3.0
+# Seconds between purges of ended and expired sessions (also once at start-up).
+SESSION_PURGE_EVERY = 600
 # Discovery and key-set requests run while a request waits for its token to be checked.
 OUTBOUND_TIMEOUT = httpx.Timeout(5.0)
 
@@ -237,16 +241,20 @@ def create_app(
     *,
     clock: Callable[[], float] = time.monotonic,
     freeze_heap: bool = False,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Starlette:
     """The gateway app; ``services`` may be given by tests that built their own.
 
     ``freeze_heap`` is for the long-running server (``gateway serve``), not for tests.
     ``clock`` paces refetches of the providers' key sets and ages cached introspection
-    answers; tests pass one they can advance.
+    answers; ``now`` is the time sessions are created, used and expire at: tests pass
+    ones they can advance.
     """
     services = services or build_services(settings)
     local: list[TokenVerifier] = [LocalVerifier(services.dev_issuer)] if services.dev_issuer else []
     bearer = BearerBackend(local)
+    sessions = SessionStore(services.records, idle_timeout=settings.session_idle_timeout)
+    bearer.revocations = RevocationCheck(sessions, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -265,6 +273,8 @@ def create_app(
                     log.info("accepting bearer tokens from %s (%s)", provider.name, provider.issuer)
                     if provider.introspection:
                         log.info("accepting opaque tokens from %s by introspection", provider.name)
+                # Before the listener starts: its channels are all registered before it runs.
+                await _purge_sessions(sessions, now)
                 background = []
                 listener = None
                 if listens(settings.records_url):
@@ -273,6 +283,9 @@ def create_app(
                     listener = Listener(settings.records_url)
                     listener.channels[NOTIFICATIONS_CHANNEL] = services.hub.publish
                     background.append(asyncio.create_task(listener.run(), name="records-listener"))
+                background.append(
+                    asyncio.create_task(_purge_sessions_every(sessions, now), name="session-purge")
+                )
                 if settings.policy_reload:
                     reloader = PolicyReloader(
                         services,
@@ -353,15 +366,17 @@ def create_app(
         middleware=[
             # Outermost: a request too large is refused before any other layer reads it.
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
-            # Then the session, so the authentication backends can read it. SameSite=Lax
-            # keeps the cookie off cross-site POSTs (GraphQL mutations, logout).
+            # Then the session, so the authentication backends can read it (a row in the
+            # records database, by the cookie's signed id). SameSite=Lax keeps the cookie off
+            # cross-site POSTs (GraphQL mutations, logout).
             Middleware(
-                SessionMiddleware,
+                ServerSessionMiddleware,
+                store=sessions,
                 secret_key=session_secret(settings),
-                session_cookie=COOKIE_NAME,
+                cookie_name=COOKIE_NAME,
                 max_age=settings.session_max_age,
-                same_site="lax",
                 https_only=settings.secure_cookies,
+                now=now,
             ),
             Middleware(
                 AuthenticationMiddleware,
@@ -373,6 +388,23 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+async def _purge_sessions(sessions: SessionStore, now: Callable[[], datetime]) -> None:
+    """Delete ended and expired sessions: the table holds the live sessions, not a history
+    (the audit log keeps revokes)."""
+    try:
+        purged = await sessions.purge(now())
+        if purged:
+            log.info("purged %d ended or expired sessions", purged)
+    except STORE_FAILURES as exc:
+        log.warning("sessions not purged, the records database is unreachable: %s", exc)
+
+
+async def _purge_sessions_every(sessions: SessionStore, now: Callable[[], datetime]) -> None:
+    while True:
+        await asyncio.sleep(SESSION_PURGE_EVERY)
+        await _purge_sessions(sessions, now)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -201,6 +201,13 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "dev_issuer": ("identity.dev_issuer", "GATEWAY_DEV_ISSUER", _bool, None),
     "secure_cookies": ("identity.secure_cookies", "GATEWAY_SECURE_COOKIES", _bool, None),
     "session_max_age": ("identity.session_max_age", "GATEWAY_SESSION_MAX_AGE", _int, 8 * 3600),
+    # A browser session unused this many seconds ends, whatever its max age.
+    "session_idle_timeout": (
+        "identity.session_idle_timeout",
+        "GATEWAY_SESSION_IDLE_TIMEOUT",
+        _int,
+        8 * 3600,
+    ),
     "introspection": ("graphql.introspection", "GATEWAY_INTROSPECTION", _bool, True),
     "graphiql": ("graphql.graphiql", "GATEWAY_GRAPHIQL", _bool, True),
     "default_page_size": ("graphql.default_page_size", "GATEWAY_DEFAULT_PAGE_SIZE", _int, 20),
@@ -259,9 +266,10 @@ class Settings:
     max_body_bytes: int
     shutdown_timeout: int
     # The login session cookie: sent over https only (off in the zero-config demo, which
-    # runs on plain http), and how many seconds a login lasts.
+    # runs on plain http), how many seconds a login lasts, and how long it may sit unused.
     secure_cookies: bool
     session_max_age: int
+    session_idle_timeout: int
     # True when neither a store URL was given: the embedded SQLite demo.
     zero_config: bool = False
     # OpenID Connect providers whose bearer tokens are accepted (TOML file only).

@@ -1,4 +1,5 @@
-"""The gateway's own database: the audit log of writes and the idempotency keys.
+"""The gateway's own database: the audit log of writes, the idempotency keys, the browser
+sessions and access revocations.
 
 Every replica shares it (SQLite for one process, PostgreSQL or MariaDB for many),
 so an idempotent retry that lands on another replica still finds its first try,
@@ -114,6 +115,37 @@ notifications = Table(
     Index("ix_notifications_recipient", "recipient", "id"),
 )
 
+# Browser sessions: the cookie carries only a signed random id; the session lives here, so
+# every replica sees the same sessions and a logout or revoke ends one everywhere at once
+# (gateway.identity.session_store). Keyed by the SHA-256 of the id: a copy of this table
+# logs nobody in.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("principal", String(320), nullable=True),  # user:EMAIL; None before login
+    Column("provider", String(100), nullable=True),
+    Column("data", Text, nullable=False),  # JSON: the session dict (login state, CSRF token)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_reason", String(32), nullable=True),  # logout | login | revoked
+    Index("ix_sessions_principal", "principal"),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
+# Offboarding: bearer tokens of this principal issued (iat) before not_before are refused.
+# A row exists while the revocation stands; restoring access deletes it.
+access_revocations = Table(
+    "access_revocations",
+    metadata,
+    Column("principal", String(320), primary_key=True),  # user:EMAIL
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("reason", String(500), nullable=True),
+)
+
 # PostgreSQL LISTEN/NOTIFY channel on which a new notification's recipient is announced.
 NOTIFICATIONS_CHANNEL = "gateway_notifications"
 
@@ -194,6 +226,11 @@ class Records:
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         self._ready = True
+
+    async def ensure_schema(self) -> None:
+        """Create the tables unless that was done (the database was down at start-up)."""
+        if not self._ready:
+            await self.create_schema()
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
     from gateway.config import OidcProvider
+    from gateway.identity.revocation import RevocationCheck
 
 
 class TokenVerifier(Protocol):
@@ -78,6 +79,15 @@ class BearerBackend(AuthenticationBackend):
     ) -> None:
         self.verifiers = list(verifiers)
         self.opaque = opaque
+        # Offboarding's "not before" per principal (set by the app once records exist).
+        self.revocations: RevocationCheck | None = None
+
+    async def _accepted(
+        self, principal: Principal, token: str
+    ) -> tuple[AuthCredentials, Principal]:
+        if self.revocations is not None and not principal.is_guest:
+            await self.revocations.check(principal, token)
+        return AuthCredentials(["authenticated"]), principal
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:
         header = conn.headers.get("authorization")
@@ -90,11 +100,11 @@ class BearerBackend(AuthenticationBackend):
         try:
             if self.opaque is not None and not is_jwt(token):
                 # No issuer to choose a verifier by: only the providers can say whose it is.
-                return AuthCredentials(["authenticated"]), await self.opaque.verify(token)
+                return await self._accepted(await self.opaque.verify(token), token)
             for verifier in self.verifiers:
                 principal = await verifier.verify(token)
                 if principal is not None:
-                    return AuthCredentials(["authenticated"]), principal
+                    return await self._accepted(principal, token)
             issuer = peek_issuer(token)
         except TokenRejected as exc:
             raise AuthenticationError(str(exc)) from None
@@ -104,7 +114,7 @@ class BearerBackend(AuthenticationBackend):
 
 
 class SessionBackend(AuthenticationBackend):
-    """The principal a browser login stored in the session cookie."""
+    """The principal a browser login stored in the session (a records row the cookie names)."""
 
     def __init__(self, providers: Sequence[OidcProvider]) -> None:
         self.providers = tuple(providers)

@@ -2,10 +2,11 @@
 
 The session cookie is ``SameSite=Lax``, so browsers already keep it off cross-site
 POSTs; the token is the second lock, for browsers or set-ups where that does not hold
-(a sibling subdomain is "same site"). One random token per session (the synchronizer
-token pattern): rendered into every form as a hidden field, sent by the page's scripts
-as a header, and compared in constant time. Logging in or out clears the session, so
-a token never outlives the login it was issued to.
+(a sibling subdomain is "same site"). One random token per session, kept in the
+server-side session (the synchronizer token pattern): rendered into every form as a
+hidden field, sent by the page's scripts as a header, and compared in constant time.
+Logging in or out clears the session (and ends its row), so a token never outlives the
+login it was issued to.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
@@ -28,7 +28,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from gateway.identity.claims import principal_from_claims
-from gateway.identity.session import COOKIE_NAME, NEXT_KEY, log_out, store_principal
+from gateway.identity.session import (
+    COOKIE_NAME,
+    ID_TOKEN_KEY,
+    NEXT_KEY,
+    log_out,
+    store_principal,
+    stored_provider,
+)
 from gateway.identity.tokens import TokenRejected
 
 if TYPE_CHECKING:
@@ -138,6 +145,7 @@ class BrowserLogin:
                 "/auth/callback/{provider}", self.callback, methods=["GET"], name="auth_callback"
             ),
             Route("/auth/logout", self.logout, methods=["GET", "POST"], name="auth_logout"),
+            Route("/auth/logged-out", self.logged_out, methods=["GET"], name="auth_logged_out"),
         ]
 
     def _client(self, name: str) -> ProviderClient:
@@ -184,7 +192,7 @@ class BrowserLogin:
         name = request.path_params["provider"]
         try:
             client = self._client(name)
-            claims = await self._claims(request, client)
+            claims, id_token = await self._claims(request, client)
             principal = principal_from_claims(client.provider, claims)
         except LoginFailed as exc:
             return _failure(request, exc, "callback")
@@ -192,11 +200,14 @@ class BrowserLogin:
             failure = LoginFailed(401, f"the ID token was rejected: {exc}")
             return _failure(request, failure, "callback")
         next_path = safe_next(request.session.get(NEXT_KEY))
-        store_principal(request.session, client.provider, principal)
+        store_principal(request.session, client.provider, principal, id_token)
         log.info("%s logged in through %s", principal.id, name)
         return RedirectResponse(next_path, status_code=303)
 
-    async def _claims(self, request: Request, client: ProviderClient) -> dict[str, Any]:
+    async def _claims(
+        self, request: Request, client: ProviderClient
+    ) -> tuple[dict[str, Any], str | None]:
+        """The verified ID token's claims, and the token itself (for logout's hint)."""
         try:
             token = await client.authorize_access_token(
                 request,
@@ -224,7 +235,8 @@ class BrowserLogin:
         claims = token.get("userinfo")
         if not isinstance(claims, dict):
             raise LoginFailed(401, "the identity provider sent no ID token")
-        return dict(claims)
+        id_token = token.get("id_token")
+        return dict(claims), id_token if isinstance(id_token, str) else None
 
     def _state_missing(self, request: Request) -> str:
         """Why the login's state is not in the session, as far as the request tells."""
@@ -246,14 +258,24 @@ class BrowserLogin:
         )
 
     async def logout(self, request: Request) -> Response:
-        """POST logs out; GET shows a button that does (a GET link could be forged)."""
+        """POST logs out; GET shows a button that does (a GET link could be forged).
+
+        The session ends at once (its row in the records database, on every replica).
+        When the provider that logged the browser in advertises an ``end_session_endpoint``,
+        the browser goes there next (RP-initiated logout, with the ID token as hint), so
+        the provider's own session ends too and the next login is not silently the same
+        person; the provider sends it back to ``/auth/logged-out``, then on to ``next``.
+        """
         if request.method == "POST":
             # The one field of our own form, parsed by hand: Starlette's form parser would
             # need python-multipart for this alone.
             form = parse_qs((await request.body()).decode("utf-8", "replace"))
             next_path = safe_next(form.get("next", [None])[0])
+            provider = stored_provider(request.session)
+            id_token = request.session.get(ID_TOKEN_KEY)
             log_out(request.session)
-            return RedirectResponse(next_path, status_code=303)
+            end_session = await self._end_session_url(request, provider, id_token, next_path)
+            return RedirectResponse(end_session or next_path, status_code=303)
         next_path = safe_next(request.query_params.get("next"))
         return HTMLResponse(
             "<!doctype html><title>Log out</title>"
@@ -261,6 +283,39 @@ class BrowserLogin:
             f'<input type="hidden" name="next" value="{html.escape(next_path)}">'
             "<button>Log out</button></form>"
         )
+
+    async def logged_out(self, request: Request) -> Response:
+        """Where a provider returns the browser after its logout: on to the page it came from."""
+        return RedirectResponse(safe_next(request.query_params.get("state")), status_code=303)
+
+    async def _end_session_url(
+        self, request: Request, provider: str | None, id_token: object, next_path: str
+    ) -> str | None:
+        client = self.clients.get(provider) if provider else None
+        if client is None or not isinstance(id_token, str):
+            return None
+        try:
+            metadata = await client.load_server_metadata()
+        except (LoginFailed, httpx.HTTPError, AuthlibBaseError, ValueError, RuntimeError) as exc:
+            # The local session has ended already; the provider's may outlive it.
+            log.warning("logout at %r skipped, its discovery failed: %s", provider, exc)
+            return None
+        endpoint = metadata.get("end_session_endpoint")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+            return None
+        if self.public_url:
+            back = f"{self.public_url}{request.app.url_path_for('auth_logged_out')}"
+        else:
+            back = str(request.url_for("auth_logged_out"))
+        query = urlencode(
+            {
+                "id_token_hint": id_token,
+                "post_logout_redirect_uri": back,
+                "client_id": client.client_id,
+                "state": next_path,
+            }
+        )
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
 def _unreachable(request: Request, exc: Exception) -> LoginFailed:

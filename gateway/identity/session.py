@@ -1,8 +1,9 @@
 """The login session: its signing secret, and the principal it carries between requests.
 
-The session is Starlette's signed cookie (``SessionMiddleware``): readable by the
-browser, unforgeable without the secret. It holds the principal built at login,
-and which provider built it, so that removing a provider ends its sessions.
+The session lives in the records database (:mod:`gateway.identity.session_middleware`);
+the cookie carries only its signed id. It holds the principal built at login, which
+provider built it (so that removing a provider ends its sessions), and the ID token the
+provider issued (the ``id_token_hint`` of an RP-initiated logout).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gateway.identity.claims import trust_rules_of
 from gateway.principal import Principal
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, MutableMapping
+    from collections.abc import Iterable, Mapping, MutableMapping
     from pathlib import Path
 
     from gateway.config import OidcProvider, Settings
@@ -25,6 +26,7 @@ COOKIE_NAME = "gateway_session"
 # Session keys: the logged-in principal, and where to go once the login completes.
 PRINCIPAL_KEY = "principal"
 NEXT_KEY = "login_next"
+ID_TOKEN_KEY = "id_token"  # noqa: S105 (a session key, not a secret)
 
 
 def session_secret(settings: Settings) -> str:
@@ -48,10 +50,16 @@ def _secret_file(data_dir: Path) -> str:
 
 
 def store_principal(
-    session: MutableMapping[str, Any], provider: OidcProvider, principal: Principal
+    session: MutableMapping[str, Any],
+    provider: OidcProvider,
+    principal: Principal,
+    id_token: str | None = None,
 ) -> None:
-    """Log ``principal`` in: whatever the session held before is dropped."""
+    """Log ``principal`` in: whatever the session held before is dropped (and the session
+    gets a new id)."""
     session.clear()
+    if id_token:
+        session[ID_TOKEN_KEY] = id_token
     session[PRINCIPAL_KEY] = {
         "provider": provider.name,
         "issuer": principal.issuer,
@@ -99,5 +107,30 @@ def stored_principal(
     )
 
 
+def stored_provider(session: Mapping[str, Any]) -> str | None:
+    """The name of the provider that logged the session in, if any."""
+    stored = session.get(PRINCIPAL_KEY)
+    provider = stored.get("provider") if isinstance(stored, dict) else None
+    return provider if isinstance(provider, str) else None
+
+
+def principal_id_of(session: Mapping[str, Any]) -> str | None:
+    """The policy subject (``user:EMAIL``) of the principal the session holds, if any: the
+    key by which a person's sessions are listed and ended."""
+    stored = session.get(PRINCIPAL_KEY)
+    if not isinstance(stored, dict) or not isinstance(stored.get("subject"), str):
+        return None
+    email = stored.get("email")
+    return Principal(
+        issuer=stored.get("issuer") if isinstance(stored.get("issuer"), str) else None,
+        subject=stored["subject"],
+        email=email if isinstance(email, str) else None,
+        email_verified=stored.get("email_verified") is True,
+        display_name="",
+        roles=frozenset(),
+    ).id
+
+
 def log_out(session: MutableMapping[str, Any]) -> None:
+    """End the session: emptied, its row in the records database ends with the response."""
     session.clear()

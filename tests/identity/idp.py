@@ -101,6 +101,10 @@ class Tenant:
     introspection_requests: list[dict[str, str]] = field(default_factory=list)
     # False: the discovery document names no introspection endpoint.
     advertise_introspection: bool = True
+    # True: it advertises an end_session_endpoint (RP-initiated logout), whose requests
+    # are kept here.
+    advertise_end_session: bool = False
+    logout_requests: list[dict[str, str]] = field(default_factory=list)
     # A provider in trouble: answers this HTTP status, or only after a delay (seconds).
     introspection_status: int | None = None
     introspection_delay: float = 0.0
@@ -217,6 +221,7 @@ class LocalIdP:
                 Route("/{tenant}/token", self._token, methods=["POST"]),
                 Route("/{tenant}/introspect", self._introspect, methods=["POST"]),
                 Route("/{tenant}/userinfo", self._userinfo),
+                Route("/{tenant}/logout", self._logout),
             ]
         )
         config = uvicorn.Config(
@@ -268,8 +273,21 @@ class LocalIdP:
             document["introspection_endpoint"] = f"{tenant.issuer}/introspect"
         if tenant.advertise_userinfo:
             document["userinfo_endpoint"] = f"{tenant.issuer}/userinfo"
+        if tenant.advertise_end_session:
+            document["end_session_endpoint"] = f"{tenant.issuer}/logout"
         document.update(tenant.discovery_extra)
         return JSONResponse(document)
+
+    async def _logout(self, request: Request) -> RedirectResponse:
+        """RP-initiated logout: forget the user's login here, then back to the client with
+        its state, as OpenID Connect RP-Initiated Logout 1.0 says."""
+        tenant = self._tenant(request)
+        params = dict(request.query_params)
+        tenant.logout_requests.append(params)
+        back = params["post_logout_redirect_uri"]
+        if "state" in params:
+            back += f"?state={quote(params['state'], safe='')}"
+        return RedirectResponse(back, status_code=302)
 
     async def _jwks(self, request: Request) -> JSONResponse:
         tenant = self._tenant(request)

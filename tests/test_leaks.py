@@ -161,7 +161,11 @@ async def _hidden_ids(services: Services) -> list[str]:
 @pytest.mark.parametrize("who", EXTERNALS)
 async def test_no_field_leaks_to_externals(services: Services, who: str) -> None:
     settings = dataclasses.replace(
-        services.settings, max_tokens=200_000, max_depth=40, max_aliases=100_000
+        services.settings,
+        max_tokens=200_000,
+        max_depth=40,
+        max_aliases=100_000,
+        max_expanded_fields=1_000_000,
     )
     schema = build_schema(settings)
     gql = schema._schema

@@ -74,7 +74,9 @@ class Listener:
         closed = asyncio.Event()
         conn.add_termination_listener(lambda _conn: closed.set())
         try:
-            for channel, callback in self.channels.items():
+            # A copy: a channel registered while this awaits is heard from the next connection
+            # on, instead of breaking the loop ("dictionary changed size during iteration").
+            for channel, callback in list(self.channels.items()):
                 await conn.add_listener(channel, _deliver(callback))
             self.connected = True
             log.info("listening for changes on %s", ", ".join(self.channels))

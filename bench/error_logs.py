@@ -15,7 +15,6 @@ import io
 import logging
 import tempfile
 from collections import Counter
-from pathlib import Path
 
 import httpx
 
@@ -51,20 +50,23 @@ class _Lines(logging.Handler):
 
 
 async def main(requests: int) -> None:
-    directory = Path(tempfile.mkdtemp())
-    app = create_app(Settings.load(environ={"GATEWAY_DATA_DIR": str(directory)}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            handler = _Lines()
-            root = logging.getLogger()
-            root.setLevel(logging.INFO)
-            root.addHandler(handler)
-            try:
-                for i in range(requests):
-                    await client.post("/graphql", json=BAD[i % len(BAD)])
-            finally:
-                root.removeHandler(handler)
+    with tempfile.TemporaryDirectory(prefix="bench-error-logs-") as directory:
+        app = create_app(Settings.load(environ={"GATEWAY_DATA_DIR": directory}))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                handler = _Lines()
+                root = logging.getLogger()
+                level = root.level
+                root.setLevel(logging.INFO)
+                root.addHandler(handler)
+                try:
+                    for i in range(requests):
+                        await client.post("/graphql", json=BAD[i % len(BAD)])
+                finally:
+                    # Leave logging as found: the smoke test calls this in-process.
+                    root.removeHandler(handler)
+                    root.setLevel(level)
     total = sum(handler.lines.values())
     per = 1000 / requests
     by_level = ", ".join(f"{k} {v * per:.0f}" for k, v in sorted(handler.lines.items()))

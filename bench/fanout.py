@@ -54,12 +54,12 @@ async def _measure(url: str, levels: int, limit: float) -> tuple[str, float, flo
         return str(verdict)[:40], elapsed, worst
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="3,5,7,10")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per query")
     parser.add_argument("--url", help="a running gateway's base URL (default: start one)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     levels = [int(n) for n in args.levels.split(",")]
     if args.url:
         _report(args.url, levels, args.timeout)

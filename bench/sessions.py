@@ -24,7 +24,12 @@ from gateway.config import Settings
 
 
 async def _measure(requests: int, records_url: str | None) -> None:
-    environ = {"GATEWAY_DATA_DIR": tempfile.mkdtemp(prefix="bench-sessions-")}
+    with tempfile.TemporaryDirectory(prefix="bench-sessions-") as data_dir:
+        await _measure_in(data_dir, requests, records_url)
+
+
+async def _measure_in(data_dir: str, requests: int, records_url: str | None) -> None:
+    environ = {"GATEWAY_DATA_DIR": data_dir}
     if records_url:
         environ["GATEWAY_RECORDS_URL"] = records_url
     app = create_app(Settings.load(environ=environ))
@@ -49,11 +54,11 @@ async def _measure(requests: int, records_url: str | None) -> None:
                 print(f"{label:>15}: /healthz p50 {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--records-url", help="the records database (default: SQLite)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     asyncio.run(_measure(args.requests, args.records_url))
 
 

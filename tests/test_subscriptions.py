@@ -175,3 +175,55 @@ async def test_a_guest_cannot_subscribe(gateway: Gateway) -> None:
         assert message["type"] in {"error", "next"}
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert "verified email" in json.dumps(errors)
+
+
+async def _first_errors(ws: Any, query: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """The errors of the first answer to a subscription: an ``error`` message (the operation
+    never ran) or a ``next`` carrying errors."""
+    payload = {"query": query, "variables": variables}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert message["type"] in {"error", "next"}, message
+    return message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        # Refused before it runs: the client's mistakes, named as over HTTP.
+        ("subscription { nope }", {}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "subscription($after: String!) { notificationAdded(after: $after) { kind } }",
+            {},
+            "BAD_USER_INPUT",
+        ),
+        # Refused as it runs: a cursor that is not one.
+        (SUBSCRIBE, {"after": "¹"}, "BAD_USER_INPUT"),
+    ],
+)
+async def test_subscription_errors_carry_their_code(
+    gateway: Gateway, query: str, variables: dict[str, Any], code: str
+) -> None:
+    """Errors over the websocket carry ``extensions.code`` exactly as over HTTP."""
+    paula = gateway.token("paula@partner.example", "partner")
+    async with websockets.connect(gateway.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        assert (await _init(ws, paula))["type"] == "connection_ack"
+        errors = await _first_errors(ws, query, variables)
+    assert errors, "an error was expected"
+    assert [e.get("extensions", {}).get("code") for e in errors] == [code] * len(errors), errors
+
+
+async def test_a_subscription_that_does_not_parse_closes_the_socket_with_4400(
+    gateway: Gateway,
+) -> None:
+    """graphql-transport-ws: a document that does not parse closes the socket with 4400 and
+    the parser's message (strawberry's convention), never a silent ``complete``."""
+    paula = gateway.token("paula@partner.example", "partner")
+    async with websockets.connect(gateway.ws, subprotocols=["graphql-transport-ws"]) as ws:
+        assert (await _init(ws, paula))["type"] == "connection_ack"
+        payload = {"query": "subscription {"}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert closed.value.rcvd.reason.startswith("Syntax Error")

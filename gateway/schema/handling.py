@@ -6,7 +6,9 @@
   ERROR with a traceback: 3,000 fuzzed requests wrote 66,000 lines.
 * A last pass over every result: an exception that escapes an extension or a validation
   rule skips the extensions' own post-processing (masking and codes included), so the
-  result is checked once more here: masked unless meant for the client, and coded.
+  result is checked once more here: masked unless meant for the client, and coded. The
+  same pass runs over every result a stream yields (subscriptions over the websocket),
+  which the extensions' operation hooks do not see one by one.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types.execution import PreExecutionError
 from strawberry.utils.logging import StrawberryLogger
 
 from gateway.schema.extensions import MaskInternalErrors, code_of, is_client_error
 
 if TYPE_CHECKING:
-    from graphql import GraphQLError
+    from collections.abc import AsyncGenerator
+
     from strawberry.types import ExecutionContext, ExecutionResult
 
 log = logging.getLogger("gateway.graphql")
@@ -47,6 +52,29 @@ class Schema(strawberry.Schema):
         if result.errors:
             result.errors = [_finished(error) for error in result.errors]
         return result
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _finishing(await super().stream(*args, **kwargs))
+
+
+async def _finishing(results: Any) -> AsyncGenerator[Any, None]:
+    """The stream's results, each with its errors finished as :meth:`Schema.execute`'s.
+
+    A syntax error raised by the parser cache's ``on_parse`` escapes strawberry's stream
+    (its ``execute`` catches it): here it becomes the pre-execution error the websocket
+    protocol expects, so the client hears of it instead of a bare ``complete``.
+    """
+    try:
+        async for result in results:
+            errors = getattr(result, "errors", None)
+            if errors:
+                result.errors = [_finished(error) for error in errors]
+            yield result
+    except GraphQLError as error:
+        yield PreExecutionError(data=None, errors=[_finished(error)])
+    finally:
+        # Closing this generator (the client unsubscribed) closes the one it wraps.
+        await results.aclose()
 
 
 def _finished(error: GraphQLError) -> GraphQLError:

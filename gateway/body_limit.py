@@ -18,15 +18,15 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+from gateway.errors import ErrorCode
 from gateway.graphql_http import error_body
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["REQUEST_TOO_LARGE", "BodySizeLimit"]
+__all__ = ["BodySizeLimit"]
 
 log = logging.getLogger("gateway")
-REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 MESSAGE_TOO_BIG = 1009
 
 
@@ -130,7 +130,9 @@ def _over(message: Message, limit: int) -> bool:
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:
-    body = json.dumps(error_body(message, REQUEST_TOO_LARGE), separators=(",", ":")).encode()
+    body = json.dumps(
+        error_body(message, ErrorCode.REQUEST_TOO_LARGE.value), separators=(",", ":")
+    ).encode()
     await send(
         {
             "type": "http.response.start",

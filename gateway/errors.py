@@ -15,17 +15,21 @@ from typing import ClassVar
 class ErrorCode(enum.StrEnum):
     """``extensions.code`` of a GraphQL error (not a mutation payload's ``errors``)."""
 
+    BAD_REQUEST = "BAD_REQUEST"  # HTTP 400 before GraphQL runs: the body is not JSON / UTF-8
     BAD_USER_INPUT = "BAD_USER_INPUT"  # a bad id, cursor, argument or variable value
     FORBIDDEN = "FORBIDDEN"  # known caller, not allowed (the admin API to a non-admin)
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"  # not GraphQL
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"  # GraphQL, not for this schema
     IDENTITY_UNAVAILABLE = "IDENTITY_UNAVAILABLE"  # the token could not be checked: retry
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"  # our fault; the message is masked
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"  # HTTP 405 (a mutation over GET, say)
     NOT_FOUND = "NOT_FOUND"  # reserved: absent and hidden objects answer null, not an error
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a depth, alias, token or fan-out limit
     RATE_LIMITED = "RATE_LIMITED"  # reserved: no query rate limit exists yet
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"  # HTTP 413/414: over graphql.max_body_bytes
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # one store failed; extensions.store names it
     UNAUTHENTICATED = "UNAUTHENTICATED"  # the credentials are missing or not valid
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"  # HTTP 415: a body that is not JSON
 
 
 class ClientError(Exception):

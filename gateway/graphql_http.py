@@ -18,6 +18,8 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.errors import ErrorCode
+
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
     from starlette.websockets import WebSocket
@@ -38,11 +40,11 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 # Codes of refusals before GraphQL runs, by HTTP status.
 HTTP_CODES = {
-    400: "BAD_REQUEST",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "REQUEST_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
+    400: ErrorCode.BAD_REQUEST,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -177,7 +179,7 @@ class GraphQLOverHTTP:
 def refusal(request: Request, status: int, message: str) -> Response:
     """A refusal before GraphQL ran, as a GraphQL response in the negotiated media type."""
     media = preferred_media_type(request.headers.get("accept"))
-    code = HTTP_CODES.get(status, "BAD_REQUEST")
+    code = HTTP_CODES.get(status, ErrorCode.BAD_REQUEST).value
     return Response(
         json.dumps(error_body(message, code), separators=(",", ":")),
         status_code=status,

@@ -27,13 +27,13 @@ from graphql import (
 )
 from graphql.validation import ValidationRule
 
+from gateway.errors import ErrorCode
+
 if TYPE_CHECKING:
     from graphql import DocumentNode, SelectionSetNode
     from graphql.validation import ValidationContext
 
-__all__ = ["QUERY_TOO_COMPLEX", "Measure", "measure_document", "query_limits"]
-
-QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+__all__ = ["Measure", "measure_document", "query_limits"]
 
 
 @dataclass
@@ -171,4 +171,6 @@ def query_limits(
 
 
 def _too_complex(message: str, nodes: list[OperationDefinitionNode]) -> GraphQLError:
-    return GraphQLError(message, nodes or None, extensions={"code": QUERY_TOO_COMPLEX})
+    return GraphQLError(
+        message, nodes or None, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value}
+    )

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
+from gateway.errors import ErrorCode
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -40,6 +42,6 @@ class RequireOperationName(SchemaExtension):
             error = GraphQLError(
                 "Must provide operation name if query contains multiple operations.",
                 nodes=operations,
-                extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                extensions={"code": ErrorCode.GRAPHQL_VALIDATION_FAILED.value},
             )
             context.pre_execution_errors = [*(context.pre_execution_errors or []), error]

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from graphql import parse, validate
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
-from gateway.app import create_app
 from gateway.config import ConfigError, Settings
 from gateway.schema import build_schema
 from gateway.schema.limits import measure_document, query_limits
-from gateway.server import WS_IMPLEMENTATION
+from tests.served import Served
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -38,49 +33,19 @@ def fan_out(levels: int, width: int = 10) -> str:
     return "\n".join(parts)
 
 
-class Served:
-    """The gateway under uvicorn on a free loopback port, in a thread of this process."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        settings = Settings.load(
-            environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_MAX_BODY_BYTES": str(LIMIT)}
-        )
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        port = self.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws = f"ws://127.0.0.1:{port}/graphql"
-        config = uvicorn.Config(create_app(settings), ws=WS_IMPLEMENTATION, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    with Served(tmp_path) as running:
+    settings = Settings.load(
+        environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_MAX_BODY_BYTES": str(LIMIT)}
+    )
+    with Served(settings) as running:
         yield running
 
 
 @pytest.fixture
 async def client(served: Served) -> AsyncIterator[httpx.AsyncClient]:
     # The timeout only keeps a broken build from hanging the suite; nothing is timed.
-    async with httpx.AsyncClient(base_url=served.url, timeout=60) as c:
+    async with httpx.AsyncClient(base_url=served.http, timeout=60) as c:
         yield c
 
 
@@ -238,7 +203,7 @@ async def test_a_query_string_over_the_limit_is_414(
     served: Served, client: httpx.AsyncClient
 ) -> None:
     # Over httpx's own URL limit: the request line is written by hand.
-    host, port = served.url.removeprefix("http://").split(":")
+    host, port = served.http.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     query = "%7B%20viewer%20%7B%20id%20%7D%20%7D" + "+" * LIMIT
     writer.write(f"GET /graphql?query={query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())

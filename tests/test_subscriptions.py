@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 
-from gateway.app import create_app
-from gateway.cli import WS_IMPLEMENTATION
 from gateway.config import Settings
 from gateway.identity.dev_issuer import DevIssuer
+from tests.served import Served
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,48 +28,23 @@ ASK = """mutation($i: AskQuestionInput!) {
 }"""
 
 
-class Gateway:
-    """The whole gateway, served by uvicorn on a free loopback port in a thread."""
+class Gateway(Served):
+    """The whole gateway on the demo data, served by uvicorn on a free loopback port."""
 
     def __init__(self, tmp_path: Path) -> None:
-        data = tmp_path / "data"
-        self.settings = Settings.load(
-            environ={
-                "GATEWAY_DATA_DIR": str(data),
-                "GATEWAY_INTERNAL_URL": f"sqlite+aiosqlite:///{tmp_path / 'internal.db'}",
-                "GATEWAY_COMMUNITY_URL": f"sqlite+aiosqlite:///{tmp_path / 'community.db'}",
-                "GATEWAY_RECORDS_URL": f"sqlite+aiosqlite:///{tmp_path / 'records.db'}",
-                "GATEWAY_DEMO_DATA": "true",
-                "GATEWAY_DEV_ISSUER": "true",
-                "GATEWAY_ORGANISATION_DOMAINS": "corp.example",
-            }
+        super().__init__(
+            Settings.load(
+                environ={
+                    "GATEWAY_DATA_DIR": str(tmp_path / "data"),
+                    "GATEWAY_INTERNAL_URL": f"sqlite+aiosqlite:///{tmp_path / 'internal.db'}",
+                    "GATEWAY_COMMUNITY_URL": f"sqlite+aiosqlite:///{tmp_path / 'community.db'}",
+                    "GATEWAY_RECORDS_URL": f"sqlite+aiosqlite:///{tmp_path / 'records.db'}",
+                    "GATEWAY_DEMO_DATA": "true",
+                    "GATEWAY_DEV_ISSUER": "true",
+                    "GATEWAY_ORGANISATION_DOMAINS": "corp.example",
+                }
+            )
         )
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        port = self.socket.getsockname()[1]
-        self.http = f"http://127.0.0.1:{port}"
-        self.ws = f"ws://127.0.0.1:{port}/graphql"
-        config = uvicorn.Config(
-            create_app(self.settings), ws=WS_IMPLEMENTATION, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> Gateway:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
 
     def token(self, email: str, *roles: str) -> str:
         return DevIssuer.open(self.settings.data_dir).issue(

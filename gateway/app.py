@@ -124,7 +124,7 @@ def build_services(settings: Settings) -> Services:
         open_stores(settings),
         load_policy(settings),
         dev_issuer,
-        Records(settings.records_url, timeout=settings.records_timeout),
+        Records.for_settings(settings),
     )
 
 

@@ -431,7 +431,7 @@ async def _policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
     stores = open_stores(settings)
-    records = Records(settings.records_url)
+    records = Records.for_settings(settings)
     try:
         for store in stores.values():
             await store.create_schema()
@@ -613,7 +613,7 @@ async def _access_report_async(args: argparse.Namespace) -> int:
             space_ids.setdefault(ref.store, []).append(ref.native_id)
         names = [n for n in StoreName if n in space_ids]
     stores = open_stores(settings)
-    records = Records(settings.records_url)
+    records = Records.for_settings(settings)
     try:
         # Tables this version added are created, as `serve` would; nothing is dropped.
         for name in names:
@@ -658,7 +658,7 @@ async def _who_can_async(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
     index = load_policy(settings)
     stores = open_stores(settings)
-    records = Records(settings.records_url)
+    records = Records.for_settings(settings)
     try:
         # Tables this version added are created, as `serve` would; nothing is dropped.
         for store in stores.values():
@@ -706,7 +706,7 @@ async def _offboarding(settings: Settings) -> AsyncIterator[Offboarding]:
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
     stores = open_stores(settings)
-    records = Records(settings.records_url)
+    records = Records.for_settings(settings)
     try:
         for store in stores.values():
             await store.create_schema()

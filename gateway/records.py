@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from gateway.config import Settings
+
 metadata = MetaData()
 
 audit_log = Table(
@@ -220,6 +222,12 @@ class Records:
         self._ready = False
         # principal id -> (roles, when last written): skips a write per request
         self._seen: dict[str, tuple[tuple[str, ...], datetime]] = {}
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Records:
+        """The records database as the settings name it, with its timeout: the one way the
+        server and the CLI commands open it."""
+        return cls(settings.records_url, timeout=settings.records_timeout)
 
     async def create_schema(self) -> None:
         """Create the tables if they do not exist (never drops anything)."""

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import and_, insert, or_, true
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.domain import Page
-from gateway.errors import InvalidCursor
-from gateway.sql import (
+from gateway.domain.errors import InvalidCursor
+from gateway.domain.model import Page
+from gateway.stores.interface import AtTime
+from gateway.stores.sql import (
     UtcDateTime,
     add_missing_columns,
     exact_string,
@@ -23,14 +24,13 @@ from gateway.sql import (
     refresh_statistics,
     write_transaction,
 )
-from gateway.stores import AtTime
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from sqlalchemy import ColumnElement, Insert, Table
 
-    from gateway.stores import NameCursor, TimeCursor
+    from gateway.stores.interface import NameCursor, TimeCursor
 
 T = TypeVar("T")
 

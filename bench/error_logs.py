@@ -18,8 +18,8 @@ from collections import Counter
 
 import httpx
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 
 FIRST = "query($f: Int!) { questions(first: $f) { edges { node { id } } } }"
 BAD = [

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from tests.replicas import replica
-from tests.test_limits import fan_out
+from tests.schema.test_limits import fan_out
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 
-from gateway.app import create_app
 from gateway.config import Settings
-from gateway.domain import StoreName
-from gateway.stores import StoreUnavailable
+from gateway.domain.model import StoreName
+from gateway.http.app import create_app
+from gateway.stores.interface import StoreUnavailable
 
 
 class Blackhole:

@@ -18,9 +18,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.app import build_services, prepare_stores
 from gateway.config import REPO_POLICY, Settings
-from gateway.principal import Principal
+from gateway.domain.principal import Principal
+from gateway.http.app import build_services, prepare_stores
 
 GRANT = "p, partner, internal/open/*, space, read, allow"
 

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.config import REPO_POLICY
-from gateway.listen import APPLICATION_NAME
+from gateway.records.listen import APPLICATION_NAME
 from tests.databases import SERVER_URLS
 from tests.replicas import APPLY, admin, bearer, replica, space_names, wait_until
 

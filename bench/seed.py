@@ -42,7 +42,7 @@ from bench.common import (
     size_name,
     sqlite_path,
 )
-from gateway.demo import PEOPLE, DemoPerson
+from gateway.domain.demo import PEOPLE, DemoPerson
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -34,17 +34,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bench.common import MANIFEST, OUT_ROOT, PAGE, REPO, default_urls
-from gateway.app import build_services, create_app
 from gateway.config import Settings
-from gateway.cursors import STORE_ORDER, TimePosition
-from gateway.domain import StoreName
-from gateway.federation import list_questions
+from gateway.domain.model import StoreName
+from gateway.domain.permissions import KNOWN_ROLES, Action, Persona, Resource
+from gateway.http.app import build_services, create_app
 from gateway.policies.explain import build_enforcer
-from gateway.policies.permissions import KNOWN_ROLES, Action, Persona, Resource
 from gateway.policies.policy import Policy
-from gateway.policies.scope import Grants, Scope, StoreScope
 from gateway.schema.context import build_context
 from gateway.schema.loaders import Loaders
+from gateway.stores.cursors import STORE_ORDER, TimePosition
+from gateway.stores.federation import list_questions
+from gateway.stores.scope import Grants, Scope, StoreScope
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
 
-    from gateway.domain import Question
+    from gateway.domain.model import Question
     from gateway.services import Services
 
 MODES = ("real", "allow-all", "naive", "raw")

@@ -19,8 +19,8 @@ import time
 
 import httpx
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 
 
 async def _measure(requests: int, records_url: str | None) -> None:

@@ -28,19 +28,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway import access_matrix, whocan_report
-from gateway.app import build_services, prepare_stores
 from gateway.config import Settings
-from gateway.demo import PEOPLE
-from gateway.domain import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
-from gateway.policies import population
+from gateway.domain.demo import PEOPLE
+from gateway.domain.model import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.domain.permissions import Persona
+from gateway.domain.principal import Principal
+from gateway.http.app import build_services, prepare_stores
+from gateway.policies.admin import population
+from gateway.policies.admin.impact import Subject, persona_subjects
+from gateway.policies.admin.whocan import who_can
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.explain import Explainer
-from gateway.policies.impact import Subject, persona_subjects
-from gateway.policies.permissions import Persona
 from gateway.policies.policy import Policy
-from gateway.policies.whocan import who_can
-from gateway.principal import Principal
+from gateway.reports import access_matrix, whocan_report
 
 if TYPE_CHECKING:
     from collections.abc import Callable

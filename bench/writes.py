@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.app import build_services, prepare_stores
 from gateway.cli import demo_principal
 from gateway.config import Settings
-from gateway.domain import StoreName
+from gateway.domain.model import StoreName
+from gateway.http.app import build_services, prepare_stores
 from gateway.schema import build_schema
 from gateway.schema.context import build_context
 
@@ -143,7 +143,7 @@ async def _measure(
             ).items
         )
     )
-    from gateway import ids
+    from gateway.domain import ids
 
     question_id = ids.encode("Question", StoreName.COMMUNITY, question.id)
     principals = [demo_principal(WRITERS[w % len(WRITERS)], ()) for w in range(writers)]

@@ -8,10 +8,8 @@ from typing import TYPE_CHECKING
 
 from adapters.community import CommunityStore
 from adapters.internal import InternalStore
-from gateway.domain import StoreName
-from gateway.guard import guard_store
-from gateway.mentions import NotificationHub
-from gateway.policies.admin import PolicyAdmin
+from gateway.domain.model import StoreName
+from gateway.policies.admin.changes import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
 from gateway.policies.store import (
@@ -23,11 +21,13 @@ from gateway.policies.store import (
     VersionKind,
 )
 from gateway.records import Records
+from gateway.stores.guard import guard_store
+from gateway.writes.mentions import NotificationHub
 
 if TYPE_CHECKING:
     from gateway.config import Settings
     from gateway.identity.dev_issuer import DevIssuer
-    from gateway.stores import Store
+    from gateway.stores.interface import Store
 
 
 @dataclass

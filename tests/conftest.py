@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.app import build_services, prepare_stores
 from gateway.config import REPO_POLICY, Settings
+from gateway.http.app import build_services, prepare_stores
 from tests.databases import BACKENDS, DatabaseFactory, factory_for
 
 if TYPE_CHECKING:

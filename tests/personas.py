@@ -11,7 +11,7 @@ from gateway.schema.context import build_context
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from gateway.principal import Principal
+    from gateway.domain.principal import Principal
     from gateway.services import Services
 
 PERSONAS = (

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from gateway.app import create_app
 from gateway.cli import WS_IMPLEMENTATION
+from gateway.http.app import create_app
 
 if TYPE_CHECKING:
     from gateway.config import Settings

@@ -22,7 +22,7 @@ from adapters.community._tables import (
     topics,
     users,
 )
-from gateway.domain import SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.domain.model import SpaceKind, SpaceRole, StoreName, Visibility
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from gateway.demo import DemoData, DemoSpace
+    from gateway.domain.demo import DemoData, DemoSpace
 
 STYLES = {SpaceKind.QA: STYLE_QA, SpaceKind.GROUP: STYLE_DISCUSSION}
 

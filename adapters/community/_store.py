@@ -52,7 +52,7 @@ from adapters.community._tables import (
     users,
     visibility_of,
 )
-from gateway.domain import (
+from gateway.domain.model import (
     AccessEntry,
     Answer,
     Author,
@@ -67,7 +67,7 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.stores import NotSupported, StoreUnavailable, TargetMissing, WriteConflict
+from gateway.stores.interface import NotSupported, StoreUnavailable, TargetMissing, WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
@@ -75,10 +75,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Column, ColumnElement, Row, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from gateway.demo import DemoData
-    from gateway.domain import Feedback, Invitation, Prototype
-    from gateway.policies.scope import StoreScope
-    from gateway.stores import NameCursor, TimeCursor
+    from gateway.domain.demo import DemoData
+    from gateway.domain.model import Feedback, Invitation, Prototype
+    from gateway.stores.interface import NameCursor, TimeCursor
+    from gateway.stores.scope import StoreScope
 
 T = TypeVar("T")
 
@@ -261,7 +261,7 @@ class CommunityStore:
     name = STORE
 
     def __init__(self, url: str, *, timeout: float | None = None) -> None:
-        """``timeout``: the drivers' own bounds (see gateway.sql.open_engine); the call's
+        """``timeout``: the drivers' own bounds (see gateway.stores.sql.open_engine); the call's
         deadline is the gateway's guard's."""
         self.engine = open_engine(url, timeout)
 

@@ -18,7 +18,7 @@ from adapters.internal._tables import (
     prototypes,
     topic_tags,
 )
-from gateway.domain import SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.domain.model import SpaceKind, SpaceRole, StoreName, Visibility
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from gateway.demo import DemoData, DemoPerson, DemoSpace
+    from gateway.domain.demo import DemoData, DemoPerson, DemoSpace
 
 COMMUNITY_TYPES = {
     SpaceKind.GROUP: "group",

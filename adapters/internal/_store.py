@@ -34,7 +34,7 @@ from adapters.internal._tables import (
     prototypes,
     topic_tags,
 )
-from gateway.domain import (
+from gateway.domain.model import (
     AccessEntry,
     Answer,
     Author,
@@ -52,7 +52,7 @@ from gateway.domain import (
     Visibility,
     space_key,
 )
-from gateway.stores import NotSupported, StoreUnavailable, TargetMissing, WriteConflict
+from gateway.stores.interface import NotSupported, StoreUnavailable, TargetMissing, WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -60,9 +60,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy import ColumnElement, Row, Select, Subquery
 
-    from gateway.demo import DemoData
-    from gateway.policies.scope import StoreScope
-    from gateway.stores import NameCursor, TimeCursor
+    from gateway.domain.demo import DemoData
+    from gateway.stores.interface import NameCursor, TimeCursor
+    from gateway.stores.scope import StoreScope
 
 T = TypeVar("T")
 
@@ -109,7 +109,7 @@ class InternalStore:
     name: StoreName = StoreName.INTERNAL
 
     def __init__(self, url: str, *, timeout: float | None = None) -> None:
-        """``timeout``: the drivers' own bounds (see gateway.sql.open_engine); the call's
+        """``timeout``: the drivers' own bounds (see gateway.stores.sql.open_engine); the call's
         deadline is the gateway's guard's."""
         self._url = make_url(url)
         self.engine = open_engine(url, timeout)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
 from starlette.responses import JSONResponse
 
-from gateway.errors import ErrorCode
+from gateway.domain.errors import ErrorCode
+from gateway.domain.principal import Principal
 from gateway.identity.session import stored_principal
 from gateway.identity.tokens import (
     TokenRejected,
@@ -22,7 +23,6 @@ from gateway.identity.tokens import (
     is_jwt,
     peek_issuer,
 )
-from gateway.principal import Principal
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

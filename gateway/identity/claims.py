@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gateway.domain.permissions import Persona
+from gateway.domain.principal import Principal
 from gateway.identity.tokens import TokenRejected
-from gateway.policies.permissions import Persona
-from gateway.principal import Principal
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -16,8 +16,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
+from gateway.domain.principal import Principal
 from gateway.identity.tokens import TokenRejected, peek_issuer
-from gateway.principal import Principal
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -16,11 +16,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.config import OidcProvider
-from gateway.demo import PEOPLE, find_person
+from gateway.domain.demo import PEOPLE, find_person
+from gateway.domain.permissions import Persona
 from gateway.identity.dev_issuer import AUDIENCE, ISSUER, dev_principal
 from gateway.identity.login import safe_next
 from gateway.identity.session import store_principal
-from gateway.policies.permissions import Persona
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from gateway.config import OidcProvider
-    from gateway.principal import Principal
+    from gateway.domain.principal import Principal
 
     # A principal, or the reason the token is refused.
     Outcome = Principal | str

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from gateway.config import OidcProvider
+    from gateway.domain.principal import Principal
     from gateway.identity.jwks import JwksCache
-    from gateway.principal import Principal
 
 
 class OidcVerifier:

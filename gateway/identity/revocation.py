@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING
 from joserfc import jws
 from joserfc.errors import JoseError
 
-from gateway.guard import STORE_FAILURES
 from gateway.identity.tokens import TokenRejected, is_jwt
+from gateway.stores.guard import STORE_FAILURES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from gateway.domain.principal import Principal
     from gateway.identity.session_store import SessionStore
-    from gateway.principal import Principal
 
 log = logging.getLogger("gateway.identity")
 

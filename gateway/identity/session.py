@@ -12,8 +12,8 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from gateway.domain.principal import Principal
 from gateway.identity.claims import trust_rules_of
-from gateway.principal import Principal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, MutableMapping

@@ -32,9 +32,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
-from gateway.guard import STORE_FAILURES
 from gateway.identity.session import principal_id_of, stored_provider
 from gateway.identity.session_store import key_of
+from gateway.stores.guard import STORE_FAILURES
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.records import access_revocations, sessions
-from gateway.sql import write_transaction
+from gateway.stores.sql import write_transaction
 
 if TYPE_CHECKING:
     from datetime import datetime

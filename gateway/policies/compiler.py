@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING
 
 from casbin.util import key_match
 
-from gateway.domain import StoreName, Visibility
+from gateway.domain.model import StoreName, Visibility
+from gateway.domain.permissions import SELF, Action, Resource
 from gateway.policies.export import digest
-from gateway.policies.permissions import SELF, Action, Resource
 from gateway.policies.policy import Effect, Policy, Rule, parse_domain, role_closure
-from gateway.policies.scope import Grants, Scope, StoreScope
+from gateway.stores.scope import Grants, Scope, StoreScope
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from gateway.domain import Membership
-    from gateway.principal import Principal
+    from gateway.domain.model import Membership
+    from gateway.domain.principal import Principal
 
 
 class PolicyIndex:

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 import casbin
 from casbin.util import key_match
 
-from gateway.policies.permissions import SELF
+from gateway.domain.permissions import SELF
 from gateway.policies.policy import MODEL_PATH, Effect, Policy, Rule
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from gateway.domain import Membership
-    from gateway.principal import Principal
+    from gateway.domain.model import Membership
+    from gateway.domain.principal import Principal
 
 
 def build_enforcer(

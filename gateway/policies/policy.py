@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from casbin.util import key_match
 
-from gateway.domain import StoreName, Visibility
-from gateway.policies.permissions import (
+from gateway.domain.model import StoreName, Visibility
+from gateway.domain.permissions import (
     KNOWN_ROLES,
     PEOPLE,
     USER_PREFIX,

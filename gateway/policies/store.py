@@ -46,7 +46,7 @@ from sqlalchemy_adapter.adapter import Filter
 from gateway.policies.export import canonical, digest, line_diff, row_text
 from gateway.policies.policy import MODEL_PATH, Policy
 from gateway.records import AuditEntry, Outcome, insert_audit
-from gateway.sql import UtcDateTime, write_transaction
+from gateway.stores.sql import UtcDateTime, write_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from casbin.util import key_match
 
-from gateway.domain import SpaceRole, StoreName, Visibility
-from gateway.policies.permissions import (
+from gateway.domain.model import SpaceRole, StoreName, Visibility
+from gateway.domain.permissions import (
     ADMIN_DOMAIN,
     EXTERNAL,
     KNOWN_ROLES,
@@ -111,7 +111,7 @@ CHECKS: tuple[Check, ...] = (
     Check(_values(Resource.POLICY), _values(Action.ADMINISTER), people=False, admin=True),
 )
 
-# The visibilities each store's spaces can have (see gateway.domain.Visibility): a domain
+# The visibilities each store's spaces can have (see gateway.domain.model.Visibility): a domain
 # naming another pair, such as community/open/*, matches no space there is.
 STORE_VISIBILITIES: dict[StoreName, tuple[Visibility, ...]] = {
     StoreName.INTERNAL: (Visibility.OPEN, Visibility.RESTRICTED, Visibility.SHARED),

@@ -4,7 +4,7 @@ It is a schema of its own on an endpoint of its own, answered only for principal
 policy lets ``administer`` the policy (``security_admin`` by default): anyone else gets
 a 401 or 403 before any GraphQL runs, so not even its field names leak, and the public
 schema on ``/graphql`` has none of them. Everything here goes through
-:class:`gateway.policies.admin.PolicyAdmin`, as the CLI and the ``/admin`` page do.
+:class:`gateway.policies.admin.changes.PolicyAdmin`, as the CLI and the ``/admin`` page do.
 """
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.errors import ClientError
-from gateway.offboarding import Offboarding, OffboardingRefused, principal_key
+from gateway.domain.errors import ClientError
+from gateway.domain.permissions import USER_PREFIX, Action
+from gateway.domain.principal import Principal
+from gateway.identity.offboarding import Offboarding, OffboardingRefused, principal_key
 from gateway.policies import explain as explaining
-from gateway.policies import lines as policy_lines
-from gateway.policies import population
-from gateway.policies.admin import ChangeRefused, Proposal
-from gateway.policies.permissions import USER_PREFIX, Action
+from gateway.policies.admin import lines as policy_lines
+from gateway.policies.admin import population
+from gateway.policies.admin.changes import ChangeRefused, Proposal
+from gateway.policies.admin.whocan import SPACE_ACTIONS, who_can
 from gateway.policies.store import StaleVersion, VersionKind
-from gateway.policies.whocan import SPACE_ACTIONS, who_can
-from gateway.principal import Principal
 from gateway.records import Outcome
 from gateway.schema.payloads import UserError
 from gateway.writes import ErrorCode
 
 if TYPE_CHECKING:
-    from gateway.domain import Space
+    from gateway.domain.model import Space
     from gateway.policies.store import Version
     from gateway.services import Services
 

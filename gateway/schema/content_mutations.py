@@ -13,9 +13,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway import ids, writes
-from gateway.errors import StoreDown
-from gateway.policies.permissions import Action, Resource
+from gateway import writes
+from gateway.domain import ids
+from gateway.domain.errors import StoreDown
+from gateway.domain.permissions import Action, Resource
 from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.payloads import (

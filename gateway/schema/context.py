@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from gateway.domain import StoreName
-from gateway.errors import StoreDown
-from gateway.guard import STORE_FAILURES, NotCalled, guarded
+from gateway.domain.errors import StoreDown
+from gateway.domain.model import StoreName
+from gateway.domain.permissions import Action
 from gateway.policies.compiler import Authorizer
-from gateway.policies.permissions import Action
 from gateway.policies.policy import Effect
 from gateway.records import AuditEntry, Outcome
 from gateway.schema.loaders import Loaders
+from gateway.stores.guard import STORE_FAILURES, NotCalled, guarded
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     from strawberry.types import Info
 
     from gateway.config import Settings
-    from gateway.domain import Membership
-    from gateway.mentions import NotificationHub
-    from gateway.policies.scope import Scope
-    from gateway.principal import Principal
+    from gateway.domain.model import Membership
+    from gateway.domain.principal import Principal
     from gateway.records import Records
     from gateway.services import Services
-    from gateway.stores import Store
+    from gateway.stores.interface import Store
+    from gateway.stores.scope import Scope
+    from gateway.writes.mentions import NotificationHub
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Context:
     now: datetime
     # Stores that failed while answering part of a list: reported next to the data.
     partial_failures: list[tuple[StoreDown, list[str | int] | None]] = field(default_factory=list)
-    # A websocket's connection_init payload (graphql-transport-ws); see gateway.app.
+    # A websocket's connection_init payload (graphql-transport-ws); see gateway.http.app.
     connection_params: dict[str, Any] | None = None
 
     @property
@@ -76,7 +76,7 @@ async def build_context(
     after they were issued (a login, or a front-end's bearer call): until then they grant
     nothing, and an expired or revoked one never binds.
 
-    The stores are asked at once, each within its own deadline (gateway.guard), so a store
+    The stores are asked at once, each within its own deadline (gateway.stores.guard), so a store
     that does not answer costs at most its deadline and never the other store's part. The
     caller then gets what the answering store grants, an error naming the missing one, and
     nothing from the missing store in this request (see :func:`_withhold`).

@@ -15,7 +15,7 @@ from graphql import (
 )
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from gateway.errors import ClientError, ErrorCode
+from gateway.domain.errors import ClientError, ErrorCode
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

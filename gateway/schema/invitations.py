@@ -8,9 +8,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from gateway import ids
-from gateway.domain import Invitation as DomainInvitation
-from gateway.domain import InvitationStatus
+from gateway.domain import ids
+from gateway.domain.model import Invitation as DomainInvitation
+from gateway.domain.model import InvitationStatus
 from gateway.schema.context import context_of
 from gateway.schema.types import Person, Space
 

@@ -27,7 +27,7 @@ from graphql import (
 )
 from graphql.validation import ValidationRule
 
-from gateway.errors import ErrorCode
+from gateway.domain.errors import ErrorCode
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, SelectionSetNode

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gateway.domain import Page, Person, StoreName
-from gateway.errors import StoreDown
-from gateway.guard import guarded
+from gateway.domain.errors import StoreDown
+from gateway.domain.model import Page, Person, StoreName
+from gateway.stores.guard import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
     from datetime import datetime
 
-    from gateway.domain import Answer, Feedback, Invitation, Prototype, Question, Space
+    from gateway.domain.model import Answer, Feedback, Invitation, Prototype, Question, Space
     from gateway.policies.compiler import Authorizer
-    from gateway.stores import Store, TimeCursor
+    from gateway.stores.interface import Store, TimeCursor
 
 K = TypeVar("K", bound=tuple)
 V = TypeVar("V")

@@ -12,9 +12,10 @@ import dataclasses
 import strawberry
 from strawberry.types import Info
 
-from gateway import ids, writes
-from gateway.errors import InvalidId, StoreDown
-from gateway.policies.permissions import Action
+from gateway import writes
+from gateway.domain import ids
+from gateway.domain.errors import InvalidId, StoreDown
+from gateway.domain.permissions import Action
 from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of

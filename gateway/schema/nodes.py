@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry import relay
 
-from gateway import ids
-from gateway.errors import InvalidId
-from gateway.policies.permissions import PEOPLE, Action, Resource
+from gateway.domain import ids
+from gateway.domain.errors import InvalidId
+from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 

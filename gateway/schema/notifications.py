@@ -19,8 +19,8 @@ from strawberry import relay
 from strawberry.relay import GlobalID, GlobalIDValueError
 from strawberry.types import Info
 
-from gateway import ids
-from gateway.errors import InvalidArgument, InvalidCursor, InvalidId
+from gateway.domain import ids
+from gateway.domain.errors import InvalidArgument, InvalidCursor, InvalidId
 from gateway.records import Notification as Record
 from gateway.schema.context import build_context, context_of
 from gateway.schema.nodes import resolve_node

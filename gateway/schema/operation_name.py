@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from gateway.errors import ErrorCode
+from gateway.domain.errors import ErrorCode
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from gateway import ids
-from gateway.errors import StoreDown
-from gateway.guard import STORE_FAILURES, guarded
-from gateway.mentions import handles_in, notify_mentions
+from gateway.domain import ids
+from gateway.domain.errors import StoreDown
+from gateway.stores.guard import STORE_FAILURES, guarded
 from gateway.writes import ErrorCode, WriteRefused, audit_refusal
+from gateway.writes.mentions import handles_in, notify_mentions
 
 if TYPE_CHECKING:
-    from gateway.domain import Space, StoreName
-    from gateway.policies.permissions import Action
+    from gateway.domain.model import Space, StoreName
+    from gateway.domain.permissions import Action
     from gateway.records import Replay
     from gateway.schema.context import Context
 

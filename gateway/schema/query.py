@@ -8,10 +8,9 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from gateway import federation, ids
-from gateway.cursors import NamePosition
-from gateway.domain import StoreName
-from gateway.errors import InvalidArgument
+from gateway.domain import ids
+from gateway.domain.errors import InvalidArgument
+from gateway.domain.model import StoreName
 from gateway.schema.context import context_of
 from gateway.schema.nodes import resolve_node
 from gateway.schema.notifications import NotificationQueries
@@ -24,6 +23,8 @@ from gateway.schema.types import (
     Viewer,
     questions_connection,
 )
+from gateway.stores import federation
+from gateway.stores.cursors import NamePosition
 
 if TYPE_CHECKING:
     pass

@@ -15,22 +15,23 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from strawberry.types import Info
 
-from gateway import ids, writes
-from gateway.domain import Invitation as DomainInvitation
-from gateway.domain import Space as DomainSpace
-from gateway.domain import SpaceKind as DomainSpaceKind
-from gateway.domain import SpaceRole, StoreName
-from gateway.domain import Visibility as DomainVisibility
-from gateway.errors import StoreDown
-from gateway.guard import guarded
+from gateway import writes
+from gateway.domain import ids
+from gateway.domain.errors import StoreDown
+from gateway.domain.model import Invitation as DomainInvitation
+from gateway.domain.model import Space as DomainSpace
+from gateway.domain.model import SpaceKind as DomainSpaceKind
+from gateway.domain.model import SpaceRole, StoreName
+from gateway.domain.model import Visibility as DomainVisibility
+from gateway.domain.permissions import EXTERNAL, Action, Persona, membership_resource
+from gateway.domain.principal import Principal
 from gateway.policies.compiler import Authorizer
-from gateway.policies.permissions import EXTERNAL, Action, Persona, membership_resource
-from gateway.principal import Principal
 from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.invitations import Invitation, MemberRole
 from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of
 from gateway.schema.types import Space, SpaceKind, Store
+from gateway.stores.guard import guarded
 from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
 
 if TYPE_CHECKING:

@@ -15,13 +15,14 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from gateway import domain, federation
-from gateway.cursors import NamePosition, TimePosition
-from gateway.domain import SpaceRole, StoreName
-from gateway.ids import node_id
-from gateway.policies.permissions import PEOPLE, Action, Resource
+from gateway.domain import model as domain
+from gateway.domain.ids import node_id
+from gateway.domain.model import SpaceRole, StoreName
+from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
 from gateway.schema.pagination import connection, page_size
+from gateway.stores import federation
+from gateway.stores.cursors import NamePosition, TimePosition
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -13,17 +13,17 @@ from sqlalchemy import event, insert, select
 import adapters.community
 from adapters.community import CommunityStore
 from adapters.community import _tables as t
-from gateway.demo import DemoAnswer, DemoMember, demo_data
-from gateway.domain import Page, SpaceKind, SpaceRole, StoreName, Visibility
-from gateway.errors import InvalidCursor
-from gateway.guard import GuardedStore
-from gateway.policies.scope import Grants, StoreScope
-from gateway.stores import AtTime, NameCursor, Store, StoreUnavailable, TimeCursor
+from gateway.domain.demo import DemoAnswer, DemoMember, demo_data
+from gateway.domain.errors import InvalidCursor
+from gateway.domain.model import Page, SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.stores.guard import GuardedStore
+from gateway.stores.interface import AtTime, NameCursor, Store, StoreUnavailable, TimeCursor
+from gateway.stores.scope import Grants, StoreScope
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from gateway.demo import DemoSpace
+    from gateway.domain.demo import DemoSpace
     from tests.databases import DatabaseFactory
 
 C = StoreName.COMMUNITY

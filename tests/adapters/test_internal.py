@@ -1,6 +1,6 @@
 """The internal store adapter against real SQLite, PostgreSQL and MariaDB databases.
 
-Expectations are spelled out from the demo data set (gateway/demo.py), so a wrong
+Expectations are spelled out from the demo data set (gateway/domain/demo.py), so a wrong
 scope predicate, ordering or mapping fails here rather than in the gateway.
 """
 
@@ -18,16 +18,16 @@ from sqlalchemy.exc import IntegrityError
 import adapters.internal
 from adapters.internal import InternalStore
 from adapters.internal._tables import communities, forum_replies, forum_topics, topic_tags
-from gateway.demo import demo_data
-from gateway.domain import Page, SpaceKind, SpaceRole, StoreName, Visibility
-from gateway.errors import InvalidCursor
-from gateway.policies.scope import Grants, StoreScope
-from gateway.stores import AtTime, NameCursor, Store, StoreUnavailable, TimeCursor
+from gateway.domain.demo import demo_data
+from gateway.domain.errors import InvalidCursor
+from gateway.domain.model import Page, SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.stores.interface import AtTime, NameCursor, Store, StoreUnavailable, TimeCursor
+from gateway.stores.scope import Grants, StoreScope
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from gateway.domain import Question
+    from gateway.domain.model import Question
     from tests.databases import DatabaseFactory
 
 pytestmark = pytest.mark.backend

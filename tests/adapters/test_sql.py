@@ -18,8 +18,8 @@ from adapters._sql import (
     page,
     refresh_statistics,
 )
-from gateway.errors import InvalidCursor
-from gateway.stores import AtTime, TimeCursor
+from gateway.domain.errors import InvalidCursor
+from gateway.stores.interface import AtTime, TimeCursor
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 from tests.identity.idp import AUDIENCE, CLIENT_ID, LocalIdP, make_key
 
 if TYPE_CHECKING:

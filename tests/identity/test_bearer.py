@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 from tests.identity.idp import AUDIENCE, b64, hs256_with, make_key, unsigned, with_payload
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ async def test_the_dev_issuer_still_comes_first(settings: Any, idp: LocalIdP) ->
     """Providers come after the development issuer in the chain; both work side by side."""
     import httpx
 
-    from gateway.app import create_app
+    from gateway.http.app import create_app
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):

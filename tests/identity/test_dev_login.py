@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

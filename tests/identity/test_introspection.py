@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.identity.introspection import IntrospectionEndpoint, IntrospectionVerifier
 from gateway.identity.tokens import VerificationUnavailable
 from tests.identity.conftest import CORP_CLIENT_SECRET, GATEWAY_TOML

@@ -21,8 +21,8 @@ import itsdangerous
 import pytest
 from sqlalchemy import select, update
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.identity.login import safe_next
 from gateway.identity.session import COOKIE_NAME, SECRET_FILE, session_secret
 from gateway.identity.session_middleware import COOKIE_SALT

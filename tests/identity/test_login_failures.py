@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 from tests.identity.test_login import _client, assert_refused, authorize, authorize_error
 
 if TYPE_CHECKING:

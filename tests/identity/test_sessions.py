@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.http.app import create_app
+from gateway.identity.offboarding import Offboarding
 from gateway.identity.session import COOKIE_NAME
 from gateway.identity.session_store import SessionStore
-from gateway.offboarding import Offboarding
 from tests.databases import factory_for
 from tests.identity.test_login import _client, log_in, view
 

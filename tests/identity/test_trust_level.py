@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from adapters.community._tables import users
 from gateway.config import ConfigError, OidcProvider, RoleRule
-from gateway.domain import StoreName
+from gateway.domain.model import StoreName
 from gateway.identity.claims import principal_from_claims
 from gateway.schema.context import build_context
 from tests.identity.test_provider_config import _load

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.http.app import create_app
 from gateway.identity.jwks import JwksCache
 from gateway.identity.oidc import OidcVerifier
 from gateway.identity.userinfo import Userinfo

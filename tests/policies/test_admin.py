@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.app import build_services, prepare_stores
 from gateway.cli import demo_principal, main
 from gateway.config import REPO_POLICY, Settings
-from gateway.policies.admin import ChangeRefused, is_administrator, lockout
+from gateway.http.app import build_services, prepare_stores
+from gateway.policies.admin.changes import ChangeRefused, is_administrator, lockout
 from gateway.policies.export import digest
 from gateway.policies.policy import Policy
 from gateway.policies.store import StaleVersion, VersionKind

@@ -8,12 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 
-from gateway.domain import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.domain.model import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.domain.permissions import KNOWN_ROLES, Persona
+from gateway.domain.principal import Principal
 from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.explain import build_enforcer
-from gateway.policies.permissions import KNOWN_ROLES, Persona
 from gateway.policies.policy import Effect, Policy, RoleLink, Rule
-from gateway.principal import Principal
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 SLUGS = ("a", "b", "c")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import REPO_POLICY
-from gateway.policies.edit_check import COMMENT, check_edit
+from gateway.policies.admin.edit_check import COMMENT, check_edit
 from gateway.policies.policy import Policy
 
 BASE = Policy.from_file(REPO_POLICY)

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gateway.domain import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
-from gateway.policies.compiler import Authorizer, PolicyIndex
-from gateway.policies.impact import (
+from gateway.domain.model import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.domain.permissions import NEEDS_READ, Action, Resource, membership_resource
+from gateway.domain.principal import Principal
+from gateway.policies.admin.impact import (
     Change,
     Subject,
     Turn,
@@ -19,9 +20,8 @@ from gateway.policies.impact import (
     invitee_subjects,
     persona_subjects,
 )
-from gateway.policies.permissions import NEEDS_READ, Action, Resource, membership_resource
+from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.policy import Policy
-from gateway.principal import Principal
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 

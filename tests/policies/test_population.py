@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.demo import PEOPLE
-from gateway.domain import StoreName
-from gateway.policies import population
+from gateway.domain.demo import PEOPLE
+from gateway.domain.model import StoreName
+from gateway.policies.admin import population
 from tests.personas import run
-from tests.test_invitations import INVITE
-from tests.test_read_matrix import AURORA
-from tests.test_writes import space_ids
+from tests.schema.test_invitations import INVITE
+from tests.schema.test_read_matrix import AURORA
+from tests.writes.test_writes import space_ids
 
 if TYPE_CHECKING:
     from gateway.services import Services

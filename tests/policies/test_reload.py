@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.config import REPO_POLICY, Settings
+from gateway.http.app import create_app
+from gateway.policies.admin.reload import PolicyReloader
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
-from gateway.policies.reload import PolicyReloader
 from gateway.policies.store import FileSource, PolicyStore, VersionKind
 from gateway.records import Records
 

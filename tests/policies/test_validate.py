@@ -11,9 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.domain import Membership, SpaceRole, StoreName
-from gateway.policies.compiler import Authorizer, PolicyIndex
-from gateway.policies.permissions import (
+from gateway.domain.model import Membership, SpaceRole, StoreName
+from gateway.domain.permissions import (
     EXTERNAL,
     KNOWN_ROLES,
     NEEDS_READ,
@@ -21,9 +20,10 @@ from gateway.policies.permissions import (
     Persona,
     Resource,
 )
+from gateway.domain.principal import Principal
+from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.policy import Policy
 from gateway.policies.validate import CHECKS, Severity, _Analysis, check_text
-from gateway.principal import Principal
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 DEFAULT_POLICY = Path(__file__).parents[2] / "policies.csv"

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import gateway.policies.whocan as whocan_module
-from gateway.domain import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
+import gateway.policies.admin.whocan as whocan_module
+from gateway.domain.model import Membership, Space, SpaceKind, SpaceRole, StoreName, Visibility
+from gateway.domain.permissions import KNOWN_ROLES, NEEDS_READ, Action, Persona
+from gateway.domain.principal import Principal
+from gateway.policies.admin.impact import Subject, persona_subjects
+from gateway.policies.admin.whocan import SPACE_ACTIONS, Decision, Verdict, WhoCan, who_can
 from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.explain import Explainer
-from gateway.policies.impact import Subject, persona_subjects
-from gateway.policies.permissions import KNOWN_ROLES, NEEDS_READ, Action, Persona
 from gateway.policies.policy import Effect, Policy, RoleLink, Rule
-from gateway.policies.whocan import SPACE_ACTIONS, Decision, Verdict, WhoCan, who_can
-from gateway.principal import Principal
 from tests.policies.test_compiler_oracle import (
     ACTIONS,
     ALL_SPACES,

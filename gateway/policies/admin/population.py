@@ -1,0 +1,104 @@
+"""The real principals and spaces a policy is judged over: for impact, who-can and reports.
+
+Everyone the gateway has seen (the roles their last token carried, with the memberships
+a request of theirs would load now), one principal per persona holding nothing else
+(what a newcomer of that persona would get), and every space of every store. Reading
+it costs a query per known principal and store: it is for administrators' tools, never
+for a request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gateway.domain import ids
+from gateway.domain.errors import InvalidId
+from gateway.domain.model import StoreName
+from gateway.policies.admin.impact import Subject, persona_subjects
+from gateway.stores.interface import NameCursor
+from gateway.stores.scope import Grants, StoreScope
+
+if TYPE_CHECKING:
+    from gateway.domain.model import Membership, Space
+    from gateway.domain.principal import Principal
+    from gateway.records import Records
+    from gateway.stores.interface import Store
+
+# Spaces read per query (all are read, page by page).
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    subjects: tuple[Subject, ...]  # known principals first, then one per persona
+    spaces: tuple[Space, ...]
+
+
+async def all_spaces(stores: dict[StoreName, Store]) -> list[Space]:
+    spaces: list[Space] = []
+    for name in StoreName:
+        everything = StoreScope(name, allow=Grants(everything=True))
+        after: NameCursor | None = None
+        while True:
+            page = await stores[name].list_spaces(everything, kind=None, after=after, limit=PAGE)
+            spaces.extend(page.items)
+            if not page.has_next:
+                break
+            after = NameCursor(page.items[-1].name, page.items[-1].id)
+    return spaces
+
+
+class NoSuchSpace(LookupError):
+    """No space answers to that id or key; the message says which."""
+
+
+async def find_space(stores: dict[StoreName, Store], value: str) -> Space:
+    """A space by global id or key (``STORE/VISIBILITY/SLUG``), whoever may read it: for
+    administrators' questions about it, never for a request on a caller's behalf."""
+    if "/" in value:
+        found = [s for s in await all_spaces(stores) if s.key == value]
+        if not found:
+            raise NoSuchSpace(f"no space {value!r}")
+        return found[0]
+    try:
+        ref = ids.decode(value, "Space")
+    except InvalidId as exc:
+        raise NoSuchSpace(str(exc)) from None
+    everything = StoreScope(ref.store, allow=Grants(everything=True))
+    spaces = await stores[ref.store].spaces_by_ids([ref.native_id], everything)
+    if ref.native_id not in spaces:
+        raise NoSuchSpace(f"no space {value!r}")
+    return spaces[ref.native_id]
+
+
+async def with_memberships(stores: dict[StoreName, Store], principal: Principal) -> Principal:
+    """The principal with the memberships (and pending invitations) both stores hold for
+    its verified email, as a request of theirs would load them."""
+    if not principal.verified_email:
+        return principal
+    found = await asyncio.gather(
+        *(stores[name].memberships_for(principal.verified_email) for name in StoreName)
+    )
+    return principal.with_memberships(tuple(m for ms in found for m in ms))
+
+
+async def gather(stores: dict[StoreName, Store], records: Records) -> Population:
+    spaces = await all_spaces(stores)
+    known = await records.known_principals()
+    emails = sorted({p.verified_email for p in known if p.verified_email})
+    held: dict[str, list[Membership]] = {}
+    for start in range(0, len(emails), PAGE):
+        chunk = emails[start : start + PAGE]
+        for found in await asyncio.gather(*(stores[n].memberships_of(chunk) for n in StoreName)):
+            for email, memberships in found.items():
+                held.setdefault(email, []).extend(memberships)
+    subjects = [
+        Subject.known(
+            p.with_memberships(tuple(held.get(p.verified_email, ()))) if p.verified_email else p
+        )
+        for p in known
+    ]
+    subjects.extend(persona_subjects())
+    return Population(tuple(subjects), tuple(spaces))

@@ -1,0 +1,341 @@
+"""The one small interface every store adapter implements.
+
+An adapter owns its store's native schema and maps it to :mod:`gateway.domain.model`.
+Rules every adapter keeps:
+
+* Every list method takes a compiled :class:`~gateway.stores.scope.StoreScope`
+  and turns it into a SQL predicate (``scope.predicate(visibility_col, slug_col)``).
+  Nothing is filtered in Python after loading. ``scope.empty`` means: return an
+  empty result without querying.
+* Every lookup by id is batched (one statement for many ids), so it can feed a
+  DataLoader. Ids are the store's native ids as strings; an id that is not a
+  valid native id (e.g. ``"abc"`` for an integer key) or not in scope is simply
+  absent from the result, exactly like an id that does not exist.
+* Lists are keyset-paginated. ``limit`` is the page size; an adapter fetches
+  ``limit + 1`` rows and returns a :class:`~gateway.domain.model.Page` with ``has_next``.
+* Per-parent methods (``answers_for_questions`` and the like) return a Page for every
+  requested id; an id that is invalid or unknown gets an empty Page.
+* A cursor whose id is not a valid native id was forged or corrupted: raise
+  :class:`gateway.domain.errors.InvalidCursor` (the client sees "invalid cursor").
+* Expiry is the caller's clock: methods that care take ``now``.
+* Writes trust the gateway's authorization (it checked scope and policy) but not
+  time: each runs in one transaction that re-checks its target exists and raises
+  :class:`TargetMissing` when it vanished meanwhile. Concurrent writers never
+  fail one another: they queue (SQLite) or lock the parent row (servers).
+* When the store cannot be reached, a method lets the driver's (SQLAlchemy's) error
+  through; only :meth:`Store.ping` raises :class:`StoreUnavailable` itself. The
+  gateway's one guard (:class:`gateway.stores.guard.GuardedStore`) gives every call its
+  deadline and circuit breaker and turns those errors into :class:`StoreUnavailable`;
+  the gateway reports the store as down for that part of the response and serves
+  the other store.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from gateway.domain.demo import DemoData
+    from gateway.domain.model import (
+        AccessEntry,
+        Answer,
+        Author,
+        Feedback,
+        Invitation,
+        Membership,
+        Page,
+        Person,
+        Prototype,
+        Question,
+        Space,
+        SpaceKind,
+        SpaceRole,
+        StoreName,
+        Visibility,
+    )
+    from gateway.stores.scope import StoreScope
+
+
+class AtTime(enum.Enum):
+    """Which rows with ``created_at`` equal to a cursor's time still come after it."""
+
+    NONE = "none"  # only strictly older rows
+    ALL = "all"  # every row at that time, and older
+    BELOW_ID = "below_id"  # rows at that time whose native id is smaller, and older
+
+
+@dataclass(frozen=True, slots=True)
+class TimeCursor:
+    """A position in ``created_at DESC, id DESC`` order; rows strictly after it are wanted."""
+
+    created_at: datetime
+    at_time: AtTime = AtTime.NONE
+    id: str | None = None  # the native id, with AtTime.BELOW_ID
+
+
+@dataclass(frozen=True, slots=True)
+class NameCursor:
+    """A position in ``name ASC, id ASC`` order; rows strictly after ``(name, id)`` are wanted."""
+
+    name: str
+    id: str
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or answered with an error; the message names it."""
+
+
+class TargetMissing(Exception):
+    """A write's target (space, question, answer, prototype) is not (or no longer) there."""
+
+
+class WriteConflict(Exception):
+    """The write contradicts the store's state (e.g. inviting someone already a member);
+    the message says how, for the user."""
+
+
+class NotSupported(Exception):
+    """The store has no such thing natively (e.g. the forum has no prototypes); the
+    message says what, for the user."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A community store behind the gateway."""
+
+    name: StoreName
+
+    # --- lifecycle --------------------------------------------------------
+    async def create_schema(self) -> None:
+        """Create the native tables if they do not exist (never drops anything)."""
+
+    async def is_empty(self) -> bool:
+        """True when the store holds no spaces yet (the demo loader seeds only then)."""
+
+    async def load_demo(self, data: DemoData) -> None:
+        """Write the demo data set's part for this store, in the native schema."""
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers a trivial query."""
+
+    async def close(self) -> None:
+        """Dispose of the engine and its connections."""
+
+    # --- principals -------------------------------------------------------
+    async def memberships_for(self, email: str) -> list[Membership]:
+        """Every membership of the account(s) with this verified email, expired ones included,
+        and its unrevoked, not yet accepted invitations as ``pending`` memberships."""
+
+    async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
+        """:meth:`memberships_for` of many emails at once, keyed by the lower-cased email
+        (an email with none is absent). For administrators' tools over everyone."""
+
+    async def trust_level(self, email: str) -> int | None:
+        """The forum trust level (0 to 4) of the verified account with this email; None
+        when there is none, or the store has no trust levels."""
+
+    async def accept_invitations(self, author: Author, now: datetime) -> int:
+        """Bind every pending, unexpired, unrevoked invitation of the author's verified email:
+        create their profile if needed and a membership per invitation (with the
+        invitation's role and expiry). Returns how many were bound."""
+
+    # --- spaces -----------------------------------------------------------
+    async def list_spaces(
+        self,
+        scope: StoreScope,
+        *,
+        kind: SpaceKind | None,
+        after: NameCursor | None,
+        limit: int,
+    ) -> Page[Space]:
+        """Spaces in scope, ordered by name then id."""
+
+    async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
+        """Spaces in scope among ``ids``."""
+
+    async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
+        """Active (unexpired) members per space; spaces with none may be absent."""
+
+    # --- questions and answers ---------------------------------------------
+    async def list_questions(
+        self,
+        scope: StoreScope,
+        *,
+        space_ids: Sequence[str] | None,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+        featured: bool = False,
+    ) -> Page[Question]:
+        """Questions in spaces in scope (optionally only these spaces), newest first; only
+        featured ones with ``featured``. Hidden ones only where ``scope.reveal`` admits."""
+
+    async def questions_for_spaces(
+        self,
+        space_ids: Sequence[str],
+        *,
+        unanswered: bool,
+        tag: str | None,
+        after: TimeCursor | None,
+        limit: int,
+        featured: bool = False,
+        reveal_hidden: bool = False,
+    ) -> dict[str, Page[Question]]:
+        """Questions per space (spaces already checked in scope), newest first, ``limit`` per
+        space, in one statement for all spaces (a window function) plus at most one for
+        tags; the same filters and cursor semantics as :meth:`list_questions`. A Page for
+        every requested id (empty for invalid or unknown ids)."""
+
+    async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
+        """Questions in scope among ``ids``."""
+
+    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+        """Questions in scope whose title or body contains ``text`` (case-insensitive), newest
+        first. ``text`` is matched literally: ``%`` and ``_`` are not wildcards."""
+
+    async def answers_for_questions(
+        self,
+        question_ids: Sequence[str],
+        *,
+        after: TimeCursor | None,
+        limit: int,
+        reveal_hidden: bool = False,
+    ) -> dict[str, Page[Answer]]:
+        """Answers per question (questions already checked in scope), newest first, one
+        statement for all questions (a window function), ``limit`` per question."""
+
+    async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
+        """Answers in scope among ``ids``."""
+
+    async def answer_counts(
+        self, question_ids: Sequence[str], *, reveal_hidden: bool = False
+    ) -> dict[str, int]:
+        """Number of answers per question; questions with none may be absent. Per-parent
+        methods show hidden (moderated) content only with ``reveal_hidden``; scoped ones
+        where ``scope.reveal`` admits the space."""
+
+    # --- prototypes and feedback -----------------------------------------
+    async def prototypes_for_spaces(
+        self, space_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Prototype]]:
+        """Prototypes per space (spaces already checked in scope), by name, ``limit`` each."""
+
+    async def prototypes_by_ids(
+        self, ids: Sequence[str], scope: StoreScope
+    ) -> dict[str, Prototype]:
+        """Prototypes in scope among ``ids``."""
+
+    async def feedback_for_prototypes(
+        self, prototype_ids: Sequence[str], *, limit: int
+    ) -> dict[str, Page[Feedback]]:
+        """Feedback per prototype (already checked in scope), newest first, ``limit`` each."""
+
+    async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
+        """Feedback in scope among ``ids``."""
+
+    # --- people -----------------------------------------------------------
+    async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
+        """Profiles among ``ids`` (the gateway applies the Person policy)."""
+
+    async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
+        """Profiles by verified email (lower-cased), for linking one person across stores."""
+
+    async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
+        """Profiles by handle, compared case-insensitively, keyed by the lower-cased handle
+        (for @mentions)."""
+
+    # --- writes -----------------------------------------------------------
+    async def ensure_author(self, author: Author) -> str:
+        """The native id of the profile with the author's verified email; created on the
+        first write (just-in-time provisioning, with a unique handle)."""
+
+    async def ask_question(
+        self,
+        space_id: str,
+        author_id: str,
+        *,
+        title: str,
+        body: str,
+        tags: Sequence[str],
+        now: datetime,
+    ) -> Question:
+        """Create a question (with its tags, lower-cased) in a space."""
+
+    async def answer_question(
+        self, question_id: str, author_id: str, *, body: str, now: datetime
+    ) -> Answer:
+        """Add an answer to a question."""
+
+    async def accept_answer(self, answer_id: str) -> Question:
+        """Mark the answer as its question's accepted one (replacing any earlier choice);
+        returns the question as it now is."""
+
+    async def add_feedback(
+        self,
+        prototype_id: str,
+        author_id: str,
+        *,
+        rating: int,
+        body: str,
+        internal_note: str | None,
+        now: datetime,
+    ) -> Feedback:
+        """Add feedback on a prototype."""
+
+    async def invite(
+        self,
+        space_id: str,
+        email: str,
+        role: SpaceRole,
+        sponsor_id: str,
+        *,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Invitation:
+        """Invite an email to a space, or renew its pending invitation there (new role,
+        expiry and sponsor). Raises :class:`NotSupported` where the store has no
+        invitations for this space."""
+
+    async def invitations_by_ids(self, ids: Sequence[str]) -> dict[str, Invitation]:
+        """Invitations among ``ids`` (the gateway checks the space)."""
+
+    async def invitations_for_spaces(self, space_ids: Sequence[str]) -> dict[str, list[Invitation]]:
+        """Every invitation per space, newest first (revoked and expired included)."""
+
+    async def revoke_invitation(self, invitation_id: str, now: datetime) -> Invitation:
+        """Revoke an invitation; if it was accepted, the membership it made ends too."""
+
+    async def remove_member(self, space_id: str, person_id: str) -> bool:
+        """End a person's membership of a space; False when there was none."""
+
+    async def create_space(
+        self,
+        *,
+        slug: str,
+        name: str,
+        description: str,
+        kind: SpaceKind,
+        visibility: Visibility,
+        owner_id: str,
+        now: datetime,
+    ) -> Space:
+        """Create a space whose owner is its creator. Raises :class:`WriteConflict` when
+        the slug is taken, :class:`NotSupported` for a kind or visibility the store has not."""
+
+    async def access_entries(self, space_ids: Sequence[str] | None) -> list[AccessEntry]:
+        """Every membership (expired included) and unaccepted, unrevoked invitation, in these
+        spaces or all, with the sponsor where an invitation records one. For reports: not
+        scoped, never on a request path."""
+
+    async def set_hidden(self, post_id: str, *, answer: bool, hidden: bool, now: datetime) -> None:
+        """Hide a question (``answer=False``) or an answer from everyone but moderators, or
+        show it again."""
+
+    async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
+        """Feature a question (listable with ``featured``), or stop featuring it."""

@@ -1,0 +1,104 @@
+"""Value parsers for the settings, and the error a bad setting raises.
+
+Each parser takes a value from the TOML file or the environment (where everything is a
+string) and returns it checked and typed, or raises :class:`ValueError` with the reason;
+:meth:`Settings.load <gateway.config.settings.Settings.load>` turns that into a
+:class:`ConfigError` naming the setting. The parsers are the package's own (``_``): the
+settings table, ``SPEC``, names one per setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ConfigError"]
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it in one line."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise ValueError(f"expected a number of at least 1, got {number}")
+    return number
+
+
+def _seconds(value: Any) -> float:
+    """A positive duration in seconds, fractions allowed (``0.5``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number of seconds, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number of seconds, got {value!r}") from None
+    if not 0 < number <= 3600:
+        raise ValueError(f"expected more than 0 and at most 3600 seconds, got {value!r}")
+    return number
+
+
+def _url(value: Any) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = str(value)
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ValueError(f"not a database URL: {text!r}") from None
+    drivers = {"sqlite+aiosqlite", "postgresql+asyncpg", "mysql+asyncmy", "mariadb+asyncmy"}
+    if url.drivername not in drivers:
+        raise ValueError(f"driver {url.drivername!r} is not one of {', '.join(sorted(drivers))}")
+    return text
+
+
+def _policy_store(value: Any) -> str:
+    if value not in ("file", "database"):
+        raise ValueError(f"must be file or database, not {value!r}")
+    return str(value)
+
+
+def _str(value: Any) -> str:
+    return str(value)
+
+
+def _public_url(value: Any) -> str:
+    """The gateway's own URL as browsers reach it (behind a proxy: the proxy's)."""
+    from urllib.parse import urlsplit
+
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL, got {text!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"expected a URL without query or fragment, got {text!r}")
+    return text.rstrip("/")
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    """Email domains: a TOML list, or a comma-separated environment variable."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of domains, got {value!r}")
+    domains = tuple(dict.fromkeys(d.strip().lower() for d in items if d.strip()))
+    for domain in domains:
+        if "@" in domain or "." not in domain or "*" in domain or " " in domain:
+            raise ValueError(f"expected domains such as corp.example, got {domain!r}")
+    return domains

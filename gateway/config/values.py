@@ -3,8 +3,8 @@
 Each parser takes a value from the TOML file or the environment (where everything is a
 string) and returns it checked and typed, or raises :class:`ValueError` with the reason;
 :meth:`Settings.load <gateway.config.settings.Settings.load>` turns that into a
-:class:`ConfigError` naming the setting. The parsers are the package's own (``_``): the
-settings table, ``SPEC``, names one per setting.
+:class:`ConfigError` naming the setting. The parsers are private to the package (leading
+``_``): the settings table, ``SPEC`` in :mod:`gateway.config.settings`, gives each setting one.
 """
 
 from __future__ import annotations

@@ -1,0 +1,34 @@
+"""What every part of :class:`gateway.records.Records` stands on: one engine, one schema.
+
+``Records`` is made of one part per table family (:mod:`~gateway.records.audit`,
+:mod:`~gateway.records.idempotency`, :mod:`~gateway.records.principals`,
+:mod:`~gateway.records.notifications`); each part is a class of its methods over the
+engine and the schema state declared here, which the facade sets up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.records.tables import metadata
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+class RecordsPart:
+    """The engine and schema state every part of ``Records`` shares."""
+
+    engine: AsyncEngine
+    _ready: bool  # the tables exist: create_schema ran on this engine
+
+    async def create_schema(self) -> None:
+        """Create the tables if they do not exist (never drops anything)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        self._ready = True
+
+    async def ensure_schema(self) -> None:
+        """Create the tables unless that was done (the database was down at start-up)."""
+        if not self._ready:
+            await self.create_schema()

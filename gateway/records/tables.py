@@ -1,0 +1,120 @@
+"""The records database's tables, on one MetaData: what ``Records.create_schema`` creates.
+
+The audit log, the idempotency keys, the known principals and the notifications are
+written and read by the parts of :class:`gateway.records.Records`; the sessions and the
+access revocations by :mod:`gateway.identity.session_store`, on the same engine.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from gateway.stores.sql import UtcDateTime
+
+metadata = MetaData()
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(320), nullable=False),  # the policy subject: user:EMAIL
+    Column("issuer", String(500), nullable=True),
+    Column("action", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),  # pending | ok | failed | denied
+    Column("store", String(16), nullable=True),
+    Column("space_key", String(300), nullable=True),
+    Column("target", String(300), nullable=True),  # global id of what was written
+    Column("detail", Text, nullable=False),  # JSON: ids and sizes, never content
+    Column("idempotency_key", String(128), nullable=True),
+    Index("ix_audit_log_at", "at", "id"),
+    Index("ix_audit_log_actor_action_at", "actor", "action", "at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("actor", String(320), nullable=False),
+    Column("idem_key", String(128), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done
+    Column("result", Text, nullable=True),  # JSON, once done
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("actor", "idem_key", name="pk_idempotency_keys"),
+    Index("ix_idempotency_keys_created", "created_at"),
+)
+
+# Everyone who has made an authenticated request: the roles their last token carried.
+# A mention notifies someone only if these roles (plus their memberships) let them read
+# the space; someone never seen gets only what their memberships give.
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", String(320), primary_key=True),  # the policy subject: user:EMAIL
+    Column("issuer", String(500), nullable=True),
+    Column("email", String(255), nullable=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", Text, nullable=False),  # JSON list
+    Column("organisation", String(200), nullable=True),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Index("ix_principals_email", "email"),
+)
+
+# Notifications name what they are about by global id, never by content: the recipient's
+# own read scope decides, when they look, whether they may still see it.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recipient", String(320), nullable=False),  # user:EMAIL
+    Column("kind", String(32), nullable=False),  # mention
+    Column("actor", String(320), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("subject", String(300), nullable=False),  # global id of the post
+    Column("space", String(300), nullable=False),  # global id of its space
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime, nullable=True),
+    Index("ix_notifications_recipient", "recipient", "id"),
+)
+
+# Browser sessions: the cookie carries only a signed random id; the session lives here, so
+# every replica sees the same sessions and a logout or revoke ends one everywhere at once
+# (gateway.identity.session_store). Keyed by the SHA-256 of the id: a copy of this table
+# logs nobody in.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("principal", String(320), nullable=True),  # user:EMAIL; None before login
+    Column("provider", String(100), nullable=True),
+    Column("data", Text, nullable=False),  # JSON: the session dict (login state, CSRF token)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_reason", String(32), nullable=True),  # logout | login | revoked
+    Index("ix_sessions_principal", "principal"),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
+# Offboarding: bearer tokens of this principal issued (iat) before not_before are refused.
+# A row exists while the revocation stands; restoring access deletes it.
+access_revocations = Table(
+    "access_revocations",
+    metadata,
+    Column("principal", String(320), primary_key=True),  # user:EMAIL
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("reason", String(500), nullable=True),
+)

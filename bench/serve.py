@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from gateway.domain.model import Question
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 MODES = ("real", "allow-all", "naive", "raw")
 HOST = "127.0.0.1"  # the benchmark never listens on, or talks to, anything else

@@ -41,7 +41,7 @@ from gateway.schema.context import build_context
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 ANSWER = """mutation($i: AnswerQuestionInput!) {
   answerQuestion(input: $i) { answer { id } errors { code message } }

@@ -40,7 +40,7 @@ from gateway.domain.permissions import KNOWN_ROLES, Action, Persona, Resource
 from gateway.http.app import build_services, create_app
 from gateway.policies.explain import build_enforcer
 from gateway.policies.policy import Policy
-from gateway.schema.context import build_context
+from gateway.runtime.caller import build_caller
 from gateway.schema.loaders import Loaders
 from gateway.stores.cursors import STORE_ORDER, TimePosition
 from gateway.stores.federation import list_questions
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from gateway.domain.model import Question
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 MODES = ("real", "allow-all", "naive", "raw")
 HOST = "127.0.0.1"  # the benchmark never listens on, or talks to, anything else
@@ -140,7 +140,7 @@ def naive_endpoint(services: Services) -> Any:
     """POST /bench/naive: filter after the fact, with Casbin as the only judge."""
 
     async def naive(request: Request) -> Response:
-        ctx = await build_context(services, request.user)  # the principal's memberships
+        ctx = await build_caller(services, request.user)  # the principal's memberships
         principal = ctx.principal
         # Built once per request, as a gateway that asks enforce() per object would.
         enforcer = build_enforcer(services.policy.policy, principal, ctx.now)
@@ -295,7 +295,7 @@ def raw_endpoint(services: Services) -> Any:
             return list(await conn.execute(stmt, params))
 
     async def raw(request: Request) -> Response:
-        ctx = await build_context(services, request.user)  # memberships, compiled scope
+        ctx = await build_caller(services, request.user)  # memberships, compiled scope
         scope = ctx.read_scope
         rows_c = await fetch(
             community,

@@ -35,13 +35,14 @@ from gateway.cli import demo_principal
 from gateway.config import Settings
 from gateway.domain.model import StoreName
 from gateway.http.app import build_services, prepare_stores
+from gateway.runtime.caller import build_caller
 from gateway.schema import build_schema
 from gateway.schema.context import build_context
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 ANSWER = """mutation($i: AnswerQuestionInput!) {
   answerQuestion(input: $i) { answer { id } errors { code message } }
@@ -128,7 +129,7 @@ async def _measure(
 ) -> dict[str, dict[str, float]]:
     schema = build_schema(services.settings)
     store = services.stores[StoreName.COMMUNITY]
-    scope_ctx = await build_context(services, demo_principal(WRITERS[0], ()))
+    scope_ctx = await build_caller(services, demo_principal(WRITERS[0], ()))
     question = next(
         iter(
             (

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from gateway.domain.principal import Principal
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 PERSONAS = (
     "guest",

@@ -426,7 +426,7 @@ async def _policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
     from gateway.policies.admin.changes import PolicyAdmin
     from gateway.policies.store import PolicyStore
     from gateway.records import Records
-    from gateway.services import open_stores, policy_source
+    from gateway.runtime.services import open_stores, policy_source
 
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
@@ -599,7 +599,7 @@ async def _access_report_async(args: argparse.Namespace) -> int:
     from gateway.domain.model import StoreName
     from gateway.records import Records
     from gateway.reports import access_report
-    from gateway.services import open_stores
+    from gateway.runtime.services import open_stores
 
     settings = Settings.load(args.config)
     names = list(StoreName) if args.store == "all" else [StoreName(args.store)]
@@ -645,7 +645,7 @@ async def _who_can_async(args: argparse.Namespace) -> int:
     from gateway.policies.admin.whocan import who_can
     from gateway.records import Records
     from gateway.reports import access_matrix, whocan_report
-    from gateway.services import load_policy, open_stores
+    from gateway.runtime.services import load_policy, open_stores
 
     by = By(args.by or By.ALL)
     if args.externals and by is By.PERSONA:
@@ -702,7 +702,7 @@ async def _offboarding(settings: Settings) -> AsyncIterator[Offboarding]:
     """The stores and the records database, as a running gateway has them."""
     from gateway.identity.offboarding import Offboarding
     from gateway.records import Records
-    from gateway.services import open_stores
+    from gateway.runtime.services import open_stores
 
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it

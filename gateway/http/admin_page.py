@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from gateway.domain.model import Space
     from gateway.domain.principal import Principal
     from gateway.policies.validate import Problem
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 log = logging.getLogger("gateway.admin")
 

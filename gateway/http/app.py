@@ -50,10 +50,10 @@ from gateway.policies.admin.changes import is_administrator
 from gateway.policies.admin.reload import PolicyReloader
 from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.records.listen import Listener, listens
+from gateway.runtime.services import Services, load_policy, open_stores, start_policy
 from gateway.schema import build_admin_schema, build_schema
 from gateway.schema.admin import AdminContext
 from gateway.schema.context import Context, build_context
-from gateway.services import Services, load_policy, open_stores, start_policy
 from gateway.stores.guard import STORE_FAILURES, CircuitOpen, GuardedStore, StoreSlow
 
 if TYPE_CHECKING:
@@ -164,8 +164,7 @@ class GatewayGraphQL(GraphQLOverHTTP, GraphQL):
         if found is None:
             raise ConnectionRejectionError({"reason": "Authorization must be 'Bearer TOKEN'"})
         fresh = await build_context(self.services, found[1])
-        for name in ("principal", "authorizer", "loaders", "now"):
-            setattr(context, name, getattr(fresh, name))
+        context.adopt(fresh)
         return UNSET
 
 
@@ -289,6 +288,7 @@ def create_app(
                 if settings.policy_reload:
                     reloader = PolicyReloader(
                         services,
+                        services.records.known_principals,
                         services.policy_store,
                         listener,
                         safety_poll=settings.policy_safety_poll,

@@ -34,7 +34,7 @@ from gateway.writes import ErrorCode
 if TYPE_CHECKING:
     from gateway.domain.model import Space
     from gateway.policies.store import Version
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 MAX_CHANGES = 500  # impact details listed per preview (the summary always counts all)
 MAX_AUDIT_PAGE = 200

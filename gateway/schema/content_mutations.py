@@ -100,7 +100,7 @@ class ContentMutations:
     async def ask_question(self, info: Info, input: AskQuestionInput) -> AskQuestionPayload:
         ctx = context_of(info)
         try:
-            author = writes.author_of(ctx)
+            author = writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("spaceId", input.space_id, "Space")
             title = checks.text("title", input.title, maximum=writes.MAX_TITLE)
@@ -109,7 +109,7 @@ class ContentMutations:
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            space = await writes.target_space(ctx, ref.store, ref.native_id, "spaceId")
+            space = await writes.target_space(ctx.caller, ref.store, ref.native_id, "spaceId")
             write = Write(
                 "askQuestion",
                 Action.ASK,
@@ -119,7 +119,10 @@ class ContentMutations:
                 key,
             )
             await writes.authorize(
-                ctx, write, message="you may not ask questions in this space", field="spaceId"
+                ctx.caller,
+                write,
+                message="you may not ask questions in this space",
+                field="spaceId",
             )
             store = ctx.stores[space.store]
 
@@ -130,7 +133,7 @@ class ContentMutations:
                 )
 
             done = await writes.perform(
-                ctx, write, run, lambda q: ids.encode("Question", q.store, q.id)
+                ctx.caller, write, run, lambda q: ids.encode("Question", q.store, q.id)
             )
         except (WriteRefused, StoreDown) as refused:
             return AskQuestionPayload(
@@ -149,14 +152,16 @@ class ContentMutations:
     ) -> AnswerQuestionPayload:
         ctx = context_of(info)
         try:
-            author = writes.author_of(ctx)
+            author = writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("questionId", input.question_id, "Question")
             body = checks.text("body", input.body, maximum=writes.MAX_BODY)
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            question, space = await writes.target(ctx, ctx.loaders.question, ref, "questionId")
+            question, space = await writes.target(
+                ctx.caller, ctx.loaders.question.load, ref, "questionId"
+            )
             write = Write(
                 "answerQuestion",
                 Action.ANSWER,
@@ -166,7 +171,7 @@ class ContentMutations:
                 key,
             )
             await writes.authorize(
-                ctx, write, message="you may not answer in this space", field="questionId"
+                ctx.caller, write, message="you may not answer in this space", field="questionId"
             )
             store = ctx.stores[space.store]
 
@@ -175,7 +180,7 @@ class ContentMutations:
                 return await store.answer_question(question.id, author_id, body=body, now=ctx.now)
 
             done = await writes.perform(
-                ctx, write, run, lambda a: ids.encode("Answer", a.store, a.id)
+                ctx.caller, write, run, lambda a: ids.encode("Answer", a.store, a.id)
             )
         except (WriteRefused, StoreDown) as refused:
             return AnswerQuestionPayload(
@@ -194,13 +199,15 @@ class ContentMutations:
     async def accept_answer(self, info: Info, input: AcceptAnswerInput) -> AcceptAnswerPayload:
         ctx = context_of(info)
         try:
-            writes.author_of(ctx)
+            writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("answerId", input.answer_id, "Answer")
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            answer, space = await writes.target(ctx, ctx.loaders.answer, ref, "answerId")
+            answer, space = await writes.target(
+                ctx.caller, ctx.loaders.answer.load, ref, "answerId"
+            )
             question = await ctx.loaders.question.load((ref.store, answer.question_id))
             if question is None:
                 raise refuse(ErrorCode.NOT_FOUND, "not found", "answerId")
@@ -214,7 +221,7 @@ class ContentMutations:
             )
             own = await is_own(ctx, ref.store, question.author_id)
             await writes.authorize(
-                ctx,
+                ctx.caller,
                 write,
                 own=own,
                 message="only the asker, a space owner or a moderator may accept an answer",
@@ -222,7 +229,7 @@ class ContentMutations:
             )
             store = ctx.stores[space.store]
             done = await writes.perform(
-                ctx,
+                ctx.caller,
                 write,
                 lambda: store.accept_answer(answer.id),
                 lambda _q: ids.encode("Answer", answer.store, answer.id),
@@ -246,7 +253,7 @@ class ContentMutations:
     async def post_feedback(self, info: Info, input: PostFeedbackInput) -> PostFeedbackPayload:
         ctx = context_of(info)
         try:
-            author = writes.author_of(ctx)
+            author = writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("prototypeId", input.prototype_id, "Prototype")
             rating = checks.number("rating", input.rating, 1, 5)
@@ -258,7 +265,9 @@ class ContentMutations:
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            prototype, space = await writes.target(ctx, ctx.loaders.prototype, ref, "prototypeId")
+            prototype, space = await writes.target(
+                ctx.caller, ctx.loaders.prototype.load, ref, "prototypeId"
+            )
             write = Write(
                 "postFeedback",
                 Action.GIVE_FEEDBACK,
@@ -268,14 +277,14 @@ class ContentMutations:
                 key,
             )
             await writes.authorize(
-                ctx,
+                ctx.caller,
                 write,
                 message="you may not give feedback in this space",
                 field="prototypeId",
             )
             if note is not None:
                 await writes.authorize(
-                    ctx,
+                    ctx.caller,
                     write,
                     obj=Resource.FEEDBACK_INTERNAL_NOTE,
                     message="you may not write internal notes in this space",
@@ -295,7 +304,7 @@ class ContentMutations:
                 )
 
             done = await writes.perform(
-                ctx, write, run, lambda f: ids.encode("Feedback", f.store, f.id)
+                ctx.caller, write, run, lambda f: ids.encode("Feedback", f.store, f.id)
             )
         except (WriteRefused, StoreDown) as refused:
             return PostFeedbackPayload(

@@ -1,57 +1,83 @@
-"""The per-request context every resolver sees: who asks, what they may see, the loaders."""
+"""The per-request context every resolver sees: the caller, and the request's loaders."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from gateway.domain.errors import StoreDown
-from gateway.domain.model import StoreName
-from gateway.domain.permissions import Action
-from gateway.policies.compiler import Authorizer
-from gateway.policies.policy import Effect
-from gateway.records import AuditEntry, Outcome
+from gateway.runtime.caller import build_caller
 from gateway.schema.loaders import Loaders
-from gateway.stores.guard import STORE_FAILURES, NotCalled, guarded
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from datetime import datetime
 
     from strawberry.types import Info
 
     from gateway.config import Settings
-    from gateway.domain.model import Membership
+    from gateway.domain.errors import StoreDown
+    from gateway.domain.model import StoreName
     from gateway.domain.principal import Principal
+    from gateway.policies.compiler import Authorizer
     from gateway.records import Records
-    from gateway.services import Services
+    from gateway.records.hub import NotificationHub
+    from gateway.runtime.caller import Caller
+    from gateway.runtime.services import Services
     from gateway.stores.interface import Store
     from gateway.stores.scope import Scope
-    from gateway.writes.mentions import NotificationHub
 
 
 @dataclass
 class Context:
-    principal: Principal
-    authorizer: Authorizer
-    stores: dict[StoreName, Store]
+    """A :class:`~gateway.runtime.caller.Caller` as GraphQL serves it: with loaders that
+    batch and cache the request's lookups, and the store failures reported next to the
+    data."""
+
+    caller: Caller
     settings: Settings
     loaders: Loaders
-    records: Records
-    hub: NotificationHub
     services: Services
-    now: datetime
     # Stores that failed while answering part of a list: reported next to the data.
     partial_failures: list[tuple[StoreDown, list[str | int] | None]] = field(default_factory=list)
     # A websocket's connection_init payload (graphql-transport-ws); see gateway.http.app.
     connection_params: dict[str, Any] | None = None
 
     @property
+    def principal(self) -> Principal:
+        return self.caller.principal
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return self.caller.authorizer
+
+    @property
+    def stores(self) -> dict[StoreName, Store]:
+        return self.caller.stores
+
+    @property
+    def records(self) -> Records:
+        return self.caller.records
+
+    @property
+    def hub(self) -> NotificationHub:
+        return self.caller.hub
+
+    @property
+    def now(self) -> datetime:
+        return self.caller.now
+
+    @property
     def read_scope(self) -> Scope:
-        return self.authorizer.read_scope()
+        return self.caller.read_scope
+
+    def adopt(self, fresh: Context) -> None:
+        """Take a freshly built context's grants in place (a websocket's bearer token, a
+        subscriber's re-read): the principal, their compiled policy, the clock and the
+        loaders. The stores and the failures already reported stay this context's."""
+        self.caller.principal = fresh.caller.principal
+        self.caller.authorizer = fresh.caller.authorizer
+        self.caller.now = fresh.caller.now
+        self.caller.space_finder = fresh.loaders.space.load
+        self.loaders = fresh.loaders
 
     def report(self, failures: list[StoreDown], path: list[str | int] | None) -> None:
         """Keep a failed store's error next to the other store's data at ``path`` (None:
@@ -59,165 +85,24 @@ class Context:
         self.partial_failures.extend((failure, path) for failure in failures)
 
 
-log = logging.getLogger("gateway.context")
-
-
 def context_of(info: Info) -> Context:
     """The request context of a resolver (typed, so resolvers need not cast)."""
     return info.context
 
 
-async def build_context(
-    services: Services, principal: Principal, now: datetime | None = None
-) -> Context:
-    """Attach the principal's memberships from every store, then compile their grants.
-
-    Invitations to the principal's verified email are bound here, on the first request
-    after they were issued (a login, or a front-end's bearer call): until then they grant
-    nothing, and an expired or revoked one never binds.
-
-    The stores are asked at once, each within its own deadline (gateway.stores.guard), so a store
-    that does not answer costs at most its deadline and never the other store's part. The
-    caller then gets what the answering store grants, an error naming the missing one, and
-    nothing from the missing store in this request (see :func:`_withhold`).
-    """
-    now = now or datetime.now(UTC)
-    stores = dict(services.stores)
-    names = list(stores) if principal.verified_email is not None else []
-    calls: list[Awaitable[Any]] = [
-        guarded(name, _memberships(services, stores[name], principal, now)) for name in names
-    ]
-    if principal.trust_rules:
-        calls.append(_with_trust(services, principal))
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    memberships: list[Membership] = []
-    missing: list[StoreDown] = []
-    for result in results[: len(names)]:
-        if isinstance(result, StoreDown):
-            missing.append(result)
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            memberships.extend(result)
-    if principal.trust_rules:
-        trusted = results[-1]
-        if isinstance(trusted, StoreDown):
-            missing.append(trusted)
-            if _denials_depend_on_trust(services, principal):
-                # A deny line the trust level's personas would bring cannot be known:
-                # serve nothing rather than risk serving what it denies.
-                stores = {n: _withhold(s) for n, s in stores.items()}
-        elif isinstance(trusted, BaseException):
-            raise trusted
-        else:
-            principal = trusted
-    for down in missing:
-        stores[StoreName(down.store)] = _withhold(stores[StoreName(down.store)])
-    if not principal.is_guest:
-        try:
-            await services.records.remember(principal, now)
-        except STORE_FAILURES as exc:  # reads go on; mentions of them fall back to memberships
-            log.warning("could not record %s as seen: %s", principal.id, type(exc).__name__)
-    principal = principal.with_memberships(tuple(memberships))
-    authorizer = Authorizer(services.policy, principal, now)
-    context = Context(
-        principal=principal,
-        authorizer=authorizer,
-        stores=stores,
-        settings=services.settings,
-        loaders=Loaders(stores, authorizer, now),
-        records=services.records,
-        hub=services.hub,
-        services=services,
-        now=now,
-    )
+def context_for(services: Services, caller: Caller) -> Context:
+    """The GraphQL context of a caller: its write path finds spaces through the loaders."""
+    loaders = Loaders(caller.stores, caller.authorizer, caller.now)
+    caller.space_finder = loaders.space.load
+    context = Context(caller=caller, settings=services.settings, loaders=loaders, services=services)
     # Not tied to one field: the whole response lacks what that store would grant.
-    context.report(list({d.store: d for d in missing}.values()), None)
+    context.report(caller.missing, None)
     return context
 
 
-class _Withheld:
-    """A store left out of one request: every call fails as the store being unavailable.
-
-    A store whose part of the caller's memberships could not be read must not serve this
-    request: a membership can bring a deny line for its space (deny wins), so judging
-    that store's spaces without it could show what the policy denies. Memberships only
-    ever hold in their own store's spaces (the space key names the store), so the other
-    store is judged on complete data and keeps serving.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self.name = store.name
-        self._store = store
-
-    def __getattr__(self, attr: str) -> Any:
-        value = getattr(self._store, attr)
-        if not callable(value):
-            return value
-        name = self.name.value
-
-        async def refuse(*_args: Any, **_kwargs: Any) -> Any:
-            raise NotCalled(
-                f"{name} store left out: the caller's memberships there could not be read"
-            )
-
-        return refuse
-
-
-def _withhold(store: Store) -> Store:
-    return store if isinstance(store, _Withheld) else cast("Store", _Withheld(store))
-
-
-def _denials_depend_on_trust(services: Services, principal: Principal) -> bool:
-    """Whether a persona the trust level could grant brings a deny line the principal's
-    own roles do not: then a missing trust level may hide a denial, anywhere."""
-    index = services.policy
-    held = index.closure({principal.id, *principal.roles})
-    extra = index.closure({persona for persona, _minimum in principal.trust_rules}) - held
-    return any(r.eft is Effect.DENY and r.sub in extra for r in index.policy.rules)
-
-
-async def _with_trust(services: Services, principal: Principal) -> Principal:
-    """Add the personas the community store's trust level grants (the provider's
-    ``community_trust_level`` rules). A store that is down raises StoreDown: it grants
-    none, and the caller decides what else that means."""
-    store = services.stores.get(StoreName.COMMUNITY)
-    email = principal.verified_email
-    if store is None or email is None:
-        return principal
-    level = await guarded(StoreName.COMMUNITY, store.trust_level(email))
-    granted = {p for p, minimum in principal.trust_rules if level is not None and level >= minimum}
-    if not granted:
-        return principal
-    return dataclasses.replace(principal, roles=principal.roles | granted)
-
-
-async def _memberships(
-    services: Services, store: Store, principal: Principal, now: datetime
-) -> list[Membership]:
-    email = principal.verified_email
-    author = principal.as_author()
-    assert email is not None and author is not None
-    found = await store.memberships_for(email)
-    waiting = [m for m in found if m.pending and (m.expires_at is None or m.expires_at > now)]
-    if not waiting:
-        return found
-    bound = await store.accept_invitations(author, now)
-    if bound:
-        await services.records.record(
-            AuditEntry(
-                at=now,
-                actor=principal.id,
-                issuer=principal.issuer,
-                action=Action.JOIN.value,
-                outcome=Outcome.OK,
-                store=store.name.value,
-                space_key=None,
-                target=None,
-                detail={
-                    "operation": "bindInvitations",
-                    "spaces": sorted(m.space_key for m in waiting),
-                },
-            )
-        )
-    return await store.memberships_for(email)
+async def build_context(
+    services: Services, principal: Principal, now: datetime | None = None
+) -> Context:
+    """The caller of this request (:func:`~gateway.runtime.caller.build_caller`: their
+    memberships, trust level and invitations, their compiled grants), as GraphQL serves it."""
+    return context_for(services, await build_caller(services, principal, now))

@@ -58,7 +58,7 @@ class ModerationMutations:
     async def hide_post(self, info: Info, input: HidePostInput) -> HidePostPayload:
         ctx = context_of(info)
         try:
-            writes.author_of(ctx)
+            writes.author_of(ctx.caller)
             checks = Checks()
             ref = None
             try:
@@ -74,7 +74,7 @@ class ModerationMutations:
             assert ref is not None
             is_answer = ref.type_name == "Answer"
             loader = ctx.loaders.answer if is_answer else ctx.loaders.question
-            post, space = await writes.target(ctx, loader, ref, "postId")
+            post, space = await writes.target(ctx.caller, loader.load, ref, "postId")
             write = Write(
                 "hidePost",
                 Action.MODERATE,
@@ -84,11 +84,11 @@ class ModerationMutations:
                 key,
             )
             await writes.authorize(
-                ctx, write, message="you may not moderate this space", field="postId"
+                ctx.caller, write, message="you may not moderate this space", field="postId"
             )
             store = ctx.stores[space.store]
             done = await writes.perform(
-                ctx,
+                ctx.caller,
                 write,
                 lambda: store.set_hidden(
                     post.id, answer=is_answer, hidden=input.hidden, now=ctx.now
@@ -110,13 +110,15 @@ class ModerationMutations:
     async def feature_post(self, info: Info, input: FeaturePostInput) -> FeaturePostPayload:
         ctx = context_of(info)
         try:
-            writes.author_of(ctx)
+            writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("questionId", input.question_id, "Question")
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
-            question, space = await writes.target(ctx, ctx.loaders.question, ref, "questionId")
+            question, space = await writes.target(
+                ctx.caller, ctx.loaders.question.load, ref, "questionId"
+            )
             write = Write(
                 "featurePost",
                 Action.MODERATE,
@@ -126,11 +128,11 @@ class ModerationMutations:
                 key,
             )
             await writes.authorize(
-                ctx, write, message="you may not moderate this space", field="questionId"
+                ctx.caller, write, message="you may not moderate this space", field="questionId"
             )
             store = ctx.stores[space.store]
             await writes.perform(
-                ctx,
+                ctx.caller,
                 write,
                 lambda: store.set_featured(question.id, featured=input.featured, now=ctx.now),
                 lambda _none: input.question_id,

@@ -213,5 +213,4 @@ async def _refresh(ctx: Context) -> None:
     subscription's resolvers hold this context for the whole connection."""
     principal = dataclasses.replace(ctx.principal, memberships=())
     fresh = await build_context(ctx.services, principal)
-    for name in ("principal", "authorizer", "loaders", "now"):
-        setattr(ctx, name, getattr(fresh, name))
+    ctx.adopt(fresh)

@@ -39,7 +39,7 @@ async def errors_of(
 ) -> list[UserError]:
     """The payload errors for a refused write (or a lookup that found its store down),
     once the refusal is in the audit log (:func:`gateway.writes.audit_refusal`)."""
-    audited = await audit_refusal(ctx, operation, action, refused)
+    audited = await audit_refusal(ctx.caller, operation, action, refused)
     return [UserError(code=p.code, message=p.message, field=p.field) for p in audited.problems]
 
 
@@ -58,7 +58,7 @@ async def mention(ctx: Context, space: Space, subject_id: str, *texts: str) -> M
     """Notify the mentioned who may read the space. The write stands whatever happens here:
     if notifying fails, everyone mentioned is reported as not notified."""
     try:
-        outcome = await notify_mentions(ctx, space, subject_id, texts)
+        outcome = await notify_mentions(ctx.caller, space, subject_id, texts)
     except STORE_FAILURES:
         log.exception("could not notify the mentions of %s", subject_id)
         return MentionReport(not_notified=handles_in(*texts))

@@ -134,7 +134,7 @@ class SpaceMutations:
     async def create_space(self, info: Info, input: CreateSpaceInput) -> CreateSpacePayload:
         ctx = context_of(info)
         try:
-            author = writes.author_of(ctx)
+            author = writes.author_of(ctx.caller)
             checks = Checks()
             name = checks.text("name", input.name, maximum=MAX_NAME)
             description = checks.text(
@@ -173,7 +173,10 @@ class SpaceMutations:
                 key,
             )
             await writes.authorize(
-                ctx, write, message="you may not create this kind of space here", field="store"
+                ctx.caller,
+                write,
+                message="you may not create this kind of space here",
+                field="store",
             )
             store = ctx.stores[store_name]
 
@@ -190,7 +193,7 @@ class SpaceMutations:
                 )
 
             done = await writes.perform(
-                ctx, write, run, lambda s: ids.encode("Space", s.store, s.id)
+                ctx.caller, write, run, lambda s: ids.encode("Space", s.store, s.id)
             )
         except (WriteRefused, StoreDown) as refused:
             return CreateSpacePayload(
@@ -210,7 +213,7 @@ class SpaceMutations:
     async def invite_to_space(self, info: Info, input: InviteToSpaceInput) -> InvitationPayload:
         ctx = context_of(info)
         try:
-            author = writes.author_of(ctx)
+            author = writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("spaceId", input.space_id, "Space")
             email = checks.email("email", input.email)
@@ -240,7 +243,7 @@ class SpaceMutations:
             checks.done()
             assert ref is not None
             role = SpaceRole(input.role.value)
-            space = await writes.target_space(ctx, ref.store, ref.native_id, "spaceId")
+            space = await writes.target_space(ctx.caller, ref.store, ref.native_id, "spaceId")
             write = Write(
                 "inviteToSpace",
                 Action.INVITE,
@@ -250,7 +253,7 @@ class SpaceMutations:
                 key,
             )
             await writes.authorize(
-                ctx,
+                ctx.caller,
                 write,
                 obj=membership_resource(role),
                 message=f"you may not invite people to this space as {role.value}",
@@ -297,7 +300,7 @@ class SpaceMutations:
                 )
 
             done = await writes.perform(
-                ctx, write, run, lambda i: ids.encode("Invitation", i.store, i.id)
+                ctx.caller, write, run, lambda i: ids.encode("Invitation", i.store, i.id)
             )
         except (WriteRefused, StoreDown) as refused:
             return InvitationPayload(
@@ -316,7 +319,7 @@ class SpaceMutations:
     ) -> InvitationPayload:
         ctx = context_of(info)
         try:
-            writes.author_of(ctx)
+            writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("invitationId", input.invitation_id, "Invitation")
             key = checks.key(input.idempotency_key)
@@ -325,7 +328,7 @@ class SpaceMutations:
             found = await _invitation(ctx, input.invitation_id)
             if found is None:
                 raise refuse(ErrorCode.NOT_FOUND, "not found", "invitationId")
-            space = await writes.target_space(ctx, ref.store, found.space_id, "invitationId")
+            space = await writes.target_space(ctx.caller, ref.store, found.space_id, "invitationId")
             write = Write(
                 "revokeInvitation",
                 Action.MANAGE_MEMBERS,
@@ -335,11 +338,14 @@ class SpaceMutations:
                 key,
             )
             await writes.authorize(
-                ctx, write, message="you may not manage this space's members", field="invitationId"
+                ctx.caller,
+                write,
+                message="you may not manage this space's members",
+                field="invitationId",
             )
             store = ctx.stores[space.store]
             done = await writes.perform(
-                ctx,
+                ctx.caller,
                 write,
                 lambda: store.revoke_invitation(found.id, ctx.now),
                 lambda i: ids.encode("Invitation", i.store, i.id),
@@ -359,14 +365,14 @@ class SpaceMutations:
     async def remove_member(self, info: Info, input: RemoveMemberInput) -> RemoveMemberPayload:
         ctx = context_of(info)
         try:
-            writes.author_of(ctx)
+            writes.author_of(ctx.caller)
             checks = Checks()
             ref = checks.id("spaceId", input.space_id, "Space")
             person_ref = checks.id("personId", input.person_id, "Person")
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None and person_ref is not None
-            space = await writes.target_space(ctx, ref.store, ref.native_id, "spaceId")
+            space = await writes.target_space(ctx.caller, ref.store, ref.native_id, "spaceId")
             write = Write(
                 "removeMember",
                 Action.MANAGE_MEMBERS,
@@ -376,14 +382,17 @@ class SpaceMutations:
                 key,
             )
             await writes.authorize(
-                ctx, write, message="you may not manage this space's members", field="spaceId"
+                ctx.caller,
+                write,
+                message="you may not manage this space's members",
+                field="spaceId",
             )
             person_id = await _native_person(ctx, person_ref, space.store)
             if person_id is None:
                 raise refuse(ErrorCode.NOT_FOUND, "not found", "personId")
             store = ctx.stores[space.store]
             done = await writes.perform(
-                ctx,
+                ctx.caller,
                 write,
                 lambda: store.remove_member(space.id, person_id),
                 lambda _removed: input.person_id,

@@ -9,16 +9,16 @@ they look, a notification whose subject they cannot read (their token said less,
 or access ended) is not shown at all. Anyone else named is "not notified",
 and learns nothing: no notification exists for them.
 
-Notifications hold ids, never content; :class:`NotificationHub` wakes this
-replica's subscribers at once, and subscribers also poll the records database, so
-a notification written by another replica arrives within the poll interval.
+Notifications hold ids, never content; the caller's hub
+(:class:`~gateway.records.hub.NotificationHub`) wakes this replica's subscribers at
+once, and subscribers also poll the records database, so a notification written by
+another replica arrives within the poll interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from gateway.domain.model import Membership, Person, Space
-    from gateway.schema.context import Context
+    from gateway.runtime.caller import Caller
 
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})")
 MAX_MENTIONS = 20
@@ -57,21 +57,21 @@ class MentionOutcome:
 
 
 async def notify_mentions(
-    ctx: Context, space: Space, subject_id: str, texts: Iterable[str]
+    caller: Caller, space: Space, subject_id: str, texts: Iterable[str]
 ) -> MentionOutcome:
     """Notify the people a new post mentions who may read its space; say who was not."""
     handles = handles_in(*texts)
     if not handles:
         return MentionOutcome()
-    people = await _resolve(ctx, space.store, handles)
-    me = ctx.principal.verified_email
+    people = await _resolve(caller, space.store, handles)
+    me = caller.principal.verified_email
     recipients: dict[str, str] = {}  # handle -> email, for people who may read the space
     candidates = {h: p.email.lower() for h, p in people.items() if p.email and p.email != me}
     if candidates:
-        roles = await ctx.records.roles_of([f"{USER_PREFIX}{e}" for e in candidates.values()])
-        members = await _community_members(ctx, list(candidates.values()))
+        roles = await caller.records.roles_of([f"{USER_PREFIX}{e}" for e in candidates.values()])
+        members = await _community_members(caller, list(candidates.values()))
         # Every candidate's memberships at once, not one round trip after another.
-        held = await asyncio.gather(*(_memberships(ctx, e) for e in candidates.values()))
+        held = await asyncio.gather(*(_memberships(caller, e) for e in candidates.values()))
         for (handle, email), memberships in zip(candidates.items(), held, strict=True):
             # What their last token said, when the gateway has seen them; otherwise what
             # the stores prove: anyone is a guest, a verified forum account is a member.
@@ -89,86 +89,65 @@ async def notify_mentions(
                 roles=held | {Persona.GUEST.value},
                 memberships=memberships,
             )
-            if Authorizer(ctx.authorizer.index, reader, ctx.now).scope(Action.READ).admits(space):
+            if (
+                Authorizer(caller.authorizer.index, reader, caller.now)
+                .scope(Action.READ)
+                .admits(space)
+            ):
                 recipients[handle] = email
     space_id = ids.encode("Space", space.store, space.id)
-    await ctx.records.notify(
+    await caller.records.notify(
         [
             Notification(
                 id=0,
                 recipient=f"{USER_PREFIX}{email}",
                 kind=KIND_MENTION,
-                actor=ctx.principal.id,
-                actor_name=ctx.principal.display_name,
+                actor=caller.principal.id,
+                actor_name=caller.principal.display_name,
                 subject=subject_id,
                 space=space_id,
-                created_at=ctx.now,
+                created_at=caller.now,
             )
             for email in dict.fromkeys(recipients.values())
         ]
     )
     for email in recipients.values():
-        ctx.hub.publish(f"{USER_PREFIX}{email}")
+        caller.hub.publish(f"{USER_PREFIX}{email}")
     return MentionOutcome(
         notified=[h for h in handles if h in recipients],
         not_notified=[h for h in handles if h not in recipients],
     )
 
 
-async def _resolve(ctx: Context, home: StoreName, handles: list[str]) -> dict[str, Person]:
+async def _resolve(caller: Caller, home: StoreName, handles: list[str]) -> dict[str, Person]:
     """Handles to people: the space's own store first, then the other one."""
     found: dict[str, Person] = {}
     for name in [home, *(s for s in StoreName if s != home)]:
         wanted = [h for h in handles if h not in found]
-        if not wanted or name not in ctx.stores:
+        if not wanted or name not in caller.stores:
             continue
         try:
-            found |= await ctx.stores[name].people_by_handles(wanted)
+            found |= await caller.stores[name].people_by_handles(wanted)
         except STORE_FAILURES:
             continue  # a store that is down resolves nobody; they are "not notified"
     return found
 
 
-async def _community_members(ctx: Context, emails: list[str]) -> set[str]:
+async def _community_members(caller: Caller, emails: list[str]) -> set[str]:
     """Which of these emails have a verified account in the community store."""
-    if StoreName.COMMUNITY not in ctx.stores:
+    if StoreName.COMMUNITY not in caller.stores:
         return set()
     try:
-        return set(await ctx.stores[StoreName.COMMUNITY].people_by_emails(emails))
+        return set(await caller.stores[StoreName.COMMUNITY].people_by_emails(emails))
     except STORE_FAILURES:
         return set()
 
 
-async def _memberships(ctx: Context, email: str) -> tuple[Membership, ...]:
+async def _memberships(caller: Caller, email: str) -> tuple[Membership, ...]:
     held: list[Membership] = []
-    for store in ctx.stores.values():
+    for store in caller.stores.values():
         try:
             held.extend(await store.memberships_for(email))
         except STORE_FAILURES:
             continue
     return tuple(held)
-
-
-class NotificationHub:
-    """Wakes this replica's subscribers of a recipient when something arrives for them."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[str, set[asyncio.Event]] = defaultdict(set)
-
-    def publish(self, recipient: str) -> None:
-        for event in self._waiting.get(recipient, ()):
-            event.set()
-
-    async def wait(self, recipient: str, seconds: float) -> None:
-        """Return when woken for ``recipient``, or after ``seconds``."""
-        event = asyncio.Event()
-        self._waiting[recipient].add(event)
-        try:
-            async with asyncio.timeout(seconds):
-                await event.wait()
-        except TimeoutError:
-            pass
-        finally:
-            self._waiting[recipient].discard(event)
-            if not self._waiting[recipient]:
-                del self._waiting[recipient]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 GATEWAY = "https://gateway.test"  # https: the session cookie is Secure outside the demo
 SAM = "sam@corp.example"

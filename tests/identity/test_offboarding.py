@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 PAULA = "paula@partner.example"
 VIEWER = "{ viewer { id isGuest } spaces(first: 50) { edges { node { name } } } }"

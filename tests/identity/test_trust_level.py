@@ -17,7 +17,7 @@ from tests.identity.test_provider_config import _load
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 COMMUNITY = OidcProvider(
     name="community",

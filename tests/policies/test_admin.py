@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
     from tests.databases import DatabaseFactory
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)

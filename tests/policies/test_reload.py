@@ -139,7 +139,7 @@ async def test_a_save_that_changes_only_comments_keeps_the_version(tmp_path: Pat
         first = await store.record(Policy.from_file(policy), actor="test")
         index = PolicyIndex(first.policy(), number=first.number)
         services = SimpleNamespace(policy=index, records=records)
-        reloader = PolicyReloader(services, store)  # type: ignore[arg-type]
+        reloader = PolicyReloader(services, records.known_principals, store)  # type: ignore[arg-type]
         before = services.policy
         _touch_later(policy, "# a new comment\n" + policy.read_text())
         assert await reloader.check() is False

@@ -119,7 +119,9 @@ async def test_while_the_channel_is_down_a_replica_polls(tmp_path: Path) -> None
     services = build_services(settings)
     await prepare_stores(services)
     deaf = Listener("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
-    reloader = PolicyReloader(services, services.policy_store, deaf, safety_poll=300)
+    reloader = PolicyReloader(
+        services, services.records.known_principals, services.policy_store, deaf, safety_poll=300
+    )
     tasks = [asyncio.create_task(deaf.run()), asyncio.create_task(reloader.run())]
     other = Records(settings.records_url)
     try:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 
 async def _report(services: Services, *, externals_only: bool, at: datetime) -> list[dict]:

@@ -31,7 +31,7 @@ from tests.writes.test_writes import space_ids
 
 if TYPE_CHECKING:
     from gateway.policies.admin.whocan import Decision, WhoCan
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 HOSTILE = "<script>alert('x')</script>"
 POLICY_FILE = Path(__file__).parents[2] / "policies.csv"

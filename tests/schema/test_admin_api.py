@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 GRANT = "p, partner, internal/open/*, space, read, allow"
 ADMIN = "p, security_admin, *, policy, administer, allow"

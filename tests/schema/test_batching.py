@@ -18,7 +18,7 @@ from sqlalchemy import event
 from tests.personas import run
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 PAGE = """query($first: Int!) {
   questions(first: $first) {

@@ -20,7 +20,7 @@ from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import space_ids
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 pytestmark = pytest.mark.backend
 

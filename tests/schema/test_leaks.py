@@ -32,7 +32,7 @@ from gateway.schema.context import build_context
 from tests.personas import run
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 pytestmark = pytest.mark.backend
 

@@ -13,7 +13,7 @@ from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import ANSWER_QUESTION, space_ids
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
     from tests.databases import DatabaseFactory
 
 pytestmark = pytest.mark.backend

@@ -9,7 +9,7 @@ import pytest
 from tests.personas import PERSONAS, run
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 ENGINEERING = {"Engineering", "Engineering Q&A"}
 PUBLIC = {"Product support", "Ideas"}

@@ -9,7 +9,7 @@ import pytest
 from tests.personas import run
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 pytestmark = pytest.mark.backend
 

@@ -21,7 +21,7 @@ from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import ANSWER_QUESTION, ASK_QUESTION, questions_in, space_ids
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 SQLITE = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 INVITE = """mutation($i: InviteToSpaceInput!) {

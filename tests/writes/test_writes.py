@@ -15,7 +15,7 @@ from tests.personas import PERSONAS, run
 from tests.schema.test_read_matrix import ALL_SPACES, AURORA, COMMUNITY, ENGINEERING, MATRIX
 
 if TYPE_CHECKING:
-    from gateway.services import Services
+    from gateway.runtime.services import Services
 
 pytestmark = pytest.mark.backend
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,9 +32,11 @@ from gateway.policies.policy import Policy, PolicyError
 from gateway.policies.store import CHANNEL, FileSource
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from gateway.domain.principal import Principal
     from gateway.policies.store import PolicyStore
     from gateway.records.listen import Listener
-    from gateway.services import Services
 
 log = logging.getLogger("gateway.policy")
 
@@ -42,11 +44,20 @@ POLL_SECONDS = 0.5  # while no notification channel is up
 SAFETY_POLL_SECONDS = 5.0  # while one is: a missed notification is still caught
 
 
+class PolicyHolder(Protocol):
+    """Whatever holds the policy this replica enforces (the app's services)."""
+
+    policy: PolicyIndex
+
+
 @dataclass
 class PolicyReloader:
-    """Keeps ``services.policy`` equal to the source's policy, when that is safe."""
+    """Keeps ``holder.policy`` equal to the source's policy, when that is safe."""
 
-    services: Services
+    holder: PolicyHolder
+    # The principals the gateway has seen: a change that would lock every one of its
+    # security admins out is refused (:func:`~gateway.policies.admin.changes.lockout`).
+    known_principals: Callable[[], Awaitable[list[Principal]]]
     store: PolicyStore
     listener: Listener | None = None
     safety_poll: float = SAFETY_POLL_SECONDS
@@ -77,13 +88,13 @@ class PolicyReloader:
         except (SQLAlchemyError, OSError) as exc:
             log.warning("policy source %s cannot be read: %s", source.name, exc)
             return False
-        current = self.services.policy
+        current = self.holder.policy
         if digest(policy) == current.version:
             if current.number is None:  # its version is known now (the history was down)
                 await self._install(policy, current)
             return False
         try:
-            known = await self.services.records.known_principals()
+            known = await self.known_principals()
         except SQLAlchemyError:
             known = []  # the persona check still holds
         locked = lockout(current.policy, policy, known)
@@ -103,14 +114,14 @@ class PolicyReloader:
         changed = index.version != current.version
         if changed:
             log.info("policy reloaded: %s -> %s", current.describe(), index.describe())
-        self.services.policy = index
+        self.holder.policy = index
         self._last_refusal = None
         return changed
 
     def _refuse(self, why: str) -> None:
         if why != self._last_refusal:  # once per distinct problem, not every poll
             log.error(
-                "policy not reloaded, %s stays in force: %s", self.services.policy.describe(), why
+                "policy not reloaded, %s stays in force: %s", self.holder.policy.describe(), why
             )
             self._last_refusal = why
 

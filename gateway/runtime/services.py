@@ -1,4 +1,5 @@
-"""What the app builds once at start-up and hands to every request."""
+"""What the app builds once at start-up and hands to every request: stores, records, the
+policy in force, and the hub that wakes subscribers."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from gateway.policies.store import (
     VersionKind,
 )
 from gateway.records import Records
+from gateway.records.hub import NotificationHub
 from gateway.stores.guard import guard_store
-from gateway.writes.mentions import NotificationHub
 
 if TYPE_CHECKING:
     from gateway.config import Settings

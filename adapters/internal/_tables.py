@@ -1,7 +1,8 @@
 """The internal store's native schema: an enterprise social network's tables.
 
 Names follow the enterprise-social product (communities, profiles, forum topics,
-replies), not the gateway's domain; :mod:`adapters.internal._store` maps them.
+replies), not the gateway's domain; the adapter's entity modules (``_spaces``,
+``_questions`` and the rest, behind :mod:`adapters.internal._store`) map them.
 Every datetime is stored as naive UTC.
 """
 

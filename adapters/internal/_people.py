@@ -1,0 +1,77 @@
+"""Profiles as people: their columns and mapping, the lookups, and a new author's profile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from adapters._sql import native_ids
+from adapters.internal._shared import STORE
+from adapters.internal._tables import profiles
+from gateway.domain.model import Person
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Insert, Row, Select
+
+    from gateway.domain.model import Author
+
+_PERSON_COLUMNS = (
+    profiles.c.id,
+    profiles.c.full_name,
+    profiles.c.handle,
+    profiles.c.email,
+    profiles.c.company,
+    profiles.c.job_title,
+    profiles.c.department,
+)
+
+
+def person(row: Row[Any]) -> Person:
+    """A person from a row with the person columns."""
+    return Person(
+        store=STORE,
+        id=str(row.id),
+        display_name=row.full_name,
+        handle=row.handle,
+        email=row.email,
+        organisation=row.company,
+        title=row.job_title,
+        department=row.department,
+    )
+
+
+def by_ids(ids: Sequence[str]) -> Select[Any] | None:
+    """Profiles among ``ids``; None when no id is valid."""
+    native = native_ids(ids)
+    if not native:
+        return None
+    return select(*_PERSON_COLUMNS).where(profiles.c.id.in_(native))
+
+
+def by_emails(wanted: Sequence[str]) -> Select[Any]:
+    """Profiles with these (lower-cased) emails."""
+    return select(*_PERSON_COLUMNS).where(profiles.c.email.in_(wanted))
+
+
+def by_handles(wanted: Sequence[str]) -> Select[Any]:
+    """Profiles with these (lower-cased) handles, case-insensitively."""
+    return select(*_PERSON_COLUMNS).where(func.lower(profiles.c.handle).in_(wanted))
+
+
+def profile_id(email: str) -> Select[Any]:
+    """The id of the profile with this (lower-cased) email."""
+    return select(profiles.c.id).where(profiles.c.email == email)
+
+
+def new_profile(author: Author, email: str, handle: str) -> Insert:
+    """The profile of a first-time author (a taken email or handle raises IntegrityError)."""
+    return profiles.insert().values(
+        email=email,
+        full_name=author.display_name,
+        handle=handle,
+        company=author.organisation,
+        is_external=author.external,
+    )

@@ -1,0 +1,195 @@
+"""Forum topics as questions: their columns, filters and mapping, and the question reads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select
+
+from adapters._ranked import newest_first, top_per_parent
+from adapters._sql import after_time, native_ids
+from adapters.internal._shared import SCOPE, STORE, check_limit, str_or_none
+from adapters.internal._tables import communities, forum_topics, topic_tags
+from gateway.domain.model import Question
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from sqlalchemy import ColumnElement, Row, Select
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from gateway.stores.interface import TimeCursor
+    from gateway.stores.scope import StoreScope
+
+QUESTION_COLUMNS = (
+    forum_topics.c.id,
+    forum_topics.c.community_id,
+    forum_topics.c.subject,
+    forum_topics.c.content,
+    forum_topics.c.author_profile_id,
+    forum_topics.c.accepted_reply_id,
+    forum_topics.c.created_at,
+    forum_topics.c.hidden_at,
+    forum_topics.c.featured_at,
+)
+_topic_community = forum_topics.join(communities, communities.c.id == forum_topics.c.community_id)
+_NEWEST_FIRST = newest_first(forum_topics.c.created_at, forum_topics.c.id)
+
+
+def question(row: Row[Any], tags: Iterable[str]) -> Question:
+    """A question from a row with :data:`QUESTION_COLUMNS` and the topic's tags."""
+    return Question(
+        store=STORE,
+        id=str(row.id),
+        space_id=str(row.community_id),
+        title=row.subject,
+        body=row.content,
+        author_id=str_or_none(row.author_profile_id),
+        tags=tuple(tags),
+        accepted_answer_id=str_or_none(row.accepted_reply_id),
+        created_at=row.created_at,
+        hidden=row.hidden_at is not None,
+        featured=row.featured_at is not None,
+    )
+
+
+def questions_in(scope: StoreScope) -> Select[Any]:
+    """Question topics (not plain discussions) joined to their community, scoped."""
+    return (
+        select(*QUESTION_COLUMNS)
+        .select_from(_topic_community)
+        .where(
+            forum_topics.c.is_question,
+            SCOPE.in_scope(scope),
+            SCOPE.shown(scope, forum_topics.c.hidden_at),
+        )
+    )
+
+
+def question_filters(
+    *, unanswered: bool, tag: str | None, after: TimeCursor | None, featured: bool = False
+) -> list[ColumnElement[bool]]:
+    """The conditions every question list shares besides scope and spaces; raises
+    :class:`InvalidCursor` for a forged cursor, so call it before deciding not to query."""
+    filters: list[ColumnElement[bool]] = []
+    if featured:
+        filters.append(forum_topics.c.featured_at.is_not(None))
+    if unanswered:
+        filters.append(forum_topics.c.accepted_reply_id.is_(None))
+    if tag is not None:
+        tagged = select(topic_tags.c.topic_id).where(
+            topic_tags.c.topic_id == forum_topics.c.id,
+            topic_tags.c.tag == tag.strip().lower(),
+        )
+        filters.append(tagged.exists())
+    filters.append(after_time(after, forum_topics.c.created_at, forum_topics.c.id))
+    return filters
+
+
+def listing(
+    scope: StoreScope,
+    *,
+    space_ids: Sequence[str] | None,
+    unanswered: bool,
+    tag: str | None,
+    after: TimeCursor | None,
+    limit: int,
+    featured: bool,
+) -> Select[Any] | None:
+    """Question topics in communities in scope (optionally only these), newest first,
+    ``limit + 1`` of them; None when none can be."""
+    check_limit(limit)
+    # A forged cursor is an error whatever the scope, so it is checked first.
+    filters = question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    if scope.empty:
+        return None
+    stmt = questions_in(scope)
+    if space_ids is not None:
+        native = native_ids(space_ids)
+        if not native:
+            return None
+        stmt = stmt.where(forum_topics.c.community_id.in_(native))
+    stmt = stmt.where(*filters)
+    return stmt.order_by(*_NEWEST_FIRST).limit(limit + 1)
+
+
+def per_space(
+    space_ids: Sequence[str],
+    *,
+    unanswered: bool,
+    tag: str | None,
+    after: TimeCursor | None,
+    limit: int,
+    featured: bool,
+    reveal_hidden: bool,
+) -> Select[Any] | None:
+    """Question topics per community, newest first, ``limit + 1`` each, ranked (see
+    adapters._ranked); None when no id is valid."""
+    check_limit(limit)
+    filters = question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    if not reveal_hidden:
+        filters.append(forum_topics.c.hidden_at.is_(None))
+    native = native_ids(space_ids)
+    if not native:
+        return None
+    stmt = (
+        select(*QUESTION_COLUMNS)
+        .where(forum_topics.c.is_question, forum_topics.c.community_id.in_(native))
+        .where(*filters)
+    )
+    return top_per_parent(stmt, forum_topics.c.community_id, _NEWEST_FIRST, limit)
+
+
+def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
+    """Question topics in scope among ``ids``; None when none can be."""
+    native = native_ids(ids)
+    if scope.empty or not native:
+        return None
+    return questions_in(scope).where(forum_topics.c.id.in_(native))
+
+
+def search(scope: StoreScope, text: str, limit: int) -> Select[Any] | None:
+    """Question topics in scope whose subject or content contains ``text`` literally,
+    newest first; None when the scope admits none."""
+    check_limit(limit)
+    if scope.empty:
+        return None
+    needle = text.lower()
+    return (
+        questions_in(scope)
+        .where(
+            or_(
+                func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
+                func.lower(forum_topics.c.content).contains(needle, autoescape=True),
+            )
+        )
+        .order_by(*_NEWEST_FIRST)
+        .limit(limit)
+    )
+
+
+async def rows_with_tags(
+    conn: AsyncConnection, stmt: Select[Any]
+) -> tuple[list[Row[Any]], dict[int, list[str]]]:
+    """Run a select of topics (an ``id`` column), then fetch the tags of all its rows in
+    one more statement (none when there are no rows)."""
+    rows = list(await conn.execute(stmt))
+    tags: dict[int, list[str]] = {row.id: [] for row in rows}
+    if rows:
+        tag_rows = await conn.execute(
+            select(topic_tags.c.topic_id, topic_tags.c.tag)
+            .where(topic_tags.c.topic_id.in_(list(tags)))
+            .order_by(topic_tags.c.topic_id, topic_tags.c.tag)
+        )
+        for topic_id, tag in tag_rows:
+            tags[topic_id].append(tag)
+    return rows, tags
+
+
+async def one(conn: AsyncConnection, topic: int) -> Question:
+    """The topic (which exists) as a question, whatever the scope."""
+    row = (await conn.execute(select(*QUESTION_COLUMNS).where(forum_topics.c.id == topic))).one()
+    tags = await conn.scalars(
+        select(topic_tags.c.tag).where(topic_tags.c.topic_id == topic).order_by("tag")
+    )
+    return question(row, list(tags))

@@ -1,0 +1,134 @@
+"""Communities as spaces: their columns and mapping, the space lists, counts and creation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select
+
+from adapters._sql import after_name, native_ids
+from adapters.internal._demo import ACCESS, COMMUNITY_TYPES
+from adapters.internal._shared import SCOPE, STORE, check_limit
+from adapters.internal._tables import communities, community_memberships
+from gateway.domain.model import Space, SpaceKind, Visibility
+from gateway.stores.interface import NotSupported
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from sqlalchemy import Row, Select
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from gateway.stores.interface import NameCursor
+    from gateway.stores.scope import StoreScope
+
+KINDS = {native: kind for kind, native in COMMUNITY_TYPES.items()}
+
+SPACE_COLUMNS = (
+    communities.c.id,
+    communities.c.slug,
+    communities.c.title,
+    communities.c.description,
+    communities.c.community_type,
+    communities.c.access,
+    communities.c.tags,
+)
+
+
+def space(row: Row[Any]) -> Space:
+    """A space from a row with :data:`SPACE_COLUMNS`."""
+    return Space(
+        store=STORE,
+        id=str(row.id),
+        slug=row.slug,
+        kind=KINDS[row.community_type],
+        name=row.title,
+        description=row.description,
+        visibility=Visibility(row.access),
+        tags=tuple(tag for tag in row.tags.split(",") if tag),
+    )
+
+
+def listing(
+    scope: StoreScope, *, kind: SpaceKind | None, after: NameCursor | None, limit: int
+) -> Select[Any] | None:
+    """Communities in scope, ordered by title then id (``limit + 1`` of them); None when
+    the scope admits none."""
+    check_limit(limit)
+    # A forged cursor is an error whatever the scope, so it is checked first.
+    after_clause = (
+        None if after is None else after_name(after, communities.c.title, communities.c.id)
+    )
+    if scope.empty:
+        return None
+    stmt = select(*SPACE_COLUMNS).where(SCOPE.in_scope(scope))
+    if kind is not None:
+        stmt = stmt.where(communities.c.community_type == COMMUNITY_TYPES[kind])
+    if after_clause is not None:
+        stmt = stmt.where(after_clause)
+    return stmt.order_by(communities.c.title, communities.c.id).limit(limit + 1)
+
+
+def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
+    """Communities in scope among ``ids``; None when none can be."""
+    native = native_ids(ids)
+    if scope.empty or not native:
+        return None
+    return select(*SPACE_COLUMNS).where(communities.c.id.in_(native), SCOPE.in_scope(scope))
+
+
+def member_counts(space_ids: Sequence[str], now: datetime) -> Select[Any] | None:
+    """``(community id, unexpired memberships)`` per community; None when no id is valid."""
+    native = native_ids(space_ids)
+    if not native:
+        return None
+    expires_at = community_memberships.c.expires_at
+    return (
+        select(community_memberships.c.community_id, func.count())
+        .where(
+            community_memberships.c.community_id.in_(native),
+            or_(expires_at.is_(None), expires_at > now),
+        )
+        .group_by(community_memberships.c.community_id)
+    )
+
+
+def check_visibility(visibility: Visibility) -> None:
+    """Refuse a visibility class the corporate network has no communities of."""
+    if visibility not in ACCESS:
+        known = ", ".join(v.value for v in ACCESS)
+        raise NotSupported(f"internal spaces are {known}, not {visibility.value}")
+
+
+async def create(
+    conn: AsyncConnection,
+    *,
+    slug: str,
+    name: str,
+    description: str,
+    kind: SpaceKind,
+    visibility: Visibility,
+    owner: int,
+    now: datetime,
+) -> int:
+    """Insert a community with ``owner`` as its leader; its id. A taken slug raises
+    IntegrityError."""
+    result = await conn.execute(
+        communities.insert().values(
+            slug=slug,
+            title=name,
+            description=description,
+            community_type=COMMUNITY_TYPES[kind],
+            access=ACCESS[visibility],
+            tags="",
+            created_at=now,
+        )
+    )
+    community = result.inserted_primary_key[0]
+    await conn.execute(
+        community_memberships.insert().values(
+            community_id=community, profile_id=owner, member_role="leader"
+        )
+    )
+    return community

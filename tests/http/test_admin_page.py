@@ -9,7 +9,6 @@ import html
 import re
 import tomllib
 from fnmatch import fnmatch
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 
 from gateway.cli import demo_principal
 from gateway.config import OidcProvider
-from gateway.http import admin_page
+from gateway.http.admin_page import rendering
 from gateway.http.app import create_app
 from gateway.records import AuditEntry, Outcome
 from tests.personas import PERSONAS
@@ -576,13 +575,14 @@ async def test_the_page_is_framed_by_nobody_cached_by_nobody_and_runs_only_its_o
 
 def test_templates_and_static_files_ship_with_the_package() -> None:
     """Every file the page reads is matched by the package data in pyproject.toml."""
-    root = Path(admin_page.__file__).parent
+    here = rendering.HERE  # the folder the page reads its templates and static files from
+    root = here.parent  # the gateway package, which the package data is relative to
     config = tomllib.loads((root.parent / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["gateway"]
     files = [
         p.relative_to(root).as_posix()
         for folder in ("templates/admin", "static/admin")
-        for p in (root / folder).iterdir()
+        for p in (here / folder).iterdir()
     ]
     assert files
     for name in files:

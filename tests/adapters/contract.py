@@ -120,6 +120,7 @@ class Adapter:
     enrich: Callable[[Any], Awaitable[Enriched]]
     # answers
     answer_counts: dict[str, int]  # by question title
+    answered: set[str]  # questions with an accepted answer
     single_answer: tuple[str, str]  # a question with one accepted answer, and its body
     answer_bodies: list[str]  # sorted
     accepted_bodies: set[str]

@@ -288,6 +288,7 @@ COMMUNITY_ADAPTER = Adapter(
         "Beta programme for Aurora": 1,
         "Champion meetup agenda": 0,
     },
+    answered={q for q in C_ALL if q not in C_UNANSWERED},
     single_answer=("Dark mode for the app", "On the roadmap for spring."),
     answer_bodies=sorted(
         [

@@ -338,6 +338,12 @@ INTERNAL_ADAPTER = Adapter(
         )
         for title in I_QUESTIONS
     },
+    answered={
+        "Aurora battery spec?",
+        "Falcon conflict resolution design",
+        "How do I get staging credentials?",
+        "Who owns the build cache?",
+    },
     single_answer=("Who owns the build cache?", "Platform team owns it."),
     answer_bodies=[
         "Approved with two comments.",

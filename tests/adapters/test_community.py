@@ -17,6 +17,16 @@ from gateway.domain.demo import DemoAnswer, DemoMember, demo_data
 from gateway.domain.model import Page, SpaceKind, SpaceRole, StoreName, Visibility
 from gateway.stores.interface import AtTime, Store, TimeCursor
 from gateway.stores.scope import Grants, StoreScope
+from tests.adapters.contract_community import C_EVERYTHING as EVERYTHING
+from tests.adapters.contract_community import C_PUBLIC_SCOPE as PUBLIC
+from tests.adapters.contract_community import (
+    CHAMPIONS_QS,
+    IDEAS_QS,
+    LOUNGE_QS,
+    NOW,
+    SUPPORT_QS,
+    native,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -25,38 +35,6 @@ if TYPE_CHECKING:
     from tests.databases import DatabaseFactory
 
 C = StoreName.COMMUNITY
-NOW = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-EVERYTHING = StoreScope(C, allow=Grants(everything=True))
-PUBLIC = StoreScope(C, allow=Grants(visibilities=frozenset({Visibility.PUBLIC})))
-NOT_MEMBERS = StoreScope(
-    C,
-    allow=Grants(everything=True),
-    deny=Grants(visibilities=frozenset({Visibility.MEMBERS})),
-)
-CHAMPIONS = StoreScope(C, allow=Grants(spaces=frozenset({(Visibility.TRUSTED, "champions")})))
-# The right slug under the wrong visibility class names no space.
-CHAMPIONS_AS_PUBLIC = StoreScope(
-    C, allow=Grants(spaces=frozenset({(Visibility.PUBLIC, "champions")}))
-)
-NOTHING = StoreScope(C)
-DENY_ALL = StoreScope(C, allow=Grants(everything=True), deny=Grants(everything=True))
-
-# Demo questions in load order (oldest first) per category.
-SUPPORT_QS = ["Sensor will not pair", "Does the hub support IPv6?", "Bulk pricing for installers?"]
-IDEAS_QS = ["Dark mode for the app", "Webhook on alarms"]
-LOUNGE_QS = ["Hello from Berlin", "Favourite automation?"]
-CHAMPIONS_QS = ["Beta programme for Aurora", "Champion meetup agenda"]
-ALL_NEWEST_FIRST = (SUPPORT_QS + IDEAS_QS + LOUNGE_QS + CHAMPIONS_QS)[::-1]
-PUBLIC_NEWEST_FIRST = (SUPPORT_QS + IDEAS_QS)[::-1]
-UNANSWERED = {
-    "Does the hub support IPv6?",
-    "Bulk pricing for installers?",  # answered, but nothing accepted
-    "Webhook on alarms",
-    "Hello from Berlin",
-    "Favourite automation?",
-    "Champion meetup agenda",
-}
 
 
 @pytest.fixture
@@ -100,14 +78,6 @@ async def questions(s: CommunityStore) -> dict[str, str]:
 async def user_ids(s: CommunityStore) -> dict[str, int]:
     async with s.engine.connect() as conn:
         return dict((await conn.execute(select(t.users.c.username, t.users.c.id))).all())
-
-
-async def native(s: CommunityStore, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows natively (what the demo does not cover) and return their ids."""
-    async with s.engine.begin() as conn:
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        result = await conn.execute(stmt, rows)
-        return [row.id for row in result]
 
 
 async def titles(s: CommunityStore, scope: StoreScope, **kw: Any) -> list[str]:

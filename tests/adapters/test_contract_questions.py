@@ -110,6 +110,10 @@ async def test_time_cursor_modes_with_equal_times(adapter: Adapter, store: Any) 
     everything = adapter.everything
     assert await titles(store, everything, space_ids=mine, after=TimeCursor(at)) == []
     assert await titles(store, everything, space_ids=mine, after=TimeCursor(at, AtTime.ALL)) == ties
+    # The ties are the oldest questions of all.
+    assert await titles(store, everything) == [*adapter.questions, *ties]
+    assert await titles(store, everything, after=TimeCursor(at, AtTime.NONE)) == []
+    assert await titles(store, everything, after=TimeCursor(at, AtTime.ALL)) == ties
     below_tie_2 = TimeCursor(at, AtTime.BELOW_ID, by_title["Tie 2"].id)
     assert await titles(store, everything, after=below_tie_2) == ties[1:]
 

@@ -94,6 +94,7 @@ async def test_empty_scope_sends_no_statement(
         assert await store.questions_by_ids([str(n) for n in range(1, 20)], scope) == {}
         assert await store.search_questions(scope, "aurora", 10) == []
         assert await store.search_questions(scope, "pair", 10) == []
+        assert await store.search_questions(scope, "a", 5) == []
         assert await store.answers_by_ids(["1", "2"], scope) == {}
         assert await store.prototypes_by_ids(["1", "2"], scope) == {}
         assert await store.feedback_by_ids(["1", "2"], scope) == {}

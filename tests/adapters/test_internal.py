@@ -22,8 +22,15 @@ from gateway.domain.demo import demo_data
 from gateway.domain.errors import InvalidCursor
 from gateway.domain.model import Page, SpaceKind, SpaceRole, StoreName, Visibility
 from gateway.stores.interface import AtTime, NameCursor, Store, TimeCursor
-from gateway.stores.scope import Grants, StoreScope
-from tests.adapters.contract_internal import ADDED, LOADED_AT, add_questions
+from gateway.stores.scope import StoreScope
+from tests.adapters.contract import BAD_IDS
+from tests.adapters.contract_internal import ADDED, INTERNAL_ADAPTER, LOADED_AT, add_questions
+from tests.adapters.contract_internal import I_ALL_SLUGS as ALL_SLUGS
+from tests.adapters.contract_internal import I_EMPLOYEE as EMPLOYEE
+from tests.adapters.contract_internal import I_EVERYTHING as EVERYTHING
+from tests.adapters.contract_internal import I_NOT_RESTRICTED as NOT_RESTRICTED
+from tests.adapters.contract_internal import I_OPEN as OPEN
+from tests.adapters.contract_internal import I_QUESTIONS as ALL_QUESTIONS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -34,47 +41,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.backend
 
 INTERNAL = StoreName.INTERNAL
-
-EVERYTHING = StoreScope(INTERNAL, allow=Grants(everything=True))
-OPEN = StoreScope(INTERNAL, allow=Grants(visibilities=frozenset({Visibility.OPEN})))
-EMPLOYEE = StoreScope(
-    INTERNAL,
-    allow=Grants(
-        visibilities=frozenset({Visibility.OPEN, Visibility.SHARED}),
-        spaces=frozenset({(Visibility.RESTRICTED, "project-falcon")}),
-    ),
-)
-NOT_RESTRICTED = StoreScope(
-    INTERNAL,
-    allow=Grants(everything=True),
-    deny=Grants(visibilities=frozenset({Visibility.RESTRICTED})),
-)
 NOTHING = StoreScope(INTERNAL)
-ALL_SLUGS = ["aurora-feedback", "engineering", "engineering-qa", "hr-private", "project-falcon"]
-
-# Every internal question, newest first. "Release train for Q1" is a plain discussion
-# topic and never appears.
-ALL_QUESTIONS = [
-    "Can Aurora export CSV?",
-    "Aurora battery spec?",
-    "Falcon launch date?",
-    "Falcon conflict resolution design",
-    "Salary review calibration",
-    "Postgres 17 upgrade plan?",
-    "How do I get staging credentials?",
-    "Who owns the build cache?",
-]
-PROFILED = {
-    "erin@corp.example",
-    "omar@corp.example",
-    "hana@corp.example",
-    "sam@corp.example",
-    "mia@corp.example",
-    "carl@contractor.example",
-    "paula@partner.example",
-    "tara@customer.example",
-}
-BAD_IDS = ["abc", "", " 1", "01", "+1", "1.0", "-1", "0", "1_0", "99999999999999999999"]
+PROFILED = INTERNAL_ADAPTER.profiled
 
 
 @pytest.fixture

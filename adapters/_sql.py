@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.domain.errors import InvalidCursor
 from gateway.domain.model import Page
-from gateway.stores.interface import AtTime
+from gateway.stores.interface import AtTime, TargetMissing
 from gateway.stores.sql import (
     UtcDateTime,
     add_missing_columns,
@@ -45,6 +45,7 @@ __all__ = [
     "insert_ignoring_duplicates",
     "native_id",
     "native_ids",
+    "native_or_missing",
     "open_engine",
     "page",
     "refresh_statistics",
@@ -71,6 +72,15 @@ def native_id(value: object) -> int | None:
 def native_ids(values: Iterable[str]) -> list[int]:
     """The distinct valid integer keys among ``values``; anything else cannot name a row."""
     return sorted({n for n in map(native_id, values) if n is not None})
+
+
+def native_or_missing(value: str) -> int:
+    """The integer key for the id of a write's target; :class:`TargetMissing` when no row
+    can have it (the same answer as for a row that does not exist)."""
+    found = native_id(value)
+    if found is None:
+        raise TargetMissing(value)
+    return found
 
 
 def page(items: list[T], limit: int) -> Page[T]:

@@ -1,0 +1,110 @@
+"""The SQL store every adapter is built on: its engine, connections, schema and health check.
+
+An adapter subclasses :class:`SqlStore`, names its store and its tables' ``metadata``, and
+keeps its own statements and mapping. What is here must behave the same in every store,
+above all the failure convention of gateway.stores.interface: when the store cannot be
+reached, a method lets the driver's (SQLAlchemy's) error through to the gateway's one
+guard (gateway.stores.guard); only :meth:`SqlStore.ping` raises
+:class:`StoreUnavailable` itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import select
+
+from adapters._sql import add_missing_columns, open_engine, refresh_statistics, write_transaction
+from gateway.stores.interface import StoreUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sqlalchemy import ColumnElement, MetaData, Row, Select
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from gateway.domain.model import StoreName
+    from gateway.stores.scope import StoreScope
+
+__all__ = ["PING_TIMEOUT", "ScopeColumns", "SqlStore"]
+
+PING_TIMEOUT = 5.0  # seconds; a health check must answer even when the server blackholes us
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeColumns:
+    """The column expressions of a store's space that a :class:`StoreScope` is compiled on:
+    its visibility class and its slug (the two halves of a space key)."""
+
+    visibility: ColumnElement[str]
+    slug: ColumnElement[str]
+
+    def in_scope(self, scope: StoreScope) -> ColumnElement[bool]:
+        """The SQL condition that the row's space is in ``scope``."""
+        return scope.predicate(self.visibility, self.slug)
+
+    def shown(self, scope: StoreScope, hidden_at: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Not hidden by a moderator, or in a space this principal moderates."""
+        return scope.shown(hidden_at, self.visibility, self.slug)
+
+
+class SqlStore:
+    """A store adapter over one SQL database (SQLite, PostgreSQL or MariaDB).
+
+    Subclasses set ``name`` (which store this is) and ``metadata`` (its native tables).
+    """
+
+    name: StoreName
+    metadata: ClassVar[MetaData]
+
+    def __init__(self, url: str, *, timeout: float | None = None) -> None:
+        """``timeout``: the drivers' own bounds (see gateway.stores.sql.open_engine); the call's
+        deadline is the gateway's guard's."""
+        self.engine = open_engine(url, timeout)
+
+    @asynccontextmanager
+    async def _connect(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection (a transaction when writing). A lost store's driver error goes
+        through to the gateway's guard: one failure convention for every adapter."""
+        if write:
+            async with write_transaction(self.engine) as conn:
+                yield conn
+        else:
+            async with self.engine.connect() as conn:
+                yield conn
+
+    async def _all(self, stmt: Select[Any]) -> list[Row[Any]]:
+        """Every row of one read statement."""
+        async with self._connect() as conn:
+            return list(await conn.execute(stmt))
+
+    # --- lifecycle --------------------------------------------------------
+    async def create_schema(self) -> None:
+        """Create the native tables if they do not exist (never drops anything)."""
+        async with self._connect(write=True) as conn:
+            await conn.run_sync(self.metadata.create_all)
+            await add_missing_columns(conn, self.metadata)
+            await refresh_statistics(conn)
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers ``SELECT 1``."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT), self.engine.connect() as conn:
+                await conn.execute(select(1))
+        except Exception as exc:  # whatever the driver raises, the answer is "unavailable"
+            raise self._unavailable(exc) from exc
+
+    async def close(self) -> None:
+        """Dispose of the engine and its connections."""
+        await self.engine.dispose()
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        # The URL is rendered with its password masked; the driver's message may echo
+        # connection details, so only the error's type is named.
+        where = self.engine.url.render_as_string(hide_password=True)
+        return StoreUnavailable(
+            f"{self.name.value} store unavailable at {where} ({type(exc).__name__})"
+        )

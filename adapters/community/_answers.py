@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 
+from adapters._ranked import newest_first, top_per_parent
 from adapters._sql import after_time
-from adapters.community._common import in_scope, newest_per, shown
 from adapters.community._questions import first_post
 from adapters.community._rows import STORE
+from adapters.community._spaces import SCOPE
 from adapters.community._tables import categories, posts, topics
 from gateway.domain.model import Answer
 from gateway.stores.interface import TargetMissing
@@ -44,8 +45,9 @@ def _answer_select() -> Select[Any]:
 def for_topics(
     topic_ids: list[int], *, after: TimeCursor | None, limit: int, reveal_hidden: bool
 ) -> Select[Any]:
-    """Replies per topic, newest first, ``limit + 1`` each, in one windowed statement."""
-    return newest_per(
+    """Replies per topic, newest first, ``limit + 1`` each, in one windowed statement
+    (the topic is the rows' ``parent_id``)."""
+    return top_per_parent(
         _answer_select()
         .join(topics, topics.c.id == posts.c.topic_id)
         .where(
@@ -55,8 +57,7 @@ def for_topics(
             *([] if reveal_hidden else [posts.c.hidden_at.is_(None)]),
         ),
         posts.c.topic_id,
-        posts.c.created_at,
-        posts.c.id,
+        newest_first(posts.c.created_at, posts.c.id),
         limit,
     )
 
@@ -76,10 +77,10 @@ def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
         .where(
             posts.c.id.in_(wanted),
             posts.c.post_number > 1,
-            in_scope(scope),
+            SCOPE.in_scope(scope),
             # An answer is hidden when it is, or when its question is.
-            shown(scope, posts.c.hidden_at),
-            shown(scope, first_post.c.hidden_at),
+            SCOPE.shown(scope, posts.c.hidden_at),
+            SCOPE.shown(scope, first_post.c.hidden_at),
         )
     )
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
 
+from adapters._ranked import newest_first, top_per_parent
 from adapters._sql import after_time
 from adapters.community import _tags
-from adapters.community._common import in_scope, newest_per, shown
 from adapters.community._rows import STORE
+from adapters.community._spaces import SCOPE
 from adapters.community._tables import categories, posts, tags, topic_tags, topics
 from gateway.domain.model import Question
 from gateway.stores.interface import TargetMissing
@@ -85,8 +86,7 @@ def _question_filters(
     return conditions
 
 
-def _newest_first(stmt: Select[Any]) -> Select[Any]:
-    return stmt.order_by(topics.c.created_at.desc(), topics.c.id.desc())
+_NEWEST_FIRST = newest_first(topics.c.created_at, topics.c.id)
 
 
 def listed(
@@ -104,10 +104,12 @@ def listed(
     filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
     if scope.empty or category_ids == []:
         return None
-    stmt = question_select().where(in_scope(scope), shown(scope, first_post.c.hidden_at), *filters)
+    stmt = question_select().where(
+        SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at), *filters
+    )
     if category_ids is not None:
         stmt = stmt.where(topics.c.category_id.in_(category_ids))
-    return _newest_first(stmt).limit(max(limit, 0) + 1)
+    return stmt.order_by(*_NEWEST_FIRST).limit(max(limit, 0) + 1)
 
 
 def for_categories(
@@ -120,15 +122,15 @@ def for_categories(
     featured: bool,
     reveal_hidden: bool,
 ) -> Select[Any]:
-    """Topics per category, newest first, ``limit + 1`` each, in one windowed statement."""
+    """Topics per category, newest first, ``limit + 1`` each, in one windowed statement
+    (the category is the rows' ``parent_id``)."""
     filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
     if not reveal_hidden:
         filters.append(first_post.c.hidden_at.is_(None))
-    return newest_per(
+    return top_per_parent(
         question_select().where(topics.c.category_id.in_(category_ids), *filters),
         topics.c.category_id,
-        topics.c.created_at,
-        topics.c.id,
+        _NEWEST_FIRST,
         limit,
     )
 
@@ -136,7 +138,7 @@ def for_categories(
 def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
     """Topics in scope among ``wanted``."""
     return question_select().where(
-        topics.c.id.in_(wanted), in_scope(scope), shown(scope, first_post.c.hidden_at)
+        topics.c.id.in_(wanted), SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at)
     )
 
 
@@ -146,14 +148,14 @@ def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
     # non-ASCII case-insensitivity there is best effort.
     needle = text.lower()
     stmt = question_select().where(
-        in_scope(scope),
-        shown(scope, first_post.c.hidden_at),
+        SCOPE.in_scope(scope),
+        SCOPE.shown(scope, first_post.c.hidden_at),
         or_(
             func.lower(topics.c.title).contains(needle, autoescape=True),
             func.lower(first_post.c.raw).contains(needle, autoescape=True),
         ),
     )
-    return _newest_first(stmt).limit(limit)
+    return stmt.order_by(*_NEWEST_FIRST).limit(limit)
 
 
 async def insert_question(

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from adapters._base import ScopeColumns
 from adapters._sql import after_name
 from adapters.community import _demo
-from adapters.community._common import in_scope
 from adapters.community._rows import STYLE_OF_KIND
 from adapters.community._tables import (
     PERMISSION_FULL,
@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from gateway.stores.interface import NameCursor
     from gateway.stores.scope import StoreScope
 
-__all__ = ["VISIBILITY", "by_ids", "insert_space", "listed"]
+__all__ = ["SCOPE", "VISIBILITY", "by_ids", "insert_space", "listed"]
 
 VISIBILITY = visibility_of(categories).label("visibility")
+# What a principal's scope is compiled on: the category's visibility class and slug.
+SCOPE = ScopeColumns(visibility_of(categories), categories.c.slug)
 
 
 def listed(
@@ -40,7 +42,7 @@ def listed(
     """Categories in scope, ordered by name then id; None when none can match."""
     if scope.empty or (kind is not None and kind not in STYLE_OF_KIND):
         return None
-    stmt = select(categories, VISIBILITY).where(in_scope(scope))
+    stmt = select(categories, VISIBILITY).where(SCOPE.in_scope(scope))
     if kind is not None:
         stmt = stmt.where(categories.c.style == STYLE_OF_KIND[kind])
     if after is not None:
@@ -50,7 +52,7 @@ def listed(
 
 def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
     """Categories in scope among ``wanted``."""
-    return select(categories, VISIBILITY).where(categories.c.id.in_(wanted), in_scope(scope))
+    return select(categories, VISIBILITY).where(categories.c.id.in_(wanted), SCOPE.in_scope(scope))
 
 
 async def insert_space(

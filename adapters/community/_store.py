@@ -4,7 +4,7 @@
 each of the forum's entities are in their own module (``_spaces``, ``_questions``,
 ``_answers``, ``_people``, ``_members``, ``_tags``), the mapping of their rows to the
 gateway's domain in ``_rows``, what the forum does not have in ``_absent``, and what every
-SQL adapter repeats in ``_common``.
+SQL adapter repeats in the shared base (:mod:`adapters._base`, :mod:`adapters._ranked`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from adapters._sql import handle_candidates, native_id, native_ids, page
+from adapters._base import SqlStore
+from adapters._ranked import empty_pages, pages_per_parent
+from adapters._sql import handle_candidates, native_id, native_ids, native_or_missing, page
 from adapters.community import (
     _answers,
     _demo,
@@ -26,7 +28,6 @@ from adapters.community import (
     _tags,
 )
 from adapters.community._absent import Absent
-from adapters.community._common import SqlStore, native_or_missing, pages_per
 from adapters.community._rows import STORE
 from adapters.community._tables import categories, metadata, topics
 from gateway.domain.model import Page, Space
@@ -80,8 +81,7 @@ class CommunityStore(Absent, SqlStore):
         wanted = sorted({e.strip().lower() for e in emails if e.strip()})
         if not wanted:
             return {}
-        async with self._connect() as conn:
-            rows = (await conn.execute(_members.memberships_of(wanted))).all()
+        rows = await self._all(_members.memberships_of(wanted))
         found: dict[str, list[Membership]] = {}
         for row in rows:
             found.setdefault(row.email.lower(), []).append(_rows.membership(row))
@@ -121,8 +121,7 @@ class CommunityStore(Absent, SqlStore):
         wanted = native_ids(space_ids)
         if not wanted:
             return {}
-        async with self._connect() as conn:
-            rows = (await conn.execute(_members.member_counts(wanted, now))).all()
+        rows = await self._all(_members.member_counts(wanted, now))
         return {str(category_id): count for category_id, count in rows}
 
     # --- questions and answers ---------------------------------------------
@@ -169,7 +168,7 @@ class CommunityStore(Absent, SqlStore):
         """Topics per category, newest first, ``limit`` each, in one windowed statement."""
         wanted = native_ids(space_ids)
         if not wanted:
-            return {space_id: Page() for space_id in space_ids}
+            return empty_pages(space_ids)
         stmt = _questions.for_categories(
             wanted,
             unanswered=unanswered,
@@ -181,11 +180,9 @@ class CommunityStore(Absent, SqlStore):
         )
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
-            shown = [r.id for r in rows if r.rank <= max(limit, 0)]
+            shown = [r.id for r in rows if r.row_rank <= max(limit, 0)]
             tag_names = await _tags.of_topics(conn, shown)
-        return pages_per(
-            space_ids, ((r.category_id, _rows.question(r, tag_names)) for r in rows), limit
-        )
+        return pages_per_parent(space_ids, rows, limit, lambda r: _rows.question(r, tag_names))
 
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Topics in scope among ``ids``."""
@@ -217,19 +214,17 @@ class CommunityStore(Absent, SqlStore):
         """Replies per topic, newest first, ``limit`` each, in one windowed statement."""
         wanted = native_ids(question_ids)
         if not wanted:
-            return {qid: Page() for qid in question_ids}
+            return empty_pages(question_ids)
         stmt = _answers.for_topics(wanted, after=after, limit=limit, reveal_hidden=reveal_hidden)
-        async with self._connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-        return pages_per(question_ids, ((r.topic_id, _rows.answer(r)) for r in rows), limit)
+        rows = await self._all(stmt)
+        return pages_per_parent(question_ids, rows, limit, _rows.answer)
 
     async def answers_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Answer]:
         """Replies (never a topic's first post) in scope among ``ids``."""
         wanted = native_ids(ids)
         if scope.empty or not wanted:
             return {}
-        async with self._connect() as conn:
-            rows = (await conn.execute(_answers.by_ids(wanted, scope))).all()
+        rows = await self._all(_answers.by_ids(wanted, scope))
         return {str(r.id): _rows.answer(r) for r in rows}
 
     async def answer_counts(
@@ -239,8 +234,7 @@ class CommunityStore(Absent, SqlStore):
         wanted = native_ids(question_ids)
         if not wanted:
             return {}
-        async with self._connect() as conn:
-            rows = (await conn.execute(_answers.counts(wanted, reveal_hidden=reveal_hidden))).all()
+        rows = await self._all(_answers.counts(wanted, reveal_hidden=reveal_hidden))
         return {str(topic_id): count for topic_id, count in rows}
 
     # --- writes -----------------------------------------------------------
@@ -366,8 +360,7 @@ class CommunityStore(Absent, SqlStore):
         """Group members of every category their groups grant (the forum records no
         sponsors and the gateway issues it no invitations)."""
         wanted = None if space_ids is None else native_ids(space_ids)
-        async with self._connect() as conn:
-            rows = (await conn.execute(_members.access_entries(wanted))).all()
+        rows = await self._all(_members.access_entries(wanted))
         return [_rows.access_entry(row) for row in rows]
 
     # --- moderation -------------------------------------------------------
@@ -393,8 +386,7 @@ class CommunityStore(Absent, SqlStore):
         wanted = native_ids(ids)
         if not wanted:
             return {}
-        async with self._connect() as conn:
-            rows = (await conn.execute(_people.by_ids(wanted))).all()
+        rows = await self._all(_people.by_ids(wanted))
         return {str(r.id): _rows.person(r) for r in rows}
 
     async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
@@ -402,8 +394,7 @@ class CommunityStore(Absent, SqlStore):
         wanted = sorted({e.strip().lower() for e in emails if e.strip()})
         if not wanted:
             return {}
-        async with self._connect() as conn:
-            rows = (await conn.execute(_people.by_emails(wanted))).all()
+        rows = await self._all(_people.by_emails(wanted))
         return {r.email: _rows.person(r) for r in rows}
 
     async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
@@ -411,6 +402,5 @@ class CommunityStore(Absent, SqlStore):
         wanted = sorted({h.strip().lower() for h in handles if h.strip()})
         if not wanted:
             return {}
-        async with self._connect() as conn:
-            rows = (await conn.execute(_people.by_handles(wanted))).all()
+        rows = await self._all(_people.by_handles(wanted))
         return {r.username.lower(): _rows.person(r) for r in rows}

@@ -1,7 +1,7 @@
 """The community store's native schema: a public forum shaped like Discourse.
 
 Names follow the forum (categories, topics, posts, users with trust levels),
-not the gateway's domain; :mod:`adapters.community._store` does the mapping.
+not the gateway's domain; :mod:`adapters.community._rows` does the mapping.
 """
 
 from __future__ import annotations

@@ -1,0 +1,220 @@
+"""Statements on topics, the forum's questions: listing, lookup, search, asking, accepting
+an answer and featuring.
+
+A topic's first post is the question's body; its later posts are its answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, or_, select
+
+from adapters._ranked import newest_first, top_per_parent
+from adapters._sql import after_time
+from adapters.community import _tags
+from adapters.community._rows import STORE
+from adapters.community._spaces import SCOPE
+from adapters.community._tables import categories, posts, tags, topic_tags, topics
+from gateway.domain.model import Question
+from gateway.stores.interface import TargetMissing
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from gateway.stores.interface import TimeCursor
+    from gateway.stores.scope import StoreScope
+
+__all__ = [
+    "accept",
+    "by_ids",
+    "first_post",
+    "for_categories",
+    "insert_question",
+    "listed",
+    "matching",
+    "question_select",
+    "set_pinned",
+]
+
+# The first post of a topic is the question's body; later posts are its answers.
+first_post = posts.alias("first_post")
+
+
+def question_select() -> Select[Any]:
+    """Topics with their category and first post; callers add scope and filters."""
+    return select(
+        topics.c.id,
+        topics.c.category_id,
+        topics.c.user_id,
+        topics.c.title,
+        topics.c.accepted_answer_post_id,
+        topics.c.created_at,
+        topics.c.pinned_at,
+        first_post.c.raw,
+        first_post.c.hidden_at,
+    ).select_from(
+        topics.join(categories, categories.c.id == topics.c.category_id).outerjoin(
+            first_post,
+            and_(first_post.c.topic_id == topics.c.id, first_post.c.post_number == 1),
+        )
+    )
+
+
+def _question_filters(
+    *, unanswered: bool, tag: str | None, after: TimeCursor | None, featured: bool = False
+) -> list[ColumnElement[bool]]:
+    """The unanswered, tag and featured filters and the cursor condition on topics."""
+    conditions = [after_time(after, topics.c.created_at, topics.c.id)]
+    if featured:
+        conditions.append(topics.c.pinned_at.is_not(None))
+    if unanswered:
+        conditions.append(topics.c.accepted_answer_post_id.is_(None))
+    if tag is not None:
+        # Tags are lower-case natively; lower-casing the argument keeps case-sensitive
+        # (PostgreSQL, SQLite) and case-insensitive (MariaDB) collations in agreement.
+        conditions.append(
+            select(topic_tags.c.topic_id)
+            .join(tags, tags.c.id == topic_tags.c.tag_id)
+            .where(topic_tags.c.topic_id == topics.c.id, tags.c.name == tag.strip().lower())
+            .exists()
+        )
+    return conditions
+
+
+_NEWEST_FIRST = newest_first(topics.c.created_at, topics.c.id)
+
+
+def listed(
+    scope: StoreScope,
+    *,
+    category_ids: list[int] | None,
+    unanswered: bool,
+    tag: str | None,
+    after: TimeCursor | None,
+    limit: int,
+    featured: bool,
+) -> Select[Any] | None:
+    """Topics in categories in scope (of ``category_ids``, or all), newest first; None
+    when none can match (after checking the cursor, so a forged one is refused even then)."""
+    filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    if scope.empty or category_ids == []:
+        return None
+    stmt = question_select().where(
+        SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at), *filters
+    )
+    if category_ids is not None:
+        stmt = stmt.where(topics.c.category_id.in_(category_ids))
+    return stmt.order_by(*_NEWEST_FIRST).limit(max(limit, 0) + 1)
+
+
+def for_categories(
+    category_ids: list[int],
+    *,
+    unanswered: bool,
+    tag: str | None,
+    after: TimeCursor | None,
+    limit: int,
+    featured: bool,
+    reveal_hidden: bool,
+) -> Select[Any]:
+    """Topics per category, newest first, ``limit + 1`` each, in one windowed statement
+    (the category is the rows' ``parent_id``)."""
+    filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    if not reveal_hidden:
+        filters.append(first_post.c.hidden_at.is_(None))
+    return top_per_parent(
+        question_select().where(topics.c.category_id.in_(category_ids), *filters),
+        topics.c.category_id,
+        _NEWEST_FIRST,
+        limit,
+    )
+
+
+def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
+    """Topics in scope among ``wanted``."""
+    return question_select().where(
+        topics.c.id.in_(wanted), SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at)
+    )
+
+
+def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
+    """Topics in scope whose title or first post contains ``text`` literally, newest first."""
+    # autoescape makes % and _ literal. SQLite's lower() folds ASCII only, so
+    # non-ASCII case-insensitivity there is best effort.
+    needle = text.lower()
+    stmt = question_select().where(
+        SCOPE.in_scope(scope),
+        SCOPE.shown(scope, first_post.c.hidden_at),
+        or_(
+            func.lower(topics.c.title).contains(needle, autoescape=True),
+            func.lower(first_post.c.raw).contains(needle, autoescape=True),
+        ),
+    )
+    return stmt.order_by(*_NEWEST_FIRST).limit(limit)
+
+
+async def insert_question(
+    conn: AsyncConnection,
+    space_id: str,
+    category: int,
+    user: int,
+    *,
+    title: str,
+    body: str,
+    tags: Sequence[str],
+    now: datetime,
+) -> Question:
+    """A topic with its first post (the question's body) and its tags."""
+    wanted = sorted({tag.lower() for tag in tags})
+    exists = select(categories.c.id).where(categories.c.id == category)
+    if await conn.scalar(exists) is None:
+        raise TargetMissing(space_id)
+    result = await conn.execute(
+        topics.insert().values(category_id=category, user_id=user, title=title, created_at=now)
+    )
+    topic_id = result.inserted_primary_key[0]
+    await conn.execute(
+        posts.insert().values(
+            topic_id=topic_id, user_id=user, post_number=1, raw=body, created_at=now
+        )
+    )
+    await _tags.tag_topic(conn, topic_id, wanted)
+    return Question(
+        store=STORE,
+        id=str(topic_id),
+        space_id=str(category),
+        title=title,
+        body=body,
+        author_id=str(user),
+        tags=tuple(wanted),
+        accepted_answer_id=None,
+        created_at=now,
+    )
+
+
+async def accept(conn: AsyncConnection, answer_id: str, post: int) -> int:
+    """Point the post's topic at it as the accepted answer (never the first post); the
+    topic's id."""
+    topic: int | None = await conn.scalar(
+        select(posts.c.topic_id).where(posts.c.id == post, posts.c.post_number > 1)
+    )
+    if topic is None:
+        raise TargetMissing(answer_id)
+    await conn.execute(
+        topics.update().where(topics.c.id == topic).values(accepted_answer_post_id=post)
+    )
+    return topic
+
+
+async def set_pinned(
+    conn: AsyncConnection, question_id: str, topic: int, *, pinned_at: datetime | None
+) -> None:
+    """Pin (or unpin, with None) a topic: Discourse's featured topics."""
+    if await conn.scalar(select(topics.c.id).where(topics.c.id == topic)) is None:
+        raise TargetMissing(question_id)
+    await conn.execute(topics.update().where(topics.c.id == topic).values(pinned_at=pinned_at))

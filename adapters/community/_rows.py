@@ -1,0 +1,120 @@
+"""From the forum's rows to the gateway's domain: categories are spaces, topics questions,
+later posts answers, users people, group memberships memberships."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from adapters.community._tables import STYLE_DISCUSSION, STYLE_QA
+from gateway.domain.model import (
+    AccessEntry,
+    Answer,
+    Membership,
+    Person,
+    Question,
+    Space,
+    SpaceKind,
+    SpaceRole,
+    StoreName,
+    Visibility,
+    space_key,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+__all__ = [
+    "KIND_OF_STYLE",
+    "STORE",
+    "STYLE_OF_KIND",
+    "access_entry",
+    "answer",
+    "membership",
+    "person",
+    "question",
+    "space",
+]
+
+STORE = StoreName.COMMUNITY
+KIND_OF_STYLE = {STYLE_QA: SpaceKind.QA, STYLE_DISCUSSION: SpaceKind.GROUP}
+STYLE_OF_KIND = {kind: style for style, kind in KIND_OF_STYLE.items()}
+
+
+def question(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Question:
+    return Question(
+        store=STORE,
+        id=str(row.id),
+        space_id=str(row.category_id),
+        title=row.title,
+        body=row.raw or "",
+        author_id=None if row.user_id is None else str(row.user_id),
+        tags=tag_names.get(row.id, ()),
+        accepted_answer_id=(
+            None if row.accepted_answer_post_id is None else str(row.accepted_answer_post_id)
+        ),
+        created_at=row.created_at,
+        hidden=row.hidden_at is not None,
+        featured=row.pinned_at is not None,
+    )
+
+
+def answer(row: Row[Any]) -> Answer:
+    return Answer(
+        store=STORE,
+        id=str(row.id),
+        question_id=str(row.topic_id),
+        space_id=str(row.category_id),
+        body=row.raw,
+        author_id=None if row.user_id is None else str(row.user_id),
+        accepted=row.id == row.accepted_answer_post_id,
+        created_at=row.created_at,
+        hidden=row.hidden_at is not None,
+    )
+
+
+def space(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Space:
+    return Space(
+        store=STORE,
+        id=str(row.id),
+        slug=row.slug,
+        kind=KIND_OF_STYLE[row.style],
+        name=row.name,
+        description=row.description,
+        visibility=Visibility(row.visibility),
+        tags=tag_names.get(row.id, ()),
+    )
+
+
+def person(row: Row[Any]) -> Person:
+    return Person(
+        store=STORE,
+        id=str(row.id),
+        display_name=row.name,
+        handle=row.username,
+        email=row.email if row.email_verified else None,
+        organisation=row.company,
+        title=row.title,
+    )
+
+
+def membership(row: Row[Any]) -> Membership:
+    """A row of :func:`adapters.community._members.memberships_of`."""
+    return Membership(
+        store=STORE,
+        space_id=str(row.id),
+        space_key=space_key(STORE, Visibility(row.visibility), row.slug),
+        role=SpaceRole.OWNER if row.owner else SpaceRole.MEMBER,
+        expires_at=row.expires_at,
+    )
+
+
+def access_entry(row: Row[Any]) -> AccessEntry:
+    """A row of :func:`adapters.community._members.access_entries`."""
+    return AccessEntry(
+        space=space(row, {}),
+        email=row.email if row.email_verified else None,
+        display_name=row.user_name,
+        role=SpaceRole.OWNER if row.owner else SpaceRole.MEMBER,
+        expires_at=row.expires_at,
+        sponsor_email=None,
+    )

@@ -1,0 +1,90 @@
+"""Statements on categories, the forum's spaces: listing, lookup and creation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from adapters._base import ScopeColumns
+from adapters._sql import after_name
+from adapters.community import _demo
+from adapters.community._rows import STYLE_OF_KIND
+from adapters.community._tables import (
+    PERMISSION_FULL,
+    categories,
+    category_groups,
+    group_users,
+    groups,
+    visibility_of,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Select
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from gateway.domain.model import SpaceKind, Visibility
+    from gateway.stores.interface import NameCursor
+    from gateway.stores.scope import StoreScope
+
+__all__ = ["SCOPE", "VISIBILITY", "by_ids", "insert_space", "listed"]
+
+VISIBILITY = visibility_of(categories).label("visibility")
+# What a principal's scope is compiled on: the category's visibility class and slug.
+SCOPE = ScopeColumns(visibility_of(categories), categories.c.slug)
+
+
+def listed(
+    scope: StoreScope, *, kind: SpaceKind | None, after: NameCursor | None, limit: int
+) -> Select[Any] | None:
+    """Categories in scope, ordered by name then id; None when none can match."""
+    if scope.empty or (kind is not None and kind not in STYLE_OF_KIND):
+        return None
+    stmt = select(categories, VISIBILITY).where(SCOPE.in_scope(scope))
+    if kind is not None:
+        stmt = stmt.where(categories.c.style == STYLE_OF_KIND[kind])
+    if after is not None:
+        stmt = stmt.where(after_name(after, categories.c.name, categories.c.id))
+    return stmt.order_by(categories.c.name, categories.c.id).limit(max(limit, 0) + 1)
+
+
+def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
+    """Categories in scope among ``wanted``."""
+    return select(categories, VISIBILITY).where(categories.c.id.in_(wanted), SCOPE.in_scope(scope))
+
+
+async def insert_space(
+    conn: AsyncConnection,
+    *,
+    slug: str,
+    name: str,
+    description: str,
+    kind: SpaceKind,
+    visibility: Visibility,
+    owner: int,
+    now: datetime,
+) -> int:
+    """A category with the settings of its visibility class, and a group of the same
+    name that grants it, with ``owner`` as the group's owner; the category's id."""
+    result = await conn.execute(
+        categories.insert().values(
+            slug=slug,
+            name=name,
+            description=description,
+            style=_demo.STYLES[kind],
+            created_at=now,
+            **_demo.CATEGORY_SETTINGS[visibility],
+        )
+    )
+    category: int = result.inserted_primary_key[0]
+    made = await conn.execute(groups.insert().values(name=slug))
+    group = made.inserted_primary_key[0]
+    await conn.execute(group_users.insert().values(group_id=group, user_id=owner, owner=True))
+    await conn.execute(
+        category_groups.insert().values(
+            category_id=category, group_id=group, permission_type=PERMISSION_FULL
+        )
+    )
+    return category

@@ -67,7 +67,7 @@ def preferred_media_type(accept: str | None) -> str:
     """
     if not accept:
         return JSON
-    best: dict[str, tuple[float, int, int]] = {}
+    best: dict[str, tuple[int, float, int]] = {}  # (specificity, quality, -position)
     for position, item in enumerate(accept.split(",")):
         media, *params = (part.strip() for part in item.split(";"))
         quality = 1.0
@@ -106,9 +106,8 @@ def is_request_error(result: ExecutionResult) -> bool:
     """True when the operation never executed: parse, validation or variable-coercion
     errors (and our pre-execution refusals). Those have no data and no error with a
     path; an executed operation whose root field failed has a path on its error."""
-    return (
-        result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
-    )
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:

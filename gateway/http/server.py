@@ -74,7 +74,8 @@ def serve(
         port=port,
         log_level="info",
         ws=WS_IMPLEMENTATION,
-        timeout_graceful_shutdown=shutdown_timeout,
+        # Annotated int, but uvicorn hands it to asyncio.wait_for, which takes fractions too.
+        timeout_graceful_shutdown=shutdown_timeout,  # type: ignore[arg-type]
         # The websocket layer refuses larger frames itself (close 1009) before buffering
         # them; BodySizeLimit does the same for messages that arrive in pieces.
         ws_max_size=max_message_bytes,

@@ -89,7 +89,9 @@ class BearerBackend(AuthenticationBackend):
             await self.revocations.check(principal, token)
         return AuthCredentials(["authenticated"]), principal
 
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:
+    # Principal is the request's user (starlette types ``request.user`` as Any) but not a
+    # starlette BaseUser: the domain does not depend on the web framework. Hence the ignore.
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:  # type: ignore[override]
         header = conn.headers.get("authorization")
         if header is None:
             return None  # no credentials: the next backend (ultimately guest) answers
@@ -119,7 +121,8 @@ class SessionBackend(AuthenticationBackend):
     def __init__(self, providers: Sequence[OidcProvider]) -> None:
         self.providers = tuple(providers)
 
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:
+    # The user is a Principal, not a starlette BaseUser: see BearerBackend.authenticate.
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal] | None:  # type: ignore[override]
         if "session" not in conn.scope:
             return None  # no session middleware in front (an app built without logins)
         principal = stored_principal(conn.session, self.providers)
@@ -136,11 +139,12 @@ class ChainBackend(AuthenticationBackend):
     def __init__(self, backends: Sequence[AuthenticationBackend]) -> None:
         self.backends = list(backends)
 
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal]:
+    # The user is a Principal, not a starlette BaseUser: see BearerBackend.authenticate.
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal]:  # type: ignore[override]
         for backend in self.backends:
             result = await backend.authenticate(conn)
             if result is not None:
-                return result  # type: ignore[return-value]
+                return result  # type: ignore[return-value]  # each backend's user is a Principal
         return AuthCredentials([]), Principal.guest()
 
 

@@ -131,7 +131,10 @@ class Policy:
             except ValueError as exc:
                 located.append((number, str(exc)))
                 continue
-            (rules if isinstance(item, Rule) else links).append(item)
+            if isinstance(item, Rule):
+                rules.append(item)
+            else:
+                links.append(item)
         if located:
             problems = [f"line {number}: {reason}" for number, reason in located]
             raise PolicyError(source, problems, located)

@@ -290,7 +290,9 @@ class PolicyStore:
                         source=self.source.name,
                     )
                 )
-                number = int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                assert key is not None  # an INSERT of one row always reports its key
+                number = int(key[0])
                 if audit is not None:
                     detail: dict[str, Any] = {**audit.detail, "version": number, "sha256": sha}
                     await insert_audit(

@@ -38,6 +38,8 @@ from gateway.policies.policy import Effect, Policy, PolicyError, Rule, parse_dom
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from gateway.policies.policy import RoleLink
+
 
 class Severity(enum.StrEnum):
     ERROR = "error"  # the gateway refuses to load the policy
@@ -213,7 +215,8 @@ class _Analysis:
     # --- the checks ------------------------------------------------------------
     def repeats(self) -> Iterator[Problem]:
         seen: dict[tuple[str, ...], int] = {}
-        for item in (*self.policy.links, *self.policy.rules):
+        items: tuple[RoleLink | Rule, ...] = (*self.policy.links, *self.policy.rules)
+        for item in items:
             key = (type(item).__name__, *item.casbin())
             first = seen.setdefault(key, item.line)
             if first != item.line:
@@ -221,7 +224,7 @@ class _Analysis:
 
     def asked(self, rule: Rule) -> list[tuple[Check, str, str]]:
         """Every (check, object, representative domain) at which ``rule`` can match."""
-        points = []
+        points: list[tuple[Check, str, str]] = []
         holders = self.holders(rule.sub)
         for check in CHECKS:
             if rule.act not in check.actions or not _may_hold(check, holders):

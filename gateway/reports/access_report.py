@@ -17,12 +17,12 @@ from gateway.domain.permissions import USER_PREFIX
 from gateway.reports.tabular import csv_text, table
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from gateway.domain.model import AccessEntry, StoreName
     from gateway.records import Records
-    from gateway.stores.interface import Store
+    from gateway.stores.interface import StoreReports
 
 COLUMNS = (
     "space",
@@ -59,7 +59,7 @@ def is_external(email: str | None, organisation_domains: Sequence[str]) -> bool:
 
 
 async def build(
-    stores: dict[StoreName, Store],
+    stores: Mapping[StoreName, StoreReports],
     records: Records,
     *,
     store_names: Sequence[StoreName],

@@ -30,6 +30,8 @@ from gateway.schema.query import Query
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
 if TYPE_CHECKING:
+    from graphql.validation import ASTValidationRule
+
     from gateway.config import Settings
 
 __all__ = ["build_admin_schema", "build_schema"]
@@ -55,7 +57,7 @@ def _extensions(settings: Settings) -> list:
     # the rule classes, and a limiter made per request would make every lookup a miss.
     # Ours replace strawberry's depth and alias limiters, whose walks are exponential in
     # fragment fan-out (gateway/schema/limits.py).
-    limits = [
+    limits: list[type[ASTValidationRule]] = [
         query_limits(
             max_depth=settings.max_depth,
             max_aliases=settings.max_aliases,

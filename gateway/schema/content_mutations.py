@@ -242,11 +242,12 @@ class ContentMutations:
             accepted = await replayed(ctx, done, "answer")
             if accepted is None:
                 return AcceptAnswerPayload()
-            done = await ctx.loaders.question.load((accepted.store, accepted.question_id))
+            now_question = await ctx.loaders.question.load((accepted.store, accepted.question_id))
         else:
             accepted = dataclasses.replace(answer, accepted=True)
+            now_question = done
         return AcceptAnswerPayload(
-            question=Question.of(done) if done else None, answer=Answer.of(accepted)
+            question=Question.of(now_question) if now_question else None, answer=Answer.of(accepted)
         )
 
     @strawberry.mutation(description="Give feedback on a prototype.")
@@ -258,7 +259,7 @@ class ContentMutations:
             ref = checks.id("prototypeId", input.prototype_id, "Prototype")
             rating = checks.number("rating", input.rating, 1, 5)
             body = checks.text("body", input.body, maximum=writes.MAX_BODY)
-            note = checks.text(
+            note: str | None = checks.text(
                 "internalNote", input.internal_note or "", maximum=writes.MAX_NOTE, required=False
             )
             note = note or None

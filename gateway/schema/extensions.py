@@ -60,7 +60,8 @@ def _cause(error: GraphQLError) -> BaseException | None:
 def _is_variable_error(error: GraphQLError) -> bool:
     """A variable's value did not fit its type: graphql-core reports it at the variable's
     definition (a custom scalar's ``ValueError`` included)."""
-    return bool(error.nodes) and isinstance(error.nodes[0], VariableDefinitionNode)
+    nodes = error.nodes or []
+    return bool(nodes) and isinstance(nodes[0], VariableDefinitionNode)
 
 
 def is_client_error(error: GraphQLError) -> bool:

@@ -22,9 +22,9 @@ class MemberRole(enum.Enum):
     GUEST = "space_guest"
 
 
-InvitationState = strawberry.enum(
-    InvitationStatus, name="InvitationState", description="Where an invitation stands."
-)
+# Registered in place (see gateway.schema.types.Store); the alias is the type annotations use.
+strawberry.enum(InvitationStatus, name="InvitationState", description="Where an invitation stands.")
+InvitationState = InvitationStatus
 
 
 @strawberry.type(description="An invitation of one email address to one space.")

@@ -20,12 +20,13 @@ from gateway.domain.model import Page, Person, StoreName
 from gateway.stores.guard import guarded
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
     from datetime import datetime
 
     from gateway.domain.model import Answer, Feedback, Invitation, Prototype, Question, Space
     from gateway.policies.compiler import Authorizer
-    from gateway.stores.interface import Store, TimeCursor
+    from gateway.stores.interface import Store, StoreReads, TimeCursor
+    from gateway.stores.scope import StoreScope
 
 K = TypeVar("K", bound=tuple)
 V = TypeVar("V")
@@ -34,13 +35,16 @@ Ref = tuple[StoreName, str]
 
 def _grouped(
     stores: Mapping[StoreName, Store],
-    fetch: Callable[[Store, Hashable, list[str]], Awaitable[Mapping[str, V]]],
+    fetch: Callable[[Store, tuple[Any, ...], list[str]], Awaitable[Mapping[str, V]]],
     *,
-    missing: Callable[[], V | None] = lambda: None,
-) -> Callable[[list[Any]], Awaitable[list[V | BaseException | None]]]:
-    """A batch function: keys ``(store, id, *args)``, one call per ``(store, *args)``."""
+    missing: Callable[[], V],
+) -> Callable[[list[Any]], Awaitable[list[V | BaseException]]]:
+    """A batch function: keys ``(store, id, *args)``, one call per ``(store, *args)``.
 
-    async def load(keys: list[Any]) -> list[V | BaseException | None]:
+    ``fetch(store, args, ids)`` makes the call; ``missing()`` answers for an id it left out.
+    """
+
+    async def load(keys: list[Any]) -> list[V | BaseException]:
         groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
         for key in keys:
             store, native_id, *args = key
@@ -55,7 +59,7 @@ def _grouped(
         found: dict[tuple[Any, ...], Mapping[str, V] | BaseException] = dict(
             zip(names, results, strict=True)
         )
-        out: list[V | BaseException | None] = []
+        out: list[V | BaseException] = []
         for key in keys:
             store, native_id, *args = key
             result = found[(store, *args)]
@@ -96,25 +100,36 @@ class Loaders:
         self.stores = stores
         scope = authorizer.read_scope()
 
-        def scoped(method: str) -> Callable[[Store, Hashable, list[str]], Awaitable[Any]]:
-            def fetch(store: Store, _args: Hashable, ids: list[str]) -> Awaitable[Any]:
+        def scoped(
+            lookup: Callable[[StoreReads, list[str], StoreScope], Awaitable[Mapping[str, V]]],
+        ) -> Callable[[list[Any]], Awaitable[list[V | BaseException | None]]]:
+            """A batch function for a lookup by ids within the principal's scope; a store
+            outside it is not called."""
+
+            def fetch(
+                store: Store, _args: tuple[Any, ...], ids: list[str]
+            ) -> Awaitable[Mapping[str, V | None]]:
                 store_scope = scope.for_store(store.name)
                 if store_scope.empty:
                     return _nothing()
-                return getattr(store, method)(ids, store_scope)
+                return lookup(store, ids, store_scope)
 
-            return fetch
+            return _grouped(stores, fetch, missing=lambda: None)
 
-        self.space: Loader[Ref, Space | None] = Loader(_grouped(stores, scoped("spaces_by_ids")))
-        self.question: Loader[Ref, Question | None] = Loader(
-            _grouped(stores, scoped("questions_by_ids"))
+        self.space: Loader[Ref, Space | None] = Loader(
+            scoped(lambda s, ids, within: s.spaces_by_ids(ids, within))
         )
-        self.answer: Loader[Ref, Answer | None] = Loader(_grouped(stores, scoped("answers_by_ids")))
+        self.question: Loader[Ref, Question | None] = Loader(
+            scoped(lambda s, ids, within: s.questions_by_ids(ids, within))
+        )
+        self.answer: Loader[Ref, Answer | None] = Loader(
+            scoped(lambda s, ids, within: s.answers_by_ids(ids, within))
+        )
         self.prototype: Loader[Ref, Prototype | None] = Loader(
-            _grouped(stores, scoped("prototypes_by_ids"))
+            scoped(lambda s, ids, within: s.prototypes_by_ids(ids, within))
         )
         self.feedback: Loader[Ref, Feedback | None] = Loader(
-            _grouped(stores, scoped("feedback_by_ids"))
+            scoped(lambda s, ids, within: s.feedback_by_ids(ids, within))
         )
         # Key (store, question id, reveal hidden answers).
         self.answer_count: Loader[tuple[StoreName, str, bool], int] = Loader(

@@ -94,7 +94,7 @@ class NotificationQueries:
         unread_only: bool = False,
         first: int | None = None,
         after: str | None = None,
-    ) -> relay.Connection[Notification]:
+    ) -> relay.Connection[Notification]:  # type: ignore[type-var]  # not a Node: see pagination.N
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         before = None

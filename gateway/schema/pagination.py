@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
     from gateway.config import Settings
 
+# Any strawberry type: strawberry builds connections over types that are not relay Nodes
+# (notifications), though its stubs bound a Connection's node type by ``relay.Node``; the
+# ignores below say that bound is stricter than the library.
 N = TypeVar("N")
 
 
@@ -32,11 +35,11 @@ def connection(
     *,
     has_previous: bool,
     end_cursor: str | None = None,
-) -> relay.Connection[N]:
+) -> relay.Connection[N]:  # type: ignore[type-var]  # see N
     """A connection; ``end_cursor`` overrides the last edge's cursor when items were left out
     after fetching (the next page starts after everything looked at)."""
-    edges = [relay.Edge(cursor=cursor_of(n), node=n) for n in nodes]
-    return relay.Connection(
+    edges = [relay.Edge(cursor=cursor_of(n), node=n) for n in nodes]  # type: ignore[type-var]  # see N
+    return relay.Connection(  # type: ignore[type-var]  # see N
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=has_next,

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.mentions")
 
-UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a write failed.")
+# Registered in place (see gateway.schema.types.Store); the alias is the type annotations use.
+strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a write failed.")
+UserErrorCode = ErrorCode
 
 
 @strawberry.type(description="A problem with a write, meant to be shown to the user.")

@@ -307,8 +307,12 @@ class SpaceMutations:
                 errors=await errors_of(ctx, "inviteToSpace", Action.INVITE, refused)
             )
         if isinstance(done, Replay):
-            done = await _invitation(ctx, done.result["id"])
-        return InvitationPayload(invitation=Invitation.of(done) if done else None)
+            now_invitation = await _invitation(ctx, done.result["id"])
+        else:
+            now_invitation = done
+        return InvitationPayload(
+            invitation=Invitation.of(now_invitation) if now_invitation else None
+        )
 
     @strawberry.mutation(
         description="Revoke an invitation (policy action manage_members); if it was accepted, "
@@ -355,8 +359,12 @@ class SpaceMutations:
                 errors=await errors_of(ctx, "revokeInvitation", Action.MANAGE_MEMBERS, refused)
             )
         if isinstance(done, Replay):
-            done = await _invitation(ctx, done.result["id"])
-        return InvitationPayload(invitation=Invitation.of(done) if done else None)
+            now_invitation = await _invitation(ctx, done.result["id"])
+        else:
+            now_invitation = done
+        return InvitationPayload(
+            invitation=Invitation.of(now_invitation) if now_invitation else None
+        )
 
     @strawberry.mutation(
         description="End someone's membership of a space (policy action manage_members); it "

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
     from gateway.schema.invitations import Invitation
 
 
-SpaceKind = strawberry.enum(domain.SpaceKind, description="What a space is for.")
-Store = strawberry.enum(domain.StoreName, name="Store", description="Which store holds it.")
+# strawberry.enum registers a domain enum in place and returns the same class; naming that
+# class by plain assignment lets type checkers read the names as types in annotations.
+strawberry.enum(domain.SpaceKind, description="What a space is for.")
+strawberry.enum(domain.StoreName, name="Store", description="Which store holds it.")
+SpaceKind = domain.SpaceKind
+Store = domain.StoreName
 
 
 @strawberry.enum(description="The viewer's role in a space.")

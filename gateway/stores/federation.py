@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from gateway.domain.model import SpaceKind, StoreName
-    from gateway.stores.interface import Store
+    from gateway.stores.interface import StoreReads
     from gateway.stores.scope import Scope
 
 
@@ -34,8 +34,8 @@ class Merged(Generic[T]):
 
 
 async def _gather(
-    stores: Mapping[StoreName, Store],
-    calls: Mapping[StoreName, Callable[[Store], Awaitable[Page[T]]]],
+    stores: Mapping[StoreName, StoreReads],
+    calls: Mapping[StoreName, Callable[[StoreReads], Awaitable[Page[T]]]],
 ) -> tuple[dict[StoreName, Page[T]], list[StoreDown]]:
     names = [s for s in STORE_ORDER if s in calls and s in stores]
     results = await asyncio.gather(
@@ -62,7 +62,7 @@ def _newest_first(question: Question) -> tuple[float, int]:
 
 
 async def list_questions(
-    stores: Mapping[StoreName, Store],
+    stores: Mapping[StoreName, StoreReads],
     scope: Scope,
     *,
     space_ids: Mapping[StoreName, Sequence[str]] | None,
@@ -81,7 +81,9 @@ async def list_questions(
         ids = None if space_ids is None else space_ids[name]
         cursor = after.for_store(name) if after else None
 
-        def call(store: Store, s=store_scope, ids=ids, cursor=cursor) -> Awaitable[Page[Question]]:
+        def call(
+            store: StoreReads, s=store_scope, ids=ids, cursor=cursor
+        ) -> Awaitable[Page[Question]]:
             return store.list_questions(
                 s,
                 space_ids=ids,
@@ -102,7 +104,7 @@ async def list_questions(
 
 
 async def list_spaces(
-    stores: Mapping[StoreName, Store],
+    stores: Mapping[StoreName, StoreReads],
     scope: Scope,
     *,
     only: StoreName | None,
@@ -145,7 +147,7 @@ async def list_spaces(
 
 
 async def search_questions(
-    stores: Mapping[StoreName, Store], scope: Scope, text: str, limit: int
+    stores: Mapping[StoreName, StoreReads], scope: Scope, text: str, limit: int
 ) -> Merged[Question]:
     """Questions whose title or body contains ``text``, newest first, across stores."""
     calls = {}
@@ -154,7 +156,7 @@ async def search_questions(
         if store_scope.empty:
             continue
 
-        async def call(store: Store, s=store_scope) -> Page[Question]:
+        async def call(store: StoreReads, s=store_scope) -> Page[Question]:
             return Page(await store.search_questions(s, text, limit))
 
         calls[name] = call

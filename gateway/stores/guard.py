@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gateway.domain.errors import StoreDown
+from gateway.domain.model import StoreName
 from gateway.stores.breaker import Breaker, State
 from gateway.stores.interface import StoreUnavailable
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from gateway.config import Settings
-    from gateway.domain.model import StoreName
     from gateway.stores.interface import Store
 
 __all__ = [
@@ -195,7 +195,11 @@ def guard_store(store: Store, settings: Settings) -> Store:
         backoff=settings.breaker_backoff,
         max_backoff=settings.breaker_max_backoff,
     )
-    deadline = getattr(settings, f"{name}_store_timeout")
+    deadlines = {
+        StoreName.INTERNAL: settings.internal_store_timeout,
+        StoreName.COMMUNITY: settings.community_store_timeout,
+    }
+    deadline = deadlines[store.name]
     return cast("Store", GuardedStore(store, deadline=deadline, breaker=breaker))
 
 

@@ -1,4 +1,8 @@
-"""The one small interface every store adapter implements.
+"""The interface every store adapter implements, in small roles.
+
+:class:`Store` is every role at once (what an adapter implements); code that needs one
+role names it: :class:`StoreLifecycle`, :class:`DemoLoading`, :class:`StoreDirectory`,
+:class:`StoreReads`, :class:`StoreWrites`, :class:`StoreReports`.
 
 An adapter owns its store's native schema and maps it to :mod:`gateway.domain.model`.
 Rules every adapter keeps:
@@ -105,26 +109,40 @@ class NotSupported(Exception):
 
 
 @runtime_checkable
-class Store(Protocol):
-    """A community store behind the gateway."""
+class StoreRole(Protocol):
+    """What every role of a store has: the store's name (which store a result came from)."""
 
     name: StoreName
 
-    # --- lifecycle --------------------------------------------------------
+
+@runtime_checkable
+class StoreLifecycle(StoreRole, Protocol):
+    """Starting, checking and closing a store: what start-up, /readyz and shutdown need."""
+
     async def create_schema(self) -> None:
         """Create the native tables if they do not exist (never drops anything)."""
 
     async def is_empty(self) -> bool:
         """True when the store holds no spaces yet (the demo loader seeds only then)."""
 
-    async def load_demo(self, data: DemoData) -> None:
-        """Write the demo data set's part for this store, in the native schema."""
-
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the store answers a trivial query."""
 
     async def close(self) -> None:
         """Dispose of the engine and its connections."""
+
+
+@runtime_checkable
+class DemoLoading(StoreRole, Protocol):
+    """Seeding a store with the demo data set (start-up with demo data only)."""
+
+    async def load_demo(self, data: DemoData) -> None:
+        """Write the demo data set's part for this store, in the native schema."""
+
+
+@runtime_checkable
+class StoreDirectory(StoreRole, Protocol):
+    """Who is who: profiles, memberships, invitations and trust levels."""
 
     # --- principals -------------------------------------------------------
     async def memberships_for(self, email: str) -> list[Membership]:
@@ -143,6 +161,30 @@ class Store(Protocol):
         """Bind every pending, unexpired, unrevoked invitation of the author's verified email:
         create their profile if needed and a membership per invitation (with the
         invitation's role and expiry). Returns how many were bound."""
+
+    # --- people -----------------------------------------------------------
+    async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
+        """Profiles among ``ids`` (the gateway applies the Person policy)."""
+
+    async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
+        """Profiles by verified email (lower-cased), for linking one person across stores."""
+
+    async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
+        """Profiles by handle, compared case-insensitively, keyed by the lower-cased handle
+        (for @mentions)."""
+
+    # --- invitations ------------------------------------------------------
+    async def invitations_by_ids(self, ids: Sequence[str]) -> dict[str, Invitation]:
+        """Invitations among ``ids`` (the gateway checks the space)."""
+
+    async def invitations_for_spaces(self, space_ids: Sequence[str]) -> dict[str, list[Invitation]]:
+        """Every invitation per space, newest first (revoked and expired included)."""
+
+
+@runtime_checkable
+class StoreReads(StoreRole, Protocol):
+    """The content a principal reads, always within its scope: spaces, questions, answers,
+    prototypes and feedback."""
 
     # --- spaces -----------------------------------------------------------
     async def list_spaces(
@@ -239,18 +281,11 @@ class Store(Protocol):
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Feedback in scope among ``ids``."""
 
-    # --- people -----------------------------------------------------------
-    async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:
-        """Profiles among ``ids`` (the gateway applies the Person policy)."""
 
-    async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
-        """Profiles by verified email (lower-cased), for linking one person across stores."""
+@runtime_checkable
+class StoreWrites(StoreRole, Protocol):
+    """Every change the gateway makes on a principal's behalf (it has authorized each already)."""
 
-    async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
-        """Profiles by handle, compared case-insensitively, keyed by the lower-cased handle
-        (for @mentions)."""
-
-    # --- writes -----------------------------------------------------------
     async def ensure_author(self, author: Author) -> str:
         """The native id of the profile with the author's verified email; created on the
         first write (just-in-time provisioning, with a unique handle)."""
@@ -302,12 +337,6 @@ class Store(Protocol):
         expiry and sponsor). Raises :class:`NotSupported` where the store has no
         invitations for this space."""
 
-    async def invitations_by_ids(self, ids: Sequence[str]) -> dict[str, Invitation]:
-        """Invitations among ``ids`` (the gateway checks the space)."""
-
-    async def invitations_for_spaces(self, space_ids: Sequence[str]) -> dict[str, list[Invitation]]:
-        """Every invitation per space, newest first (revoked and expired included)."""
-
     async def revoke_invitation(self, invitation_id: str, now: datetime) -> Invitation:
         """Revoke an invitation; if it was accepted, the membership it made ends too."""
 
@@ -328,14 +357,35 @@ class Store(Protocol):
         """Create a space whose owner is its creator. Raises :class:`WriteConflict` when
         the slug is taken, :class:`NotSupported` for a kind or visibility the store has not."""
 
-    async def access_entries(self, space_ids: Sequence[str] | None) -> list[AccessEntry]:
-        """Every membership (expired included) and unaccepted, unrevoked invitation, in these
-        spaces or all, with the sponsor where an invitation records one. For reports: not
-        scoped, never on a request path."""
-
     async def set_hidden(self, post_id: str, *, answer: bool, hidden: bool, now: datetime) -> None:
         """Hide a question (``answer=False``) or an answer from everyone but moderators, or
         show it again."""
 
     async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
         """Feature a question (listable with ``featured``), or stop featuring it."""
+
+
+@runtime_checkable
+class StoreReports(StoreRole, Protocol):
+    """What administrators' reports read: not scoped, never on a request path."""
+
+    async def access_entries(self, space_ids: Sequence[str] | None) -> list[AccessEntry]:
+        """Every membership (expired included) and unaccepted, unrevoked invitation, in these
+        spaces or all, with the sponsor where an invitation records one. For reports: not
+        scoped, never on a request path."""
+
+
+@runtime_checkable
+class Store(
+    StoreLifecycle,
+    DemoLoading,
+    StoreDirectory,
+    StoreReads,
+    StoreWrites,
+    StoreReports,
+    Protocol,
+):
+    """A community store behind the gateway: every role at once, what an adapter implements.
+
+    Code that needs only one role names that role (:class:`StoreReads`, ...) instead.
+    """

@@ -21,10 +21,12 @@ from gateway.stores.interface import NameCursor
 from gateway.stores.scope import Grants, StoreScope
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from gateway.domain.model import Membership, Space
     from gateway.domain.principal import Principal
     from gateway.records import Records
-    from gateway.stores.interface import Store
+    from gateway.stores.interface import Store, StoreDirectory, StoreReads
 
 # Spaces read per query (all are read, page by page).
 PAGE = 500
@@ -36,7 +38,7 @@ class Population:
     spaces: tuple[Space, ...]
 
 
-async def all_spaces(stores: dict[StoreName, Store]) -> list[Space]:
+async def all_spaces(stores: Mapping[StoreName, StoreReads]) -> list[Space]:
     spaces: list[Space] = []
     for name in StoreName:
         everything = StoreScope(name, allow=Grants(everything=True))
@@ -54,7 +56,7 @@ class NoSuchSpace(LookupError):
     """No space answers to that id or key; the message says which."""
 
 
-async def find_space(stores: dict[StoreName, Store], value: str) -> Space:
+async def find_space(stores: Mapping[StoreName, StoreReads], value: str) -> Space:
     """A space by global id or key (``STORE/VISIBILITY/SLUG``), whoever may read it: for
     administrators' questions about it, never for a request on a caller's behalf."""
     if "/" in value:
@@ -73,7 +75,9 @@ async def find_space(stores: dict[StoreName, Store], value: str) -> Space:
     return spaces[ref.native_id]
 
 
-async def with_memberships(stores: dict[StoreName, Store], principal: Principal) -> Principal:
+async def with_memberships(
+    stores: Mapping[StoreName, StoreDirectory], principal: Principal
+) -> Principal:
     """The principal with the memberships (and pending invitations) both stores hold for
     its verified email, as a request of theirs would load them."""
     if not principal.verified_email:

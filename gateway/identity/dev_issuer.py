@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from joserfc import jwt
@@ -21,6 +20,7 @@ from gateway.identity.tokens import TokenRejected, peek_issuer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
 ISSUER = "urn:collaboration-gateway:dev-issuer"
 AUDIENCE = "collaboration-gateway"

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from adapters.community import CommunityStore
 from adapters.internal import InternalStore
-from gateway.domain.model import StoreName
 from gateway.policies.admin.changes import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
@@ -21,13 +20,14 @@ from gateway.policies.store import (
     StaleVersion,
     VersionKind,
 )
-from gateway.records import Records
 from gateway.records.hub import NotificationHub
 from gateway.stores.guard import guard_store
 
 if TYPE_CHECKING:
     from gateway.config import Settings
+    from gateway.domain.model import StoreName
     from gateway.identity.dev_issuer import DevIssuer
+    from gateway.records import Records
     from gateway.stores.interface import Store
 
 

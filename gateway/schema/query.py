@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
@@ -25,10 +23,6 @@ from gateway.schema.types import (
 )
 from gateway.stores import federation
 from gateway.stores.cursors import NamePosition
-
-if TYPE_CHECKING:
-    pass
-
 
 MAX_SEARCH_TEXT = 200
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, false, not_, or_, true
 
-from gateway.domain.model import Space, StoreName, Visibility
-
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
+
+    from gateway.domain.model import Space, StoreName, Visibility
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 
 from gateway.domain.demo import demo_data
-from gateway.domain.model import SpaceKind, StoreName
-from gateway.stores.interface import TimeCursor
 from gateway.stores.scope import Grants, StoreScope
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
-    from gateway.domain.model import Question
-    from gateway.stores.interface import Store
+    from gateway.domain.model import Question, SpaceKind, StoreName
+    from gateway.stores.interface import Store, TimeCursor
 
 # Strings that cannot name a row in any store: every lookup ignores them.
 BAD_IDS = ["abc", "", " 1", "01", "+1", "1.0", "-1", "0", "007", "1_0", "99999999999999999999"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tests.adapters.contract import Adapter
 from tests.adapters.contract_community import COMMUNITY_ADAPTER
 from tests.adapters.contract_internal import INTERNAL_ADAPTER
+
+if TYPE_CHECKING:
+    from tests.adapters.contract import Adapter
 
 ADAPTERS: list[Adapter] = [INTERNAL_ADAPTER, COMMUNITY_ADAPTER]
 

@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from gateway.config import Settings
 from gateway.http.app import create_app
 from tests.identity.test_login import _client, assert_refused, authorize, authorize_error
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
+    from gateway.config import Settings
     from tests.identity.idp import LocalIdP
 
 

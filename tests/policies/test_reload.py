@@ -10,7 +10,6 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import httpx
-import pytest
 
 from gateway.config import REPO_POLICY, Settings
 from gateway.http.app import create_app
@@ -23,6 +22,8 @@ from gateway.records import Records
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
+
+    import pytest
 
 ADMIN_LINE = "p, security_admin, *, policy, administer, allow\n"
 GRANT = "\np, partner, internal/open/*, space, read, allow\n"

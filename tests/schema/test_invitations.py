@@ -12,7 +12,6 @@ import pytest
 
 from gateway.domain import ids
 from gateway.domain.model import StoreName
-from gateway.domain.principal import Principal
 from gateway.identity.dev_issuer import dev_principal
 from gateway.records import Outcome
 from tests.personas import run
@@ -20,6 +19,7 @@ from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import space_ids
 
 if TYPE_CHECKING:
+    from gateway.domain.principal import Principal
     from gateway.runtime.services import Services
 
 pytestmark = pytest.mark.backend

@@ -12,12 +12,13 @@ from gateway.config import Settings
 from gateway.domain import ids
 from gateway.domain.model import StoreName
 from gateway.http.app import create_app
-from gateway.identity.dev_issuer import DevIssuer
 from gateway.records import Outcome
 from gateway.schema import build_schema
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from gateway.identity.dev_issuer import DevIssuer
 
 
 async def test_community_store_down(tmp_path: Path) -> None:

@@ -31,7 +31,6 @@ from gateway.policies.admin.edit_check import check_edit
 from gateway.policies.admin.impact import Impact, Subject, diff, persona_subjects
 from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.export import digest, line_diff
-from gateway.policies.policy import Policy
 from gateway.policies.store import Version, VersionKind
 from gateway.policies.validate import Problem, Severity, check_text
 from gateway.records import AuditEntry, Outcome
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from gateway.domain.model import StoreName
+    from gateway.policies.policy import Policy
     from gateway.policies.store import PolicyStore
     from gateway.records import Records
     from gateway.stores.interface import Store

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from gateway.records import Records
-    from gateway.runtime.services import Services
     from gateway.stores.interface import Store
 
 log = logging.getLogger("gateway.admin")
@@ -88,12 +87,6 @@ class Offboarding:
 
     def __post_init__(self) -> None:
         self.sessions = SessionStore(self.records, idle_timeout=self.idle_timeout)
-
-    @classmethod
-    def for_services(cls, services: Services) -> Offboarding:
-        """The actions over the services the app built (the admin API's and the page's)."""
-        idle_timeout = services.settings.session_idle_timeout
-        return cls(services.stores, services.records, idle_timeout=idle_timeout)
 
     async def revoke(
         self,

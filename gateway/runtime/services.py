@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from adapters.community import CommunityStore
 from adapters.internal import InternalStore
+from gateway.identity.offboarding import Offboarding
 from gateway.policies.admin.changes import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.policy import Policy
@@ -50,6 +51,13 @@ class Services:
     @property
     def policy_admin(self) -> PolicyAdmin:
         return PolicyAdmin(self.policy_store, self.stores, self.records, self._install)
+
+    @property
+    def offboarding(self) -> Offboarding:
+        """Ending a person's access, over the stores and records the app built (the admin
+        API's and the page's; the CLI builds its own over the same databases)."""
+        idle_timeout = self.settings.session_idle_timeout
+        return Offboarding(self.stores, self.records, idle_timeout=idle_timeout)
 
     def _install(self, index: PolicyIndex) -> None:
         self.policy = index

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.http.admin_page.base import AdminPageBase
 from gateway.http.admin_page.forms import form_text
-from gateway.identity.offboarding import Offboarding, OffboardingRefused, principal_key
+from gateway.identity.offboarding import OffboardingRefused, principal_key
 
 if TYPE_CHECKING:
     from starlette.datastructures import FormData
@@ -37,7 +37,7 @@ class AccessPage(AdminPageBase):
             except OffboardingRefused as exc:
                 context.setdefault("message", str(exc))
                 status = 400
-        sessions = Offboarding.for_services(self.services).sessions
+        sessions = self.services.offboarding.sessions
         found = await sessions.live(datetime.now(UTC), principal)
         context.setdefault("principal_value", "")
         context.setdefault("revoked", None)
@@ -51,7 +51,7 @@ class AccessPage(AdminPageBase):
         who, reason = form_text(form, "principal"), form_text(form, "reason")
         principal: Principal = request.user
         try:
-            done = await Offboarding.for_services(self.services).revoke(
+            done = await self.services.offboarding.revoke(
                 who,
                 actor=principal.id,
                 issuer=principal.issuer,
@@ -71,7 +71,7 @@ class AccessPage(AdminPageBase):
         who, reason = form_text(form, "principal"), form_text(form, "reason")
         principal: Principal = request.user
         try:
-            lifted = await Offboarding.for_services(self.services).restore(
+            lifted = await self.services.offboarding.restore(
                 who,
                 actor=principal.id,
                 issuer=principal.issuer,

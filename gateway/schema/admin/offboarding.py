@@ -8,7 +8,7 @@ from datetime import datetime
 
 import strawberry
 
-from gateway.identity.offboarding import Offboarding, OffboardingRefused, principal_key
+from gateway.identity.offboarding import OffboardingRefused, principal_key
 from gateway.schema.admin.context import AdminInputError, admin_context, user_error
 from gateway.schema.payloads import UserError
 from gateway.writes import ErrorCode
@@ -75,7 +75,7 @@ class OffboardingQuery:
             key = principal_key(principal) if principal is not None else None
         except OffboardingRefused as exc:
             raise AdminInputError(str(exc)) from None
-        found = await Offboarding.for_services(ctx.services).sessions.live(ctx.now, key)
+        found = await ctx.services.offboarding.sessions.live(ctx.now, key)
         return [
             BrowserSession(
                 principal=s.principal or "",
@@ -100,7 +100,7 @@ class OffboardingMutation:
     ) -> RevokePrincipalAccessPayload:
         ctx = admin_context(info)
         try:
-            done = await Offboarding.for_services(ctx.services).revoke(
+            done = await ctx.services.offboarding.revoke(
                 input.principal,
                 actor=ctx.principal.id,
                 issuer=ctx.principal.issuer,
@@ -129,7 +129,7 @@ class OffboardingMutation:
     ) -> RestorePrincipalAccessPayload:
         ctx = admin_context(info)
         try:
-            lifted = await Offboarding.for_services(ctx.services).restore(
+            lifted = await ctx.services.offboarding.restore(
                 input.principal,
                 actor=ctx.principal.id,
                 issuer=ctx.principal.issuer,

@@ -23,9 +23,10 @@ from gateway.stores.interface import StoreUnavailable
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from sqlalchemy import ColumnElement, MetaData, Row, Select
+    from sqlalchemy import ColumnElement, MetaData, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from adapters._sql import AnyRow
     from gateway.domain.model import StoreName
     from gateway.stores.scope import StoreScope
 
@@ -76,7 +77,7 @@ class SqlStore:
             async with self.engine.connect() as conn:
                 yield conn
 
-    async def _all(self, stmt: Select[Any]) -> list[Row[Any]]:
+    async def _all(self, stmt: Select[Any]) -> list[AnyRow]:
         """Every row of one read statement."""
         async with self._connect() as conn:
             return list(await conn.execute(stmt))

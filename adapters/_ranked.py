@@ -17,7 +17,9 @@ from gateway.domain.model import Page
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from sqlalchemy import ColumnElement, Row, Select
+    from sqlalchemy import ColumnElement, Select
+
+    from adapters._sql import AnyRow
 
 T = TypeVar("T")
 
@@ -58,7 +60,7 @@ def top_per_parent(
 
 
 def pages_per_parent(
-    requested: Sequence[str], rows: Iterable[Row[Any]], limit: int, build: Callable[[Row[Any]], T]
+    requested: Sequence[str], rows: Iterable[AnyRow], limit: int, build: Callable[[AnyRow], T]
 ) -> dict[str, Page[T]]:
     """One page per requested parent id from the rows of :func:`top_per_parent`.
 

@@ -8,7 +8,7 @@ so that the gateway's contract holds whichever store answers.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import and_, insert, or_, true
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,9 +28,12 @@ from gateway.stores.sql import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from sqlalchemy import ColumnElement, Insert, Table
+    from sqlalchemy import ColumnElement, CursorResult, Insert, Row, Table
 
     from gateway.stores.interface import NameCursor, TimeCursor
+
+    # A result row of any number of columns (``Row[Any]`` would be a row of exactly one).
+    AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 T = TypeVar("T")
 
@@ -43,6 +46,7 @@ __all__ = [
     "exact_string",
     "handle_candidates",
     "insert_ignoring_duplicates",
+    "inserted_id",
     "native_id",
     "native_ids",
     "native_or_missing",
@@ -122,6 +126,13 @@ def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
     if dialect_name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return insert(table).prefix_with("IGNORE")
+
+
+def inserted_id(result: CursorResult[Any]) -> Any:
+    """The primary key of the row that a single-row INSERT (without RETURNING) just made."""
+    key = result.inserted_primary_key
+    assert key is not None  # None only when no row went in: never after a plain INSERT
+    return key[0]
 
 
 def handle_candidates(email: str) -> Iterator[str]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, select
 
 from adapters._ranked import newest_first, top_per_parent
-from adapters._sql import after_time
+from adapters._sql import after_time, inserted_id
 from adapters.community._questions import first_post
 from adapters.community._rows import STORE
 from adapters.community._spaces import SCOPE
@@ -122,7 +122,7 @@ async def insert_answer(
     )
     return Answer(
         store=STORE,
-        id=str(result.inserted_primary_key[0]),
+        id=str(inserted_id(result)),
         question_id=str(topic),
         space_id=str(category),
         body=body,

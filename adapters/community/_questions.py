@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select
 
 from adapters._ranked import newest_first, top_per_parent
-from adapters._sql import after_time
+from adapters._sql import after_time, inserted_id
 from adapters.community import _tags
 from adapters.community._rows import STORE
 from adapters.community._spaces import SCOPE
@@ -177,7 +177,7 @@ async def insert_question(
     result = await conn.execute(
         topics.insert().values(category_id=category, user_id=user, title=title, created_at=now)
     )
-    topic_id = result.inserted_primary_key[0]
+    topic_id = inserted_id(result)
     await conn.execute(
         posts.insert().values(
             topic_id=topic_id, user_id=user, post_number=1, raw=body, created_at=now

@@ -3,7 +3,7 @@ later posts answers, users people, group memberships memberships."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapters.community._tables import STYLE_DISCUSSION, STYLE_QA
 from gateway.domain.model import (
@@ -21,7 +21,7 @@ from gateway.domain.model import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Row
+    from adapters._sql import AnyRow
 
 __all__ = [
     "KIND_OF_STYLE",
@@ -40,7 +40,7 @@ KIND_OF_STYLE = {STYLE_QA: SpaceKind.QA, STYLE_DISCUSSION: SpaceKind.GROUP}
 STYLE_OF_KIND = {kind: style for style, kind in KIND_OF_STYLE.items()}
 
 
-def question(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Question:
+def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
     return Question(
         store=STORE,
         id=str(row.id),
@@ -58,7 +58,7 @@ def question(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Question:
     )
 
 
-def answer(row: Row[Any]) -> Answer:
+def answer(row: AnyRow) -> Answer:
     return Answer(
         store=STORE,
         id=str(row.id),
@@ -72,7 +72,7 @@ def answer(row: Row[Any]) -> Answer:
     )
 
 
-def space(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Space:
+def space(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Space:
     return Space(
         store=STORE,
         id=str(row.id),
@@ -85,7 +85,7 @@ def space(row: Row[Any], tag_names: dict[int, tuple[str, ...]]) -> Space:
     )
 
 
-def person(row: Row[Any]) -> Person:
+def person(row: AnyRow) -> Person:
     return Person(
         store=STORE,
         id=str(row.id),
@@ -97,7 +97,7 @@ def person(row: Row[Any]) -> Person:
     )
 
 
-def membership(row: Row[Any]) -> Membership:
+def membership(row: AnyRow) -> Membership:
     """A row of :func:`adapters.community._members.memberships_of`."""
     return Membership(
         store=STORE,
@@ -108,7 +108,7 @@ def membership(row: Row[Any]) -> Membership:
     )
 
 
-def access_entry(row: Row[Any]) -> AccessEntry:
+def access_entry(row: AnyRow) -> AccessEntry:
     """A row of :func:`adapters.community._members.access_entries`."""
     return AccessEntry(
         space=space(row, {}),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from adapters._base import ScopeColumns
-from adapters._sql import after_name
+from adapters._sql import after_name, inserted_id
 from adapters.community import _demo
 from adapters.community._rows import STYLE_OF_KIND
 from adapters.community._tables import (
@@ -78,9 +78,9 @@ async def insert_space(
             **_demo.CATEGORY_SETTINGS[visibility],
         )
     )
-    category: int = result.inserted_primary_key[0]
+    category: int = inserted_id(result)
     made = await conn.execute(groups.insert().values(name=slug))
-    group = made.inserted_primary_key[0]
+    group = inserted_id(made)
     await conn.execute(group_users.insert().values(group_id=group, user_id=owner, owner=True))
     await conn.execute(
         category_groups.insert().values(

@@ -16,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters._base import SqlStore
 from adapters._ranked import empty_pages, pages_per_parent
-from adapters._sql import handle_candidates, native_id, native_ids, native_or_missing, page
+from adapters._sql import (
+    handle_candidates,
+    inserted_id,
+    native_id,
+    native_ids,
+    native_or_missing,
+    page,
+)
 from adapters.community import (
     _answers,
     _demo,
@@ -249,7 +256,7 @@ class CommunityStore(Absent, SqlStore):
             try:
                 async with self._connect(write=True) as conn:
                     result = await conn.execute(_people.new_user(author, email, username))
-                return str(result.inserted_primary_key[0])
+                return str(inserted_id(result))
             except IntegrityError:
                 # Either the username is taken, or a concurrent first write made the account.
                 found = await self._user_id(email)

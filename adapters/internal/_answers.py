@@ -15,8 +15,9 @@ from gateway.domain.model import Answer
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Row, Select
+    from sqlalchemy import Select
 
+    from adapters._sql import AnyRow
     from gateway.stores.interface import TimeCursor
     from gateway.stores.scope import StoreScope
 
@@ -33,7 +34,7 @@ _ANSWER_COLUMNS = (
 _reply_topic = forum_replies.join(forum_topics, forum_topics.c.id == forum_replies.c.topic_id)
 
 
-def answer(row: Row[Any]) -> Answer:
+def answer(row: AnyRow) -> Answer:
     """An answer from a row with the answer columns."""
     return Answer(
         store=STORE,

@@ -231,7 +231,7 @@ async def _insert_returning_ids(
 
 def _profiled_people(data: DemoData, spaces: list[DemoSpace]) -> list[DemoPerson]:
     """Everyone with an internal profile, plus every external taking part in an internal space."""
-    taking_part = set()
+    taking_part: set[str] = set()
     for space in spaces:
         taking_part.update(m.handle for m in space.members)
         for question in space.questions:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
-from adapters._sql import native_ids
+from adapters._sql import inserted_id, native_ids
 from adapters.internal._shared import NATIVE_ROLES, ROLES, STORE, str_or_none
 from adapters.internal._tables import (
     communities,
@@ -21,15 +21,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Row, Select
+    from sqlalchemy import Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from adapters._sql import AnyRow
     from gateway.domain.model import SpaceRole
 
 _inv = community_invitations.c
 
 
-def invitation(row: Row[Any]) -> Invitation:
+def invitation(row: AnyRow) -> Invitation:
     """An invitation from a row of ``community_invitations``."""
     return Invitation(
         store=STORE,
@@ -93,7 +94,7 @@ async def invite(
                 community_id=community, email=email, created_at=now, **values
             )
         )
-        invitation_id = result.inserted_primary_key[0]
+        invitation_id = inserted_id(result)
     else:
         invitation_id = pending
         await conn.execute(

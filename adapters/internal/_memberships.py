@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Delete, Row, Select
+    from sqlalchemy import Delete, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from adapters._sql import AnyRow
 
 
 def of_emails(wanted: Sequence[str]) -> Select[Any]:
@@ -70,7 +72,7 @@ def of_emails(wanted: Sequence[str]) -> Select[Any]:
     return select(both).order_by(both.c.pending, both.c.id)
 
 
-def membership(row: Row[Any]) -> Membership:
+def membership(row: AnyRow) -> Membership:
     """A membership (pending for an invitation) from a row of :func:`of_emails`."""
     return Membership(
         store=STORE,

@@ -14,8 +14,9 @@ from gateway.domain.model import Person
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Insert, Row, Select
+    from sqlalchemy import Insert, Select
 
+    from adapters._sql import AnyRow
     from gateway.domain.model import Author
 
 _PERSON_COLUMNS = (
@@ -29,7 +30,7 @@ _PERSON_COLUMNS = (
 )
 
 
-def person(row: Row[Any]) -> Person:
+def person(row: AnyRow) -> Person:
     """A person from a row with the person columns."""
     return Person(
         store=STORE,

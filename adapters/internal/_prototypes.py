@@ -15,8 +15,9 @@ from gateway.domain.model import Feedback, Prototype
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Row, Select
+    from sqlalchemy import Select
 
+    from adapters._sql import AnyRow
     from gateway.stores.scope import StoreScope
 
 _PROTOTYPE_COLUMNS = (
@@ -41,7 +42,7 @@ _feedback_prototype = prototype_feedback.join(
 )
 
 
-def prototype(row: Row[Any]) -> Prototype:
+def prototype(row: AnyRow) -> Prototype:
     """A prototype from a row with the prototype columns."""
     return Prototype(
         store=STORE,
@@ -53,7 +54,7 @@ def prototype(row: Row[Any]) -> Prototype:
     )
 
 
-def feedback(row: Row[Any]) -> Feedback:
+def feedback(row: AnyRow) -> Feedback:
     """Feedback from a row with the feedback columns."""
     return Feedback(
         store=STORE,

@@ -15,9 +15,10 @@ from gateway.domain.model import Question
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import ColumnElement, Row, Select
+    from sqlalchemy import ColumnElement, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from adapters._sql import AnyRow
     from gateway.stores.interface import TimeCursor
     from gateway.stores.scope import StoreScope
 
@@ -36,7 +37,7 @@ _topic_community = forum_topics.join(communities, communities.c.id == forum_topi
 _NEWEST_FIRST = newest_first(forum_topics.c.created_at, forum_topics.c.id)
 
 
-def question(row: Row[Any], tags: Iterable[str]) -> Question:
+def question(row: AnyRow, tags: Iterable[str]) -> Question:
     """A question from a row with :data:`QUESTION_COLUMNS` and the topic's tags."""
     return Question(
         store=STORE,
@@ -170,7 +171,7 @@ def search(scope: StoreScope, text: str, limit: int) -> Select[Any] | None:
 
 async def rows_with_tags(
     conn: AsyncConnection, stmt: Select[Any]
-) -> tuple[list[Row[Any]], dict[int, list[str]]]:
+) -> tuple[list[AnyRow], dict[int, list[str]]]:
     """Run a select of topics (an ``id`` column), then fetch the tags of all its rows in
     one more statement (none when there are no rows)."""
     rows = list(await conn.execute(stmt))

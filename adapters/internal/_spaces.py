@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
-from adapters._sql import after_name, native_ids
+from adapters._sql import after_name, inserted_id, native_ids
 from adapters.internal._demo import ACCESS, COMMUNITY_TYPES
 from adapters.internal._shared import SCOPE, STORE, check_limit
 from adapters.internal._tables import communities, community_memberships
@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Row, Select
+    from sqlalchemy import Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
+    from adapters._sql import AnyRow
     from gateway.stores.interface import NameCursor
     from gateway.stores.scope import StoreScope
 
@@ -36,7 +37,7 @@ SPACE_COLUMNS = (
 )
 
 
-def space(row: Row[Any]) -> Space:
+def space(row: AnyRow) -> Space:
     """A space from a row with :data:`SPACE_COLUMNS`."""
     return Space(
         store=STORE,
@@ -125,7 +126,7 @@ async def create(
             created_at=now,
         )
     )
-    community = result.inserted_primary_key[0]
+    community = inserted_id(result)
     await conn.execute(
         community_memberships.insert().values(
             community_id=community, profile_id=owner, member_role="leader"

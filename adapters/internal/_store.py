@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters._base import SqlStore
 from adapters._ranked import empty_pages, pages_per_parent
-from adapters._sql import handle_candidates, native_or_missing, page
+from adapters._sql import handle_candidates, inserted_id, native_or_missing, page
 from adapters.internal import (
     _access,
     _answers,
@@ -292,7 +292,7 @@ class InternalStore(SqlStore):
             try:
                 async with self._connect(write=True) as conn:
                     result = await conn.execute(_people.new_profile(author, email, handle))
-                return str(result.inserted_primary_key[0])
+                return str(inserted_id(result))
             except IntegrityError:
                 # Either the handle is taken, or a concurrent first write created the profile.
                 found = await self._profile_id(email)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from adapters._sql import inserted_id
 from adapters.internal._shared import STORE
 from adapters.internal._tables import (
     communities,
@@ -55,7 +56,7 @@ async def ask_question(
             created_at=now,
         )
     )
-    topic_id = result.inserted_primary_key[0]
+    topic_id = inserted_id(result)
     if wanted:
         await conn.execute(
             topic_tags.insert(), [{"topic_id": topic_id, "tag": tag} for tag in wanted]
@@ -91,7 +92,7 @@ async def answer_question(
     )
     return Answer(
         store=STORE,
-        id=str(result.inserted_primary_key[0]),
+        id=str(inserted_id(result)),
         question_id=str(topic),
         space_id=str(community),
         body=body,
@@ -148,7 +149,7 @@ async def add_feedback(
     )
     return Feedback(
         store=STORE,
-        id=str(result.inserted_primary_key[0]),
+        id=str(inserted_id(result)),
         prototype_id=str(prototype),
         space_id=str(community),
         rating=rating,

@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gateway: {exc}", file=sys.stderr)
     except SQLAlchemyError as exc:
         # A store or the records database cannot be reached or read: one line, no traceback.
-        detail = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         print(f"gateway: database error: {detail}", file=sys.stderr)
     except OSError as exc:
         # e.g. a data directory that cannot be created or a key file that cannot be read

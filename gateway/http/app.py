@@ -128,7 +128,7 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-class GatewayGraphQL(GraphQLOverHTTP, GraphQL):
+class GatewayGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     """Strawberry's ASGI app with our per-request context, over HTTP and websockets."""
 
     def __init__(self, services: Services, bearer: BearerBackend, **kwargs: Any) -> None:
@@ -168,7 +168,7 @@ class GatewayGraphQL(GraphQLOverHTTP, GraphQL):
         return UNSET
 
 
-class AdminGraphQL(GraphQLOverHTTP, GraphQL):
+class AdminGraphQL(GraphQLOverHTTP, GraphQL[AdminContext, None]):
     """The admin API (/admin/graphql): answered only for those the policy lets administer
     it. Anyone else is turned away before GraphQL runs (401 without credentials, 403
     with), so its schema, even its field names, is never shown to them."""

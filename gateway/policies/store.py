@@ -114,7 +114,10 @@ class Version:
 class Source(Protocol):
     """Where the policy in force is read from and written to."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Who the policy's versions say it came from (read-only: a file's is its path)."""
+        ...
 
     async def read(self, engine: AsyncEngine) -> Policy: ...
 

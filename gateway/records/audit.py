@@ -124,7 +124,9 @@ async def insert_audit(conn: AsyncConnection, entry: AuditEntry) -> int:
             idempotency_key=entry.idempotency_key,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # None only when no row went in: never after a plain INSERT
+    return int(key[0])
 
 
 def _entry(row: Any) -> AuditEntry:

@@ -80,8 +80,8 @@ class Listener:
                 await conn.add_listener(channel, _deliver(callback))
             self.connected = True
             log.info("listening for changes on %s", ", ".join(self.channels))
-            for callback in self.on_connect:
-                callback()
+            for caught_up in self.on_connect:
+                caught_up()
             while not closed.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(closed.wait(), PING_SECONDS)

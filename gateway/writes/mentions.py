@@ -71,8 +71,10 @@ async def notify_mentions(
         roles = await caller.records.roles_of([f"{USER_PREFIX}{e}" for e in candidates.values()])
         members = await _community_members(caller, list(candidates.values()))
         # Every candidate's memberships at once, not one round trip after another.
-        held = await asyncio.gather(*(_memberships(caller, e) for e in candidates.values()))
-        for (handle, email), memberships in zip(candidates.items(), held, strict=True):
+        their_memberships = await asyncio.gather(
+            *(_memberships(caller, e) for e in candidates.values())
+        )
+        for (handle, email), memberships in zip(candidates.items(), their_memberships, strict=True):
             # What their last token said, when the gateway has seen them; otherwise what
             # the stores prove: anyone is a guest, a verified forum account is a member.
             held = roles.get(f"{USER_PREFIX}{email}")

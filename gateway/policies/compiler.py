@@ -8,13 +8,23 @@ and turns their domain patterns into a :class:`Scope` that adapters apply in
 SQL. Its cost grows with the principal's roles and memberships, never with the
 number of spaces or rows. ``tests/policies/test_compiler_oracle.py`` holds it
 equal to ``enforce()``.
+
+A request need not pay even that: what is compiled for a principal depends only on the
+policy and a :class:`CompileKey` (their subject, roles and active memberships), so each
+policy's index keeps the compiled grants of the principals seen lately
+(:class:`CompiledCache`) and a request whose key is unchanged reuses them. A changed
+membership, an expiry passing or a new policy is another key or another index: it is
+compiled afresh on the very next request. ``tests/policies/test_compiled_cache.py``
+holds the reused grants equal to fresh ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from casbin.util import key_match
@@ -26,7 +36,7 @@ from gateway.policies.policy import Effect, Policy, Rule, parse_domain, role_clo
 from gateway.stores.scope import Grants, Scope, StoreScope
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
     from gateway.domain.model import Membership
@@ -47,6 +57,8 @@ class PolicyIndex:
         for rule in policy.rules:
             self._by_act_sub[(rule.act, rule.sub)].append(rule)
         self._closures: dict[frozenset[str], frozenset[str]] = {}
+        # The grants compiled under this policy for the principals seen lately.
+        self.compiled = CompiledCache(self)
 
     def describe(self) -> str:
         """``v7 (sha256 0123456789ab)``: how decisions name the policy they were made under."""
@@ -82,32 +94,64 @@ def _split_key(space_key: str) -> tuple[StoreName, Visibility, str]:
     return StoreName(store), Visibility(visibility), slug
 
 
-class Authorizer:
-    """One principal's decisions for one request; every answer is computed once."""
+@dataclass(frozen=True, slots=True)
+class CompileKey:
+    """Everything a principal's compiled grants depend on, besides the policy: their own
+    subject, their roles (trust-level personas included), and their active memberships.
 
-    def __init__(self, index: PolicyIndex, principal: Principal, now: datetime) -> None:
+    The clock enters the compilation only through which memberships are active
+    (:meth:`Membership.active`: bound, and not expired). The key holds just the active
+    ones, with their expiry: an expiry passing, a membership granted, changed or revoked,
+    an invitation bound, all make another key. So an entry never outlives what it was
+    compiled from and needs no time to live, and a clock set back (a ``now`` passed in)
+    gets the memberships that are active then.
+    """
+
+    subject: str
+    roles: frozenset[str]
+    # (space key, role, expiry) of each active membership.
+    memberships: frozenset[tuple[str, str, datetime | None]]
+
+    @classmethod
+    def of(cls, principal: Principal, active: Iterable[Membership]) -> CompileKey:
+        return cls(
+            principal.id,
+            frozenset(principal.roles),
+            frozenset((m.space_key, m.role.value, m.expires_at) for m in active),
+        )
+
+
+class Compiled:
+    """One principal's grants compiled under one policy, from their :class:`CompileKey`
+    alone: the roles they hold everywhere, the roles each membership adds in its space,
+    and the scopes, each compiled on first use.
+
+    Shared by every request with the same key (:class:`CompiledCache`), so it holds
+    nothing of a request's: no principal, no clock, no decisions. What it hands out is
+    immutable; the memo of scopes only ever gains values that depend on the key alone,
+    so a request that fills it changes nothing another request sees.
+    """
+
+    __slots__ = ("_scopes", "index", "key", "roles", "space_roles")
+
+    def __init__(self, index: PolicyIndex, key: CompileKey) -> None:
         self.index = index
-        self.principal = principal
-        self.now = now
-        self.roles = index.closure({principal.id, *principal.roles})
-        self.memberships: tuple[Membership, ...] = principal.active_memberships(now)
-        self._space_roles: dict[str, frozenset[str]] = {}
-        for m in self.memberships:
-            held = self._space_roles.get(m.space_key, frozenset())
-            self._space_roles[m.space_key] = held | index.closure({m.role.value})
+        self.key = key
+        self.roles = index.closure({key.subject, *key.roles})
+        space_roles: dict[str, frozenset[str]] = {}
+        for space_key, role, _expires_at in key.memberships:
+            held = space_roles.get(space_key, frozenset())
+            space_roles[space_key] = held | index.closure({role})
+        self.space_roles: Mapping[str, frozenset[str]] = MappingProxyType(space_roles)
         self._scopes: dict[str, Scope] = {}
-        self._decisions: dict[tuple[str, str, str, bool], bool] = {}
 
     def scope(self, action: str) -> Scope:
-        """Which spaces of each store this principal may ``action``."""
         found = self._scopes.get(action)
         if found is None:
             found = self._scopes[action] = self._compile(action)
         return found
 
     def read_scope(self) -> Scope:
-        """The read scope, each store's carrying where hidden content is shown (the
-        spaces this principal may moderate)."""
         found = self._scopes.get("read+reveal")
         if found is None:
             read, moderate = self.scope(Action.READ.value), self.scope(Action.MODERATE.value)
@@ -139,7 +183,7 @@ class Authorizer:
                 else:
                     grants.spaces.add((pattern.visibility, pattern.slug))
         # Memberships grant (or deny) single spaces: only those their own roles reach.
-        for space_key, roles in self._space_roles.items():
+        for space_key, roles in self.space_roles.items():
             for rule in self.index.rules(action, roles - self.roles):
                 if key_match(Resource.SPACE.value, rule.obj) and key_match(space_key, rule.dom):
                     store, visibility, slug = _split_key(space_key)
@@ -150,6 +194,78 @@ class Authorizer:
             {s: StoreScope(s, allow[s].build(), deny[s].build()) for s in StoreName},
         )
 
+
+# Entries are small (a few scopes, each growing with one principal's grants): a thousand
+# covers the principals active at once on a replica many times over.
+COMPILED_CACHE_SIZE = 1024
+
+
+class CompiledCache:
+    """The grants compiled under one policy for the principals seen lately, by key: the
+    least recently used goes first once there are ``size``.
+
+    Each :class:`PolicyIndex` holds its own, so a policy change (always a new index)
+    starts from an empty one and nothing compiled under the old policy is served again.
+    Requests take their grants from it (:func:`gateway.runtime.caller.build_caller`), so
+    a request's cost does not grow with the caller's memberships once they were compiled.
+    """
+
+    def __init__(self, index: PolicyIndex, size: int = COMPILED_CACHE_SIZE) -> None:
+        self.index = index
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[CompileKey, Compiled] = OrderedDict()
+        # Requests run on one event loop, but a thread (a job, a command) may ask too.
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: CompileKey) -> Compiled:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+            # Cheap: the role closures are the index's, and the scopes compile on first use.
+            found = self._entries[key] = Compiled(self.index, key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            return found
+
+
+class Authorizer:
+    """One principal's decisions for one request; every answer is computed once.
+
+    Its scopes come from a :class:`Compiled`: a fresh one, or with ``cached`` the one the
+    index's :class:`CompiledCache` holds for the same key (what a request uses). The
+    decisions of :meth:`allows` stay this request's.
+    """
+
+    def __init__(
+        self, index: PolicyIndex, principal: Principal, now: datetime, *, cached: bool = False
+    ) -> None:
+        self.index = index
+        self.principal = principal
+        self.now = now
+        self.memberships: tuple[Membership, ...] = principal.active_memberships(now)
+        key = CompileKey.of(principal, self.memberships)
+        self.compiled = index.compiled.get(key) if cached else Compiled(index, key)
+        self.roles = self.compiled.roles
+        self._decisions: dict[tuple[str, str, str, bool], bool] = {}
+
+    def scope(self, action: str) -> Scope:
+        """Which spaces of each store this principal may ``action``."""
+        return self.compiled.scope(action)
+
+    def read_scope(self) -> Scope:
+        """The read scope, each store's carrying where hidden content is shown (the
+        spaces this principal may moderate)."""
+        return self.compiled.read_scope()
+
     def allows(self, obj: str, dom: str, act: str, *, own: bool = False) -> bool:
         """Whether a rule allows ``act`` on ``obj`` in ``dom`` and none denies it.
 
@@ -159,7 +275,7 @@ class Authorizer:
         key = (obj, dom, act, own)
         found = self._decisions.get(key)
         if found is None:
-            roles = self.roles | self._space_roles.get(dom, frozenset())
+            roles = self.roles | self.compiled.space_roles.get(dom, frozenset())
             if own:
                 roles = roles | self.index.closure({SELF})
             allowed = denied = False

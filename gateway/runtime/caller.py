@@ -81,7 +81,9 @@ class Caller:
 async def build_caller(
     services: Services, principal: Principal, now: datetime | None = None
 ) -> Caller:
-    """Attach the principal's memberships from every store, then compile their grants.
+    """Attach the principal's memberships from every store, then compile their grants
+    (or reuse those compiled for the same policy, roles and active memberships: see
+    :class:`gateway.policies.compiler.CompiledCache`).
 
     Invitations to the principal's verified email are bound here, on the first request
     after they were issued (a login, or a front-end's bearer call): until then they grant
@@ -132,7 +134,9 @@ async def build_caller(
     principal = principal.with_memberships(tuple(memberships))
     return Caller(
         principal=principal,
-        authorizer=Authorizer(services.policy, principal, now),
+        # Compiled once per policy and key (subject, roles, active memberships), then
+        # reused: a changed membership or an expiry passing is another key.
+        authorizer=Authorizer(services.policy, principal, now, cached=True),
         stores=stores,
         records=services.records,
         hub=services.hub,

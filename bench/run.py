@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -434,6 +435,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the data set's directory (overrides --size)")
     parser.add_argument("--requests", type=int, default=200, help="per pass (default 200)")
     parser.add_argument("--concurrency", type=int, default=4, help="throughput pass (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn workers per server (default: one per core, here %(default)s)",
+    )
     parser.add_argument("--warmup", type=int, default=20, help="requests before measuring")
     parser.add_argument(
         "--max-seconds", type=float, default=60.0, help="deadline of each pass (default 60)"
@@ -455,8 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown modes {bad}; choose from {', '.join(MODES)}")
     if bad := [p for p in args.personas if p not in {x.label for x in PERSONAS}]:
         parser.error(f"unknown personas {bad}")
-    if args.requests < 1 or args.concurrency < 1 or args.warmup < 0:
-        parser.error("--requests and --concurrency must be at least 1")
+    if args.requests < 1 or args.concurrency < 1 or args.workers < 1 or args.warmup < 0:
+        parser.error("--requests, --concurrency and --workers must be at least 1")
     out_dir: Path = args.out or OUT_ROOT / args.size
     size = out_dir.name
     if not (out_dir / MANIFEST).exists():
@@ -476,17 +483,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{args.requests} requests per pass: latency one at a time, throughput with "
-        f"{args.concurrency} concurrent clients; warm-up {args.warmup}; "
-        f"each pass stops after {args.max_seconds:.0f} s" + "\n"
+        f"{args.concurrency} concurrent clients; {args.workers} uvicorn worker(s) per server; "
+        f"warm-up {args.warmup}; each pass stops after {args.max_seconds:.0f} s" + "\n"
     )
     tokens = issue_tokens(out_dir)
     print(HEADER)
-    # One server process per mode, all started up front; an idle one costs nothing.
-    with contextlib.ExitStack() as stack:
-        bases = {
-            mode: stack.enter_context(running(out_dir, mode, out_dir / f"serve-{mode}.log"))
-            for mode in modes
-        }
+    # One server per mode, all started up front; an idle one costs nothing.
+    with running(out_dir, modes, workers=args.workers) as bases:
         cells = asyncio.run(run_all(bases, tokens, args))
 
     print("\nratios of p50 latency (lower is faster for the first mode named):")
@@ -518,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "requests": args.requests,
         "concurrency": args.concurrency,
+        "workers": args.workers,
         "cells": [c.summary() for c in cells],
         "ratios": ratios(cells),
         "correct": ok,

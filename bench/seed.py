@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import random
@@ -23,10 +24,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import bindparam, insert, text, update
-from tqdm import tqdm
 
 from adapters.community import CommunityStore
 from adapters.community import _tables as ct
@@ -159,13 +159,38 @@ class Employee:
     handle: str
 
 
+class Progress(Protocol):
+    """What the seeder asks of its progress bar."""
+
+    def update(self, n: float | None = 1) -> bool | None: ...
+
+
+class _NoBar:
+    """The bar without tqdm (the [bench] extra): the suite's smoke test seeds without it."""
+
+    def update(self, n: float | None = 1) -> bool | None:
+        return None
+
+
+@contextlib.contextmanager
+def progress_bar() -> Iterator[Progress]:
+    """tqdm's bar of rows per second, or none when tqdm is not installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield _NoBar()
+        return
+    with tqdm(desc="seeding", unit=" rows", unit_scale=True, smoothing=0.1) as bar:
+        yield bar
+
+
 @dataclass
 class Writer:
     """Bulk inserts on one connection, counting rows per table and feeding the bar."""
 
     conn: AsyncConnection
     store: str
-    bar: tqdm
+    bar: Progress
     counts: Counter[str] = field(default_factory=Counter)
 
     async def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -341,7 +366,7 @@ def plan_internal(rng: random.Random, n_spaces: int) -> InternalPlan:
 
 
 async def seed_internal(
-    conn: AsyncConnection, rng: random.Random, n_spaces: int, n_posts: int, bar: tqdm
+    conn: AsyncConnection, rng: random.Random, n_spaces: int, n_posts: int, bar: Progress
 ) -> tuple[Writer, InternalPlan]:
     plan = plan_internal(rng, n_spaces)
     out = Writer(conn, "internal", bar)
@@ -444,7 +469,7 @@ async def seed_community(
     n_spaces: int,
     n_posts: int,
     employees: list[Employee],
-    bar: tqdm,
+    bar: Progress,
 ) -> Writer:
     out = Writer(conn, "community", bar)
     # Users: the demo personas with a community account, some employees (linked to their
@@ -727,7 +752,7 @@ async def seed(
         rng_c = random.Random(f"{seed_value}/community")
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        with tqdm(desc="seeding", unit=" rows", unit_scale=True, smoothing=0.1) as bar:
+        with progress_bar() as bar:
             async with internal.engine.connect() as conn:
                 await _prepare(conn)
                 written_i, plan = await seed_internal(

@@ -2,7 +2,7 @@
 
     python -m bench.serve --size large --mode real --port 8123
 
-Modes (all on the same app, the same stores, the same authentication):
+Modes (all on the same app and stores, with the same development tokens):
 
 * ``real``: the gateway as shipped, with ``policies.csv``.
 * ``allow-all``: the same code path with a generated policy that lets every persona
@@ -10,14 +10,17 @@ Modes (all on the same app, the same stores, the same authentication):
 * ``naive``: plus ``POST /bench/naive``, what a gateway without push-down does:
   read questions newest first unscoped, ask Casbin ``enforce()`` row by row.
 * ``raw``: plus ``POST /bench/raw``, the same page with hand-written SQL and
-  ``json.dumps``: the floor for this page on these stores.
+  ``json.dumps``, the caller's scope compiled once at start-up: the floor for this page
+  on these stores.
 
-:func:`running` starts one of them in a subprocess on 127.0.0.1 for ``bench.run``.
+:func:`running` starts them in subprocesses on 127.0.0.1 for ``bench.run``, each with
+``--workers`` uvicorn workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -33,10 +36,12 @@ from sqlalchemy import DateTime, text
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.common import MANIFEST, OUT_ROOT, PAGE, REPO, default_urls
+from bench.common import MANIFEST, OUT_ROOT, PAGE, PERSONAS, REPO, default_urls
+from gateway.cli.serve import prepare_for_workers
 from gateway.config import Settings
 from gateway.domain.model import StoreName
 from gateway.domain.permissions import KNOWN_ROLES, Action, Persona, Resource
+from gateway.domain.principal import Principal
 from gateway.http.app import build_services, create_app
 from gateway.policies.explain import build_enforcer
 from gateway.policies.policy import Policy
@@ -47,19 +52,25 @@ from gateway.stores.federation import list_questions
 from gateway.stores.scope import Grants, Scope, StoreScope
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import AsyncIterator, Iterator, Mapping
 
+    from sqlalchemy.sql.selectable import TextualSelect
     from starlette.applications import Starlette
     from starlette.requests import Request
+    from starlette.types import ASGIApp, Receive, Send
+    from starlette.types import Scope as ASGIScope
 
     from gateway.domain.model import Question
     from gateway.runtime.services import Services
 
-MODES = ("real", "allow-all", "naive", "raw")
+MODES = ("real", "allow-all", "naive", "raw")  # (e) cached waits for a response cache
 HOST = "127.0.0.1"  # the benchmark never listens on, or talks to, anything else
 NAIVE_BATCH = 100  # questions read per round trip by the naive gateway
 NAIVE_MAX_ROWS = 200_000  # a bound on the naive scan, so that no request runs away
 READY_TIMEOUT = 60.0
+# How main() hands the data set and mode to its workers (uvicorn starts them afresh).
+ENV_OUT = "BENCH_SERVE_OUT"
+ENV_MODE = "BENCH_SERVE_MODE"
 
 
 # --- settings and policies ------------------------------------------------------
@@ -79,8 +90,11 @@ def allow_all_policy(out_dir: Path) -> Path:
     subjects = sorted({p.value for p in Persona} | (KNOWN_ROLES - {"self"}))
     lines += [f"p, {s}, *, {Resource.SPACE.value}, {Action.READ.value}, allow" for s in subjects]
     path = out_dir / "allow-all.csv"
-    path.write_text("\n".join(lines) + "\n")
-    Policy.from_file(path)  # refuse to serve a policy the gateway would reject
+    # Written aside and renamed: every worker writes it, and none may read it half-written.
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    aside.write_text("\n".join(lines) + "\n")
+    Policy.from_file(aside)  # refuse to serve a policy the gateway would reject
+    aside.replace(path)
     return path
 
 
@@ -114,6 +128,11 @@ class _Unscoped:
         )
 
     def scope(self, action: str) -> Scope:
+        return self.everything
+
+    def read_scope(self) -> Scope:
+        """What :class:`gateway.schema.loaders.Loaders` asks for (hidden content shown
+        nowhere: the seeded data sets hide none)."""
         return self.everything
 
 
@@ -181,7 +200,8 @@ def naive_endpoint(services: Services) -> Any:
             [(q.store, q.author_id) for q in questions if q.author_id is not None]
         )
         by_author = iter(authors)
-        counts = await loaders.answer_count.load_many([(q.store, q.id) for q in questions])
+        # No hidden answers revealed: the naive gateway moderates nowhere.
+        counts = await loaders.answer_count.load_many([(q.store, q.id, False) for q in questions])
         body = _edges(
             questions,
             [next(by_author) if q.author_id is not None else None for q in questions],
@@ -238,6 +258,8 @@ FROM (
 LEFT JOIN users u ON u.id = q.user_id
 ORDER BY q.created_at DESC, q.id DESC
 """
+# One store's statement for one caller, compiled at start-up: the SQL and its parameters.
+_Statement = tuple["TextualSelect", dict[str, Any]]
 # The community's visibility class, as adapters.community._tables.visibility_of derives it.
 _COMMUNITY_VISIBILITY = (
     "CASE WHEN c.read_restricted THEN 'private' WHEN c.min_trust_level >= 3 THEN 'trusted' "
@@ -263,9 +285,9 @@ def _grants_sql(grants: Grants, visibility: str, slug: str, params: dict[str, An
     for vis, name in sorted(grants.spaces):
         if vis not in grants.visibilities:
             by_visibility.setdefault(vis.value, []).append(name)
-    for vis, names in by_visibility.items():
+    for value, names in by_visibility.items():
         slugs = ", ".join(bind(n) for n in names)
-        terms.append(f"({visibility} = {bind(vis)} AND {slug} IN ({slugs}))")
+        terms.append(f"({visibility} = {bind(value)} AND {slug} IN ({slugs}))")
     return " OR ".join(terms) if terms else "1 = 0"
 
 
@@ -277,34 +299,101 @@ def scope_sql(scope: StoreScope, visibility: str, slug: str, params: dict[str, A
     return f"({allowed}) AND NOT ({_grants_sql(scope.deny, visibility, slug, params)})"
 
 
-def raw_endpoint(services: Services) -> Any:
-    """POST /bench/raw: the same page as the GraphQL query, in hand-written SQL."""
-    internal = services.stores[StoreName.INTERNAL].engine  # type: ignore[attr-defined]
-    community = services.stores[StoreName.COMMUNITY].engine  # type: ignore[attr-defined]
+class Floor:
+    """POST /bench/raw, ahead of the gateway's middleware: the floor of this page.
 
-    async def fetch(engine: Any, template: str, scope: StoreScope, vis: str) -> list[Any]:
+    Each persona's read scope is compiled once, when the server starts (after the
+    gateway's own start-up, as :func:`build_caller` compiles it for a request: memberships
+    included), into the two statements' SQL text and bind parameters. A request then costs
+    a dictionary lookup of its ``Authorization`` header (a token is verified the first time
+    it is seen, never again), the hand-written SQL on both stores at once, the author link
+    and ``json.dumps``. Every other path goes to the gateway unchanged.
+    """
+
+    def __init__(self, app: Starlette, services: Services) -> None:
+        self.app = app
+        self.services = services
+        self.internal = services.stores[StoreName.INTERNAL].engine  # type: ignore[attr-defined]
+        self.community = services.stores[StoreName.COMMUNITY].engine  # type: ignore[attr-defined]
+        self.plans: dict[str, tuple[_Statement | None, _Statement | None]] = {}  # principal id
+        self.by_header: dict[str, tuple[_Statement | None, _Statement | None]] = {}
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(starlette: Starlette) -> AsyncIterator[Any]:
+            async with inner(starlette) as state:
+                await self.prepare()
+                yield state
+
+        app.router.lifespan_context = lifespan
+
+    async def prepare(self) -> None:
+        """Compile every benchmarked persona's scope, as its token would bring it."""
+        issuer = self.services.dev_issuer
+        if issuer is None:
+            raise RuntimeError("the raw mode needs the development issuer")
+        for persona in PERSONAS:
+            principal: Principal | None = Principal.guest()
+            if persona.email is not None:
+                token = issuer.issue(email=persona.email, name=persona.name, roles=persona.roles)
+                principal = issuer.verify(token)
+            if principal is None:
+                raise RuntimeError(f"the development issuer refused its own token for {persona}")
+            scope = (await build_caller(self.services, principal)).read_scope
+            self.plans[principal.id] = (
+                self._statement(
+                    self.community,
+                    _COMMUNITY_SQL,
+                    scope.for_store(StoreName.COMMUNITY),
+                    _COMMUNITY_VISIBILITY,
+                ),
+                self._statement(
+                    self.internal, _INTERNAL_SQL, scope.for_store(StoreName.INTERNAL), "c.access"
+                ),
+            )
+
+    @staticmethod
+    def _statement(engine: Any, template: str, scope: StoreScope, vis: str) -> _Statement | None:
         if scope.empty:
-            return []
+            return None
         params: dict[str, Any] = {}
         where = scope_sql(scope, vis, "c.slug", params)
         agg = _AGG[engine.dialect.name].format("tag" if vis == "c.access" else "g.name")
         sql = template.format(agg=agg, scope=where, limit=PAGE)
         # Typed created_at: SQLite hands back text, and the stores are merged by time.
-        stmt = text(sql).columns(created_at=DateTime())
-        async with engine.connect() as conn:
-            return list(await conn.execute(stmt, params))
+        return text(sql).columns(created_at=DateTime()), params
 
-    async def raw(request: Request) -> Response:
-        ctx = await build_caller(services, request.user)  # memberships, compiled scope
-        scope = ctx.read_scope
-        rows_c = await fetch(
-            community,
-            _COMMUNITY_SQL,
-            scope.for_store(StoreName.COMMUNITY),
-            _COMMUNITY_VISIBILITY,
-        )
-        rows_i = await fetch(
-            internal, _INTERNAL_SQL, scope.for_store(StoreName.INTERNAL), "c.access"
+    def _plans(self, header: str) -> tuple[_Statement | None, _Statement | None] | None:
+        found = self.by_header.get(header)
+        if found is None:
+            principal: Principal | None = Principal.guest()
+            if header:
+                token = header.removeprefix("Bearer ").strip()
+                issuer = self.services.dev_issuer
+                try:
+                    principal = issuer.verify(token) if issuer else None
+                except Exception:  # a bad token is no benchmarked persona either
+                    principal = None
+            found = self.plans.get(principal.id) if principal else None
+            if found is None:
+                return None  # not a benchmarked persona: the floor knows no one else
+            self.by_header[header] = found
+        return found
+
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/bench/raw":
+            return await self.app(scope, receive, send)
+        header = next((v.decode() for k, v in scope["headers"] if k == b"authorization"), "")
+        plans = self._plans(header)
+        if plans is None:
+            response = Response(b'{"errors":[{"message":"unknown caller"}]}', status_code=403)
+            return await response(scope, receive, send)
+        body = await self.page(*plans)
+        await Response(body, media_type="application/json")(scope, receive, send)
+
+    async def page(self, community: _Statement | None, internal: _Statement | None) -> bytes:
+        rows_c, rows_i = await asyncio.gather(
+            _rows(self.community, community), _rows(self.internal, internal)
         )
         # Newest first across stores; on equal times the store order decides (stable sort).
         order = {name: i for i, name in enumerate(STORE_ORDER)}
@@ -319,7 +408,7 @@ def raw_endpoint(services: Services) -> Any:
         if emails:
             names = ", ".join(f":e{i}" for i in range(len(emails)))
             stmt = text(f"SELECT email, full_name FROM profiles WHERE email IN ({names})")
-            async with internal.connect() as conn:
+            async with self.internal.connect() as conn:
                 result = await conn.execute(stmt, {f"e{i}": e for i, e in enumerate(emails)})
                 linked = {email: name for email, name in result}
         edges = []
@@ -339,15 +428,22 @@ def raw_endpoint(services: Services) -> Any:
                     }
                 }
             )
-        body = json.dumps({"data": {"questions": {"edges": edges}}}, separators=(",", ":"))
-        return Response(body, media_type="application/json")
+        body = {"data": {"questions": {"edges": edges}}}
+        return json.dumps(body, separators=(",", ":")).encode()
 
-    return raw
+
+async def _rows(engine: Any, statement: _Statement | None) -> list[Any]:
+    if statement is None:
+        return []
+    stmt, params = statement
+    async with engine.connect() as conn:
+        return list(await conn.execute(stmt, params))
 
 
 # --- the app and its process ----------------------------------------------------------
-def build_app(out_dir: Path, mode: str) -> Starlette:
-    """The real gateway app for this data set; naive and raw add one route each."""
+def build_app(out_dir: Path, mode: str) -> ASGIApp:
+    """The real gateway app for this data set; naive adds one route, raw answers its own
+    path ahead of the gateway."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     settings = Settings.load(environ=gateway_environ(out_dir, mode))
@@ -358,8 +454,14 @@ def build_app(out_dir: Path, mode: str) -> Starlette:
     if mode == "naive":
         app.router.routes.append(Route("/bench/naive", naive_endpoint(services), methods=["POST"]))
     if mode == "raw":
-        app.router.routes.append(Route("/bench/raw", raw_endpoint(services), methods=["POST"]))
+        return Floor(app, services)
     return app
+
+
+def app_from_environ() -> ASGIApp:
+    """The factory every uvicorn worker calls: the data set and mode :func:`main` put in
+    the environment before the workers were started."""
+    return build_app(Path(os.environ[ENV_OUT]), os.environ[ENV_MODE])
 
 
 def path_for(mode: str) -> str:
@@ -375,33 +477,41 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(out_dir: Path, mode: str, log: Path) -> Iterator[str]:
-    """Start ``python -m bench.serve`` in a subprocess; yield its base URL once ready."""
-    port = free_port()
-    base = f"http://{HOST}:{port}"
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+def running(out_dir: Path, modes: list[str], workers: int = 1) -> Iterator[dict[str, str]]:
+    """Start ``python -m bench.serve`` in one subprocess per mode, all at once (each logs
+    to ``serve-MODE.log`` in ``out_dir``); yield their base URLs once every one is ready."""
+    if bad := [mode for mode in modes if mode not in MODES]:
+        raise ValueError(f"modes must be among {', '.join(MODES)}, not {bad}")
     env: Mapping[str, str] = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    args = ["--out", str(out_dir), "--mode", mode, "--port", str(port)]
-    with log.open("w") as out:
-        # Our own interpreter and module; the mode is checked above and the rest are paths.
-        proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "bench.serve", *args],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    started: dict[str, tuple[str, subprocess.Popen[bytes], Path]] = {}
     try:
-        _wait_ready(base, proc, log)
-        yield base
+        for mode in modes:
+            port = free_port()
+            log = out_dir / f"serve-{mode}.log"
+            args = ["--out", str(out_dir), "--mode", mode, "--port", str(port)]
+            with log.open("w") as out:
+                # Our own interpreter and module; the modes are checked above, the rest are
+                # paths and numbers.
+                proc = subprocess.Popen(  # noqa: S603
+                    [sys.executable, "-m", "bench.serve", *args, "--workers", str(workers)],
+                    cwd=REPO,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            started[mode] = (f"http://{HOST}:{port}", proc, log)
+        for base, proc, log in started.values():
+            _wait_ready(base, proc, log)
+        yield {mode: base for mode, (base, _, _) in started.items()}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        for _, proc, _ in started.values():
+            proc.terminate()
+        for _, proc, _ in started.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -431,14 +541,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the data set's directory (overrides --size)")
     parser.add_argument("--mode", choices=MODES, default="real")
     parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+    )
     args = parser.parse_args(argv)
     out_dir = args.out or OUT_ROOT / args.size
     if not (out_dir / MANIFEST).exists():
         parser.error(f"{out_dir} holds no seeded data set; run python -m bench.seed first")
-    app = build_app(out_dir, args.mode)
-    print(f"serving {args.mode} on http://{HOST}:{args.port}{path_for(args.mode)}", flush=True)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    # What the workers would otherwise race to create on their first start (the session
+    # secret, the records' schema), once, here, as `gateway serve --workers` does.
+    if args.workers > 1:
+        prepare_for_workers(Settings.load(environ=gateway_environ(out_dir, args.mode)))
+    os.environ[ENV_OUT], os.environ[ENV_MODE] = str(out_dir.resolve()), args.mode
+    print(
+        f"serving {args.mode} on http://{HOST}:{args.port}{path_for(args.mode)} "
+        f"({args.workers} worker{'s' if args.workers > 1 else ''})",
+        flush=True,
+    )
     # No access log: it would cost every mode the same and only add noise.
-    uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        "bench.serve:app_from_environ",
+        factory=True,
+        workers=args.workers,
+        host=HOST,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        # A worker imports this module (its parent's __main__) before it can answer the
+        # supervisor's health check; on a busy machine that takes longer than uvicorn's
+        # default 5 s, after which it would kill and restart it, again and again.
+        timeout_worker_healthcheck=int(READY_TIMEOUT),
+    )
     return 0
 
 

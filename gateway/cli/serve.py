@@ -3,7 +3,9 @@ user)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,14 @@ from gateway.config import Settings
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["add_dev_token", "add_serve"]
+    from starlette.applications import Starlette
+
+__all__ = ["add_dev_token", "add_serve", "prepare_for_workers", "worker_app"]
+
+# With --workers, each worker builds its own app (uvicorn starts them afresh) from this
+# import string, reading the configuration file's path from this variable.
+WORKER_APP = "gateway.cli.serve:worker_app"
+WORKER_CONFIG_ENV = "GATEWAY_SERVE_CONFIG_FILE"
 
 
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +31,13 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on the one port (default 1; e.g. one per core)",
+    )
     serve.set_defaults(run=_serve)
 
 
@@ -40,6 +56,8 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.http.app import create_app
     from gateway.http.server import serve
 
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
     settings = Settings.load(args.config)
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -54,16 +72,57 @@ def _serve(args: argparse.Namespace) -> int:
     cookie_warning = settings.plain_http_cookie_warning(f"http://{args.host}:{args.port}")
     if cookie_warning:
         print(f"WARNING: {cookie_warning}", file=sys.stderr)
-    app = create_app(settings, freeze_heap=True)
-    print(f"gateway: serving GraphQL on http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    app: Starlette | str = WORKER_APP
+    if args.workers == 1:
+        app = create_app(settings, freeze_heap=True)
+    else:
+        prepare_for_workers(settings)
+        if args.config is None:
+            os.environ.pop(WORKER_CONFIG_ENV, None)
+        else:
+            os.environ[WORKER_CONFIG_ENV] = str(args.config)
+    workers = f" ({args.workers} workers)" if args.workers > 1 else ""
+    print(
+        f"gateway: serving GraphQL on http://{args.host}:{args.port}/graphql{workers}",
+        file=sys.stderr,
+    )
     serve(
         app,
         host=args.host,
         port=args.port,
         shutdown_timeout=settings.shutdown_timeout,
         max_message_bytes=settings.max_body_bytes,
+        workers=args.workers,
     )
     return 0
+
+
+def worker_app() -> Starlette:
+    """The app of one worker of ``gateway serve --workers N``: the same settings, read
+    again in the worker's own process."""
+    from gateway.http.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app(Settings.load(os.environ.get(WORKER_CONFIG_ENV)), freeze_heap=True)
+
+
+def prepare_for_workers(settings: Settings) -> None:
+    """Once, before the workers start, what each would otherwise race the others to create
+    on a first start: the development issuer's key, the session secret, the stores' schemas
+    (and the demo data), the records' schema. Each worker then finds them made."""
+    from gateway.http.app import build_services, prepare_stores
+    from gateway.identity.session import session_secret
+
+    session_secret(settings)
+    services = build_services(settings)  # the development issuer's key, when it is on
+
+    async def prepare() -> None:
+        try:
+            await prepare_stores(services)
+        finally:
+            await services.close()
+
+    asyncio.run(prepare())
 
 
 def _dev_token(args: argparse.Namespace) -> int:

@@ -5,6 +5,11 @@ On SIGTERM (or Ctrl-C) uvicorn stops accepting connections and gives in-flight r
 a request that holds the loop (CPU-bound) would keep the process alive for as long as it
 runs, so a watchdog thread, armed by the same signal, ends the process
 ``WATCHDOG_MARGIN`` seconds after the deadline if it is still there.
+
+With several workers (``workers`` > 1) uvicorn's supervisor process holds the socket and
+starts each worker afresh from an import string (an app factory). On SIGTERM it passes the
+signal on to the workers, which shut down as above; the same bound is kept by the
+supervisor, which kills a worker still there at the deadline plus the margin.
 """
 
 from __future__ import annotations
@@ -12,11 +17,15 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 if TYPE_CHECKING:
+    import socket
     from types import FrameType
 
     from starlette.types import ASGIApp
@@ -48,26 +57,60 @@ class _Server(uvicorn.Server):
             self.watchdog.start()
 
 
-def _force_exit(after: float) -> None:
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor of worker processes, which waits for its workers to stop for
+    ``deadline`` seconds at most, then kills those still there."""
+
+    def __init__(
+        self, config: uvicorn.Config, sockets: list[socket.socket], deadline: float
+    ) -> None:
+        super().__init__(config, sockets)
+        self.deadline = deadline
+        self.forced = False
+
+    def join_all(self) -> None:
+        until = time.monotonic() + self.deadline
+        for worker in self.processes:
+            worker.process.join(max(0.0, until - time.monotonic()))
+        stuck = [worker for worker in self.processes if worker.process.is_alive()]
+        if stuck:
+            self.forced = True
+            _say_still_running(self.deadline)
+            for worker in stuck:
+                worker.kill()
+                worker.process.join()
+
+
+def _say_still_running(after: float) -> None:
     print(
         f"gateway: still running {after:.0f}s after the signal to stop (a request holds the "
         "event loop); exiting now",
         file=sys.stderr,
         flush=True,
     )
+
+
+def _force_exit(after: float) -> None:
+    _say_still_running(after)
     os._exit(FORCED_EXIT)
 
 
 def serve(
-    app: ASGIApp,
+    app: ASGIApp | str,
     *,
     host: str,
     port: int,
     shutdown_timeout: float,
     max_message_bytes: int,
+    workers: int = 1,
 ) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; return within ``shutdown_timeout`` +
-    ``WATCHDOG_MARGIN`` seconds of the signal, whatever the requests in flight do."""
+    ``WATCHDOG_MARGIN`` seconds of the signal, whatever the requests in flight do.
+
+    ``workers`` > 1 needs ``app`` as the import string of a factory ("module:function")
+    that each worker calls to build its own app."""
+    if workers > 1 and not isinstance(app, str):
+        raise TypeError("several workers need the app as a factory's import string")
     config = uvicorn.Config(
         app,
         host=host,
@@ -79,5 +122,16 @@ def serve(
         # The websocket layer refuses larger frames itself (close 1009) before buffering
         # them; BodySizeLimit does the same for messages that arrive in pieces.
         ws_max_size=max_message_bytes,
+        workers=workers,
+        factory=isinstance(app, str),
     )
-    _Server(config, shutdown_timeout + WATCHDOG_MARGIN).run()
+    deadline = shutdown_timeout + WATCHDOG_MARGIN
+    if workers == 1:
+        _Server(config, deadline).run()
+        return
+    supervisor = _Supervisor(config, [config.bind_socket()], deadline)
+    supervisor.run()
+    if supervisor.forced:
+        raise SystemExit(FORCED_EXIT)
+    if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
+        raise SystemExit(STARTUP_FAILURE)  # the supervisor gave up: the app cannot start

@@ -15,7 +15,7 @@ import re
 import sqlite3
 from typing import TYPE_CHECKING
 
-from bench import error_logs, fanout, hung_store, sessions
+from bench import compile_scope, error_logs, fanout, hung_store, sessions
 from tests.schema.test_limits import fan_out
 
 if TYPE_CHECKING:
@@ -146,3 +146,16 @@ def test_sessions_reads_the_session_without_writing_it(
     principal, created, seen = live[0]
     assert principal == "user:paula@partner.example"
     assert seen == created
+
+
+def test_compile_scope_prints_fresh_and_reused_per_membership_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    compile_scope.main(["--memberships", "0,3,40", "--rounds", "4"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == compile_scope.HEADER
+    row = re.compile(rf"^\s*(\d+)\s+({NUMBER})\s+({NUMBER})\s+(\d+)$")
+    rows = [m.groups() for line in lines[1:] if (m := row.match(line))]
+    assert [r[0] for r in rows] == ["0", "3", "40"], lines
+    # Every measured round after the warm-up reused the compiled scope: a fact, not a time.
+    assert [r[3] for r in rows] == ["4", "4", "4"], lines

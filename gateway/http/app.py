@@ -16,7 +16,7 @@ from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -344,6 +344,13 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
+    async def home(request: Request) -> Response:
+        """Where a browser lands after logging in or out (a login's ``next`` is "/" unless
+        it names a page): GraphiQL when it is on, else a line naming the API."""
+        if settings.graphiql:
+            return RedirectResponse("/graphql", status_code=303)
+        return PlainTextResponse("Collaboration Access Gateway: GraphQL at /graphql\n")
+
     graphql = GatewayGraphQL(
         services, bearer, graphql_ide="graphiql" if settings.graphiql else None
     )
@@ -354,6 +361,7 @@ def create_app(
     session_providers = [*settings.providers, *([DEV_PROVIDER] if settings.dev_issuer else [])]
     return Starlette(
         routes=[
+            Route("/", home, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/admin/graphql", AdminGraphQL(services), methods=["POST"]),
             WebSocketRoute("/graphql", graphql),

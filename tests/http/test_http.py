@@ -67,6 +67,44 @@ async def test_graphiql_in_a_browser(client: httpx.AsyncClient) -> None:
     assert "graphiql" in page.text.lower()
 
 
+async def test_the_root_leads_a_browser_to_graphiql(client: httpx.AsyncClient) -> None:
+    # Logging in or out lands on "/" unless the login named a page.
+    home = await client.get("/")
+    assert home.status_code == 303
+    assert home.headers["location"] == "/graphql"
+    page = await client.get("/", headers={"Accept": "text/html"}, follow_redirects=True)
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    assert (await client.post("/")).status_code == 405
+
+
+async def test_the_root_names_the_api_when_graphiql_is_off(tmp_path: Path) -> None:
+    settings = Settings.load(
+        environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_GRAPHIQL": "false"}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            home = await c.get("/")
+    assert home.status_code == 200
+    assert "/graphql" in home.text
+
+
+async def test_a_persona_chosen_at_auth_dev_lands_on_a_page(client: httpx.AsyncClient) -> None:
+    chosen = await client.post(
+        "/auth/dev",
+        content="email=erin%40corp.example",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert chosen.status_code == 303
+    landed = await client.get(
+        chosen.headers["location"], headers={"Accept": "text/html"}, follow_redirects=True
+    )
+    assert landed.status_code == 200
+    assert "graphiql" in landed.text.lower()
+
+
 async def test_no_credentials_is_a_guest(client: httpx.AsyncClient) -> None:
     body = (await client.post("/graphql", json=VIEWER)).json()
     assert body["data"]["viewer"] == {

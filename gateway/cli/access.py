@@ -61,12 +61,15 @@ async def _offboarding(settings: Settings) -> AsyncIterator[Offboarding]:
     """The stores and the records database, as a running gateway has them."""
     from gateway.identity.offboarding import Offboarding
     from gateway.records import Records
-    from gateway.runtime.services import open_stores
+    from gateway.runtime.services import generation_board, open_stores, watch_writes
 
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
     stores = open_stores(settings)
     records = Records.for_settings(settings)
+    # What a running gateway cached of these stores is stale once this changes them.
+    board = generation_board(settings, records)
+    watch_writes(stores, board)
     try:
         for store in stores.values():
             await store.create_schema()
@@ -76,6 +79,7 @@ async def _offboarding(settings: Settings) -> AsyncIterator[Offboarding]:
         for store in stores.values():
             await store.close()
         await records.close()
+        board.close()
 
 
 @run_async

@@ -27,6 +27,7 @@ from gateway.config.values import (
     _policy_store,
     _public_url,
     _seconds,
+    _seconds_or_off,
     _str,
     _url,
 )
@@ -147,6 +148,12 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     ),
     # Largest request body, GET query string or websocket message, in bytes (1 MiB).
     "max_body_bytes": ("graphql.max_body_bytes", "GATEWAY_MAX_BODY_BYTES", _int, 1 << 20),
+    # The response cache (gateway/runtime/response_cache.py): how old a cached answer (or
+    # a caller's memberships) may grow, bounding what changes made in a store by other
+    # systems take to show (writes through the gateway show at once); 0 turns it off.
+    "cache_max_age": ("cache.max_age", "GATEWAY_CACHE_MAX_AGE", _seconds_or_off, 2.0),
+    # Bytes of cached answers a process keeps, least recently used first out (64 MiB).
+    "cache_max_bytes": ("cache.max_bytes", "GATEWAY_CACHE_MAX_BYTES", _int, 64 << 20),
     # Seconds in-flight requests get to finish after SIGTERM before they are cancelled
     # (and the process ends even if one of them holds the event loop).
     "shutdown_timeout": ("server.shutdown_timeout", "GATEWAY_SHUTDOWN_TIMEOUT", _int, 10),
@@ -187,6 +194,8 @@ class Settings:
     max_aliases: int
     max_expanded_fields: int
     max_body_bytes: int
+    cache_max_age: float
+    cache_max_bytes: int
     shutdown_timeout: int
     # The login session cookie: sent over https only (off in the zero-config demo, which
     # runs on plain http), how many seconds a login lasts, and how long it may sit unused.

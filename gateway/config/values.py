@@ -41,6 +41,13 @@ def _int(value: Any) -> int:
     return number
 
 
+def _seconds_or_off(value: Any) -> float:
+    """A duration in seconds, or 0 for "off"."""
+    if not isinstance(value, bool) and value in (0, "0", 0.0):
+        return 0.0
+    return _seconds(value)
+
+
 def _seconds(value: Any) -> float:
     """A positive duration in seconds, fractions allowed (``0.5``)."""
     if isinstance(value, bool):

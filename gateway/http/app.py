@@ -27,6 +27,7 @@ from gateway.domain.demo import demo_data
 from gateway.domain.errors import ErrorCode
 from gateway.http import admin_page
 from gateway.http.body_limit import BodySizeLimit
+from gateway.http.cached import CachedExecution
 from gateway.http.graphql_http import GraphQLOverHTTP
 from gateway.identity import dev_login
 from gateway.identity.backends import (
@@ -50,6 +51,7 @@ from gateway.policies.admin.changes import is_administrator
 from gateway.policies.admin.reload import PolicyReloader
 from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.records.listen import Listener, listens
+from gateway.runtime.response_cache import GENERATIONS_CHANNEL
 from gateway.runtime.services import Services, load_policy, open_stores, start_policy
 from gateway.schema import build_admin_schema, build_schema
 from gateway.schema.admin import AdminContext
@@ -128,8 +130,9 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-class GatewayGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
-    """Strawberry's ASGI app with our per-request context, over HTTP and websockets."""
+class GatewayGraphQL(CachedExecution, GraphQLOverHTTP, GraphQL[Context, None]):
+    """Strawberry's ASGI app with our per-request context, over HTTP and websockets, and
+    the response cache in front of its queries."""
 
     def __init__(self, services: Services, bearer: BearerBackend, **kwargs: Any) -> None:
         super().__init__(
@@ -281,6 +284,10 @@ def create_app(
                     # this replica's subscribers at once (they poll each second otherwise).
                     listener = Listener(settings.records_url)
                     listener.channels[NOTIFICATIONS_CHANNEL] = services.hub.publish
+                    if services.caches is not None:
+                        # Other replicas' writes: what this one cached of them is stale.
+                        board = services.caches.board
+                        listener.channels[GENERATIONS_CHANNEL] = board.heard
                     background.append(asyncio.create_task(listener.run(), name="records-listener"))
                 background.append(
                     asyncio.create_task(_purge_sessions_every(sessions, now), name="session-purge")

@@ -36,11 +36,15 @@ from gateway.policies.policy import Effect, Policy, Rule, parse_domain, role_clo
 from gateway.stores.scope import Grants, Scope, StoreScope
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Hashable, Iterable, Mapping
     from datetime import datetime
 
     from gateway.domain.model import Membership
     from gateway.domain.principal import Principal
+
+
+# The key of the read scope with where hidden content shows (Compiled.read_scope).
+READ_AND_REVEAL = "read+reveal"
 
 
 class PolicyIndex:
@@ -89,6 +93,10 @@ class _GrantsBuilder:
         return Grants(self.everything, frozenset(self.visibilities), frozenset(self.spaces))
 
 
+def _first(item: tuple[str, StoreScope]) -> str:
+    return item[0]
+
+
 def _split_key(space_key: str) -> tuple[StoreName, Visibility, str]:
     store, visibility, slug = space_key.split("/", 2)
     return StoreName(store), Visibility(visibility), slug
@@ -132,7 +140,7 @@ class Compiled:
     so a request that fills it changes nothing another request sees.
     """
 
-    __slots__ = ("_scopes", "index", "key", "roles", "space_roles")
+    __slots__ = ("_fingerprints", "_scopes", "index", "key", "roles", "space_roles")
 
     def __init__(self, index: PolicyIndex, key: CompileKey) -> None:
         self.index = index
@@ -144,6 +152,7 @@ class Compiled:
             space_roles[space_key] = held | index.closure({role})
         self.space_roles: Mapping[str, frozenset[str]] = MappingProxyType(space_roles)
         self._scopes: dict[str, Scope] = {}
+        self._fingerprints: dict[str, Hashable] = {}
 
     def scope(self, action: str) -> Scope:
         found = self._scopes.get(action)
@@ -152,15 +161,27 @@ class Compiled:
         return found
 
     def read_scope(self) -> Scope:
-        found = self._scopes.get("read+reveal")
+        found = self._scopes.get(READ_AND_REVEAL)
         if found is None:
             read, moderate = self.scope(Action.READ.value), self.scope(Action.MODERATE.value)
-            found = self._scopes["read+reveal"] = Scope(
+            found = self._scopes[READ_AND_REVEAL] = Scope(
                 read.action,
                 {
                     store: dataclasses.replace(scope, reveal=moderate.for_store(store))
                     for store, scope in read.stores.items()
                 },
+            )
+        return found
+
+    def fingerprint(self, action: str) -> Hashable:
+        """What the scope of ``action`` (``"read+reveal"``: :meth:`read_scope`) decides, as a
+        hashable value: two principals whose fingerprints are equal are shown the same
+        spaces, whatever their roles or memberships (the response cache's key)."""
+        found = self._fingerprints.get(action)
+        if found is None:
+            scope = self.read_scope() if action == READ_AND_REVEAL else self.scope(action)
+            found = self._fingerprints[action] = tuple(
+                sorted(((store.value, s) for store, s in scope.stores.items()), key=_first)
             )
         return found
 
@@ -237,12 +258,32 @@ class CompiledCache:
             return found
 
 
+@dataclass
+class DecisionLog:
+    """What one execution's answer was decided by, as the response cache needs to know
+    before it may serve that answer to someone else (:mod:`gateway.runtime.response_cache`).
+
+    Filled while an :class:`Authorizer` carries it: the fingerprint of every scope used
+    besides the read scope (which is always in the cache's key), every decision made, and
+    whether anything depended on who the caller is rather than on what they may do
+    (``personal``: their memberships, their own profile, their notifications). A personal
+    answer is never shared. ``guest_only``: ownership was asked of a caller with no
+    verified email, who owns nothing; the answer holds for such callers only.
+    """
+
+    scopes: dict[str, Hashable] = field(default_factory=dict)
+    decisions: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    personal: bool = False
+    guest_only: bool = False
+
+
 class Authorizer:
     """One principal's decisions for one request; every answer is computed once.
 
     Its scopes come from a :class:`Compiled`: a fresh one, or with ``cached`` the one the
     index's :class:`CompiledCache` holds for the same key (what a request uses). The
-    decisions of :meth:`allows` stay this request's.
+    decisions of :meth:`allows` stay this request's. While ``log`` is set, what it hands
+    out is written down there (:class:`DecisionLog`).
     """
 
     def __init__(
@@ -251,14 +292,24 @@ class Authorizer:
         self.index = index
         self.principal = principal
         self.now = now
-        self.memberships: tuple[Membership, ...] = principal.active_memberships(now)
-        key = CompileKey.of(principal, self.memberships)
+        self._memberships: tuple[Membership, ...] = principal.active_memberships(now)
+        key = CompileKey.of(principal, self._memberships)
         self.compiled = index.compiled.get(key) if cached else Compiled(index, key)
         self.roles = self.compiled.roles
         self._decisions: dict[tuple[str, str, str, bool], bool] = {}
+        self.log: DecisionLog | None = None
+
+    @property
+    def memberships(self) -> tuple[Membership, ...]:
+        """The principal's active memberships: an answer built from them is theirs alone."""
+        if self.log is not None:
+            self.log.personal = True
+        return self._memberships
 
     def scope(self, action: str) -> Scope:
         """Which spaces of each store this principal may ``action``."""
+        if self.log is not None:
+            self.log.scopes[action] = self.compiled.fingerprint(action)
         return self.compiled.scope(action)
 
     def read_scope(self) -> Scope:
@@ -286,4 +337,9 @@ class Authorizer:
                     else:
                         denied = True
             found = self._decisions[key] = allowed and not denied
+        if self.log is not None:
+            if own:
+                self.log.personal = True
+            else:
+                self.log.decisions[(obj, dom, act)] = found
         return found

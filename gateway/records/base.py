@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text
+
 from gateway.records.tables import metadata
 
 if TYPE_CHECKING:
@@ -32,3 +34,14 @@ class RecordsPart:
         """Create the tables unless that was done (the database was down at start-up)."""
         if not self._ready:
             await self.create_schema()
+
+    async def announce(self, channel: str, payload: str) -> None:
+        """Tell the other replicas (PostgreSQL NOTIFY on ``channel``, heard through
+        :mod:`gateway.records.listen`); nothing to do on a database without it."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": channel, "payload": payload},
+            )

@@ -16,7 +16,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from gateway.domain.errors import StoreDown
 from gateway.domain.model import StoreName
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     SpaceFinder = Callable[[tuple[StoreName, str]], Awaitable["Space | None"]]
 
 log = logging.getLogger("gateway.context")
+T = TypeVar("T")
 
 
 @dataclass
@@ -194,11 +195,27 @@ async def _with_trust(services: Services, principal: Principal) -> Principal:
     email = principal.verified_email
     if store is None or email is None:
         return principal
-    level = await guarded(StoreName.COMMUNITY, store.trust_level(email))
+    level = await guarded(
+        StoreName.COMMUNITY, _read(services, store, "trust_level", email, store.trust_level)
+    )
     granted = {p for p, minimum in principal.trust_rules if level is not None and level >= minimum}
     if not granted:
         return principal
     return dataclasses.replace(principal, roles=principal.roles | granted)
+
+
+async def _read(
+    services: Services,
+    store: Store,
+    what: str,
+    email: str,
+    read: Callable[[str], Awaitable[T]],
+) -> T:
+    """``read(email)``, or what it answered while nothing was written to ``store`` since
+    (and not longer ago than ``cache.max_age``): a cached answer then costs no statement."""
+    if services.caches is None:
+        return await read(email)
+    return await services.caches.reads.read(store.name, what, email, lambda: read(email))
 
 
 async def _memberships(
@@ -207,7 +224,7 @@ async def _memberships(
     email = principal.verified_email
     author = principal.as_author()
     assert email is not None and author is not None
-    found = await store.memberships_for(email)
+    found = await _read(services, store, "memberships", email, store.memberships_for)
     waiting = [m for m in found if m.pending and (m.expires_at is None or m.expires_at > now)]
     if not waiting:
         return found

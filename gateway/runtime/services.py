@@ -22,7 +22,14 @@ from gateway.policies.store import (
     VersionKind,
 )
 from gateway.records.hub import NotificationHub
-from gateway.stores.guard import guard_store
+from gateway.records.listen import listens
+from gateway.runtime.response_cache import (
+    GENERATIONS_CHANNEL,
+    GENERATIONS_FILE,
+    Caches,
+    GenerationBoard,
+)
+from gateway.stores.guard import GuardedStore, guard_store
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -42,11 +49,22 @@ class Services:
     # Wakes this replica's subscribers (notificationAdded) when a notification is written.
     hub: NotificationHub = field(default_factory=NotificationHub)
     policy_store: PolicyStore = field(init=False)
+    # The response cache and what it stands on (None: cache.max_age is 0).
+    caches: Caches | None = field(init=False)
 
     def __post_init__(self) -> None:
         # The policy's history lives in the records database (and so does the policy, when
         # policy.store is "database").
         self.policy_store = PolicyStore(self.records.engine, policy_source(self.settings))
+        self.caches = None
+        if self.settings.cache_max_age > 0:
+            board = generation_board(self.settings, self.records)
+            watch_writes(self.stores, board)
+            self.caches = Caches.build(
+                board,
+                max_age=self.settings.cache_max_age,
+                max_bytes=self.settings.cache_max_bytes,
+            )
 
     @property
     def policy_admin(self) -> PolicyAdmin:
@@ -66,6 +84,29 @@ class Services:
         for store in self.stores.values():
             await store.close()
         await self.records.close()
+        if self.caches is not None:
+            self.caches.board.close()
+
+
+def generation_board(settings: Settings, records: Records) -> GenerationBoard:
+    """The stores' generations as every process of this gateway shares them: a file in the
+    data directory (the workers and commands of one machine) and, when the records
+    database is PostgreSQL, its NOTIFY (replicas elsewhere)."""
+
+    async def announce(store: StoreName) -> None:
+        await records.announce(GENERATIONS_CHANNEL, store.value)
+
+    return GenerationBoard(
+        settings.data_dir / GENERATIONS_FILE,
+        announce if listens(settings.records_url) else None,
+    )
+
+
+def watch_writes(stores: dict[StoreName, Store], board: GenerationBoard) -> None:
+    """Have every call that may change a store move its generation on ``board``."""
+    for store in stores.values():
+        if isinstance(store, GuardedStore):
+            store.on_write = board.bump
 
 
 def open_stores(settings: Settings) -> dict[StoreName, Store]:

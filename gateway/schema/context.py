@@ -43,7 +43,28 @@ class Context:
 
     @property
     def principal(self) -> Principal:
+        """Who asks. An answer that read it depends on who asks, so it is never shared
+        (the response cache's :class:`~gateway.policies.compiler.DecisionLog`)."""
+        self._personal()
         return self.caller.principal
+
+    def owns(self, email: str | None) -> bool:
+        """Whether ``email`` is the caller's own verified email. A caller with none owns
+        nothing, like every other such caller: only then is the answer still shareable
+        (with them alone)."""
+        mine = self.caller.principal.verified_email
+        decided = self.caller.authorizer.log
+        if mine is None:
+            if decided is not None:
+                decided.guest_only = True
+            return False
+        self._personal()
+        return email is not None and email.lower() == mine
+
+    def _personal(self) -> None:
+        decided = self.caller.authorizer.log
+        if decided is not None:
+            decided.personal = True
 
     @property
     def authorizer(self) -> Authorizer:
@@ -55,6 +76,9 @@ class Context:
 
     @property
     def records(self) -> Records:
+        """The gateway's own records (notifications, the audit log): what an answer reads
+        there is not covered by the stores' generations, so it is never cached."""
+        self._personal()
         return self.caller.records
 
     @property

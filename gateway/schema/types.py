@@ -75,10 +75,7 @@ class Person(relay.Node):
 
     def _may_see(self, info: Info, field: Resource) -> bool:
         ctx = context_of(info)
-        own = (
-            self._person.email is not None
-            and self._person.email.lower() == ctx.principal.verified_email
-        )
+        own = ctx.owns(self._person.email)
         dom = f"{PEOPLE}/{self._person.store.value}"
         return ctx.authorizer.allows(field.value, dom, Action.READ.value, own=own)
 

@@ -28,7 +28,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from gateway.domain.errors import StoreDown
 from gateway.domain.model import StoreName
 from gateway.stores.breaker import Breaker, State
-from gateway.stores.interface import StoreUnavailable
+from gateway.stores.interface import (
+    StoreDirectory,
+    StoreLifecycle,
+    StoreReads,
+    StoreReports,
+    StoreUnavailable,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -72,6 +78,22 @@ _UNGUARDED = frozenset({"close"})
 # Start-up's schema work (DDL is slow on MariaDB, and the demo data set is a bulk write)
 # gets a longer deadline: a store that hangs must not hang start-up, a slow one may be slow.
 _SETUP = frozenset({"create_schema", "load_demo"})
+
+
+def _methods(*roles: type) -> frozenset[str]:
+    return frozenset(n for role in roles for n in vars(role) if not n.startswith("_"))
+
+
+# Calls that only read. Every other call may change the store (the write role's, binding
+# invitations, the demo's load, and whatever an adapter adds later): the store's
+# generation moves after it (``on_write``), so nothing read before it is served again.
+_READS = _methods(StoreLifecycle, StoreDirectory, StoreReads, StoreReports) - {
+    "accept_invitations",
+    "create_schema",
+}
+# Writes whose answer says whether anything changed (a count, a flag): the generation
+# stays when nothing did, so a login with nothing to bind costs no cache its entries.
+_COUNTED = frozenset({"accept_invitations", "remove_member"})
 SETUP_DEADLINE = 60.0
 
 
@@ -94,6 +116,8 @@ class GuardedStore:
 
     def __init__(self, store: Store, *, deadline: float, breaker: Breaker | None = None) -> None:
         self.store = store
+        # Told of each call that may have changed the store (see _READS), once it ended.
+        self.on_write: Callable[[StoreName], Awaitable[None]] | None = None
         self.name = store.name
         self.deadline = deadline
         self.breaker = breaker or Breaker(f"{store.name.value} store")
@@ -107,8 +131,22 @@ class GuardedStore:
 
         deadline = max(self.deadline, SETUP_DEADLINE) if attr in _SETUP else self.deadline
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._call(value, deadline, args, kwargs)
+        if attr in _READS:
+
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                return await self._call(value, deadline, args, kwargs)
+
+        else:
+
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                changed = True
+                try:
+                    result = await self._call(value, deadline, args, kwargs)
+                    changed = attr not in _COUNTED or bool(result)
+                    return result
+                finally:
+                    if changed and self.on_write is not None:
+                        await self.on_write(self.name)
 
         call.__name__ = call.__qualname__ = attr
         self.__dict__[attr] = call  # the next lookup skips __getattr__

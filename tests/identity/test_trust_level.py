@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -44,12 +45,19 @@ async def test_the_trust_level_in_the_forum_decides(services: Services) -> None:
     assert tara.roles == mo.roles == {"member"}  # the token alone says member
     assert (await build_context(services, tara)).principal.roles == {"member", "trusted_customer"}
     assert (await build_context(services, mo)).principal.roles == {"member"}
-    # Promoted in the forum: trusted from the next request on, no new login needed.
+    # Promoted in the forum, behind the gateway's back: trusted once what the gateway read
+    # of the forum is cache.max_age old, no new login needed.
+    assert services.caches is not None
+    clock = [time.monotonic()]
+    services.caches.reads.clock = lambda: clock[0]
+    assert (await build_context(services, mo)).principal.roles == {"member"}
     community = services.stores[StoreName.COMMUNITY]
     async with community.engine.begin() as conn:  # type: ignore[attr-defined]
         await conn.execute(
             update(users).where(users.c.email == "mo@customer.example").values(trust_level=4)
         )
+    assert (await build_context(services, mo)).principal.roles == {"member"}
+    clock[0] += services.settings.cache_max_age
     assert "trusted_customer" in (await build_context(services, mo)).principal.roles
     # An unverified email finds no forum account: no trust.
     unverified = principal_from_claims(COMMUNITY, _claims("tara@customer.example", False))

@@ -1,0 +1,114 @@
+"""The response cache in front of GraphQL execution (:mod:`gateway.runtime.response_cache`).
+
+A query is looked up before strawberry runs it: a hit is answered with no parse, no
+validation, no resolver and no store statement (the caller's memberships come from the
+same generations). A miss runs as usual with a
+:class:`~gateway.policies.compiler.DecisionLog` on the caller's authorizer, and its answer
+is kept when it has no error and nothing in it depended on who asked. Mutations,
+subscriptions, batches and requests whose caller lacks a store are never cached.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from graphql import OperationDefinitionNode, OperationType, parse
+from graphql.error import GraphQLError
+from strawberry.types import ExecutionResult
+
+from gateway.policies.compiler import DecisionLog
+from gateway.runtime.response_cache import ResponseCache
+from gateway.schema.context import Context
+
+if TYPE_CHECKING:
+    from strawberry.http import GraphQLRequestData
+
+    from gateway.runtime.services import Services
+
+__all__ = ["CachedExecution", "is_query"]
+
+
+@lru_cache(maxsize=512)
+def is_query(document: str, operation: str | None) -> bool:
+    """Whether ``operation`` in ``document`` is a query (False for mutations and
+    subscriptions, and for what does not parse or names no single operation: those are
+    left to GraphQL, which explains what is wrong)."""
+    try:
+        parsed = parse(document)
+    except GraphQLError:
+        return False
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation is None:
+        chosen = operations if len(operations) == 1 else []
+    else:
+        chosen = [d for d in operations if d.name is not None and d.name.value == operation]
+    return len(chosen) == 1 and chosen[0].operation is OperationType.QUERY
+
+
+class CachedExecution:
+    """Mixed into a strawberry ``GraphQL`` view (before it in the bases) that has
+    ``services``."""
+
+    services: Services
+
+    async def execute_single(  # strawberry's signature
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        view = super()
+
+        async def run() -> ExecutionResult:
+            return await view.execute_single(  # type: ignore[attr-defined]
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+
+        caches = self.services.caches
+        query = request_data.query
+        if (
+            caches is None
+            or not isinstance(context, Context)
+            or not isinstance(query, str)
+            or context.partial_failures  # a store is missing: the answer carries its error
+            or (request_adapter.method == "GET" and not self.allow_queries_via_get)  # type: ignore[attr-defined]
+            or not is_query(query, request_data.operation_name)
+        ):
+            return await run()
+        cache = caches.responses
+        authorizer = context.authorizer
+        key = ResponseCache.key(
+            authorizer, query, request_data.operation_name, request_data.variables
+        )
+        if key is None:
+            cache.count_uncacheable()
+            return await run()
+        found = cache.lookup(key, authorizer)
+        if found is not None:
+            data, extensions = found
+            return ExecutionResult(data=data, errors=None, extensions=extensions)
+        decided = DecisionLog()
+        # Taken before it runs: a write while it runs leaves the answer stale at once.
+        generations, born = caches.board.current(), cache.clock()
+        authorizer.log = decided
+        try:
+            result = await run()
+        finally:
+            authorizer.log = None
+        if (
+            isinstance(result, ExecutionResult)
+            and not result.errors
+            and result.data is not None
+            and not context.partial_failures
+        ):
+            answer = (result.data, result.extensions)
+            size = len(json.dumps(answer, separators=(",", ":"), default=str))
+            cache.store(key, decided, generations, born, answer, size)
+        else:
+            cache.count_uncacheable()
+        return result

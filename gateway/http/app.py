@@ -288,6 +288,7 @@ def create_app(
                         # Other replicas' writes: what this one cached of them is stale.
                         board = services.caches.board
                         listener.channels[GENERATIONS_CHANNEL] = board.heard
+                        listener.on_connect.append(board.caught_up)
                     background.append(asyncio.create_task(listener.run(), name="records-listener"))
                 background.append(
                     asyncio.create_task(_purge_sessions_every(sessions, now), name="session-purge")

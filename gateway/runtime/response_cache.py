@@ -126,6 +126,12 @@ class GenerationBoard:
             return
         self._heard[store] += 1
 
+    def caught_up(self) -> None:
+        """The channel to other replicas is (again) open: whatever they wrote while it was
+        not may have been missed, so everything read before is stale."""
+        for store in _STORES:
+            self._heard[store] += 1
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

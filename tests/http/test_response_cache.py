@@ -9,6 +9,7 @@ answer that depended on who asked is never kept.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from contextlib import asynccontextmanager
@@ -298,3 +299,79 @@ def test_memory_is_bounded_by_bytes_least_recently_used_first(tmp_path: Path) ->
     huge = "x" * 20_000
     assert not cache.store(keys[0], DecisionLog(), board.current(), 0.0, huge, len(huge))
     board.close()
+
+
+async def test_an_answer_is_not_shared_where_a_field_decision_differs(gateway: Gateway) -> None:
+    """Two partners with the same spaces, one of whom a ``user:`` line lets look people up:
+    the same read scope, another answer, never the other's."""
+    pat = gateway.token("pat@partner.example", ["partner"])
+    ivy = gateway.token("ivy@partner.example", ["partner"])
+    authors = "{ questions(first: 1) { edges { node { author { id displayName } } } } }"
+    author = (await gateway.ask(authors, pat))["data"]["questions"]["edges"][0]["node"]["author"]
+    services = gateway.services
+    extra = "p, user:ivy@partner.example, people/*, Person, read, allow\n"
+    services.policy = PolicyIndex(Policy.parse(services.policy.policy.text + extra))
+    query = "query($id: ID!) { node(id: $id) { ... on Person { displayName } } }"
+    first = await gateway.ask(query, pat, id=author["id"])
+    assert first["data"]["node"] is None  # partners may not look people up
+    hits = gateway.stats.hits
+    second = await gateway.ask(query, ivy, id=author["id"])
+    assert second["data"]["node"] == {"displayName": author["displayName"]}, (
+        "ivy may look people up: pat's answer is not hers"
+    )
+    assert gateway.stats.hits == hits
+    # A third partner decides like pat: pat's answer is theirs too.
+    lee = gateway.token("lee@partner.example", ["partner"])
+    assert await gateway.ask(query, lee, id=author["id"]) == first
+    assert gateway.stats.hits == hits + 1
+
+
+async def test_a_write_on_one_replica_shows_on_another(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    """Replicas on different machines (no shared data directory) over PostgreSQL records:
+    the write's NOTIFY reaches the other replica's cache."""
+    if databases.backend != "postgresql":
+        pytest.skip("replicas hear each other's writes through PostgreSQL's NOTIFY")
+    urls = {
+        "GATEWAY_INTERNAL_URL": await databases.create("internal"),
+        "GATEWAY_COMMUNITY_URL": await databases.create("community"),
+        "GATEWAY_RECORDS_URL": await databases.create("records"),
+    }
+    policy = tmp_path / "policies.csv"
+    shutil.copy(REPO_POLICY, policy)
+
+    def settings(name: str) -> Settings:
+        return Settings.load(
+            environ={
+                **urls,
+                "GATEWAY_POLICY_FILE": str(policy),
+                "GATEWAY_DATA_DIR": str(tmp_path / name),
+                "GATEWAY_DEMO_DATA": "true",
+                "GATEWAY_DEV_ISSUER": "true",
+                # Far longer than the test waits: only the notice can refresh the answer.
+                "GATEWAY_CACHE_MAX_AGE": "60",
+            }
+        )
+
+    one, other = build_services(settings("one")), build_services(settings("other"))
+    async with serving(one) as first, serving(other) as second:
+        heard = other.caches.board  # type: ignore[union-attr]
+        for _ in range(250):  # connected: its listener caught up once (everything is stale)
+            if heard.current()[1] != (0, 0):
+                break
+            await asyncio.sleep(0.02)
+        assert heard.current()[1] != (0, 0), "the other replica never listened"
+        space = await _guest_space(first)
+        assert (await second.ask(SEARCH, t="Replica probe"))["data"]["search"] == []
+        assert (await second.ask(SEARCH, t="Replica probe"))["data"]["search"] == []
+        mo = first.persona("mo@customer.example")
+        title = "Replica probe: seen by the other replica"
+        asked = await first.ask(ASK, mo, i={"spaceId": space, "title": title, "body": "?"})
+        assert asked["data"]["askQuestion"]["errors"] == [], asked
+        for _ in range(25):  # the notice travels through PostgreSQL, within milliseconds
+            found = (await second.ask(SEARCH, t="Replica probe"))["data"]["search"]
+            if found:
+                break
+            await asyncio.sleep(0.02)
+        assert found == [{"title": title}], "the other replica kept serving its stale answer"

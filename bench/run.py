@@ -1,4 +1,4 @@
-"""Measure the read path: four modes x three personas, over real HTTP on 127.0.0.1.
+"""Measure the read path: five modes x three personas, over real HTTP on 127.0.0.1.
 
     python -m bench.run --size small|large [--requests N] [--concurrency C] [--plot FILE.png]
 
@@ -39,10 +39,18 @@ from bench.common import (
 from bench.serve import MODES, data_dir, path_for, running
 from gateway.identity.dev_issuer import DevIssuer
 
-LABELS = {"real": "(a) real", "allow-all": "(b) allow-all", "naive": "(c) naive", "raw": "(d) raw"}
+LABELS = {
+    "real": "(a) real",
+    "allow-all": "(b) allow-all",
+    "naive": "(c) naive",
+    "raw": "(d) raw",
+    "cached": "(e) cached",
+}
 TARGET_AUTHZ = 1.1  # (a)/(b) at most
 TARGET_PUSHDOWN = 100.0  # (c)/(a) at least
 TARGET_FLAT = 1.2  # (a) at 1M posts / (a) at 10k posts, at most ("flat")
+TARGET_FLOOR = 1.5  # (a)/(d) p50, at most
+TARGET_CACHED = 5.0  # (e)/(d) throughput, at least
 REQUEST_TIMEOUT = 60.0
 
 Signature = tuple[tuple[str, str], ...]  # (title, space name) per question, in order
@@ -256,7 +264,7 @@ def _cell(cells: list[Cell], mode: str, persona: str) -> Cell | None:
 
 
 def ratios(cells: list[Cell]) -> dict[str, dict[str, float]]:
-    """Per persona: (a)/(b), (c)/(a), (a)/(d) of p50 latency."""
+    """Per persona: (a)/(b), (c)/(a), (a)/(d) of p50 latency; (e)/(d) of throughput."""
     out: dict[str, dict[str, float]] = {}
     for persona in sorted({c.persona for c in cells}, key=[p.label for p in PERSONAS].index):
         a, b = _cell(cells, "real", persona), _cell(cells, "allow-all", persona)
@@ -268,16 +276,21 @@ def ratios(cells: list[Cell]) -> dict[str, dict[str, float]]:
             row["c/a"] = c.p50 / a.p50
         if a and d:
             row["a/d"] = a.p50 / d.p50
+        e = _cell(cells, "cached", persona)
+        if e and d and d.throughput:
+            row["e/d rps"] = e.throughput / d.throughput
         out[persona] = row
     return out
 
 
 def correctness(cells: list[Cell]) -> tuple[bool, list[str]]:
-    """(a), (c) and (d) must return the same questions (title and space) per persona."""
+    """(a), (c), (d) and (e) must return the same questions (title and space) per persona."""
     ok = True
     lines = []
     for persona in [p.label for p in PERSONAS]:
-        compared = [c for m in ("real", "naive", "raw") if (c := _cell(cells, m, persona))]
+        compared = [
+            c for m in ("real", "naive", "raw", "cached") if (c := _cell(cells, m, persona))
+        ]
         if not compared:
             continue
         for c in compared:
@@ -346,6 +359,20 @@ def verdicts(
             lines.append(
                 f"target (a)/(b) <= {TARGET_AUTHZ}: {persona:<9} {row['a/b']:6.2f}  "
                 + ("met" if ok else "MISSED")
+            )
+    for persona, row in table.items():
+        if "a/d" in row:
+            ok = row["a/d"] <= TARGET_FLOOR
+            lines.append(
+                f"target (a)/(d) <= {TARGET_FLOOR}: {persona:<9} {row['a/d']:6.2f}  "
+                + ("met" if ok else "MISSED")
+            )
+    for persona, row in table.items():
+        if "e/d rps" in row:
+            ok = row["e/d rps"] >= TARGET_CACHED
+            lines.append(
+                f"target (e)/(d) throughput >= {TARGET_CACHED:.0f}: {persona:<9} "
+                f"{row['e/d rps']:6.2f}x " + ("met" if ok else "MISSED")
             )
     for persona, row in table.items():
         if "c/a" in row:
@@ -492,10 +519,14 @@ def main(argv: list[str] | None = None) -> int:
     with running(out_dir, modes, workers=args.workers) as bases:
         cells = asyncio.run(run_all(bases, tokens, args))
 
-    print("\nratios of p50 latency (lower is faster for the first mode named):")
-    print(f"{'persona':<9} {'(a)/(b)':>8} {'(c)/(a)':>8} {'(a)/(d)':>8}")
+    print(
+        "\nratios of p50 latency (lower is faster for the first mode named), "
+        "and of throughput for (e)/(d):"
+    )
+    print(f"{'persona':<9} {'(a)/(b)':>8} {'(c)/(a)':>8} {'(a)/(d)':>8} {'(e)/(d)':>8}")
+    keys = ("a/b", "c/a", "a/d", "e/d rps")
     for persona, row in ratios(cells).items():
-        cols = [f"{row[k]:8.2f}" if k in row else f"{'-':>8}" for k in ("a/b", "c/a", "a/d")]
+        cols = [f"{row[k]:8.2f}" if k in row else f"{'-':>8}" for k in keys]
         print(f"{persona:<9} " + " ".join(cols))
 
     ok, lines = correctness(cells)

@@ -52,7 +52,8 @@ def _check(status: int, printed: str) -> None:
     assert "failed requests" not in printed
     for persona in PERSONAS:
         same = re.compile(
-            rf"^correctness {persona.label}: \(a\), \(c\), \(d\) return the same 20 questions "
+            rf"^correctness {persona.label}: \(a\), \(c\), \(d\), \(e\) return the same 20 "
+            r"questions "
             r"\(title\+space; \d+ internal, \d+ community\), same order; every field equal$"
         )
         assert any(same.match(line) for line in lines), printed

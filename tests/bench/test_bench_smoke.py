@@ -15,7 +15,7 @@ import re
 import sqlite3
 from typing import TYPE_CHECKING
 
-from bench import compile_scope, error_logs, fanout, hung_store, sessions
+from bench import compile_scope, error_logs, fanout, hung_store, profile_page, sessions
 from tests.schema.test_limits import fan_out
 
 if TYPE_CHECKING:
@@ -159,3 +159,16 @@ def test_compile_scope_prints_fresh_and_reused_per_membership_count(
     assert [r[0] for r in rows] == ["0", "3", "40"], lines
     # Every measured round after the warm-up reused the compiled scope: a fact, not a time.
     assert [r[3] for r in rows] == ["4", "4", "4"], lines
+
+
+def test_profile_page_groups_a_real_page_by_layer(capsys: pytest.CaptureFixture[str]) -> None:
+    for extra in ([], ["--cache"]):
+        shares = profile_page.main(["--requests", "5", "--top", "3", *extra])
+        assert abs(sum(shares.values()) - 1.0) < 1e-6
+        printed = capsys.readouterr().out
+        assert re.search(rf"^5 requests in {NUMBER} s: {NUMBER} ms each", printed, re.M), printed
+        assert "self time by layer:" in printed
+        if extra:  # every profiled request is a cache hit: no resolver, no store statement
+            assert "sqlalchemy" not in shares and "driver" not in shares, shares
+        else:  # the page is executed and read from the stores
+            assert shares.get("graphql-core", 0) > 0 and shares.get("sqlalchemy", 0) > 0

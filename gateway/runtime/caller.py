@@ -62,6 +62,9 @@ class Caller:
     # How spaces are found through the read scope; the GraphQL context sets its loader's
     # ``load`` here, so one request's lookups are batched and cached.
     space_finder: SpaceFinder | None = None
+    # Called once a write of this request is done: what the request read before it (its
+    # loaders' caches) may be stale, and its answer must show the write.
+    after_write: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def read_scope(self) -> Scope:

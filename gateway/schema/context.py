@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
 
 from gateway.runtime.caller import build_caller
 from gateway.schema.loaders import Loaders
@@ -103,6 +106,20 @@ class Context:
         self.caller.space_finder = fresh.loaders.space.load
         self.loaders = fresh.loaders
 
+    async def refresh(self) -> None:
+        """Re-read the caller's grants in place (their memberships changed, a policy
+        changed): a subscription's resolvers hold this context for the whole connection,
+        and a mutation's payload must show the membership it created."""
+        principal = dataclasses.replace(self.caller.principal, memberships=())
+        self.adopt(await build_context(self.services, principal))
+
+    def forget_reads(self) -> None:
+        """Drop what this request's loaders read: a write made it stale (the payload of a
+        mutation is read after it, e.g. an accepted answer's question)."""
+        for loader in vars(self.loaders).values():
+            if isinstance(loader, DataLoader):
+                loader.clear_all()
+
     def report(self, failures: list[StoreDown], path: list[str | int] | None) -> None:
         """Keep a failed store's error next to the other store's data at ``path`` (None:
         the whole response, e.g. the caller's memberships there could not be read)."""
@@ -119,6 +136,7 @@ def context_for(services: Services, caller: Caller) -> Context:
     loaders = Loaders(caller.stores, caller.authorizer, caller.now)
     caller.space_finder = loaders.space.load
     context = Context(caller=caller, settings=services.settings, loaders=loaders, services=services)
+    caller.after_write.append(context.forget_reads)
     # Not tied to one field: the whole response lacks what that store would grant.
     context.report(caller.missing, None)
     return context

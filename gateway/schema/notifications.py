@@ -9,7 +9,6 @@ recipient can read at that moment, re-checking their grants before each delivery
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncGenerator  # strawberry reads the annotation at runtime
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -22,7 +21,7 @@ from strawberry.types import Info
 from gateway.domain import ids
 from gateway.domain.errors import InvalidArgument, InvalidCursor, InvalidId
 from gateway.records import Notification as Record
-from gateway.schema.context import build_context, context_of
+from gateway.schema.context import context_of
 from gateway.schema.nodes import resolve_node
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.payloads import UserError
@@ -211,6 +210,4 @@ class Subscription:
 async def _refresh(ctx: Context) -> None:
     """Re-read the subscriber's grants (memberships end, policies change) in place: the
     subscription's resolvers hold this context for the whole connection."""
-    principal = dataclasses.replace(ctx.principal, memberships=())
-    fresh = await build_context(ctx.services, principal)
-    ctx.adopt(fresh)
+    await ctx.refresh()

@@ -8,6 +8,7 @@ policy: ``join`` lines for ``employee`` (the organisation's email domains) and
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,10 @@ from gateway.schema.context import context_of
 from gateway.schema.invitations import Invitation, MemberRole
 from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of
 from gateway.schema.types import Space, SpaceKind, Store
-from gateway.stores.guard import guarded
+from gateway.stores.guard import STORE_FAILURES, guarded
 from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+
+log = logging.getLogger("gateway.writes")
 
 if TYPE_CHECKING:
     from gateway.schema.context import Context
@@ -203,7 +206,12 @@ class SpaceMutations:
             ref = ids.decode(done.result["id"])
             found = await ctx.loaders.space.load((ref.store, ref.native_id))
             return CreateSpacePayload(space=Space.of(found) if found else None)
-        # The new space is not in this request's scope yet (its owner membership is new).
+        # Its owner membership is new: re-read the caller's grants, so that the payload says
+        # what a fresh query would (viewerRole OWNER, the space in scope).
+        try:
+            await ctx.refresh()
+        except STORE_FAILURES:
+            log.warning("grants not re-read after createSpace; the payload shows the old ones")
         return CreateSpacePayload(space=Space.of(done))
 
     @strawberry.mutation(

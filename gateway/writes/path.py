@@ -354,6 +354,8 @@ async def perform(
             detail={**entry.detail, "code": problem.code.value, "fields": []},
         )
         raise WriteRefused(problem, write=write, audited=True) from exc
+    for forget in caller.after_write:
+        forget()
     target = result_id(written)
     await _settle(caller, claimed, entry, Outcome.OK, target=target, result={"id": target})
     return written

@@ -41,7 +41,7 @@ REMOVE = """mutation($i: RemoveMemberInput!) {
 }"""
 CREATE = """mutation($i: CreateSpaceInput!) {
   createSpace(input: $i) {
-    space { id name visibility store kind }
+    space { id name visibility store kind viewerRole }
     errors { code message field }
   }
 }"""
@@ -310,6 +310,8 @@ async def test_create_space(services: Services) -> None:
     assert payload["errors"] == []
     assert payload["space"]["name"] == "Zeppelin design"
     assert payload["space"]["visibility"] == "restricted"
+    # The payload says what a fresh query would: the creator owns it.
+    assert payload["space"]["viewerRole"] == "OWNER"
     # Restricted: its creator (owner) sees it from the next request on; other employees do not.
     erin = await sees(services, demo("erin@corp.example"), NOW)
     assert "Zeppelin design" in erin["spaces"]

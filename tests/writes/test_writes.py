@@ -53,7 +53,7 @@ ANSWER_QUESTION = """mutation($i: AnswerQuestionInput!) {
 ACCEPT_ANSWER = """mutation($i: AcceptAnswerInput!) {
   acceptAnswer(input: $i) {
     question { id answered acceptedAnswer { id } }
-    answer { id accepted }
+    answer { id accepted question { answered acceptedAnswer { id accepted } } }
     errors { code message field }
   }
 }"""
@@ -237,7 +237,15 @@ async def test_accept_by_asker_owner_or_moderator_only(services: Services) -> No
                 "answered": True,
                 "acceptedAnswer": {"id": answer["id"]},
             }
-            assert payload["answer"] == {"id": answer["id"], "accepted": True}
+            # The answer's own question too: read after the write, as a fresh query reads it.
+            assert payload["answer"] == {
+                "id": answer["id"],
+                "accepted": True,
+                "question": {
+                    "answered": True,
+                    "acceptedAnswer": {"id": answer["id"], "accepted": True},
+                },
+            }
             # Answered questions leave the unanswered list, in whichever store they live.
             assert f"For {accepter}" not in await _unanswered_titles(services, accepter)
 

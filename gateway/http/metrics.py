@@ -181,8 +181,9 @@ class OperationMetrics(SchemaExtension):
 
 
 def count_operations(schema: BaseSchema, *, api: str, settings: Settings) -> None:
-    """Add :class:`OperationMetrics` to a built schema, last (after the masking and error
-    codes, so it sees the result the client gets)."""
+    """Add :class:`OperationMetrics` to a built schema, first: its ``on_operation`` wraps
+    every other extension's (they exit last in, first out), so it times all of their work
+    and sees the result once they have finished it."""
     if not isinstance(schema, Schema):
         raise TypeError(f"not a strawberry schema with extensions: {schema!r}")
     names = OperationNames(settings.metrics_max_operation_names)
@@ -190,7 +191,7 @@ def count_operations(schema: BaseSchema, *, api: str, settings: Settings) -> Non
     def extension() -> OperationMetrics:
         return OperationMetrics(api=api, names=names)
 
-    schema.extensions = (*schema.extensions, extension)
+    schema.extensions = (extension, *schema.extensions)
 
 
 class ServicesCollector(Collector):

@@ -40,6 +40,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema import Schema
 
 from gateway.domain.errors import ErrorCode
+from gateway.domain.permissions import Persona
 from gateway.runtime import metrics
 from gateway.stores.breaker import State
 from gateway.stores.guard import GuardedStore
@@ -79,8 +80,9 @@ HTTP_SECONDS = metrics.histogram(
 GRAPHQL_OPERATIONS = metrics.counter(
     "graphql_operations",
     "GraphQL operations, by API, operation type, outcome (ok, errors, refused before "
-    "execution) and operation name (bounded: _anonymous, _invalid, _other).",
-    ("api", "operation_type", "outcome", "operation_name"),
+    "execution), operation name (bounded: _anonymous, _invalid, _other) and the caller's "
+    "most privileged persona.",
+    ("api", "operation_type", "outcome", "operation_name", "persona"),
 )
 GRAPHQL_SECONDS = metrics.histogram(
     "graphql_operation_duration_seconds",
@@ -91,6 +93,22 @@ GRAPHQL_SECONDS = metrics.histogram(
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 ANONYMOUS, INVALID, OTHER = "_anonymous", "_invalid", "_other"
+# The persona label: the first of these the caller holds (roles outside the closed set of
+# personas, e.g. a provider's own, are not label values).
+PERSONAS = tuple(
+    p.value
+    for p in (
+        Persona.SECURITY_ADMIN,
+        Persona.COMMUNITY_MANAGER,
+        Persona.MODERATOR,
+        Persona.EMPLOYEE,
+        Persona.CONTRACTOR,
+        Persona.PARTNER,
+        Persona.TRUSTED_CUSTOMER,
+        Persona.MEMBER,
+        Persona.GUEST,
+    )
+)
 MAX_NAME_LENGTH = 64
 
 
@@ -175,9 +193,15 @@ class OperationMetrics(SchemaExtension):
             result = context.result
             outcome = "errors" if result is not None and result.errors else "ok"
             name = self.names.label(context.operation_name)
-        GRAPHQL_OPERATIONS.labels(self.api, kind, outcome, name).inc()
+        GRAPHQL_OPERATIONS.labels(self.api, kind, outcome, name, _persona(context.context)).inc()
         if kind != "subscription":  # a subscription lasts as long as the client stays
             GRAPHQL_SECONDS.labels(self.api, kind, name).observe(seconds)
+
+
+def _persona(context: object) -> str:
+    principal = getattr(context, "principal", None)
+    roles = getattr(principal, "roles", None) or ()
+    return next((p for p in PERSONAS if p in roles), OTHER)
 
 
 def count_operations(schema: BaseSchema, *, api: str, settings: Settings) -> None:

@@ -93,7 +93,7 @@ async def test_counters_move_with_requests(app: Starlette) -> None:
     assert _value(after, "gateway_http_requests_total", **scrape) >= 1
 
     op = {"api": "public", "operation_type": "query", "outcome": "ok"}
-    named = {**op, "operation_name": "SpaceNames"}
+    named = {**op, "operation_name": "SpaceNames", "persona": "employee"}
     assert _value(after, "gateway_graphql_operations_total", **named) == (
         _value(before, "gateway_graphql_operations_total", **named) + 1
     )
@@ -113,6 +113,36 @@ async def test_counters_move_with_requests(app: Starlette) -> None:
     assert _total(after, lookups) == _total(before, lookups) + 1
     assert _value(after, "gateway_policy_version") >= 1
     assert len(_labels(after, "gateway_policy_info", "sha256").pop()) == 12
+
+
+async def test_the_admin_api_is_counted_apart(app: Starlette) -> None:
+    sam = app.state.services.dev_issuer.issue(
+        email="sam@corp.example", name="Sam", roles=["employee", "security_admin"]
+    )
+    query = {"query": "query PolicyNow { __typename }"}
+    ops = "gateway_graphql_operations_total"
+    labels = {
+        "api": "admin",
+        "operation_type": "query",
+        "outcome": "ok",
+        "operation_name": "PolicyNow",
+        "persona": "security_admin",
+    }
+    async with _client(app) as client:
+        before = await _scrape(client)
+        answer = await client.post(
+            "/admin/graphql", json=query, headers={"Authorization": f"Bearer {sam}"}
+        )
+        assert answer.json() == {"data": {"__typename": "AdminQuery"}}
+        # Turned away before GraphQL runs: an HTTP request, not an operation.
+        assert (await client.post("/admin/graphql", json=query)).status_code == 401
+        after = await _scrape(client)
+    assert _value(after, ops, **labels) == _value(before, ops, **labels) + 1
+    assert _total(after, ops, api="admin") == _total(before, ops, api="admin") + 1
+    refused = {"route": "/admin/graphql", "method": "POST", "status": "401"}
+    assert _value(after, "gateway_http_requests_total", **refused) == (
+        _value(before, "gateway_http_requests_total", **refused) + 1
+    )
 
 
 async def test_labels_are_templates_not_what_clients_send(app: Starlette) -> None:
@@ -154,6 +184,7 @@ async def test_operation_names_are_bounded(tmp_path: Path) -> None:
     assert moved(operation_name="_other", outcome="ok") == 2
     assert moved(operation_name="_anonymous", outcome="ok") == 1
     assert moved(operation_name="_invalid", outcome="refused") == 2
+    assert moved(persona="guest") == 8
     names = _labels(after, ops, "operation_name")
     assert not names & {"Third", "Fourth", "Broken", "Unknown"}
 

@@ -166,38 +166,50 @@ class Progress(Protocol):
 
 
 class _NoBar:
-    """The bar without tqdm (the [bench] extra): the suite's smoke test seeds without it."""
+    """The bar without tqdm (installed with the gateway; not in a bare environment)."""
 
     def update(self, n: float | None = 1) -> bool | None:
         return None
 
 
 @contextlib.contextmanager
-def progress_bar() -> Iterator[Progress]:
-    """tqdm's bar of rows per second, or none when tqdm is not installed."""
+def progress_bar(posts: int) -> Iterator[Progress]:
+    """tqdm's bar of posts written out of ``posts``, with the rate and the time left: the
+    posts are known in advance and are nearly all of the rows (the other tables are
+    written first, in seconds). On stderr, and only when it is a terminal."""
     try:
         from tqdm import tqdm
     except ImportError:
         yield _NoBar()
         return
-    with tqdm(desc="seeding", unit=" rows", unit_scale=True, smoothing=0.1) as bar:
+    with tqdm(
+        desc="seeding",
+        total=posts,
+        unit=" posts",
+        unit_scale=True,
+        smoothing=0.1,
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),  # quiet in logs and pipes
+    ) as bar:
         yield bar
 
 
 @dataclass
 class Writer:
-    """Bulk inserts on one connection, counting rows per table and feeding the bar."""
+    """Bulk inserts on one connection, counting rows per table and feeding the bar with the
+    posts (``posts=True``: topics and replies, or the forum's posts)."""
 
     conn: AsyncConnection
     store: str
     bar: Progress
     counts: Counter[str] = field(default_factory=Counter)
 
-    async def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+    async def insert(self, table: Table, rows: list[dict[str, Any]], posts: bool = False) -> None:
         for chunk in _chunks(rows):
             await self.conn.execute(insert(table), chunk)
             self.counts[f"{self.store}.{table.name}"] += len(chunk)
-            self.bar.update(len(chunk))
+            if posts:
+                self.bar.update(len(chunk))
 
     async def update(self, stmt: Any, rows: list[dict[str, Any]]) -> None:
         for chunk in _chunks(rows):
@@ -427,8 +439,8 @@ async def seed_internal(
         # Topics and replies name each other (a real foreign key both ways): topics go
         # first, the accepted reply is set once it exists, all in one transaction.
         async with conn.begin():
-            await out.insert(it.forum_topics, topics)
-            await out.insert(it.forum_replies, replies)
+            await out.insert(it.forum_topics, topics, posts=True)
+            await out.insert(it.forum_replies, replies, posts=True)
             await out.insert(it.topic_tags, tags)
             await out.update(accept, accepted)
     return out, plan
@@ -671,7 +683,7 @@ async def seed_community(
             )
         async with conn.begin():
             await out.insert(ct.topics, topics)
-            await out.insert(ct.posts, posts)
+            await out.insert(ct.posts, posts, posts=True)
             await out.insert(ct.topic_tags, tags)
     return out
 
@@ -752,7 +764,7 @@ async def seed(
         rng_c = random.Random(f"{seed_value}/community")
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        with progress_bar() as bar:
+        with progress_bar(posts) as bar:
             async with internal.engine.connect() as conn:
                 await _prepare(conn)
                 written_i, plan = await seed_internal(

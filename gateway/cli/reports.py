@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from gateway.cli.common import UsageError, run_async
 from gateway.config import Settings
 from gateway.policies.admin.whocan import SPACE_ACTIONS
 from gateway.reports.whocan_report import By
-
-if TYPE_CHECKING:
-    import argparse
 
 __all__ = ["add_access_report"]
 
@@ -66,6 +63,12 @@ def add_access_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --who: draw the access matrix to FILE.html (heat map) or FILE.png, "
         "instead of printing the table",
     )
+    report.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr, with totals and the time left (default: on a terminal)",
+    )
     report.add_argument("--config", metavar="FILE", help="TOML configuration file")
     report.set_defaults(run=_access_report)
 
@@ -73,10 +76,13 @@ def add_access_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 @run_async
 async def _access_report(args: argparse.Namespace) -> int:
     if args.who:
+        if args.progress:
+            raise UsageError("--progress belongs to the membership report: leave out --who")
         return await _who_can(args)
     for flag in ("action", "by", "picture"):
         if getattr(args, flag) is not None:
             raise UsageError(f"--{flag} belongs to the who-can view: add --who")
+    from gateway.cli import progress
     from gateway.domain import ids
     from gateway.domain.errors import InvalidId
     from gateway.domain.model import StoreName
@@ -111,6 +117,7 @@ async def _access_report(args: argparse.Namespace) -> int:
             externals_only=args.externals,
             organisation_domains=settings.organisation_domains,
             now=datetime.now(UTC),
+            bars=progress.bars(progress.wanted(args.progress), "access report"),
         )
     finally:
         for store in stores.values():

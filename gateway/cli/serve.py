@@ -4,9 +4,13 @@ user)."""
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+import logging.config
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.cli.common import UsageError, demo_principal
@@ -14,6 +18,7 @@ from gateway.config import Settings
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
     from starlette.applications import Starlette
 
@@ -23,6 +28,9 @@ __all__ = ["add_dev_token", "add_serve", "prepare_for_workers", "worker_app"]
 # import string, reading the configuration file's path from this variable.
 WORKER_APP = "gateway.cli.serve:worker_app"
 WORKER_CONFIG_ENV = "GATEWAY_SERVE_CONFIG_FILE"
+# prometheus-client's multiprocess mode: each worker writes its counters to files there,
+# and the worker that answers /metrics sums them all.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,15 +61,23 @@ def add_dev_token(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from gateway.http.app import create_app
-    from gateway.http.server import serve
-
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     settings = Settings.load(args.config)
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with _metrics_directory(args.workers):
+        return _serve_with(args, settings)
+
+
+def _serve_with(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported once the metrics directory is set: prometheus-client reads it at import.
+    from gateway.http.app import create_app
+    from gateway.http.logs import log_config
+    from gateway.http.server import serve
+
+    logging_config = log_config(settings.log_format)
+    logging.config.dictConfig(logging_config)
     if settings.dev_issuer:
         print(
             "WARNING: the development issuer is enabled: anyone on this machine can mint a "
@@ -93,17 +109,45 @@ def _serve(args: argparse.Namespace) -> int:
         shutdown_timeout=settings.shutdown_timeout,
         max_message_bytes=settings.max_body_bytes,
         workers=args.workers,
+        log_config=logging_config,
     )
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """With several workers, a fresh directory for their metrics while the server runs:
+    the operator's ``PROMETHEUS_MULTIPROC_DIR`` (emptied first: counts of an earlier run
+    must not add up with this one's), else a temporary one, removed afterwards."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    if workers == 1:
+        yield  # one process: its metrics stay in memory
+        return
+    made = tempfile.mkdtemp(prefix="gateway-metrics-")
+    os.environ[MULTIPROC_ENV] = made
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def worker_app() -> Starlette:
     """The app of one worker of ``gateway serve --workers N``: the same settings, read
     again in the worker's own process."""
     from gateway.http.app import create_app
+    from gateway.http.logs import log_config
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return create_app(Settings.load(os.environ.get(WORKER_CONFIG_ENV)), freeze_heap=True)
+    settings = Settings.load(os.environ.get(WORKER_CONFIG_ENV))
+    logging.config.dictConfig(log_config(settings.log_format))
+    return create_app(settings, freeze_heap=True)
 
 
 def prepare_for_workers(settings: Settings) -> None:

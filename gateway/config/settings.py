@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from gateway.config.observability import LOOPBACK, METRICS_TOKEN_ENV, OBSERVABILITY_SPEC, Network
 from gateway.config.provider_tables import _providers
 from gateway.config.values import (
     ConfigError,
@@ -157,6 +158,8 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     # Seconds in-flight requests get to finish after SIGTERM before they are cancelled
     # (and the process ends even if one of them holds the event loop).
     "shutdown_timeout": ("server.shutdown_timeout", "GATEWAY_SHUTDOWN_TIMEOUT", _int, 10),
+    # /metrics and the log format (gateway/config/observability.py).
+    **OBSERVABILITY_SPEC,
 }
 
 
@@ -209,6 +212,12 @@ class Settings:
     # Signs the session cookie; from GATEWAY_SESSION_SECRET only (never the file, which may
     # be committed). None: generated into the data directory on first start.
     session_secret: str | None = field(default=None, repr=False)
+    # Operators' settings (gateway/config/observability.py); the token from the environment.
+    metrics_enabled: bool = True
+    metrics_allow_from: tuple[Network, ...] = LOOPBACK
+    metrics_max_operation_names: int = 100
+    log_format: str = "text"
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -273,6 +282,7 @@ class Settings:
             zero_config=zero_config,
             providers=providers,
             session_secret=environ.get(SESSION_SECRET_ENV) or None,
+            metrics_token=environ.get(METRICS_TOKEN_ENV) or None,
         )
 
     def plain_http_cookie_warning(self, bound_url: str | None = None) -> str | None:

@@ -29,6 +29,8 @@ from gateway.http import admin_page
 from gateway.http.body_limit import BodySizeLimit
 from gateway.http.cached import CachedExecution
 from gateway.http.graphql_http import GraphQLOverHTTP
+from gateway.http.logs import request_ids
+from gateway.http.metrics import RequestMetrics, count_operations, metrics_endpoint
 from gateway.identity import dev_login
 from gateway.identity.backends import (
     BearerBackend,
@@ -362,6 +364,9 @@ def create_app(
     graphql = GatewayGraphQL(
         services, bearer, graphql_ide="graphiql" if settings.graphiql else None
     )
+    count_operations(graphql.schema, api="public", settings=settings)
+    admin_graphql = AdminGraphQL(services)
+    count_operations(admin_graphql.schema, api="admin", settings=settings)
     login = BrowserLogin(
         settings.providers, settings.public_url, secure_cookies=settings.secure_cookies
     )
@@ -371,7 +376,7 @@ def create_app(
         routes=[
             Route("/", home, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/admin/graphql", AdminGraphQL(services), methods=["POST"]),
+            Route("/admin/graphql", admin_graphql, methods=["POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -380,7 +385,13 @@ def create_app(
             *admin_page.routes(services),
         ],
         middleware=[
-            # Outermost: a request too large is refused before any other layer reads it.
+            # Before everything: each request's id (X-Request-ID) for its log lines and its
+            # response, and its count and latency (gateway/http/metrics.py), refusals included;
+            # then /metrics, answered before sessions and authentication.
+            request_ids(),
+            Middleware(RequestMetrics),
+            *metrics_endpoint(settings, services),
+            # Outermost of the layers that read: a request too large is refused first.
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             # Then the session, so the authentication backends can read it (a row in the
             # records database, by the cookie's signed id). SameSite=Lax keeps the cookie off

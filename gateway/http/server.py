@@ -21,12 +21,13 @@ import time
 from typing import TYPE_CHECKING
 
 import uvicorn
-from uvicorn.config import STARTUP_FAILURE
+from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 if TYPE_CHECKING:
     import socket
     from types import FrameType
+    from typing import Any
 
     from starlette.types import ASGIApp
 
@@ -103,12 +104,14 @@ def serve(
     shutdown_timeout: float,
     max_message_bytes: int,
     workers: int = 1,
+    log_config: dict[str, Any] | None = None,
 ) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; return within ``shutdown_timeout`` +
     ``WATCHDOG_MARGIN`` seconds of the signal, whatever the requests in flight do.
 
     ``workers`` > 1 needs ``app`` as the import string of a factory ("module:function")
-    that each worker calls to build its own app."""
+    that each worker calls to build its own app. ``log_config`` (a dictConfig) replaces
+    uvicorn's own logging configuration, in every worker too."""
     if workers > 1 and not isinstance(app, str):
         raise TypeError("several workers need the app as a factory's import string")
     config = uvicorn.Config(
@@ -116,6 +119,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        log_config=LOGGING_CONFIG if log_config is None else log_config,
         ws=WS_IMPLEMENTATION,
         # Annotated int, but uvicorn hands it to asyncio.wait_for, which takes fractions too.
         timeout_graceful_shutdown=shutdown_timeout,  # type: ignore[arg-type]

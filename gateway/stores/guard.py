@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -27,6 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gateway.domain.errors import StoreDown
 from gateway.domain.model import StoreName
+from gateway.runtime import metrics
 from gateway.stores.breaker import Breaker, State
 from gateway.stores.interface import (
     StoreDirectory,
@@ -160,12 +162,15 @@ class GuardedStore:
         kwargs: dict[str, Any],
     ) -> Any:
         if not self.breaker.admit():
+            metrics.STORE_FAILURES.labels(self.name.value, method.__name__, "circuit_open").inc()
             raise CircuitOpen(
                 f"{self.name.value} store not called: circuit open "
                 f"(last failure: {self.breaker.last_failure}; "
                 f"next probe in {self.breaker.retry_in():.1f} s)"
             )
         settled = False
+        started = time.perf_counter()
+        problem: str | None = None  # for the metrics: slow, unreachable, abandoned
         try:
             async with asyncio.timeout(deadline):
                 result = await method(*args, **kwargs)
@@ -175,6 +180,7 @@ class GuardedStore:
             return result
         except BaseException as exc:
             settled = self._settle_failure(exc, deadline)
+            problem = self.last_problem if settled else "abandoned"
             if isinstance(exc, _SLOW) or _caused_by_timeout(exc):
                 raise StoreSlow(
                     f"{self.name.value} store did not answer within {deadline:g} s"
@@ -188,6 +194,10 @@ class GuardedStore:
             if not settled:
                 # Cancelled from outside (the client went away): neither outcome.
                 self.breaker.abandoned()
+            if problem != "abandoned":  # a call nobody waited for says nothing of the store
+                metrics.record_store_call(
+                    self.name.value, method.__name__, time.perf_counter() - started, problem
+                )
 
     def _settle_failure(self, exc: BaseException, deadline: float) -> bool:
         """Tell the breaker what an exception says about the store; False when nothing."""

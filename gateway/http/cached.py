@@ -18,6 +18,7 @@ from graphql import OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLError
 from strawberry.types import ExecutionResult
 
+from gateway.http.metrics import count_cached_answer
 from gateway.policies.compiler import DecisionLog
 from gateway.runtime.response_cache import ResponseCache
 from gateway.schema.context import Context
@@ -31,20 +32,31 @@ __all__ = ["CachedExecution", "is_query"]
 
 
 @lru_cache(maxsize=512)
-def is_query(document: str, operation: str | None) -> bool:
-    """Whether ``operation`` in ``document`` is a query (False for mutations and
-    subscriptions, and for what does not parse or names no single operation: those are
-    left to GraphQL, which explains what is wrong)."""
+def _operation(document: str, operation: str | None) -> OperationDefinitionNode | None:
+    """The operation ``operation`` names in ``document`` (the only one when None); None
+    for what does not parse or names no single operation: GraphQL explains those."""
     try:
         parsed = parse(document)
     except GraphQLError:
-        return False
+        return None
     operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
     if operation is None:
         chosen = operations if len(operations) == 1 else []
     else:
         chosen = [d for d in operations if d.name is not None and d.name.value == operation]
-    return len(chosen) == 1 and chosen[0].operation is OperationType.QUERY
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def is_query(document: str, operation: str | None) -> bool:
+    """Whether ``operation`` in ``document`` is a query (not a mutation or subscription)."""
+    found = _operation(document, operation)
+    return found is not None and found.operation is OperationType.QUERY
+
+
+def operation_name(document: str, operation: str | None) -> str | None:
+    """The name of the operation that runs (the document's own when none was sent)."""
+    found = _operation(document, operation)
+    return found.name.value if found is not None and found.name is not None else operation
 
 
 class CachedExecution:
@@ -91,6 +103,8 @@ class CachedExecution:
         found = cache.lookup(key, authorizer)
         if found is not None:
             data, extensions = found
+            name = operation_name(query, request_data.operation_name)
+            count_cached_answer(self.schema, name, context)  # type: ignore[attr-defined]
             return ExecutionResult(data=data, errors=None, extensions=extensions)
         decided = DecisionLog()
         # Taken before it runs: a write while it runs leaves the answer stale at once.

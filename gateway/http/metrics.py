@@ -14,7 +14,8 @@ What is recorded where:
 * :mod:`gateway.runtime.metrics`: store calls (recorded by the store guard), and the
   helpers other modules define their own metrics with.
 * :class:`ServicesCollector`: read when scraped, from the services: the policy version,
-  compiled-scope cache hits and misses, each store's circuit state.
+  compiled-scope cache hits and misses, each store's circuit state, and the response
+  cache's hits, misses, answers not kept, evictions and size.
 
 Who may read it (:class:`MetricsEndpoint`): clients from ``metrics.allow_from`` (loopback
 by default) and, wherever they are, those presenting ``GATEWAY_METRICS_TOKEN`` as a bearer
@@ -199,7 +200,10 @@ class OperationMetrics(SchemaExtension):
 
 
 def _persona(context: object) -> str:
-    principal = getattr(context, "principal", None)
+    # The caller's principal as is: the public context's ``principal`` would mark the
+    # answer as depending on who asks, and the response cache would never keep it.
+    caller = getattr(context, "caller", None)
+    principal = getattr(caller if caller is not None else context, "principal", None)
     roles = getattr(principal, "roles", None) or ()
     return next((p for p in PERSONAS if p in roles), OTHER)
 
@@ -216,6 +220,18 @@ def count_operations(schema: BaseSchema, *, api: str, settings: Settings) -> Non
         return OperationMetrics(api=api, names=names)
 
     schema.extensions = (extension, *schema.extensions)
+    schema.operation_names = names  # type: ignore[attr-defined]  # for count_cached_answer
+
+
+def count_cached_answer(schema: BaseSchema, operation: str | None, context: object) -> None:
+    """Count a query the response cache answered (strawberry never ran it, so
+    :class:`OperationMetrics` did not see it): outcome ``cached``."""
+    names: OperationNames | None = getattr(schema, "operation_names", None)
+    if names is None:
+        return
+    GRAPHQL_OPERATIONS.labels(
+        "public", "query", "cached", names.label(operation), _persona(context)
+    ).inc()
 
 
 class ServicesCollector(Collector):
@@ -277,7 +293,48 @@ class ServicesCollector(Collector):
                 on = 1 if store.breaker.state is state else 0
                 circuit.add_metric([name.value, state.value, *values], on)
             failures.add_metric([name.value, *values], store.breaker.failures)
-        return [info, version, lookups, entries, circuit, failures]
+        return [info, version, lookups, entries, circuit, failures, *self._responses(extra, values)]
+
+    def _responses(self, extra: list[str], values: list[str]) -> list[Metric]:
+        """The response cache's counts (none when cache.max_age is 0): its hit ratio is
+        hits / (hits + misses)."""
+        caches = self.services.caches
+        if caches is None:
+            return []
+        cache = caches.responses
+        stats = cache.stats
+        lookups = CounterMetricFamily(
+            f"{metrics.PREFIX}response_cache_lookups",
+            "Queries looked up in the response cache, by result (hit: answered from it).",
+            labels=["result", *extra],
+        )
+        lookups.add_metric(["hit", *values], stats.hits)
+        lookups.add_metric(["miss", *values], stats.misses)
+        skipped = CounterMetricFamily(
+            f"{metrics.PREFIX}response_cache_not_kept",
+            "Answers not kept: they depended on who asked, carried an error, or were too large.",
+            labels=extra,
+        )
+        skipped.add_metric(values, stats.uncacheable)
+        evicted = CounterMetricFamily(
+            f"{metrics.PREFIX}response_cache_evictions",
+            "Answers pushed out to stay within cache.max_bytes.",
+            labels=extra,
+        )
+        evicted.add_metric(values, stats.evicted)
+        size = GaugeMetricFamily(
+            f"{metrics.PREFIX}response_cache_bytes",
+            "Bytes of answers the response cache holds (bounded by cache.max_bytes).",
+            labels=extra,
+        )
+        size.add_metric(values, cache.bytes)
+        held = GaugeMetricFamily(
+            f"{metrics.PREFIX}response_cache_entries",
+            "Answers the response cache holds.",
+            labels=extra,
+        )
+        held.add_metric(values, len(cache))
+        return [lookups, skipped, evicted, size, held]
 
     def _cache_totals(self, index: PolicyIndex) -> tuple[int, int]:
         with self._lock:

@@ -88,6 +88,8 @@ class GenerationBoard:
         self.path = path
         self.announce = announce
         self._heard = dict.fromkeys(_STORES, 0)
+        # Times the channel to other replicas (re)connected (see caught_up).
+        self.connections = 0
         self._fd: int | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +131,7 @@ class GenerationBoard:
     def caught_up(self) -> None:
         """The channel to other replicas is (again) open: whatever they wrote while it was
         not may have been missed, so everything read before is stale."""
+        self.connections += 1
         for store in _STORES:
             self._heard[store] += 1
 

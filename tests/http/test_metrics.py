@@ -288,3 +288,23 @@ def test_settings_from_the_file(tmp_path: Path) -> None:
     assert settings.log_format == "json"
     assert settings.metrics_token == "t"
     assert "metrics_token='t'" not in repr(settings)
+
+
+async def test_the_response_cache_is_counted(app: Starlette) -> None:
+    query = {"query": "query Front { questions(first: 5) { edges { node { title } } } }"}
+    async with _client(app) as client:
+        before = await _scrape(client)
+        for _ in range(3):
+            answer = await client.post("/graphql", json=query)
+            assert answer.status_code == 200 and "errors" not in answer.json()
+        after = await _scrape(client)
+    lookups = "gateway_response_cache_lookups_total"
+    assert _value(after, lookups, result="miss") == _value(before, lookups, result="miss") + 1
+    assert _value(after, lookups, result="hit") == _value(before, lookups, result="hit") + 2
+    assert _value(after, "gateway_response_cache_entries") >= 1
+    assert _value(after, "gateway_response_cache_bytes") > 0
+    ops = "gateway_graphql_operations_total"
+    labels = {"api": "public", "operation_type": "query", "operation_name": "Front"}
+    for outcome, more in (("ok", 1), ("cached", 2)):
+        counted = {**labels, "outcome": outcome, "persona": "guest"}
+        assert _value(after, ops, **counted) == _value(before, ops, **counted) + more, outcome

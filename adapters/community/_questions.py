@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
 
+from adapters._joined import grouped, with_tags
 from adapters._ranked import newest_first, top_per_parent
 from adapters._sql import after_time, inserted_id
-from adapters.community import _tags
-from adapters.community._rows import STORE
+from adapters.community import _rows, _tags
+from adapters.community._rows import ANSWER_COUNT, STORE
 from adapters.community._spaces import SCOPE
 from adapters.community._tables import categories, posts, tags, topic_tags, topics
 from gateway.domain.model import Question
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy import ColumnElement, FromClause, Label, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from gateway.stores.interface import TimeCursor
@@ -38,6 +39,7 @@ __all__ = [
     "listed",
     "matching",
     "question_select",
+    "questions_with_tags",
     "set_pinned",
 ]
 
@@ -89,6 +91,52 @@ def _question_filters(
 _NEWEST_FIRST = newest_first(topics.c.created_at, topics.c.id)
 
 
+def _answer_count(scope: StoreScope) -> Label[int]:
+    """The topic's replies the principal sees (hidden ones only where they moderate the
+    category, like the topic itself): a correlated count, served by the posts' index on
+    ``topic_id``."""
+    return (
+        select(func.count())
+        .select_from(posts)
+        .where(
+            posts.c.topic_id == topics.c.id,
+            posts.c.post_number > 1,
+            SCOPE.shown(scope, posts.c.hidden_at),
+        )
+        .correlate(topics, categories)
+        .scalar_subquery()
+        .label(ANSWER_COUNT)
+    )
+
+
+def _scoped(scope: StoreScope) -> Select[Any]:
+    """Topics in categories in scope, shown to the principal, each with its answer count
+    as they see it."""
+    return (
+        question_select()
+        .add_columns(_answer_count(scope))
+        .where(SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at))
+    )
+
+
+def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
+    joined = page.outerjoin(topic_tags, topic_tags.c.topic_id == page.c.id).outerjoin(
+        tags, tags.c.id == topic_tags.c.tag_id
+    )
+    return joined, tags.c.name
+
+
+def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
+    return newest_first(page.c.created_at, page.c.id)
+
+
+async def questions_with_tags(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
+    """Run a select of topics with their tags joined in: one statement for both. The
+    questions come in the topics' newest-first order."""
+    rows = await conn.execute(with_tags(stmt, _tags_of, _newest_first))
+    return [_rows.question(row, {row.id: names}) for row, names in grouped(rows)]
+
+
 def listed(
     scope: StoreScope,
     *,
@@ -104,9 +152,7 @@ def listed(
     filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
     if scope.empty or category_ids == []:
         return None
-    stmt = question_select().where(
-        SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at), *filters
-    )
+    stmt = _scoped(scope).where(*filters)
     if category_ids is not None:
         stmt = stmt.where(topics.c.category_id.in_(category_ids))
     return stmt.order_by(*_NEWEST_FIRST).limit(max(limit, 0) + 1)
@@ -137,9 +183,7 @@ def for_categories(
 
 def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
     """Topics in scope among ``wanted``."""
-    return question_select().where(
-        topics.c.id.in_(wanted), SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at)
-    )
+    return _scoped(scope).where(topics.c.id.in_(wanted))
 
 
 def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
@@ -147,9 +191,7 @@ def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
     # autoescape makes % and _ literal. SQLite's lower() folds ASCII only, so
     # non-ASCII case-insensitivity there is best effort.
     needle = text.lower()
-    stmt = question_select().where(
-        SCOPE.in_scope(scope),
-        SCOPE.shown(scope, first_post.c.hidden_at),
+    stmt = _scoped(scope).where(
         or_(
             func.lower(topics.c.title).contains(needle, autoescape=True),
             func.lower(first_post.c.raw).contains(needle, autoescape=True),

@@ -273,6 +273,23 @@ class InternalStore(SqlStore):
             return {}
         return {r.email: _people.person(r) for r in await self._all(_people.by_emails(wanted))}
 
+    async def people_by_ids_and_emails(
+        self, ids: Sequence[str], emails: Sequence[str]
+    ) -> tuple[dict[str, Person], dict[str, Person]]:
+        """Profiles among ``ids``, and by lower-cased email, in one statement."""
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        stmt = _people.by_ids_or_emails(ids, wanted)
+        by_id: dict[str, Person] = {}
+        by_email: dict[str, Person] = {}
+        asked, matched = set(ids), set(wanted)
+        for row in [] if stmt is None else await self._all(stmt):
+            person = _people.person(row)
+            if person.id in asked:
+                by_id[person.id] = person
+            if row.email in matched:
+                by_email[row.email] = person
+        return by_id, by_email
+
     async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
         """Profiles by handle, case-insensitively."""
         wanted = sorted({h.strip().lower() for h in handles if h.strip()})
@@ -473,7 +490,6 @@ class InternalStore(SqlStore):
 
     # --- mapping ----------------------------------------------------------
     async def _load_questions(self, stmt: Select[Any]) -> list[Question]:
-        """Run a question select and map its rows, tags included (one more statement)."""
+        """Run a question select and map its rows, tags included (in the same statement)."""
         async with self._connect() as conn:
-            rows, tags = await _questions.rows_with_tags(conn, stmt)
-        return [_questions.question(row, tags[row.id]) for row in rows]
+            return await _questions.questions_with_tags(conn, stmt)

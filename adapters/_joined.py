@@ -30,9 +30,12 @@ def with_tags(
     stmt: Select[Any],
     join: Callable[[Subquery], tuple[FromClause, ColumnElement[str]]],
     order_by: Callable[[Subquery], Sequence[ColumnElement[Any]]],
+    *,
+    extra: Callable[[Subquery], Sequence[ColumnElement[Any]]] = lambda _page: (),
 ) -> Select[Any]:
     """``stmt``'s rows, each left-joined to its tags (:data:`TAG`), in ``order_by`` then tag
-    order.
+    order, with the ``extra(page)`` columns (e.g. a correlated count): computed on the
+    derived table's rows, so only for the page, however many rows ``stmt`` filters.
 
     ``join(page)`` builds the left join of the derived table ``page`` to the tags and names
     the tag column; ``order_by(page)`` is ``stmt``'s order on the derived table's columns,
@@ -42,7 +45,11 @@ def with_tags(
     """
     page = stmt.subquery("page")
     joined, tag = join(page)
-    return select(page, tag.label(TAG)).select_from(joined).order_by(*order_by(page), tag)
+    return (
+        select(page, *extra(page), tag.label(TAG))
+        .select_from(joined)
+        .order_by(*order_by(page), tag)
+    )
 
 
 def grouped(rows: Iterable[AnyRow]) -> list[tuple[AnyRow, tuple[str, ...]]]:

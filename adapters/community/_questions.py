@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
 
+from adapters._base import ScopeColumns
 from adapters._joined import grouped, with_tags
 from adapters._ranked import newest_first, top_per_parent
 from adapters._sql import after_time, inserted_id
@@ -91,30 +92,35 @@ def _question_filters(
 _NEWEST_FIRST = newest_first(topics.c.created_at, topics.c.id)
 
 
-def _answer_count(scope: StoreScope) -> Label[int]:
-    """The topic's replies the principal sees (hidden ones only where they moderate the
-    category, like the topic itself): a correlated count, served by the posts' index on
-    ``topic_id``."""
+# A scoped read's columns of the topic's category: what its answer count's reveal rule needs.
+_SPACE_VISIBILITY, _SPACE_SLUG = "space_visibility", "space_slug"
+
+
+def _answer_count(page: Subquery, scope: StoreScope) -> Label[int]:
+    """The page's topic's replies the principal sees (hidden ones only where they moderate
+    the category, like the topic itself): a correlated count over the page's rows only,
+    served by the posts' index on ``topic_id``."""
+    space = ScopeColumns(page.c[_SPACE_VISIBILITY], page.c[_SPACE_SLUG])
     return (
         select(func.count())
         .select_from(posts)
         .where(
-            posts.c.topic_id == topics.c.id,
+            posts.c.topic_id == page.c.id,
             posts.c.post_number > 1,
-            SCOPE.shown(scope, posts.c.hidden_at),
+            space.shown(scope, posts.c.hidden_at),
         )
-        .correlate(topics, categories)
+        .correlate(page)
         .scalar_subquery()
         .label(ANSWER_COUNT)
     )
 
 
 def _scoped(scope: StoreScope) -> Select[Any]:
-    """Topics in categories in scope, shown to the principal, each with its answer count
-    as they see it."""
+    """Topics in categories in scope, shown to the principal (with the category's
+    visibility class and slug, for :func:`questions_with_tags`)."""
     return (
         question_select()
-        .add_columns(_answer_count(scope))
+        .add_columns(SCOPE.visibility.label(_SPACE_VISIBILITY), SCOPE.slug.label(_SPACE_SLUG))
         .where(SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at))
     )
 
@@ -130,10 +136,14 @@ def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
     return newest_first(page.c.created_at, page.c.id)
 
 
-async def questions_with_tags(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
-    """Run a select of topics with their tags joined in: one statement for both. The
-    questions come in the topics' newest-first order."""
-    rows = await conn.execute(with_tags(stmt, _tags_of, _newest_first))
+async def questions_with_tags(
+    conn: AsyncConnection, stmt: Select[Any], scope: StoreScope
+) -> list[Question]:
+    """Run a scoped select of topics (:func:`listed`, :func:`by_ids`, :func:`matching` with
+    ``scope``) with their tags joined in and their answers counted as the principal sees
+    them: one statement for all three. The questions come in newest-first order."""
+    stmt = with_tags(stmt, _tags_of, _newest_first, extra=lambda page: [_answer_count(page, scope)])
+    rows = await conn.execute(stmt)
     return [_rows.question(row, {row.id: names}) for row, names in grouped(rows)]
 
 

@@ -152,7 +152,7 @@ class CommunityStore(Absent, SqlStore):
         if stmt is None:
             return Page()
         async with self._connect() as conn:
-            return page(await _questions.questions_with_tags(conn, stmt), limit)
+            return page(await _questions.questions_with_tags(conn, stmt, scope), limit)
 
     async def questions_for_spaces(
         self,
@@ -190,7 +190,8 @@ class CommunityStore(Absent, SqlStore):
         if scope.empty or not wanted:
             return {}
         async with self._connect() as conn:
-            found = await _questions.questions_with_tags(conn, _questions.by_ids(wanted, scope))
+            stmt = _questions.by_ids(wanted, scope)
+            found = await _questions.questions_with_tags(conn, stmt, scope)
         return {q.id: q for q in found}
 
     async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
@@ -198,9 +199,8 @@ class CommunityStore(Absent, SqlStore):
         if scope.empty or limit <= 0:
             return []
         async with self._connect() as conn:
-            return await _questions.questions_with_tags(
-                conn, _questions.matching(scope, text, limit)
-            )
+            stmt = _questions.matching(scope, text, limit)
+            return await _questions.questions_with_tags(conn, stmt, scope)
 
     async def answers_for_questions(
         self,

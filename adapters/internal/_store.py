@@ -153,7 +153,7 @@ class InternalStore(SqlStore):
             limit=limit,
             featured=featured,
         )
-        return Page() if stmt is None else page(await self._load_questions(stmt), limit)
+        return Page() if stmt is None else page(await self._load_questions(stmt, scope), limit)
 
     async def questions_for_spaces(
         self,
@@ -188,12 +188,12 @@ class InternalStore(SqlStore):
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Question topics in scope among ``ids``."""
         stmt = _questions.by_ids(ids, scope)
-        return {} if stmt is None else {q.id: q for q in await self._load_questions(stmt)}
+        return {} if stmt is None else {q.id: q for q in await self._load_questions(stmt, scope)}
 
     async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
         """Question topics in scope whose subject or content contains ``text`` literally."""
         stmt = _questions.search(scope, text, limit)
-        return [] if stmt is None else await self._load_questions(stmt)
+        return [] if stmt is None else await self._load_questions(stmt, scope)
 
     async def answers_for_questions(
         self,
@@ -489,7 +489,8 @@ class InternalStore(SqlStore):
             await _writes.set_featured(conn, question_id, native, featured=featured, now=now)
 
     # --- mapping ----------------------------------------------------------
-    async def _load_questions(self, stmt: Select[Any]) -> list[Question]:
-        """Run a question select and map its rows, tags included (in the same statement)."""
+    async def _load_questions(self, stmt: Select[Any], scope: StoreScope) -> list[Question]:
+        """Run a scoped question select and map its rows, tags and answer counts included
+        (in the same statement)."""
         async with self._connect() as conn:
-            return await _questions.questions_with_tags(conn, stmt)
+            return await _questions.questions_with_tags(conn, stmt, scope)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from adapters.community._tables import users
 
@@ -14,7 +14,15 @@ if TYPE_CHECKING:
 
     from gateway.domain.model import Author
 
-__all__ = ["by_emails", "by_handles", "by_ids", "id_of", "new_user", "trust_level"]
+__all__ = [
+    "by_emails",
+    "by_handles",
+    "by_ids",
+    "by_ids_or_emails",
+    "id_of",
+    "new_user",
+    "trust_level",
+]
 
 
 def by_ids(wanted: list[int]) -> Select[Any]:
@@ -24,6 +32,13 @@ def by_ids(wanted: list[int]) -> Select[Any]:
 def by_emails(emails: list[str]) -> Select[Any]:
     """Users by verified (lower-cased) email."""
     return select(users).where(users.c.email.in_(emails), users.c.email_verified)
+
+
+def by_ids_or_emails(wanted_ids: list[int], emails: list[str]) -> Select[Any]:
+    """Users among ``wanted_ids`` or with one of these verified (lower-cased) emails."""
+    return select(users).where(
+        or_(users.c.id.in_(wanted_ids), and_(users.c.email.in_(emails), users.c.email_verified))
+    )
 
 
 def by_handles(handles: list[str]) -> Select[Any]:

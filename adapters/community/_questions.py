@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
 
+from adapters._base import ScopeColumns
+from adapters._joined import grouped, with_tags
 from adapters._ranked import newest_first, top_per_parent
 from adapters._sql import after_time, inserted_id
-from adapters.community import _tags
-from adapters.community._rows import STORE
+from adapters.community import _rows, _tags
+from adapters.community._rows import ANSWER_COUNT, STORE
 from adapters.community._spaces import SCOPE
 from adapters.community._tables import categories, posts, tags, topic_tags, topics
 from gateway.domain.model import Question
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy import ColumnElement, FromClause, Label, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from gateway.stores.interface import TimeCursor
@@ -38,6 +40,7 @@ __all__ = [
     "listed",
     "matching",
     "question_select",
+    "questions_with_tags",
     "set_pinned",
 ]
 
@@ -89,6 +92,61 @@ def _question_filters(
 _NEWEST_FIRST = newest_first(topics.c.created_at, topics.c.id)
 
 
+# A scoped read's columns of the topic's category: what its answer count's reveal rule needs.
+_SPACE_VISIBILITY, _SPACE_SLUG = "space_visibility", "space_slug"
+
+
+def _answer_count(page: Subquery, scope: StoreScope) -> Label[int]:
+    """The page's topic's replies the principal sees (hidden ones only where they moderate
+    the category, like the topic itself): a correlated count over the page's rows only,
+    served by the posts' index on ``topic_id``."""
+    space = ScopeColumns(page.c[_SPACE_VISIBILITY], page.c[_SPACE_SLUG])
+    return (
+        select(func.count())
+        .select_from(posts)
+        .where(
+            posts.c.topic_id == page.c.id,
+            posts.c.post_number > 1,
+            space.shown(scope, posts.c.hidden_at),
+        )
+        .correlate(page)
+        .scalar_subquery()
+        .label(ANSWER_COUNT)
+    )
+
+
+def _scoped(scope: StoreScope) -> Select[Any]:
+    """Topics in categories in scope, shown to the principal (with the category's
+    visibility class and slug, for :func:`questions_with_tags`)."""
+    return (
+        question_select()
+        .add_columns(SCOPE.visibility.label(_SPACE_VISIBILITY), SCOPE.slug.label(_SPACE_SLUG))
+        .where(SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at))
+    )
+
+
+def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
+    joined = page.outerjoin(topic_tags, topic_tags.c.topic_id == page.c.id).outerjoin(
+        tags, tags.c.id == topic_tags.c.tag_id
+    )
+    return joined, tags.c.name
+
+
+def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
+    return newest_first(page.c.created_at, page.c.id)
+
+
+async def questions_with_tags(
+    conn: AsyncConnection, stmt: Select[Any], scope: StoreScope
+) -> list[Question]:
+    """Run a scoped select of topics (:func:`listed`, :func:`by_ids`, :func:`matching` with
+    ``scope``) with their tags joined in and their answers counted as the principal sees
+    them: one statement for all three. The questions come in newest-first order."""
+    stmt = with_tags(stmt, _tags_of, _newest_first, extra=lambda page: [_answer_count(page, scope)])
+    rows = await conn.execute(stmt)
+    return [_rows.question(row, {row.id: names}) for row, names in grouped(rows)]
+
+
 def listed(
     scope: StoreScope,
     *,
@@ -104,9 +162,7 @@ def listed(
     filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
     if scope.empty or category_ids == []:
         return None
-    stmt = question_select().where(
-        SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at), *filters
-    )
+    stmt = _scoped(scope).where(*filters)
     if category_ids is not None:
         stmt = stmt.where(topics.c.category_id.in_(category_ids))
     return stmt.order_by(*_NEWEST_FIRST).limit(max(limit, 0) + 1)
@@ -137,9 +193,7 @@ def for_categories(
 
 def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
     """Topics in scope among ``wanted``."""
-    return question_select().where(
-        topics.c.id.in_(wanted), SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at)
-    )
+    return _scoped(scope).where(topics.c.id.in_(wanted))
 
 
 def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
@@ -147,9 +201,7 @@ def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
     # autoescape makes % and _ literal. SQLite's lower() folds ASCII only, so
     # non-ASCII case-insensitivity there is best effort.
     needle = text.lower()
-    stmt = question_select().where(
-        SCOPE.in_scope(scope),
-        SCOPE.shown(scope, first_post.c.hidden_at),
+    stmt = _scoped(scope).where(
         or_(
             func.lower(topics.c.title).contains(needle, autoescape=True),
             func.lower(first_post.c.raw).contains(needle, autoescape=True),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from adapters._sql import AnyRow
 
 __all__ = [
+    "ANSWER_COUNT",
     "KIND_OF_STYLE",
     "STORE",
     "STYLE_OF_KIND",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 STORE = StoreName.COMMUNITY
+ANSWER_COUNT = "answer_count"  # the column of a scoped topic read that counts its answers
 KIND_OF_STYLE = {STYLE_QA: SpaceKind.QA, STYLE_DISCUSSION: SpaceKind.GROUP}
 STYLE_OF_KIND = {kind: style for style, kind in KIND_OF_STYLE.items()}
 
@@ -55,6 +57,7 @@ def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
         created_at=row.created_at,
         hidden=row.hidden_at is not None,
         featured=row.pinned_at is not None,
+        answer_count=row._mapping.get(ANSWER_COUNT),
     )
 
 

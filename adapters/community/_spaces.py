@@ -7,29 +7,32 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from adapters._base import ScopeColumns
+from adapters._joined import grouped, with_tags
 from adapters._sql import after_name, inserted_id
-from adapters.community import _demo
+from adapters.community import _demo, _rows
 from adapters.community._rows import STYLE_OF_KIND
 from adapters.community._tables import (
     PERMISSION_FULL,
     categories,
     category_groups,
+    category_tags,
     group_users,
     groups,
+    tags,
     visibility_of,
 )
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Select
+    from sqlalchemy import ColumnElement, FromClause, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from gateway.domain.model import SpaceKind, Visibility
+    from gateway.domain.model import Space, SpaceKind, Visibility
     from gateway.stores.interface import NameCursor
     from gateway.stores.scope import StoreScope
 
-__all__ = ["SCOPE", "VISIBILITY", "by_ids", "insert_space", "listed"]
+__all__ = ["SCOPE", "VISIBILITY", "by_ids", "insert_space", "listed", "spaces_with_tags"]
 
 VISIBILITY = visibility_of(categories).label("visibility")
 # What a principal's scope is compiled on: the category's visibility class and slug.
@@ -53,6 +56,24 @@ def listed(
 def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
     """Categories in scope among ``wanted``."""
     return select(categories, VISIBILITY).where(categories.c.id.in_(wanted), SCOPE.in_scope(scope))
+
+
+def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
+    joined = page.outerjoin(category_tags, category_tags.c.category_id == page.c.id).outerjoin(
+        tags, tags.c.id == category_tags.c.tag_id
+    )
+    return joined, tags.c.name
+
+
+def _by_name(page: Subquery) -> tuple[ColumnElement[Any], ...]:
+    return (page.c.name, page.c.id)
+
+
+async def spaces_with_tags(conn: AsyncConnection, stmt: Select[Any]) -> list[Space]:
+    """Run a select of categories with their tags joined in: one statement for both. The
+    spaces come by name, then id."""
+    rows = await conn.execute(with_tags(stmt, _tags_of, _by_name))
+    return [_rows.space(row, {row.id: names}) for row, names in grouped(rows)]
 
 
 async def insert_space(

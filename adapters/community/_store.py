@@ -108,10 +108,7 @@ class CommunityStore(Absent, SqlStore):
         if stmt is None:
             return Page()
         async with self._connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-            shown = rows[: max(limit, 0)]
-            tag_names = await _tags.of_categories(conn, [r.id for r in shown])
-        return page([_rows.space(r, tag_names) for r in rows], limit)
+            return page(await _spaces.spaces_with_tags(conn, stmt), limit)
 
     async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
         """Categories in scope among ``ids``."""
@@ -119,9 +116,8 @@ class CommunityStore(Absent, SqlStore):
         if scope.empty or not wanted:
             return {}
         async with self._connect() as conn:
-            rows = (await conn.execute(_spaces.by_ids(wanted, scope))).all()
-            tag_names = await _tags.of_categories(conn, [r.id for r in rows])
-        return {str(r.id): _rows.space(r, tag_names) for r in rows}
+            found = await _spaces.spaces_with_tags(conn, _spaces.by_ids(wanted, scope))
+        return {s.id: s for s in found}
 
     async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
         """Distinct users with an unexpired group membership per category."""
@@ -156,10 +152,7 @@ class CommunityStore(Absent, SqlStore):
         if stmt is None:
             return Page()
         async with self._connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-            shown = rows[: max(limit, 0)]
-            tag_names = await _tags.of_topics(conn, [r.id for r in shown])
-        return page([_rows.question(r, tag_names) for r in rows], limit)
+            return page(await _questions.questions_with_tags(conn, stmt, scope), limit)
 
     async def questions_for_spaces(
         self,
@@ -197,18 +190,17 @@ class CommunityStore(Absent, SqlStore):
         if scope.empty or not wanted:
             return {}
         async with self._connect() as conn:
-            rows = (await conn.execute(_questions.by_ids(wanted, scope))).all()
-            tag_names = await _tags.of_topics(conn, [r.id for r in rows])
-        return {str(r.id): _rows.question(r, tag_names) for r in rows}
+            stmt = _questions.by_ids(wanted, scope)
+            found = await _questions.questions_with_tags(conn, stmt, scope)
+        return {q.id: q for q in found}
 
     async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
         """Topics in scope whose title or first post contains ``text`` literally, newest first."""
         if scope.empty or limit <= 0:
             return []
         async with self._connect() as conn:
-            rows = (await conn.execute(_questions.matching(scope, text, limit))).all()
-            tag_names = await _tags.of_topics(conn, [r.id for r in rows])
-        return [_rows.question(r, tag_names) for r in rows]
+            stmt = _questions.matching(scope, text, limit)
+            return await _questions.questions_with_tags(conn, stmt, scope)
 
     async def answers_for_questions(
         self,
@@ -403,6 +395,25 @@ class CommunityStore(Absent, SqlStore):
             return {}
         rows = await self._all(_people.by_emails(wanted))
         return {r.email: _rows.person(r) for r in rows}
+
+    async def people_by_ids_and_emails(
+        self, ids: Sequence[str], emails: Sequence[str]
+    ) -> tuple[dict[str, Person], dict[str, Person]]:
+        """Forum users among ``ids``, and by verified lower-cased email, in one statement."""
+        wanted_ids = native_ids(ids)
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        by_id: dict[str, Person] = {}
+        by_email: dict[str, Person] = {}
+        if not wanted_ids and not wanted:
+            return by_id, by_email
+        asked, matched = set(wanted_ids), set(wanted)
+        for row in await self._all(_people.by_ids_or_emails(wanted_ids, wanted)):
+            person = _rows.person(row)
+            if row.id in asked:
+                by_id[person.id] = person
+            if row.email_verified and row.email in matched:
+                by_email[row.email] = person
+        return by_id, by_email
 
     async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
         """Forum users by username, case-insensitively."""

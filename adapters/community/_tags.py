@@ -1,4 +1,5 @@
-"""Tags of categories and topics: read per owner in one statement, and added to new topics."""
+"""Tags of topics: read per topic in one statement, and added to new topics (a page's tags
+come with the page itself: see adapters._joined)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from adapters._sql import insert_ignoring_duplicates
-from adapters.community._tables import category_tags, tags, topic_tags
+from adapters.community._tables import tags, topic_tags
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["of_categories", "of_topics", "tag_topic"]
+__all__ = ["of_topics", "tag_topic"]
 
 
 async def _tags_by(
@@ -34,11 +35,6 @@ async def _tags_by(
     for owner_id, name in rows:
         found.setdefault(owner_id, []).append(name)
     return {k: tuple(v) for k, v in found.items()}
-
-
-async def of_categories(conn: AsyncConnection, ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Tag names per category id."""
-    return await _tags_by(conn, category_tags, category_tags.c.category_id, ids)
 
 
 async def of_topics(conn: AsyncConnection, ids: list[int]) -> dict[int, tuple[str, ...]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from adapters._sql import native_ids
 from adapters.internal._shared import STORE
@@ -55,6 +55,17 @@ def by_ids(ids: Sequence[str]) -> Select[Any] | None:
 def by_emails(wanted: Sequence[str]) -> Select[Any]:
     """Profiles with these (lower-cased) emails."""
     return select(*_PERSON_COLUMNS).where(profiles.c.email.in_(wanted))
+
+
+def by_ids_or_emails(ids: Sequence[str], wanted: Sequence[str]) -> Select[Any] | None:
+    """Profiles among ``ids`` or with these (lower-cased) emails; None when neither can
+    name a profile."""
+    native = native_ids(ids)
+    if not native and not wanted:
+        return None
+    return select(*_PERSON_COLUMNS).where(
+        or_(profiles.c.id.in_(native), profiles.c.email.in_(wanted))
+    )
 
 
 def by_handles(wanted: Sequence[str]) -> Select[Any]:

@@ -6,16 +6,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
+from adapters._base import ScopeColumns
+from adapters._joined import grouped, with_tags
 from adapters._ranked import newest_first, top_per_parent
 from adapters._sql import after_time, native_ids
 from adapters.internal._shared import SCOPE, STORE, check_limit, str_or_none
-from adapters.internal._tables import communities, forum_topics, topic_tags
+from adapters.internal._tables import communities, forum_replies, forum_topics, topic_tags
 from gateway.domain.model import Question
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy import ColumnElement, FromClause, Label, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from adapters._sql import AnyRow
@@ -38,7 +40,8 @@ _NEWEST_FIRST = newest_first(forum_topics.c.created_at, forum_topics.c.id)
 
 
 def question(row: AnyRow, tags: Iterable[str]) -> Question:
-    """A question from a row with :data:`QUESTION_COLUMNS` and the topic's tags."""
+    """A question from a row with :data:`QUESTION_COLUMNS` and the topic's tags (and its
+    answer count, when the row has the column of :func:`questions_with_tags`)."""
     return Question(
         store=STORE,
         id=str(row.id),
@@ -51,13 +54,42 @@ def question(row: AnyRow, tags: Iterable[str]) -> Question:
         created_at=row.created_at,
         hidden=row.hidden_at is not None,
         featured=row.featured_at is not None,
+        answer_count=row._mapping.get(ANSWER_COUNT),
+    )
+
+
+ANSWER_COUNT = "answer_count"
+# A scoped read's columns of the topic's community: what its answer count's reveal rule needs.
+_SPACE_ACCESS, _SPACE_SLUG = "space_access", "space_slug"
+
+
+def _answer_count(page: Subquery, scope: StoreScope) -> Label[int]:
+    """The page's topic's replies the principal sees (hidden ones only where they moderate
+    the community, like the topic itself): a correlated count over the page's rows only,
+    served by the replies' index on ``topic_id``."""
+    space = ScopeColumns(page.c[_SPACE_ACCESS], page.c[_SPACE_SLUG])
+    return (
+        select(func.count())
+        .select_from(forum_replies)
+        .where(
+            forum_replies.c.topic_id == page.c.id,
+            space.shown(scope, forum_replies.c.hidden_at),
+        )
+        .correlate(page)
+        .scalar_subquery()
+        .label(ANSWER_COUNT)
     )
 
 
 def questions_in(scope: StoreScope) -> Select[Any]:
-    """Question topics (not plain discussions) joined to their community, scoped."""
+    """Question topics (not plain discussions) joined to their community, scoped (with the
+    community's access and slug, for :func:`questions_with_tags`)."""
     return (
-        select(*QUESTION_COLUMNS)
+        select(
+            *QUESTION_COLUMNS,
+            communities.c.access.label(_SPACE_ACCESS),
+            communities.c.slug.label(_SPACE_SLUG),
+        )
         .select_from(_topic_community)
         .where(
             forum_topics.c.is_question,
@@ -167,6 +199,25 @@ def search(scope: StoreScope, text: str, limit: int) -> Select[Any] | None:
         .order_by(*_NEWEST_FIRST)
         .limit(limit)
     )
+
+
+def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
+    return page.outerjoin(topic_tags, topic_tags.c.topic_id == page.c.id), topic_tags.c.tag
+
+
+def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
+    return newest_first(page.c.created_at, page.c.id)
+
+
+async def questions_with_tags(
+    conn: AsyncConnection, stmt: Select[Any], scope: StoreScope
+) -> list[Question]:
+    """Run a select of :func:`questions_in` ``scope`` with the topics' tags joined in and
+    their answers counted as the principal sees them: one statement for all three. The
+    questions come in the topics' newest-first order."""
+    stmt = with_tags(stmt, _tags_of, _newest_first, extra=lambda page: [_answer_count(page, scope)])
+    rows = await conn.execute(stmt)
+    return [question(row, tags) for row, tags in grouped(rows)]
 
 
 async def rows_with_tags(

@@ -153,7 +153,7 @@ class InternalStore(SqlStore):
             limit=limit,
             featured=featured,
         )
-        return Page() if stmt is None else page(await self._load_questions(stmt), limit)
+        return Page() if stmt is None else page(await self._load_questions(stmt, scope), limit)
 
     async def questions_for_spaces(
         self,
@@ -188,12 +188,12 @@ class InternalStore(SqlStore):
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Question topics in scope among ``ids``."""
         stmt = _questions.by_ids(ids, scope)
-        return {} if stmt is None else {q.id: q for q in await self._load_questions(stmt)}
+        return {} if stmt is None else {q.id: q for q in await self._load_questions(stmt, scope)}
 
     async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
         """Question topics in scope whose subject or content contains ``text`` literally."""
         stmt = _questions.search(scope, text, limit)
-        return [] if stmt is None else await self._load_questions(stmt)
+        return [] if stmt is None else await self._load_questions(stmt, scope)
 
     async def answers_for_questions(
         self,
@@ -272,6 +272,23 @@ class InternalStore(SqlStore):
         if not wanted:
             return {}
         return {r.email: _people.person(r) for r in await self._all(_people.by_emails(wanted))}
+
+    async def people_by_ids_and_emails(
+        self, ids: Sequence[str], emails: Sequence[str]
+    ) -> tuple[dict[str, Person], dict[str, Person]]:
+        """Profiles among ``ids``, and by lower-cased email, in one statement."""
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        stmt = _people.by_ids_or_emails(ids, wanted)
+        by_id: dict[str, Person] = {}
+        by_email: dict[str, Person] = {}
+        asked, matched = set(ids), set(wanted)
+        for row in [] if stmt is None else await self._all(stmt):
+            person = _people.person(row)
+            if person.id in asked:
+                by_id[person.id] = person
+            if row.email in matched:
+                by_email[row.email] = person
+        return by_id, by_email
 
     async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
         """Profiles by handle, case-insensitively."""
@@ -472,8 +489,8 @@ class InternalStore(SqlStore):
             await _writes.set_featured(conn, question_id, native, featured=featured, now=now)
 
     # --- mapping ----------------------------------------------------------
-    async def _load_questions(self, stmt: Select[Any]) -> list[Question]:
-        """Run a question select and map its rows, tags included (one more statement)."""
+    async def _load_questions(self, stmt: Select[Any], scope: StoreScope) -> list[Question]:
+        """Run a scoped question select and map its rows, tags and answer counts included
+        (in the same statement)."""
         async with self._connect() as conn:
-            rows, tags = await _questions.rows_with_tags(conn, stmt)
-        return [_questions.question(row, tags[row.id]) for row in rows]
+            return await _questions.questions_with_tags(conn, stmt, scope)

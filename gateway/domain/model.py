@@ -100,6 +100,10 @@ class Question:
     created_at: datetime
     hidden: bool = False  # by a moderator: shown only to the space's moderators
     featured: bool = False
+    # Its answers as the reader who found it sees them (hidden ones only where they
+    # moderate the space), when the scoped read that found it counted them in the same
+    # statement; None when not counted. Derived, so not part of equality.
+    answer_count: int | None = field(default=None, compare=False)
 
     @property
     def answered(self) -> bool:

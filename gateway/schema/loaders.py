@@ -190,11 +190,16 @@ class Loaders:
 
     async def _load_people(self, keys: Sequence[Ref]) -> list[Person | BaseException | None]:
         """Profiles, with a community account linked to its internal profile by verified email:
-        one person across stores, one global id (the internal one)."""
+        one person across stores, one global id (the internal one).
+
+        The other stores' profiles come first; the internal store is then asked once, for
+        its own profiles and for those the others' verified emails link to (one statement).
+        """
         by_store: dict[StoreName, list[str]] = defaultdict(list)
         for store, native_id in keys:
             by_store[store].append(native_id)
         found: dict[Ref, Person | BaseException] = {}
+        own = by_store.pop(StoreName.INTERNAL, [])
         for store, ids in by_store.items():
             try:
                 people = await guarded(store, self.stores[store].people_by_ids(ids))
@@ -209,18 +214,23 @@ class Loaders:
                 if isinstance(p, Person) and p.store is StoreName.COMMUNITY and p.email
             }
         )
-        if emails and StoreName.INTERNAL in self.stores:
+        internal: dict[str, Person] = {}
+        if (own or emails) and StoreName.INTERNAL in self.stores:
             try:
-                internal = await guarded(
-                    StoreName.INTERNAL, self.stores[StoreName.INTERNAL].people_by_emails(emails)
+                profiles, internal = await guarded(
+                    StoreName.INTERNAL,
+                    self.stores[StoreName.INTERNAL].people_by_ids_and_emails(own, emails),
                 )
-            except StoreDown:
-                internal = {}  # the community profile still answers on its own
-            for ref, person in list(found.items()):
-                if isinstance(person, Person) and person.store is StoreName.COMMUNITY:
-                    linked = internal.get((person.email or "").lower())
-                    if linked is not None:
-                        found[ref] = linked
+            except StoreDown as exc:
+                # The internal keys fail; a community profile still answers on its own.
+                found.update({(StoreName.INTERNAL, i): exc for i in own})
+            else:
+                found.update({(StoreName.INTERNAL, i): p for i, p in profiles.items()})
+        for ref, person in list(found.items()):
+            if isinstance(person, Person) and person.store is StoreName.COMMUNITY:
+                linked = internal.get((person.email or "").lower())
+                if linked is not None:
+                    found[ref] = linked
         return [found.get(key) for key in keys]
 
 

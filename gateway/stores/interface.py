@@ -169,6 +169,12 @@ class StoreDirectory(StoreRole, Protocol):
     async def people_by_emails(self, emails: Sequence[str]) -> dict[str, Person]:
         """Profiles by verified email (lower-cased), for linking one person across stores."""
 
+    async def people_by_ids_and_emails(
+        self, ids: Sequence[str], emails: Sequence[str]
+    ) -> tuple[dict[str, Person], dict[str, Person]]:
+        """:meth:`people_by_ids` and :meth:`people_by_emails` at once, in one statement:
+        the profiles of a page's authors and those linked to another store's authors."""
+
     async def people_by_handles(self, handles: Sequence[str]) -> dict[str, Person]:
         """Profiles by handle, compared case-insensitively, keyed by the lower-cased handle
         (for @mentions)."""

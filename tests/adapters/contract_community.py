@@ -207,9 +207,10 @@ COMMUNITY_ADAPTER = Adapter(
         )
     ],
     statement_counts={
-        "spaces_by_ids": 2,
+        # categories and topics with their tags joined in
+        "spaces_by_ids": 1,
         "member_counts": 1,
-        "questions_by_ids": 2,
+        "questions_by_ids": 1,
         "questions_for_spaces": 2,
         "answers_for_questions": 1,
         "answers_by_ids": 1,
@@ -221,6 +222,7 @@ COMMUNITY_ADAPTER = Adapter(
         "feedback_by_ids": 0,
         "people_by_ids": 1,
         "people_by_emails": 1,
+        "people_by_ids_and_emails": 1,
     },
     questions=C_ALL,
     per_space={

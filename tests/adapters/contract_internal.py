@@ -244,8 +244,9 @@ INTERNAL_ADAPTER = Adapter(
     statement_counts={
         "spaces_by_ids": 1,
         "member_counts": 1,
+        # the topics with their tags joined in
+        "questions_by_ids": 1,
         # one for the topics and one for all their tags
-        "questions_by_ids": 2,
         "questions_for_spaces": 2,
         "answers_for_questions": 1,
         "answers_by_ids": 1,
@@ -256,6 +257,7 @@ INTERNAL_ADAPTER = Adapter(
         "feedback_by_ids": 1,
         "people_by_ids": 1,
         "people_by_emails": 1,
+        "people_by_ids_and_emails": 1,
     },
     questions=I_QUESTIONS,
     per_space={

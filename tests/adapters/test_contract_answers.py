@@ -1,4 +1,4 @@
-"""The store contract, part three: answers and people.
+"""The store contract, part three: answers (and their counts) and people.
 
 Every test runs against each adapter (tests/adapters/contract.py says what differs) on every
 reachable backend, with the adapter's demo data loaded.
@@ -6,13 +6,15 @@ reachable backend, with the adapter's demo data loaded.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gateway.domain.demo import demo_data
 from gateway.domain.model import Page
-from tests.adapters.contract import BAD_IDS, questions
+from gateway.stores.scope import Grants, StoreScope
+from tests.adapters.contract import BAD_IDS, questions, statements
 
 if TYPE_CHECKING:
     from tests.adapters.contract import Adapter
@@ -107,3 +109,62 @@ async def test_people_by_emails_and_ids(adapter: Adapter, store: Any) -> None:
     assert all(by_id[person.id] == person for person in found.values())
     assert await store.people_by_emails([]) == {}
     assert await store.people_by_ids(BAD_IDS) == {}
+
+
+async def test_people_by_ids_and_emails_is_both_lookups_in_one_statement(
+    adapter: Adapter, store: Any
+) -> None:
+    everyone = [p.email for p in demo_data(adapter.loaded_at).people]
+    emails = [e.upper() for e in everyone] + ["nobody@corp.example"]
+    by_email = await store.people_by_emails(emails)
+    some = sorted(p.id for p in by_email.values())[:2]
+    ids = [*some, *BAD_IDS, "424242"]
+    for asked_ids, asked_emails in [(ids, emails), (ids, []), ([], emails), (some, emails[:1])]:
+        with statements(store) as sent:
+            both = await store.people_by_ids_and_emails(asked_ids, asked_emails)
+        assert both == (
+            await store.people_by_ids(asked_ids),
+            await store.people_by_emails(asked_emails),
+        ), (asked_ids, asked_emails)
+        assert len(sent) == 1
+    # Ids found only because of their email are not among the ids, and the other way round.
+    by_id, linked = await store.people_by_ids_and_emails(some[:1], [everyone[0]])
+    assert set(by_id) <= set(some[:1])
+    assert set(linked) <= {everyone[0]}
+    with statements(store) as sent:
+        assert await store.people_by_ids_and_emails(BAD_IDS, []) == ({}, {})
+    assert sent == []
+
+
+def _revealing(scope: StoreScope) -> StoreScope:
+    """``scope``, moderating everything it reads."""
+    return dataclasses.replace(scope, reveal=StoreScope(scope.store, allow=Grants(everything=True)))
+
+
+async def test_scoped_question_reads_count_answers_as_the_reader_sees_them(
+    adapter: Adapter, store: Any
+) -> None:
+    """list_questions, questions_by_ids and search_questions count each question's answers
+    in the same statement, exactly as answer_counts does for the same reader: hidden
+    answers only where the reader moderates the space."""
+    by_title = await questions(store, adapter.everything)
+    assert {t: q.answer_count for t, q in by_title.items()} == adapter.answer_counts
+    busiest = max(by_title.values(), key=lambda q: adapter.answer_counts[q.title])
+    pages = await store.answers_for_questions([busiest.id], after=None, limit=1)
+    hidden = pages[busiest.id].items[0]
+    await store.set_hidden(hidden.id, answer=True, hidden=True, now=adapter.loaded_at)
+    ids = [q.id for q in by_title.values()]
+    for scope, reveal in [(adapter.everything, False), (_revealing(adapter.everything), True)]:
+        expected = await store.answer_counts(ids, reveal_hidden=reveal)
+        listed = await store.list_questions(
+            scope, space_ids=None, unanswered=False, tag=None, after=None, limit=100
+        )
+        found = await store.questions_by_ids(ids, scope)
+        searched = await store.search_questions(scope, busiest.title, 10)
+        assert {q.id: q.answer_count for q in listed.items} == {i: expected.get(i, 0) for i in ids}
+        assert {i: q.answer_count for i, q in found.items()} == {i: expected.get(i, 0) for i in ids}
+        assert busiest.id in {q.id for q in searched}
+        assert all(q.answer_count == expected.get(q.id, 0) for q in searched)
+        assert found[busiest.id].answer_count == adapter.answer_counts[busiest.title] - (
+            0 if reveal else 1
+        )

@@ -209,6 +209,12 @@ async def test_member_counts_respect_now(
 # --- batching ------------------------------------------------------------------------
 
 
+async def _found_both(both: Any) -> dict[str, Any]:
+    """Everything :meth:`people_by_ids_and_emails` found, by id then by email."""
+    by_id, by_email = await both
+    return {**{f"id:{k}": v for k, v in by_id.items()}, **by_email}
+
+
 async def test_batched_lookups_send_the_same_statements_for_1_or_20_ids(
     adapter: Adapter, store: Any
 ) -> None:
@@ -254,6 +260,10 @@ async def test_batched_lookups_send_the_same_statements_for_1_or_20_ids(
         "feedback_by_ids": (lambda ids: store.feedback_by_ids(ids, everything), feedback_ids),
         "people_by_ids": (store.people_by_ids, person_ids),
         "people_by_emails": (lambda ids: store.people_by_emails(emails[: len(ids)]), emails),
+        "people_by_ids_and_emails": (
+            lambda ids: _found_both(store.people_by_ids_and_emails(ids, emails[: len(ids)])),
+            person_ids,
+        ),
     }
     assert set(lookups) == set(adapter.statement_counts)
     for name, (lookup, real) in lookups.items():

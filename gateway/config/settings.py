@@ -25,6 +25,7 @@ from gateway.config.values import (
     _bool,
     _domains,
     _int,
+    _personas,
     _policy_store,
     _public_url,
     _seconds,
@@ -135,6 +136,17 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     ),
     "introspection": ("graphql.introspection", "GATEWAY_INTROSPECTION", _bool, True),
     "graphiql": ("graphql.graphiql", "GATEWAY_GRAPHIQL", _bool, True),
+    # Apollo's automatic persisted queries: a client sends a document's hash alone once it
+    # registered the document (gateway/http/persisted.py).
+    "persisted_queries": ("graphql.persisted_queries", "GATEWAY_PERSISTED_QUERIES", _bool, True),
+    # Callers holding only these personas ("external": every non-staff one) may run only
+    # the documents an operator registered (gateway documents add); none by default.
+    "trusted_documents_only": (
+        "graphql.trusted_documents_only",
+        "GATEWAY_TRUSTED_DOCUMENTS_ONLY",
+        _personas,
+        frozenset(),
+    ),
     "default_page_size": ("graphql.default_page_size", "GATEWAY_DEFAULT_PAGE_SIZE", _int, 20),
     "max_page_size": ("graphql.max_page_size", "GATEWAY_MAX_PAGE_SIZE", _int, 100),
     "max_depth": ("graphql.max_depth", "GATEWAY_MAX_DEPTH", _int, 12),
@@ -190,6 +202,8 @@ class Settings:
     dev_issuer: bool
     introspection: bool
     graphiql: bool
+    persisted_queries: bool
+    trusted_documents_only: frozenset[str]
     default_page_size: int
     max_page_size: int
     max_depth: int

@@ -99,6 +99,39 @@ def _public_url(value: Any) -> str:
     return text.rstrip("/")
 
 
+# Personas that are not staff: what "external" stands for in a list of personas.
+EXTERNAL_PERSONAS = ("guest", "member", "trusted_customer", "partner", "contractor")
+PERSONA_NAMES = (
+    "community_manager",
+    "contractor",
+    "employee",
+    "guest",
+    "member",
+    "moderator",
+    "partner",
+    "security_admin",
+    "trusted_customer",
+)
+
+
+def _personas(value: Any) -> frozenset[str]:
+    """Personas: a TOML list or a comma-separated variable; ``external`` stands for every
+    persona that is not staff (guest, member, trusted_customer, partner, contractor)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of personas, got {value!r}")
+    found: set[str] = set()
+    for item in (i.strip().lower() for i in items if i.strip()):
+        if item == "external":
+            found.update(EXTERNAL_PERSONAS)
+        elif item in PERSONA_NAMES:
+            found.add(item)
+        else:
+            known = ", ".join(("external", *PERSONA_NAMES))
+            raise ValueError(f"unknown persona {item!r} (known: {known})")
+    return frozenset(found)
+
+
 def _domains(value: Any) -> tuple[str, ...]:
     """Email domains: a TOML list, or a comma-separated environment variable."""
     items = value.split(",") if isinstance(value, str) else value

@@ -24,6 +24,11 @@ class ErrorCode(enum.StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"  # our fault; the message is masked
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"  # HTTP 405 (a mutation over GET, say)
     NOT_FOUND = "NOT_FOUND"  # reserved: absent and hidden objects answer null, not an error
+    # Persisted documents (gateway/http/persisted.py): a hash the gateway does not know (send
+    # the query with it), a document this caller may not run, persisted queries turned off.
+    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a depth, alias, token or fan-out limit
     RATE_LIMITED = "RATE_LIMITED"  # reserved: no query rate limit exists yet
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"  # HTTP 413/414: over graphql.max_body_bytes

@@ -31,6 +31,7 @@ from gateway.http.cached import CachedExecution
 from gateway.http.graphql_http import GraphQLOverHTTP
 from gateway.http.logs import request_ids
 from gateway.http.metrics import RequestMetrics, count_operations, metrics_endpoint
+from gateway.http.persisted import PersistedDocuments
 from gateway.identity import dev_login
 from gateway.identity.backends import (
     BearerBackend,
@@ -132,7 +133,7 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-class GatewayGraphQL(CachedExecution, GraphQLOverHTTP, GraphQL[Context, None]):
+class GatewayGraphQL(PersistedDocuments, CachedExecution, GraphQLOverHTTP, GraphQL[Context, None]):
     """Strawberry's ASGI app with our per-request context, over HTTP and websockets, and
     the response cache in front of its queries."""
 

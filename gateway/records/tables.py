@@ -8,6 +8,7 @@ access revocations by :mod:`gateway.identity.session_store`, on the same engine.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Index,
     Integer,
@@ -117,4 +118,18 @@ access_revocations = Table(
     Column("not_before", UtcDateTime, nullable=False),
     Column("actor", String(320), nullable=False),
     Column("reason", String(500), nullable=True),
+)
+
+# GraphQL documents by the SHA-256 (hex) of their exact text: registered by clients on the
+# way (Apollo's automatic persisted queries) or by an operator (trusted documents, which
+# callers limited by graphql.trusted_documents_only may run, and nothing else).
+documents = Table(
+    "documents",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("trusted", Boolean, nullable=False),
+    Column("name", String(200), nullable=True),  # the operation's or the file's
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("registered_by", String(320), nullable=False),  # a principal, or an OS user
 )

@@ -24,6 +24,7 @@ from gateway.config.values import (
     _bool,
     _domains,
     _int,
+    _origins,
     _policy_store,
     _public_url,
     _seconds,
@@ -150,6 +151,10 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     # Seconds in-flight requests get to finish after SIGTERM before they are cancelled
     # (and the process ends even if one of them holds the event loop).
     "shutdown_timeout": ("server.shutdown_timeout", "GATEWAY_SHUTDOWN_TIMEOUT", _int, 10),
+    # Browser origins whose pages may call the API (CORS, with credentials) and open its
+    # GraphQL websocket; or "*" alone: any page, over HTTP only and without credentials.
+    # Empty: same-origin pages only.
+    "cors_origins": ("http.cors_origins", "GATEWAY_CORS_ORIGINS", _origins, ()),
 }
 
 
@@ -195,6 +200,8 @@ class Settings:
     session_idle_timeout: int
     # True when neither a store URL was given: the embedded SQLite demo.
     zero_config: bool = False
+    # Normalised origins (http.cors_origins), or ("*",): see gateway/http/cors.py.
+    cors_origins: tuple[str, ...] = ()
     # OpenID Connect providers whose bearer tokens are accepted (TOML file only).
     providers: tuple[OidcProvider, ...] = ()
     # Signs the session cookie; from GATEWAY_SESSION_SECRET only (never the file, which may

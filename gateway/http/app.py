@@ -27,6 +27,7 @@ from gateway.domain.demo import demo_data
 from gateway.domain.errors import ErrorCode
 from gateway.http import admin_page
 from gateway.http.body_limit import BodySizeLimit
+from gateway.http.cors import cors_middleware, websocket_origins
 from gateway.http.graphql_http import GraphQLOverHTTP
 from gateway.identity import dev_login
 from gateway.identity.backends import (
@@ -352,7 +353,10 @@ def create_app(
         return PlainTextResponse("Collaboration Access Gateway: GraphQL at /graphql\n")
 
     graphql = GatewayGraphQL(
-        services, bearer, graphql_ide="graphiql" if settings.graphiql else None
+        services,
+        bearer,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allowed_origins=websocket_origins(settings),
     )
     login = BrowserLogin(
         settings.providers, settings.public_url, secure_cookies=settings.secure_cookies
@@ -372,7 +376,10 @@ def create_app(
             *admin_page.routes(services),
         ],
         middleware=[
-            # Outermost: a request too large is refused before any other layer reads it.
+            # CORS first, so refusals too (413, 401, 429) carry its headers to a listed origin.
+            *cors_middleware(settings),
+            # Outermost but for CORS: a request too large is refused before any other layer
+            # reads it.
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             # Then the session, so the authentication backends can read it (a row in the
             # records database, by the cookie's signed id). SameSite=Lax keeps the cookie off

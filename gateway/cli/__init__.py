@@ -1,5 +1,5 @@
 """The ``gateway`` command: serve, dev-token, policy explain|validate|impact|export,
-access-report [--who], access revoke|restore|sessions."""
+access-report [--who], access revoke|restore|sessions, schema export."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.cli import access, policy, reports, serve
+from gateway.cli import access, policy, reports, schema, serve
 from gateway.cli.common import UsageError, demo_principal
 from gateway.config import ConfigError
 from gateway.http.server import WS_IMPLEMENTATION
@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_dev_token(sub)
     policy.add_policy(sub)
     access.add_access(sub)
+    schema.add_schema(sub)
     return parser
 
 

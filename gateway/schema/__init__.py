@@ -1,4 +1,10 @@
-"""The GraphQL schema, hardened with strawberry's own extensions."""
+"""The GraphQL schema, hardened with strawberry's own extensions.
+
+``gateway.schema:schema`` is the public schema built from the default settings, for tools
+that import a schema object (``strawberry export-schema gateway.schema:schema``). It is
+built on first use, not on import; building it opens nothing (no store, no database), and
+its SDL does not depend on the settings (they set only limits and introspection).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +40,23 @@ if TYPE_CHECKING:
 
     from gateway.config import Settings
 
-__all__ = ["build_admin_schema", "build_schema"]
+__all__ = ["build_admin_schema", "build_schema", "schema"]
+
+_default: strawberry.Schema | None = None
+
+
+def __getattr__(name: str) -> strawberry.Schema:
+    """``schema``: the public schema with the default settings, built once when first asked
+    for (importing this package builds nothing)."""
+    global _default
+    if name != "schema":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _default is None:
+        from gateway.config import Settings
+
+        # The defaults, not the environment: the same schema wherever it is exported.
+        _default = build_schema(Settings.load(environ={}))
+    return _default
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -25,7 +25,7 @@ from strawberry.types.unset import UNSET
 
 from gateway.domain.demo import demo_data
 from gateway.domain.errors import ErrorCode
-from gateway.http import admin_page
+from gateway.http import admin_page, graphiql
 from gateway.http.body_limit import BodySizeLimit
 from gateway.http.cors import cors_middleware, websocket_origins
 from gateway.http.graphql_http import GraphQLOverHTTP
@@ -129,8 +129,9 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-class GatewayGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
-    """Strawberry's ASGI app with our per-request context, over HTTP and websockets."""
+class GatewayGraphQL(graphiql.OfflineGraphiQL, GraphQLOverHTTP, GraphQL[Context, None]):
+    """Strawberry's ASGI app with our per-request context, over HTTP and websockets, and
+    GraphiQL served from the gateway's own files."""
 
     def __init__(self, services: Services, bearer: BearerBackend, **kwargs: Any) -> None:
         super().__init__(
@@ -374,6 +375,7 @@ def create_app(
             *login.routes(),
             *(dev_login.routes() if settings.dev_issuer else []),
             *admin_page.routes(services),
+            *(graphiql.routes() if settings.graphiql else []),
         ],
         middleware=[
             # CORS first, so refusals too (413, 401, 429) carry its headers to a listed origin.

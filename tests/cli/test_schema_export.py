@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from graphql import (
+    GraphQLScalarType,
     GraphQLSchema,
     build_client_schema,
     build_schema,
@@ -20,6 +22,7 @@ from graphql import (
 from gateway.cli import main
 from gateway.config import Settings
 from gateway.http.app import create_app
+from gateway.schema import DATE_TIME
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,6 +74,20 @@ async def test_the_exported_sdl_is_the_served_schema(
     assert _canonical(exported) == _canonical(served)
     assert {"Query", "Mutation", "Subscription", "Space", "DateTime"} <= set(exported.type_map)
     assert "AdminQuery" not in exported.type_map
+    # Code generators map DateTime by its specification, without a hand-made mapping.
+    date_time = served.type_map["DateTime"]
+    assert isinstance(date_time, GraphQLScalarType)
+    assert date_time.specified_by_url == "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
+    assert date_time.description is not None and "UTC offset" in date_time.description
+
+
+def test_a_date_time_always_carries_its_offset() -> None:
+    moment = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    assert DATE_TIME.serialize is not None
+    assert DATE_TIME.serialize(moment) == "2026-05-01T09:30:00+00:00"
+    assert DATE_TIME.serialize(moment.replace(tzinfo=None)) == "2026-05-01T09:30:00+00:00"
+    later = moment.astimezone(timezone(timedelta(hours=2)))
+    assert DATE_TIME.serialize(later) == "2026-05-01T11:30:00+02:00"
 
 
 async def test_the_admin_export_is_the_admin_apis_schema(

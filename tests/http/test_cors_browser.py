@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
@@ -34,12 +35,16 @@ if TYPE_CHECKING:
 
 # The browser app: one query over HTTP, one over graphql-transport-ws; both answers (or
 # how each failed) end up in #out as JSON.
-APP_PAGE = b"""<!doctype html><title>app</title><pre id="out"></pre><script>
+APP_PAGE = b"""<!doctype html><title>app</title><pre id="out"></pre><pre id="log"></pre>
+<script>
 const gateway = decodeURIComponent(location.search.slice(1));
 const query = "query Me { viewer { id isGuest } }";
 const out = {};
+function log(line) { document.getElementById("log").textContent += line + "\\n"; }
 function done(key, value) {
+  if (key in out) return;
   out[key] = value;
+  log(key + ": " + JSON.stringify(value));
   if ("http" in out && "ws" in out) {
     document.getElementById("out").textContent = JSON.stringify(out);
   }
@@ -52,17 +57,20 @@ fetch(gateway + "/graphql", {
 }).then((r) => r.json()).then((b) => done("http", b.data.viewer),
                                (e) => done("http", "refused: " + e.name));
 const ws = new WebSocket(gateway.replace("http:", "ws:") + "/graphql", "graphql-transport-ws");
-ws.onopen = () => ws.send(JSON.stringify({ type: "connection_init" }));
+ws.onopen = () => { log("ws open"); ws.send(JSON.stringify({ type: "connection_init" })); };
 ws.onmessage = (event) => {
+  log("ws message " + event.data);
   const message = JSON.parse(event.data);
   if (message.type === "connection_ack") {
     ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query } }));
   } else if (message.type === "next") {
     done("ws", message.payload.data.viewer);
     ws.close();
+  } else if (message.type === "error") {
+    done("ws", "error " + JSON.stringify(message.payload));
   }
 };
-ws.onclose = (event) => { if (!("ws" in out)) done("ws", "closed " + event.code); };
+ws.onclose = (event) => done("ws", "closed " + event.code);
 </script>"""
 
 
@@ -72,10 +80,12 @@ def app_origin() -> Iterator[str]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
+            body = APP_PAGE if self.path.startswith("/?") else b"not found"
+            self.send_response(200 if body is APP_PAGE else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(APP_PAGE)
+            self.wfile.write(body)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -99,11 +109,17 @@ def _run_the_app(driver: webdriver.Chrome, gateway: Served, app_origin: str) -> 
     # Log in at the gateway first (its persona picker), as a user of the app would.
     driver.get(f"{gateway.http}/auth/dev?next=/healthz")
     driver.find_element(By.XPATH, "//button[normalize-space()='Erin Engel']").click()
-    WebDriverWait(driver, WAIT).until(expected_conditions.url_contains("/healthz"))
+    # The picker's own URL names /healthz too (?next=): wait for the page itself.
+    WebDriverWait(driver, WAIT).until(expected_conditions.url_to_be(f"{gateway.http}/healthz"))
     driver.get(f"{app_origin}/?{quote(gateway.http)}")
-    WebDriverWait(driver, WAIT).until(
-        lambda d: d.find_element(By.ID, "out").text, "the app never finished"
-    )
+    try:
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "out").text)
+    except TimeoutException:
+        console = [e["message"] for e in driver.get_log("browser")]
+        pytest.fail(
+            f"the app never finished at {driver.current_url}:\n{driver.page_source[:2000]}\n"
+            f"console: {console}"
+        )
     return json.loads(driver.find_element(By.ID, "out").text)
 
 

@@ -1,5 +1,6 @@
 """The ``gateway`` command: serve, dev-token, policy explain|validate|impact|export,
-access-report [--who], access revoke|restore|sessions, documents add|list|remove."""
+access-report [--who], access revoke|restore|sessions, documents add|list|remove,
+schema export."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.cli import access, documents, policy, reports, serve
+from gateway.cli import access, documents, policy, reports, schema, serve
 from gateway.cli.common import UsageError, demo_principal
 from gateway.config import ConfigError
 from gateway.http.server import WS_IMPLEMENTATION
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     policy.add_policy(sub)
     access.add_access(sub)
     documents.add_documents(sub)
+    schema.add_schema(sub)
     return parser
 
 

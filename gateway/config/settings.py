@@ -25,6 +25,7 @@ from gateway.config.values import (
     _bool,
     _domains,
     _int,
+    _origins,
     _personas,
     _policy_store,
     _public_url,
@@ -172,6 +173,10 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "shutdown_timeout": ("server.shutdown_timeout", "GATEWAY_SHUTDOWN_TIMEOUT", _int, 10),
     # /metrics and the log format (gateway/config/observability.py).
     **OBSERVABILITY_SPEC,
+    # Browser origins whose pages may call the API (CORS, with credentials) and open its
+    # GraphQL websocket; or "*" alone: any page, over HTTP only and without credentials.
+    # Empty: same-origin pages only.
+    "cors_origins": ("http.cors_origins", "GATEWAY_CORS_ORIGINS", _origins, ()),
 }
 
 
@@ -221,6 +226,8 @@ class Settings:
     session_idle_timeout: int
     # True when neither a store URL was given: the embedded SQLite demo.
     zero_config: bool = False
+    # Normalised origins (http.cors_origins), or ("*",): see gateway/http/cors.py.
+    cors_origins: tuple[str, ...] = ()
     # OpenID Connect providers whose bearer tokens are accepted (TOML file only).
     providers: tuple[OidcProvider, ...] = ()
     # Signs the session cookie; from GATEWAY_SESSION_SECRET only (never the file, which may

@@ -142,3 +142,52 @@ def _domains(value: Any) -> tuple[str, ...]:
         if "@" in domain or "." not in domain or "*" in domain or " " in domain:
             raise ValueError(f"expected domains such as corp.example, got {domain!r}")
     return domains
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    """Browser origins (``https://app.example``, ``http://localhost:5173``): a TOML list, or
+    a comma-separated environment variable; or ``*`` alone, for any origin without
+    credentials. Each is normalised as browsers send it in ``Origin``: scheme and host in
+    lower case, a default port left out."""
+    from urllib.parse import urlsplit
+
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of origins such as https://app.example, got {value!r}")
+    texts = [i.strip() for i in items if i.strip()]
+    if "*" in texts:
+        if len(texts) > 1:
+            raise ValueError(
+                "'*' (any origin, without credentials) cannot be combined with listed origins, "
+                "which are allowed credentials: list the origins, or give '*' alone"
+            )
+        return ("*",)
+    origins: list[str] = []
+    for text in texts:
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"not an origin: {text!r}") from None
+        scheme = parts.scheme.lower()
+        if (
+            scheme not in _DEFAULT_PORTS
+            or not parts.hostname
+            or parts.path not in {"", "/"}
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or "*" in text
+        ):
+            raise ValueError(
+                f"expected an origin such as https://app.example or http://localhost:5173 "
+                f"(scheme, host and optional port, no path), got {text!r}"
+            )
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        if port is not None and port != _DEFAULT_PORTS[scheme]:
+            host = f"{host}:{port}"
+        origins.append(f"{scheme}://{host}")
+    return tuple(dict.fromkeys(origins))

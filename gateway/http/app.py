@@ -25,9 +25,10 @@ from strawberry.types.unset import UNSET
 
 from gateway.domain.demo import demo_data
 from gateway.domain.errors import ErrorCode
-from gateway.http import admin_page
+from gateway.http import admin_page, graphiql
 from gateway.http.body_limit import BodySizeLimit
 from gateway.http.cached import CachedExecution
+from gateway.http.cors import cors_middleware, websocket_origins
 from gateway.http.graphql_http import GraphQLOverHTTP
 from gateway.http.logs import request_ids
 from gateway.http.metrics import RequestMetrics, count_operations, metrics_endpoint
@@ -133,9 +134,16 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-class GatewayGraphQL(PersistedDocuments, CachedExecution, GraphQLOverHTTP, GraphQL[Context, None]):
-    """Strawberry's ASGI app with our per-request context, over HTTP and websockets, and
-    the response cache in front of its queries."""
+class GatewayGraphQL(
+    graphiql.OfflineGraphiQL,
+    PersistedDocuments,
+    CachedExecution,
+    GraphQLOverHTTP,
+    GraphQL[Context, None],
+):
+    """Strawberry's ASGI app with our per-request context, over HTTP and websockets:
+    persisted documents and the response cache in front of its queries, and GraphiQL
+    served from the gateway's own files."""
 
     def __init__(self, services: Services, bearer: BearerBackend, **kwargs: Any) -> None:
         super().__init__(
@@ -363,7 +371,10 @@ def create_app(
         return PlainTextResponse("Collaboration Access Gateway: GraphQL at /graphql\n")
 
     graphql = GatewayGraphQL(
-        services, bearer, graphql_ide="graphiql" if settings.graphiql else None
+        services,
+        bearer,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allowed_origins=websocket_origins(settings),
     )
     count_operations(graphql.schema, api="public", settings=settings)
     admin_graphql = AdminGraphQL(services)
@@ -384,6 +395,7 @@ def create_app(
             *login.routes(),
             *(dev_login.routes() if settings.dev_issuer else []),
             *admin_page.routes(services),
+            *(graphiql.routes() if settings.graphiql else []),
         ],
         middleware=[
             # Before everything: each request's id (X-Request-ID) for its log lines and its
@@ -392,6 +404,8 @@ def create_app(
             request_ids(),
             Middleware(RequestMetrics),
             *metrics_endpoint(settings, services),
+            # Then CORS, so refusals too (413, 401, 429) carry its headers to a listed origin.
+            *cors_middleware(settings),
             # Outermost of the layers that read: a request too large is refused first.
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             # Then the session, so the authentication backends can read it (a row in the

@@ -1,7 +1,15 @@
-"""The GraphQL schema, hardened with strawberry's own extensions."""
+"""The GraphQL schema, hardened with strawberry's own extensions.
+
+``gateway.schema:schema`` is the public schema built from the default settings, for tools
+that import a schema object (``strawberry export-schema gateway.schema:schema``). It is
+built on first use, not on import; building it opens nothing (no store, no database), and
+its SDL does not depend on the settings (they set only limits and introspection).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import strawberry
@@ -12,6 +20,8 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
+from strawberry.schema.types.base_scalars import DateTimeDefinition
+from strawberry.types.scalar import ScalarDefinition
 
 from gateway.schema.admin import AdminMutation, AdminQuery
 from gateway.schema.extensions import (
@@ -34,7 +44,41 @@ if TYPE_CHECKING:
 
     from gateway.config import Settings
 
-__all__ = ["build_admin_schema", "build_schema"]
+__all__ = ["build_admin_schema", "build_schema", "schema"]
+
+_default: strawberry.Schema | None = None
+
+
+def __getattr__(name: str) -> strawberry.Schema:
+    """``schema``: the public schema with the default settings, built once when first asked
+    for (importing this package builds nothing)."""
+    global _default
+    if name != "schema":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _default is None:
+        from gateway.config import Settings
+
+        # The defaults, not the environment: the same schema wherever it is exported.
+        _default = build_schema(Settings.load(environ={}))
+    return _default
+
+
+def _rfc3339(value: datetime) -> str:
+    # The gateway's times are UTC; one without a zone would break the scalar's contract.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+# strawberry's DateTime, saying what it is where client code generators look: a description
+# and @specifiedBy. The stores hand out UTC times (gateway/stores/sql.py), so every value
+# carries its offset.
+DATE_TIME = dataclasses.replace(
+    DateTimeDefinition,
+    description="A point in time: an RFC 3339 date-time with its UTC offset, "
+    "e.g. 2026-05-01T09:30:00+00:00.",
+    specified_by_url="https://datatracker.ietf.org/doc/html/rfc3339#section-5.6",
+    serialize=_rfc3339,
+)
+SCALARS: dict[object, ScalarDefinition] = {datetime: DATE_TIME}
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -44,12 +88,18 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[Space, Question, Answer, Prototype, Feedback, Person],
         extensions=_extensions(settings),
+        scalar_overrides=SCALARS,
     )
 
 
 def build_admin_schema(settings: Settings) -> strawberry.Schema:
     """The admin API's own schema (/admin/graphql): none of it is in the public one."""
-    return Schema(query=AdminQuery, mutation=AdminMutation, extensions=_extensions(settings))
+    return Schema(
+        query=AdminQuery,
+        mutation=AdminMutation,
+        extensions=_extensions(settings),
+        scalar_overrides=SCALARS,
+    )
 
 
 def _extensions(settings: Settings) -> list:

@@ -21,6 +21,8 @@ COMMANDS = [
     ["policy", "history"],
     ["access"],
     *(["access", a] for a in ("revoke", "restore", "sessions")),
+    ["schema"],
+    ["schema", "export"],
 ]
 
 

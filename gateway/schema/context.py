@@ -12,13 +12,14 @@ from gateway.runtime.caller import build_caller
 from gateway.schema.loaders import Loaders
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from datetime import datetime
 
     from strawberry.types import Info
 
     from gateway.config import Settings
     from gateway.domain.errors import StoreDown
-    from gateway.domain.model import StoreName
+    from gateway.domain.model import Space, StoreName
     from gateway.domain.principal import Principal
     from gateway.policies.compiler import Authorizer
     from gateway.records import Records
@@ -37,12 +38,28 @@ class Context:
 
     caller: Caller
     settings: Settings
-    loaders: Loaders
     services: Services
     # Stores that failed while answering part of a list: reported next to the data.
     partial_failures: list[tuple[StoreDown, list[str | int] | None]] = field(default_factory=list)
     # A websocket's connection_init payload (graphql-transport-ws); see gateway.http.app.
     connection_params: dict[str, Any] | None = None
+    # Built on first use: an answer from the response cache needs none.
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """The request's loaders (built on first use)."""
+        if self._loaders is None:
+            caller = self.caller
+            self._loaders = Loaders(caller.stores, caller.authorizer, caller.now)
+        return self._loaders
+
+    @loaders.setter
+    def loaders(self, value: Loaders) -> None:
+        self._loaders = value
+
+    def _find_space(self, key: tuple[StoreName, str]) -> Awaitable[Space | None]:
+        return self.loaders.space.load(key)
 
     @property
     def principal(self) -> Principal:
@@ -103,8 +120,8 @@ class Context:
         self.caller.principal = fresh.caller.principal
         self.caller.authorizer = fresh.caller.authorizer
         self.caller.now = fresh.caller.now
-        self.caller.space_finder = fresh.loaders.space.load
-        self.loaders = fresh.loaders
+        self.caller.space_finder = self._find_space
+        self._loaders = fresh._loaders
 
     async def refresh(self) -> None:
         """Re-read the caller's grants in place (their memberships changed, a policy
@@ -116,7 +133,9 @@ class Context:
     def forget_reads(self) -> None:
         """Drop what this request's loaders read: a write made it stale (the payload of a
         mutation is read after it, e.g. an accepted answer's question)."""
-        for loader in vars(self.loaders).values():
+        if self._loaders is None:
+            return
+        for loader in vars(self._loaders).values():
             if isinstance(loader, DataLoader):
                 loader.clear_all()
 
@@ -133,9 +152,8 @@ def context_of(info: Info) -> Context:
 
 def context_for(services: Services, caller: Caller) -> Context:
     """The GraphQL context of a caller: its write path finds spaces through the loaders."""
-    loaders = Loaders(caller.stores, caller.authorizer, caller.now)
-    caller.space_finder = loaders.space.load
-    context = Context(caller=caller, settings=services.settings, loaders=loaders, services=services)
+    context = Context(caller=caller, settings=services.settings, services=services)
+    caller.space_finder = context._find_space
     caller.after_write.append(context.forget_reads)
     # Not tied to one field: the whole response lacks what that store would grant.
     context.report(caller.missing, None)

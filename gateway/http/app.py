@@ -16,7 +16,7 @@ from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -30,6 +30,7 @@ from gateway.http.body_limit import BodySizeLimit
 from gateway.http.cached import CachedExecution
 from gateway.http.cors import cors_middleware, websocket_origins
 from gateway.http.graphql_http import GraphQLOverHTTP
+from gateway.http.home import home_page
 from gateway.http.logs import request_ids
 from gateway.http.metrics import RequestMetrics, count_operations, metrics_endpoint
 from gateway.http.persisted import PersistedDocuments
@@ -363,13 +364,6 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
-    async def home(request: Request) -> Response:
-        """Where a browser lands after logging in or out (a login's ``next`` is "/" unless
-        it names a page): GraphiQL when it is on, else a line naming the API."""
-        if settings.graphiql:
-            return RedirectResponse("/graphql", status_code=303)
-        return PlainTextResponse("Collaboration Access Gateway: GraphQL at /graphql\n")
-
     graphql = GatewayGraphQL(
         services,
         bearer,
@@ -386,7 +380,7 @@ def create_app(
     session_providers = [*settings.providers, *([DEV_PROVIDER] if settings.dev_issuer else [])]
     return Starlette(
         routes=[
-            Route("/", home, methods=["GET"]),
+            Route("/", home_page(settings, dev_issuer=settings.dev_issuer), methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/admin/graphql", admin_graphql, methods=["POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -67,14 +67,23 @@ async def test_graphiql_in_a_browser(client: httpx.AsyncClient) -> None:
     assert "graphiql" in page.text.lower()
 
 
-async def test_the_root_leads_a_browser_to_graphiql(client: httpx.AsyncClient) -> None:
+async def test_the_root_is_a_landing_page(client: httpx.AsyncClient, app: Starlette) -> None:
     # Logging in or out lands on "/" unless the login named a page.
-    home = await client.get("/")
-    assert home.status_code == 303
-    assert home.headers["location"] == "/graphql"
-    page = await client.get("/", headers={"Accept": "text/html"}, follow_redirects=True)
+    page = await client.get("/", headers={"Accept": "text/html"})
     assert page.status_code == 200
-    assert "graphiql" in page.text.lower()
+    assert page.headers["content-type"].startswith("text/html")
+    assert "script-src" not in page.headers["content-security-policy"]  # nothing runs
+    assert "<script" not in page.text
+    for link in ('href="/graphql"', 'href="/admin"', 'href="/auth/dev?next=/"'):
+        assert link in page.text, link
+    assert "not signed in" in page.text and "/auth/logout" not in page.text
+    token = _issuer(app).issue(email="erin@corp.example", name="Erin <E>", roles=["employee"])
+    signed_in = await client.get("/", headers={"Accept": "text/html", **_bearer(token)})
+    assert "Signed in as Erin &lt;E&gt; (employee)" in signed_in.text  # escaped
+    assert 'href="/auth/logout"' in signed_in.text
+    # A client that does not ask for HTML gets one line naming the API.
+    plain = await client.get("/")
+    assert plain.status_code == 200 and "/graphql" in plain.text and "<" not in plain.text
     assert (await client.post("/")).status_code == 405
 
 
@@ -87,8 +96,10 @@ async def test_the_root_names_the_api_when_graphiql_is_off(tmp_path: Path) -> No
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
             home = await c.get("/")
+            page = await c.get("/", headers={"Accept": "text/html"})
     assert home.status_code == 200
     assert "/graphql" in home.text
+    assert 'href="/graphql"' not in page.text, "no GraphiQL link while it is off"
 
 
 async def test_a_persona_chosen_at_auth_dev_lands_on_a_page(client: httpx.AsyncClient) -> None:
@@ -98,11 +109,19 @@ async def test_a_persona_chosen_at_auth_dev_lands_on_a_page(client: httpx.AsyncC
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/"
     landed = await client.get(
         chosen.headers["location"], headers={"Accept": "text/html"}, follow_redirects=True
     )
     assert landed.status_code == 200
-    assert "graphiql" in landed.text.lower()
+    assert "Signed in as Erin" in landed.text
+    # The picker returns to the page it was opened from.
+    back = await client.post(
+        "/auth/dev",
+        content="email=erin%40corp.example&next=%2Fadmin",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert back.headers["location"] == "/admin"
 
 
 async def test_no_credentials_is_a_guest(client: httpx.AsyncClient) -> None:

@@ -94,8 +94,13 @@ class CachedExecution:
             return await run()
         cache = caches.responses
         authorizer = context.authorizer
+        # The request's own extensions may change the answer's (a cost asked for, say);
+        # a persisted query's hash names the query, which is in the key already.
+        extensions = {
+            k: v for k, v in (request_data.extensions or {}).items() if k != "persistedQuery"
+        }
         key = ResponseCache.key(
-            authorizer, query, request_data.operation_name, request_data.variables
+            authorizer, query, request_data.operation_name, [request_data.variables, extensions]
         )
         if key is None:
             cache.count_uncacheable()

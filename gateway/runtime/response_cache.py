@@ -195,8 +195,9 @@ class ResponseCache:
     def key(
         authorizer: Authorizer, query: str, operation: str | None, variables: object
     ) -> Hashable | None:
-        """The key of an operation for this caller; None when its variables cannot be
-        written canonically (then it is not cached)."""
+        """The key of an operation for this caller; None when its variables (and whatever
+        else of the request may change the answer) cannot be written canonically (then it
+        is not cached)."""
         try:
             canonical = json.dumps(variables, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):

@@ -378,3 +378,16 @@ async def test_a_write_on_one_replica_shows_on_another(
                 break
             await asyncio.sleep(0.02)
         assert found == [{"title": title}], "the other replica kept serving its stale answer"
+
+
+async def test_a_requests_own_extensions_are_part_of_the_key(gateway: Gateway) -> None:
+    """What a client asks for in ``extensions`` may change the answer's extensions: an
+    answer to one such request is not another's."""
+    plain = {"query": PAGE}
+    asking = {"query": PAGE, "extensions": {"cost": True}}
+    for body in (plain, asking):
+        assert (await gateway.client.post("/graphql", json=body)).status_code == 200
+    hits = gateway.stats.hits
+    assert (await gateway.client.post("/graphql", json=asking)).status_code == 200
+    assert gateway.stats.hits == hits + 1
+    assert len(gateway.services.caches.responses) == 2  # type: ignore[union-attr]

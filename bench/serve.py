@@ -43,6 +43,7 @@ from gateway.domain.model import StoreName
 from gateway.domain.permissions import KNOWN_ROLES, Action, Persona, Resource
 from gateway.domain.principal import Principal
 from gateway.http.app import build_services, create_app
+from gateway.http.server import no_delay
 from gateway.policies.explain import build_enforcer
 from gateway.policies.policy import Policy
 from gateway.runtime.caller import build_caller
@@ -535,6 +536,7 @@ def _tail(log: Path, lines: int = 20) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     parser = argparse.ArgumentParser(
         prog="python -m bench.serve", description=__doc__.split("\n")[0]
@@ -563,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # No access log: it would cost every mode the same and only add noise.
-    uvicorn.run(
+    config = uvicorn.Config(
         "bench.serve:app_from_environ",
         factory=True,
         workers=args.workers,
@@ -576,6 +578,14 @@ def main(argv: list[str] | None = None) -> int:
         # default 5 s, after which it would kill and restart it, again and again.
         timeout_worker_healthcheck=int(READY_TIMEOUT),
     )
+    server = uvicorn.Server(config)
+    if args.workers == 1:
+        server.run()
+    else:
+        # As `gateway serve --workers` does: TCP_NODELAY on the shared socket, or every
+        # answer waits 40 ms for the client's delayed ACK (gateway.http.server.no_delay).
+        sockets = [no_delay(config.bind_socket())]
+        Multiprocess(config, sockets=sockets).run()
     return 0
 
 

@@ -15,6 +15,7 @@ supervisor, which kills a worker still there at the deadline plus the margin.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
@@ -25,7 +26,6 @@ from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 if TYPE_CHECKING:
-    import socket
     from types import FrameType
     from typing import Any
 
@@ -96,6 +96,17 @@ def _force_exit(after: float) -> None:
     os._exit(FORCED_EXIT)
 
 
+def no_delay(sock: socket.socket) -> socket.socket:
+    """Send small writes at once on every connection the workers accept (Linux hands the
+    listening socket's TCP_NODELAY to them). asyncio sets it on each connection itself,
+    but not on those accepted from a socket a worker inherited (its ``proto`` reads 0),
+    and a response written in two parts then waited for the client's delayed ACK: every
+    request to ``--workers 2`` took 40 ms more, /healthz included."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 def serve(
     app: ASGIApp | str,
     *,
@@ -133,7 +144,7 @@ def serve(
     if workers == 1:
         _Server(config, deadline).run()
         return
-    supervisor = _Supervisor(config, [config.bind_socket()], deadline)
+    supervisor = _Supervisor(config, [no_delay(config.bind_socket())], deadline)
     supervisor.run()
     if supervisor.forced:
         raise SystemExit(FORCED_EXIT)

@@ -31,6 +31,7 @@ from gateway.http.cached import CachedExecution
 from gateway.http.graphql_http import GraphQLOverHTTP
 from gateway.http.logs import request_ids
 from gateway.http.metrics import RequestMetrics, count_operations, metrics_endpoint
+from gateway.http.ratelimit import rate_limit_middleware
 from gateway.identity import dev_login
 from gateway.identity.backends import (
     BearerBackend,
@@ -412,6 +413,8 @@ def create_app(
                 backend=ChainBackend([bearer, SessionBackend(session_providers)]),
                 on_error=on_auth_error,
             ),
+            # Inside authentication: a budget per principal (a guest's per address).
+            *rate_limit_middleware(settings),
         ],
         lifespan=lifespan,
     )

@@ -21,12 +21,14 @@ capacity, and a Redis outage must not take the API down with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import math
 import time
 from typing import TYPE_CHECKING
 
+import redis.asyncio
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
@@ -39,7 +41,7 @@ from gateway.runtime import metrics
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from gateway.config import Settings
     from gateway.config.observability import Network
@@ -104,19 +106,23 @@ def _trusted(text: str, networks: tuple[Network, ...]) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
-def _storage(settings: Settings) -> object:
+def _storage(settings: Settings) -> tuple[object, redis.asyncio.ConnectionPool | None]:
+    """The limits library's storage, and the Redis connections it uses (ours to close)."""
     url = settings.rate_limit_storage
     if url.startswith("memory:"):
-        return storage_from_string("async+memory://")
+        return storage_from_string("async+memory://"), None
     timeout = settings.rate_limit_timeout
     # redis-py's asyncio client, with its socket bounded by the same timeout.
-    return storage_from_string(
+    pool = redis.asyncio.ConnectionPool.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+    storage = storage_from_string(
         f"async+{url}",
         implementation="redispy",
         wrap_exceptions=True,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
+        connection_pool=pool,  # type: ignore[arg-type]
     )
+    return storage, pool
 
 
 class RateLimit:
@@ -131,10 +137,19 @@ class RateLimit:
         self.trusted_proxies = settings.rate_limit_trusted_proxies
         self.timeout = settings.rate_limit_timeout
         self.where = "redis" if not settings.rate_limit_storage.startswith("memory:") else "memory"
-        self.limiter = MovingWindowRateLimiter(_storage(settings))  # type: ignore[arg-type]
+        storage, self.pool = _storage(settings)
+        self.limiter = MovingWindowRateLimiter(storage)  # type: ignore[arg-type]
         self.storage_down = False
 
+    async def aclose(self) -> None:
+        """Close the Redis connections (at the app's shutdown)."""
+        if self.pool is not None:
+            with contextlib.suppress(Exception):  # shutting down: nothing left to tell
+                await self.pool.aclose()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, self._closing(send))
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             return await self.app(scope, receive, send)
         key, guest = caller_key(scope, self.trusted_proxies)
@@ -162,6 +177,14 @@ class RateLimit:
             headers={"Retry-After": str(retry_after)},
         )
         await refusal(scope, receive, send)
+
+    def _closing(self, send: Send) -> Send:
+        async def closing(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.aclose()
+            await send(message)
+
+        return closing
 
     async def _spend(self, rate: RateLimitItem, key: str) -> int | None:
         """Count one request: None when within the budget, else the seconds to wait."""

@@ -24,8 +24,8 @@ class ErrorCode(enum.StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"  # our fault; the message is masked
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"  # HTTP 405 (a mutation over GET, say)
     NOT_FOUND = "NOT_FOUND"  # reserved: absent and hidden objects answer null, not an error
-    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a depth, alias, token or fan-out limit
-    RATE_LIMITED = "RATE_LIMITED"  # reserved: no query rate limit exists yet
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a depth, alias, token, fan-out or cost limit
+    RATE_LIMITED = "RATE_LIMITED"  # HTTP 429: over the caller's rate limit; see Retry-After
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"  # HTTP 413/414: over graphql.max_body_bytes
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # one store failed; extensions.store names it
     UNAUTHENTICATED = "UNAUTHENTICATED"  # the credentials are missing or not valid

@@ -125,15 +125,17 @@ def _storage(settings: Settings) -> tuple[object, redis.asyncio.ConnectionPool |
     return storage, pool
 
 
+def _rate(text: str | None) -> tuple[RateLimitItem, str] | None:
+    return None if text is None else (parse(text), text)
+
+
 class RateLimit:
     """The middleware (see the module's docstring)."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
-        self.rates: dict[bool, RateLimitItem | None] = {
-            False: parse(settings.rate_limit) if settings.rate_limit else None,
-            True: parse(settings.guest_rate_limit) if settings.guest_rate_limit else None,
-        }
+        # By "is a guest": the rate, and its text as configured (for the refusal's message).
+        self.rates = {False: _rate(settings.rate_limit), True: _rate(settings.guest_rate_limit)}
         self.trusted_proxies = settings.rate_limit_trusted_proxies
         self.timeout = settings.rate_limit_timeout
         self.where = "redis" if not settings.rate_limit_storage.startswith("memory:") else "memory"
@@ -153,9 +155,10 @@ class RateLimit:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             return await self.app(scope, receive, send)
         key, guest = caller_key(scope, self.trusted_proxies)
-        rate = self.rates[guest]
-        if rate is None:
+        found = self.rates[guest]
+        if found is None:
             return await self.app(scope, receive, send)
+        rate, text = found
         retry_after = await self._spend(rate, key)
         if retry_after is None:
             return await self.app(scope, receive, send)
@@ -164,7 +167,7 @@ class RateLimit:
             {
                 "errors": [
                     {
-                        "message": f"too many requests: the limit is {rate}; retry in "
+                        "message": f"too many requests: the limit is {text}; retry in "
                         f"{retry_after} s",
                         "extensions": {
                             "code": ErrorCode.RATE_LIMITED.value,

@@ -374,7 +374,8 @@ def query_cost(
 ) -> type[SchemaExtension]:
     """The extension that refuses an operation costing more than ``max_cost`` before it
     runs (``QUERY_TOO_COMPLEX``, with ``cost`` and ``limit`` in the error's extensions),
-    and reports each judged operation's cost in the response's ``extensions.cost``.
+    and reports a judged operation's cost in the response's ``extensions.cost`` when the
+    request asks for it (its own ``extensions`` say ``"cost": true``).
 
     Placed after the validation cache: it judges only documents that passed validation,
     and adds its error where validation's would be (strawberry then runs nothing)."""
@@ -417,7 +418,8 @@ def query_cost(
             context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
 
         def get_results(self) -> dict[str, object]:
-            if self.cost is None:
+            asked = self.execution_context.operation_extensions or {}
+            if self.cost is None or asked.get("cost") is not True:
                 return {}
             return {"cost": {"requested": self.cost, "limit": max_cost}}
 

@@ -386,7 +386,8 @@ async def test_a_costly_query_is_refused_with_its_cost_and_the_limit(
     )
     big = await local.post("/graphql", json={"query": query, "variables": {"s": 100, "q": 100}})
     assert big.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-    small = await local.post("/graphql", json={"query": query, "variables": {"s": 5, "q": 5}})
+    asked = {"query": query, "variables": {"s": 5, "q": 5}, "extensions": {"cost": True}}
+    small = await local.post("/graphql", json=asked)
     assert "errors" not in small.json()
     assert small.json()["data"]["spaces"]["edges"]
     assert small.json()["extensions"]["cost"] == {"requested": 367, "limit": 250000}
@@ -429,7 +430,11 @@ async def test_legit_queries_pass_and_report_their_cost(
         for headers in ({}, _erin(app)):
             body = (await local.post("/graphql", json={"query": query}, headers=headers)).json()
             assert "errors" not in body, body
-            assert body["extensions"]["cost"]["requested"] <= 250000
+            assert "cost" not in body.get("extensions", {})  # only when asked for
+            asked = {"query": query, "extensions": {"cost": True}}
+            body = (await local.post("/graphql", json=asked, headers=headers)).json()
+            assert "errors" not in body, body
+            assert 0 < body["extensions"]["cost"]["requested"] <= 250000
 
 
 async def test_the_cost_limit_is_a_setting(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ __all__ = ["LIMITS_SPEC", "MAX_COST", "RATE_STORAGE_SCHEMES"]
 
 MAX_COST = 250_000
 
-RATE_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix")
+RATE_STORAGE_SCHEMES = ("memory", "redis", "rediss")
 _OFF = {"0", "off", "false", "no", "none"}
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 
 import httpx
 
+from bench.common import UNLIMITED
 from gateway.config import Settings
 from gateway.http.app import create_app
 
@@ -51,7 +52,7 @@ class _Lines(logging.Handler):
 
 async def main(requests: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-error-logs-") as directory:
-        app = create_app(Settings.load(environ={"GATEWAY_DATA_DIR": directory}))
+        app = create_app(Settings.load(environ={"GATEWAY_DATA_DIR": directory, **UNLIMITED}))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

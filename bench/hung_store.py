@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from bench.common import UNLIMITED
 from gateway.config import Settings
 from gateway.domain.model import StoreName
 from gateway.http.app import create_app
@@ -90,6 +91,7 @@ async def main(requests: int, deadline: float, give_up: float, healthy: bool) ->
                 "GATEWAY_DEMO_DATA": "true",
                 "GATEWAY_DEV_ISSUER": "true",
                 "GATEWAY_COMMUNITY_STORE_TIMEOUT": str(deadline),
+                **UNLIMITED,
             }
         )
         app = create_app(settings)

@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.common import UNLIMITED
 from gateway.config import REPO_POLICY
 from gateway.records.listen import APPLICATION_NAME
 from tests.databases import SERVER_URLS
@@ -71,6 +72,7 @@ def run(rounds: int, deaf: bool, plot: str | None) -> None:
             "GATEWAY_POLICY_STORE": "database",
             "GATEWAY_DEMO_DATA": "true",
             "GATEWAY_DEV_ISSUER": "true",
+            **UNLIMITED,
         }
         with (
             replica("a", env, work) as a,

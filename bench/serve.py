@@ -36,7 +36,7 @@ from sqlalchemy import DateTime, text
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.common import MANIFEST, OUT_ROOT, PAGE, PERSONAS, REPO, default_urls
+from bench.common import MANIFEST, OUT_ROOT, PAGE, PERSONAS, REPO, UNLIMITED, default_urls
 from gateway.cli.serve import prepare_for_workers
 from gateway.config import Settings
 from gateway.domain.model import StoreName
@@ -117,6 +117,7 @@ def gateway_environ(out_dir: Path, mode: str) -> dict[str, str]:
         "GATEWAY_GRAPHIQL": "false",
         # Only (e) answers from the response cache: the others measure the request path.
         "GATEWAY_CACHE_MAX_AGE": "2" if mode == "cached" else "0",
+        **UNLIMITED,
     }
 
 

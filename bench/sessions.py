@@ -19,6 +19,7 @@ import time
 
 import httpx
 
+from bench.common import UNLIMITED
 from gateway.config import Settings
 from gateway.http.app import create_app
 
@@ -29,7 +30,7 @@ async def _measure(requests: int, records_url: str | None) -> None:
 
 
 async def _measure_in(data_dir: str, requests: int, records_url: str | None) -> None:
-    environ = {"GATEWAY_DATA_DIR": data_dir}
+    environ = {"GATEWAY_DATA_DIR": data_dir, **UNLIMITED}
     if records_url:
         environ["GATEWAY_RECORDS_URL"] = records_url
     app = create_app(Settings.load(environ=environ))

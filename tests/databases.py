@@ -2,7 +2,8 @@
 
 SQLite always runs. PostgreSQL and MariaDB run when a server answers at the
 URL below; otherwise their tests skip with the reason. CI sets
-``GATEWAY_TEST_REQUIRE=postgresql,mariadb`` so that an unreachable server
+``GATEWAY_TEST_REQUIRE=postgresql,mariadb`` (and ``redis``, which tests/http/test_ratelimit.py
+reads) so that an unreachable server
 fails the run instead of skipping silently.
 """
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from gateway.config.limits import LIMITS_SPEC, MAX_COST
 from gateway.config.observability import LOOPBACK, METRICS_TOKEN_ENV, OBSERVABILITY_SPEC, Network
 from gateway.config.provider_tables import _providers
 from gateway.config.values import (
@@ -177,6 +178,8 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     # GraphQL websocket; or "*" alone: any page, over HTTP only and without credentials.
     # Empty: same-origin pages only.
     "cors_origins": ("http.cors_origins", "GATEWAY_CORS_ORIGINS", _origins, ()),
+    # The query cost limit and the rate limits (gateway/config/limits.py).
+    **LIMITS_SPEC,
 }
 
 
@@ -239,6 +242,13 @@ class Settings:
     metrics_max_operation_names: int = 100
     log_format: str = "text"
     metrics_token: str | None = field(default=None, repr=False)
+    # Demand limits (gateway/config/limits.py); a rate of None is no limit.
+    max_cost: int = MAX_COST
+    rate_limit: str | None = "600/minute"
+    guest_rate_limit: str | None = "120/minute"
+    rate_limit_storage: str = "memory://"
+    rate_limit_timeout: float = 0.25
+    rate_limit_trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def load(

@@ -29,8 +29,8 @@ class ErrorCode(enum.StrEnum):
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
-    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a depth, alias, token or fan-out limit
-    RATE_LIMITED = "RATE_LIMITED"  # reserved: no query rate limit exists yet
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"  # over a depth, alias, token, fan-out or cost limit
+    RATE_LIMITED = "RATE_LIMITED"  # HTTP 429: over the caller's rate limit; see Retry-After
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"  # HTTP 413/414: over graphql.max_body_bytes
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # one store failed; extensions.store names it
     UNAUTHENTICATED = "UNAUTHENTICATED"  # the credentials are missing or not valid

@@ -34,6 +34,7 @@ from gateway.http.home import home_page
 from gateway.http.logs import request_ids
 from gateway.http.metrics import RequestMetrics, count_operations, metrics_endpoint
 from gateway.http.persisted import PersistedDocuments
+from gateway.http.ratelimit import rate_limit_middleware
 from gateway.identity import dev_login
 from gateway.identity.backends import (
     BearerBackend,
@@ -421,6 +422,8 @@ def create_app(
                 backend=ChainBackend([bearer, SessionBackend(session_providers)]),
                 on_error=on_auth_error,
             ),
+            # Inside authentication: a budget per principal (a guest's per address).
+            *rate_limit_middleware(settings),
         ],
         lifespan=lifespan,
     )

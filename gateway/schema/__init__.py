@@ -32,7 +32,7 @@ from gateway.schema.extensions import (
     ReportPartialFailures,
 )
 from gateway.schema.handling import Schema
-from gateway.schema.limits import query_limits
+from gateway.schema.limits import query_cost, query_limits
 from gateway.schema.mutations import Mutation
 from gateway.schema.notifications import Subscription
 from gateway.schema.operation_name import RequireOperationName
@@ -124,6 +124,12 @@ def _extensions(settings: Settings) -> list:
         lambda: ValidationCache(maxsize=256),
         # After the cache: it adds to the validation errors the cache's hook has set.
         RequireOperationName,
+        # After both: it costs only valid documents, with the request's variables.
+        query_cost(
+            max_cost=settings.max_cost,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        ),
         ReportPartialFailures,
         NamePolicyVersion,
         # Masked errors carry INTERNAL_SERVER_ERROR; NameErrorCodes codes every other one.

@@ -1,4 +1,5 @@
-"""Limits at the edge, over a real uvicorn: fragment fan-out, request sizes, websocket messages."""
+"""Limits at the edge, over a real uvicorn: fragment fan-out, request sizes, websocket messages;
+and the query cost limit, over HTTP through the app."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ from graphql import parse, validate
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from gateway.config import ConfigError, Settings
+from gateway.http.app import create_app
+from gateway.identity.dev_issuer import DevIssuer
 from gateway.schema import build_schema
-from gateway.schema.limits import measure_document, query_limits
+from gateway.schema.limits import measure_document, operation_cost, query_limits
 from tests.served import Served
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
+
+    from starlette.applications import Starlette
 
 LIMIT = 64 * 1024  # GATEWAY_MAX_BODY_BYTES for these tests
 
@@ -275,4 +280,187 @@ def test_the_edge_settings_from_file_and_environment(tmp_path: Path) -> None:
         Settings.load(config, environ={})
     config.write_text("[server]\nshutdown = 3\n")
     with pytest.raises(ConfigError, match=r"server\.shutdown in .*unknown setting"):
+        Settings.load(config, environ={})
+
+
+# --- query cost ----------------------------------------------------------------------------
+
+# The issue's query: 100 spaces x 100 questions x 100 answers.
+CUBE = (
+    "{ spaces(first: 100) { edges { node { questions(first: 100) { edges { node {"
+    " answers(first: 100) { edges { node { id } } } } } } } } } }"
+)
+FRONT_PAGE = (  # bench/common.py's QUERY, the representative front-end query
+    "{ questions(first: 20) { edges { node { title tags answerCount "
+    "author { displayName } space { name } } } } }"
+)
+
+
+def _cost(document: str, variables: dict[str, Any] | None = None, **settings: str) -> int:
+    built = Settings.load(environ={"GATEWAY_DATA_DIR": "/nonexistent", **settings})
+    ast = parse(document)
+    (operation,) = [d for d in ast.definitions if d.kind == "operation_definition"]
+    return operation_cost(
+        build_schema(built)._schema,
+        ast,
+        operation,  # type: ignore[arg-type]
+        variables,
+        default_page_size=built.default_page_size,
+        max_page_size=built.max_page_size,
+    )
+
+
+def test_cost_multiplies_page_sizes_through_nesting() -> None:
+    # Each field 1; a connection's edges hold its page (first, or the default page of 20).
+    assert _cost("{ viewer { id } }") == 2
+    assert _cost("{ spaces(first: 10) { edges { node { id } } } }") == 1 + 1 + 10 * 2
+    assert _cost("{ spaces { edges { node { id } } } }") == 1 + 1 + 20 * 2
+    assert _cost("{ spaces(first: 10) { pageInfo { hasNextPage } edges { cursor } } }") == (
+        1 + 2 + 1 + 10 * 1
+    )
+    # A list that takes a page size holds that many items (search).
+    assert _cost('{ search(text: "x", first: 5) { id title } }') == 1 + 5 * 2
+    # Answers per question per space: 2,030,302.
+    answers = 1 + 1 + 100 * 2
+    questions = 1 + 1 + 100 * (1 + answers)
+    assert _cost(CUBE) == 1 + 1 + 100 * (1 + questions) == 2_030_302
+    assert _cost(FRONT_PAGE) < 200
+
+
+def test_cost_reads_page_sizes_from_variables_and_caps_them() -> None:
+    query = "query($n: Int) { spaces(first: $n) { edges { node { id } } } }"
+    assert _cost(query, {"n": 10}) == 22
+    assert _cost(query, {}) == _cost(query, {"n": None}) == 42  # the default page
+    with_default = "query($n: Int = 5) { spaces(first: $n) { edges { node { id } } } }"
+    assert _cost(with_default, {}) == 12
+    # Over the largest page: refused by the field anyway, never counted as more.
+    assert _cost(query, {"n": 10_000}) == _cost(query, {"n": 100}) == 202
+    assert _cost(query, {"n": "many"}) == 202  # not a number: never cheaper than the most
+    assert _cost(query, {"n": 50}, GATEWAY_MAX_PAGE_SIZE="30") == 62
+
+
+def test_cost_is_linear_in_fragment_fan_out() -> None:
+    # Ten levels of ten spreads each: 10^9 expanded fields, costed without expanding.
+    assert _cost(fan_out(10)) == 1 + 10**9
+    lists = (
+        "{ spaces(first: 3) { edges { node { ...S } } } }"
+        " fragment S on Space { questions(first: 4) { edges { node { ...Q ...Q } } } }"
+        " fragment Q on Question { id title }"
+    )
+    assert _cost(lists) == 1 + 1 + 3 * (1 + 1 + 1 + 4 * (1 + 2 * 2))
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Starlette]:
+    settings = Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw")})
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def local(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:  # in-process, no uvicorn
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        yield c
+
+
+def _erin(app: Starlette) -> dict[str, str]:
+    issuer: DevIssuer = app.state.services.dev_issuer
+    token = issuer.issue(email="erin@corp.example", name="Erin Engel", roles=["employee"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_costly_query_is_refused_with_its_cost_and_the_limit(
+    local: httpx.AsyncClient,
+) -> None:
+    body = (await local.post("/graphql", json={"query": CUBE})).json()
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 2030302, "limit": 250000}
+    assert "costs 2030302, over the limit of 250000" in error["message"]
+    # Page sizes from variables count as they are sent.
+    query = (
+        "query($s: Int, $q: Int) { spaces(first: $s) { edges { node { questions(first: $q) {"
+        " edges { node { title answers(first: $q) { edges { node { id } } } } } } } } } }"
+    )
+    big = await local.post("/graphql", json={"query": query, "variables": {"s": 100, "q": 100}})
+    assert big.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    asked = {"query": query, "variables": {"s": 5, "q": 5}, "extensions": {"cost": True}}
+    small = await local.post("/graphql", json=asked)
+    assert "errors" not in small.json()
+    assert small.json()["data"]["spaces"]["edges"]
+    assert small.json()["extensions"]["cost"] == {"requested": 367, "limit": 250000}
+
+
+async def test_nothing_of_a_costly_operation_runs(tmp_path: Path) -> None:
+    create = """mutation($i: CreateSpaceInput!) { createSpace(input: $i) { space { name
+      questions(first: 100) { edges { node { answers(first: 100) { edges { node {
+        id body author { displayName } } } } } } } } errors { code } } }"""
+    space = {"store": "INTERNAL", "kind": "GROUP", "name": "Costly", "visibility": "open"}
+    names = "{ spaces(first: 100) { edges { node { name } } } }"
+    settings = Settings.load(
+        environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_MAX_COST": "1000"}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        erin = _erin(application)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            refused = await c.post(
+                "/graphql", json={"query": create, "variables": {"i": space}}, headers=erin
+            )
+            seen = (await c.post("/graphql", json={"query": names}, headers=erin)).json()
+            # The same write at a bearable cost runs: the refusal was the cost, not the write.
+            cheap = create.replace("first: 100", "first: 2")
+            made = await c.post(
+                "/graphql", json={"query": cheap, "variables": {"i": space}}, headers=erin
+            )
+    assert refused.json()["data"] is None
+    (error,) = refused.json()["errors"]
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 50326, "limit": 1000}
+    assert "Costly" not in {e["node"]["name"] for e in seen["data"]["spaces"]["edges"]}
+    assert made.json()["data"]["createSpace"]["space"]["name"] == "Costly"
+
+
+async def test_legit_queries_pass_and_report_their_cost(tmp_path: Path) -> None:
+    # Without the response cache: whether a cached answer keeps apart requests that asked
+    # for their cost and those that did not is the cache's to hold (it keys by extensions).
+    settings = Settings.load(
+        environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_CACHE_MAX_AGE": "0"}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            for query in (FRONT_PAGE, "{ viewer { id isGuest } }", fan_out(3)):
+                for headers in ({}, _erin(application)):
+                    plain = {"query": query}
+                    body = (await c.post("/graphql", json=plain, headers=headers)).json()
+                    assert "errors" not in body, body
+                    assert "cost" not in body.get("extensions", {})  # only when asked for
+                    asked = {"query": query, "extensions": {"cost": True}}
+                    body = (await c.post("/graphql", json=asked, headers=headers)).json()
+                    assert "errors" not in body, body
+                    assert 0 < body["extensions"]["cost"]["requested"] <= 250000
+
+
+async def test_the_cost_limit_is_a_setting(tmp_path: Path) -> None:
+    assert Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path)}).max_cost == 250_000
+    settings = Settings.load(
+        environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_MAX_COST": "100"}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            body = (await c.post("/graphql", json={"query": FRONT_PAGE})).json()
+    assert body["errors"][0]["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "cost": 162,
+        "limit": 100,
+    }
+    config = tmp_path / "gateway.toml"
+    config.write_text("[graphql]\nmax_cost = 0\n")
+    with pytest.raises(ConfigError, match=r"graphql\.max_cost in .*at least 1"):
         Settings.load(config, environ={})

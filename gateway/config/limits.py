@@ -1,0 +1,83 @@
+"""The demand settings: what one query may cost, and how many requests a caller may send.
+
+Merged into the settings table (``SPEC`` in :mod:`gateway.config.settings`). The cost is
+judged by :mod:`gateway.schema.limits`, the rates by :mod:`gateway.http.ratelimit`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from gateway.config.observability import _networks
+from gateway.config.values import _int, _seconds
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["LIMITS_SPEC", "MAX_COST", "RATE_STORAGE_SCHEMES"]
+
+MAX_COST = 250_000
+
+RATE_STORAGE_SCHEMES = ("memory", "redis", "rediss")
+_OFF = {"0", "off", "false", "no", "none"}
+
+
+def _rate(value: Any) -> str | None:
+    """A rate in the ``limits`` library's notation (``600/minute``, ``10 per second``,
+    ``100/5 minutes``), or 0 / off for no limit (None)."""
+    from limits import parse_many
+
+    text = str(value).strip()
+    if text.lower() in _OFF:
+        return None
+    try:
+        items = parse_many(text)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError(f"expected a rate such as 600/minute, or off, got {value!r}")
+    return text
+
+
+def _storage_url(value: Any) -> str:
+    """``memory://`` (this process only) or a Redis URL (``redis://host:6379/0``)."""
+    text = str(value).strip()
+    scheme = urlsplit(text).scheme
+    if scheme not in RATE_STORAGE_SCHEMES:
+        raise ValueError(f"expected memory:// or a redis:// URL, got {scheme or text!r}")
+    return text
+
+
+# name: (TOML key, environment variable, parser, default), as in SPEC.
+LIMITS_SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
+    # The most an operation may cost: each field 1, lists times their page size
+    # (gateway/schema/limits.py). A front page costs about 160; the default refuses
+    # spaces(first: 100) { questions(first: 100) { answers(first: 100) { id } } } (2 million)
+    # and lets through 100 spaces x 20 prototypes x 20 feedback (about 200,000).
+    "max_cost": ("graphql.max_cost", "GATEWAY_MAX_COST", _int, MAX_COST),
+    # Requests per caller (a principal; a guest by client address) in a moving window.
+    "rate_limit": ("ratelimit.rate", "GATEWAY_RATE_LIMIT", _rate, "600/minute"),
+    "guest_rate_limit": ("ratelimit.guest_rate", "GATEWAY_RATE_LIMIT_GUEST", _rate, "120/minute"),
+    # Where the counts live: this process's memory, or Redis, shared by every replica.
+    "rate_limit_storage": (
+        "ratelimit.storage_url",
+        "GATEWAY_RATE_LIMIT_STORAGE",
+        _storage_url,
+        "memory://",
+    ),
+    # The most a request waits for Redis before it is let through (fail open).
+    "rate_limit_timeout": (
+        "ratelimit.storage_timeout",
+        "GATEWAY_RATE_LIMIT_STORAGE_TIMEOUT",
+        _seconds,
+        0.25,
+    ),
+    # Proxies whose X-Forwarded-For names a guest's address (none: the peer is the client).
+    "rate_limit_trusted_proxies": (
+        "ratelimit.trusted_proxies",
+        "GATEWAY_RATE_LIMIT_TRUSTED_PROXIES",
+        _networks,
+        (),
+    ),
+}

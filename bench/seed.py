@@ -711,7 +711,10 @@ async def _finish(engine: AsyncEngine, tables: Sequence[Table], analyze: bool) -
                             f"coalesce((SELECT max(id) FROM {name}), 1))"
                         )
                     )
-        if analyze:
+        # PostgreSQL always: any server in use has statistics (autovacuum gathers them
+        # soon after a load), and without them the planner picks plans no running
+        # gateway would see: the 20-question page took 400 ms on the large set, 8 ms after.
+        if analyze or conn.dialect.name == "postgresql":
             await conn.exec_driver_sql("ANALYZE")
         await conn.commit()
         if conn.dialect.name == "sqlite":
@@ -833,7 +836,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--analyze",
         action="store_true",
-        help="run ANALYZE after loading (off by default: a fresh SQLite store has no statistics)",
+        help="run ANALYZE after loading SQLite stores (off by default: a fresh SQLite store "
+        "has no statistics); PostgreSQL stores are always analyzed, as autovacuum would",
     )
     args = parser.parse_args(argv)
     preset = SIZES[args.size] if args.size else (10_000, 10_000)

@@ -186,6 +186,10 @@ class Loaders:
         self.invitations: Loader[Ref, list[Invitation]] = Loader(
             _grouped(stores, lambda s, _a, ids: s.invitations_for_spaces(ids), missing=list)
         )
+        # Unscoped, like invitations per space: the caller checks the space's manage_members.
+        self.invitation: Loader[Ref, Invitation | None] = Loader(
+            _grouped(stores, lambda s, _a, ids: s.invitations_by_ids(ids), missing=lambda: None)
+        )
         self.person: Loader[Ref, Person | None] = Loader(self._load_people)
 
     async def _load_people(self, keys: Sequence[Ref]) -> list[Person | BaseException | None]:

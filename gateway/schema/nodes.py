@@ -10,6 +10,7 @@ from gateway.domain import ids
 from gateway.domain.errors import InvalidId
 from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
+from gateway.schema.invitations import Invitation
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ _NODES: dict[str, tuple[str, Callable[[Any], relay.Node]]] = {
     "Prototype": ("prototype", Prototype.of),
     "Feedback": ("feedback", Feedback.of),
     "Person": ("person", Person.of),
+    "Invitation": ("invitation", Invitation.of),
 }
 
 
@@ -41,4 +43,10 @@ async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
         if not ctx.authorizer.allows(Resource.PERSON.value, dom, Action.READ.value):
             return None  # answered exactly like a person who does not exist
     found = await getattr(ctx.loaders, loader_name).load((ref.store, ref.native_id))
+    if found is not None and ref.type_name == "Invitation":
+        # Shown to those who may manage the space's members, as Space.invitations is.
+        space = await ctx.loaders.space.load((ref.store, found.space_id))
+        manage = Action.MANAGE_MEMBERS.value
+        if space is None or not ctx.authorizer.allows(Resource.SPACE.value, space.key, manage):
+            return None
     return view(found) if found is not None else None

@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["schema_file"]
 
 
-def schema_file(
-    schema: BaseSchema, settings: Settings
-) -> Callable[[Request], Awaitable[Response]]:
+def schema_file(schema: BaseSchema, settings: Settings) -> Callable[[Request], Awaitable[Response]]:
     """The endpoint: the SDL while ``graphql.introspection`` is on; 404 with a JSON code
     when it is off (the schema is then no more to be read by URL than by introspection)."""
 

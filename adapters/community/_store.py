@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from adapters._base import SqlStore
 from adapters._ranked import empty_pages, pages_per_parent
 from adapters._sql import (
     handle_candidates,
@@ -35,6 +34,7 @@ from adapters.community import (
     _tags,
 )
 from adapters.community._absent import Absent
+from adapters.community._authors import AuthorsInScope
 from adapters.community._rows import STORE
 from adapters.community._tables import categories, metadata, topics
 from gateway.domain.model import Page, Space
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class CommunityStore(Absent, SqlStore):
+class CommunityStore(Absent, AuthorsInScope):
     """The public customer forum (Discourse-shaped tables) as a gateway store."""
 
     name = STORE

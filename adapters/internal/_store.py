@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from adapters._base import SqlStore
 from adapters._ranked import empty_pages, pages_per_parent
 from adapters._sql import handle_candidates, inserted_id, native_or_missing, page
 from adapters.internal import (
@@ -27,6 +26,7 @@ from adapters.internal import (
     _spaces,
     _writes,
 )
+from adapters.internal._authors import AuthorsInScope
 from adapters.internal._demo import write_demo
 from adapters.internal._shared import STORE, str_or_none
 from adapters.internal._tables import communities, metadata
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(SqlStore):
+class InternalStore(AuthorsInScope):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE

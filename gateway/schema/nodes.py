@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from strawberry import relay
 
 from gateway.domain import ids
-from gateway.domain.errors import InvalidId
+from gateway.domain.errors import InvalidId, StoreDown
 from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
 from gateway.schema.invitations import Invitation
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
+from gateway.stores.guard import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from strawberry.types import Info
+
+    from gateway.domain.model import Person as DomainPerson
+    from gateway.schema.context import Context
 
 
 # Node types resolvable by global id: the loader that fetches them in scope, and the view.
@@ -38,10 +43,8 @@ async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
         raise InvalidId(global_id)
     loader_name, view = _NODES[ref.type_name]
     if ref.type_name == "Person":
-        # People are not in spaces: the person policy of their store decides.
-        dom = f"{PEOPLE}/{ref.store.value}"
-        if not ctx.authorizer.allows(Resource.PERSON.value, dom, Action.READ.value):
-            return None  # answered exactly like a person who does not exist
+        found_person = await _person(ctx, ref)
+        return Person.of(found_person) if found_person is not None else None
     found = await getattr(ctx.loaders, loader_name).load((ref.store, ref.native_id))
     if found is not None and ref.type_name == "Invitation":
         # Shown to those who may manage the space's members, as Space.invitations is.
@@ -50,3 +53,39 @@ async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
         if space is None or not ctx.authorizer.allows(Resource.SPACE.value, space.key, manage):
             return None
     return view(found) if found is not None else None
+
+
+async def _person(ctx: Context, ref: ids.NodeRef) -> DomainPerson | None:
+    """A profile for ``node(id)``: where the person policy of its store lets the caller read
+    people, and else where the caller is shown it anyway: their own, or an author of content
+    they can read (the id they were given inline). Anyone else is answered exactly like a
+    person who does not exist."""
+    dom = f"{PEOPLE}/{ref.store.value}"
+    allowed = ctx.authorizer.allows(Resource.PERSON.value, dom, Action.READ.value)
+    found = await ctx.loaders.person.load((ref.store, ref.native_id))
+    if found is None or allowed or ctx.owns(found.email):
+        return found
+    return found if await _authored_in_scope(ctx, found) else None
+
+
+async def _authored_in_scope(ctx: Context, person: DomainPerson) -> bool:
+    """Whether the person wrote anything in the caller's read scope, in any store: one
+    statement per store, by their profile id there or their verified email (one person
+    spans both stores by email, and is named by one id)."""
+    emails = [person.email] if person.email else []
+    calls = []
+    for name, store in ctx.stores.items():
+        scope = ctx.read_scope.for_store(name)
+        if scope.empty:
+            continue
+        own = [person.id] if name is person.store else []
+        if own or emails:
+            calls.append(guarded(name, store.authors_in_scope(own, emails, scope)))
+    for result in await asyncio.gather(*calls, return_exceptions=True):
+        if isinstance(result, StoreDown):
+            continue  # that store's content is not shown either
+        if isinstance(result, BaseException):
+            raise result
+        if result:
+            return True
+    return False

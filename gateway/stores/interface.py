@@ -287,6 +287,15 @@ class StoreReads(StoreRole, Protocol):
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Feedback in scope among ``ids``."""
 
+    # --- authors ------------------------------------------------------------
+    async def authors_in_scope(
+        self, ids: Sequence[str], emails: Sequence[str], scope: StoreScope
+    ) -> set[str]:
+        """The people among ``ids``, or with these verified emails (compared lower-cased),
+        who wrote a question, an answer or feedback in scope (hidden content only where
+        ``scope.reveal`` admits): those the principal is shown as an author, whose profile
+        ``node(id)`` answers for them too. One statement."""
+
 
 @runtime_checkable
 class StoreWrites(StoreRole, Protocol):

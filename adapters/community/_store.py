@@ -194,12 +194,16 @@ class CommunityStore(Absent, AuthorsInScope):
             found = await _questions.questions_with_tags(conn, stmt, scope)
         return {q.id: q for q in found}
 
-    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
-        """Topics in scope whose title or first post contains ``text`` literally, newest first."""
+    async def search_questions(
+        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    ) -> list[Question]:
+        """Topics in scope whose title or first post contains ``text`` literally, newest first
+        (after ``after``)."""
+        since = _questions.since(after)  # before deciding not to query: a forged one raises
         if scope.empty or limit <= 0:
             return []
         async with self._connect() as conn:
-            stmt = _questions.matching(scope, text, limit)
+            stmt = _questions.matching(scope, text, limit, since)
             return await _questions.questions_with_tags(conn, stmt, scope)
 
     async def answers_for_questions(

@@ -190,9 +190,11 @@ class InternalStore(AuthorsInScope):
         stmt = _questions.by_ids(ids, scope)
         return {} if stmt is None else {q.id: q for q in await self._load_questions(stmt, scope)}
 
-    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+    async def search_questions(
+        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    ) -> list[Question]:
         """Question topics in scope whose subject or content contains ``text`` literally."""
-        stmt = _questions.search(scope, text, limit)
+        stmt = _questions.search(scope, text, limit, after)
         return [] if stmt is None else await self._load_questions(stmt, scope)
 
     async def answers_for_questions(

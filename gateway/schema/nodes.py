@@ -57,13 +57,15 @@ async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
 
 async def _person(ctx: Context, ref: ids.NodeRef) -> DomainPerson | None:
     """A profile for ``node(id)``: where the person policy of its store lets the caller read
-    people, and else where the caller is shown it anyway: their own, or an author of content
-    they can read (the id they were given inline). Anyone else is answered exactly like a
-    person who does not exist."""
+    people, and else where the caller is shown it anyway: as the author of content they can
+    read (the id they were given inline; their own profile too, once they wrote something).
+    The rule reads the caller's scope only, never who they are, so the answer is shared
+    with callers of the same scope. Anyone else is answered like a person who does not
+    exist."""
     dom = f"{PEOPLE}/{ref.store.value}"
     allowed = ctx.authorizer.allows(Resource.PERSON.value, dom, Action.READ.value)
     found = await ctx.loaders.person.load((ref.store, ref.native_id))
-    if found is None or allowed or ctx.owns(found.email):
+    if found is None or allowed:
         return found
     return found if await _authored_in_scope(ctx, found) else None
 

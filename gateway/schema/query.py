@@ -33,7 +33,7 @@ from gateway.schema.types import (
 )
 from gateway.schema.viewer import Viewer
 from gateway.stores import federation
-from gateway.stores.cursors import NamePosition
+from gateway.stores.cursors import NamePosition, TimePosition
 
 MAX_SEARCH_TEXT = 200
 
@@ -129,7 +129,9 @@ class Query(NotificationQueries):
         found = await context_of(info).loaders.question.load((ref.store, ref.native_id))
         return Question.of(found) if found else None
 
-    @strawberry.field(description="Questions whose title or body contains the text, both stores.")
+    @strawberry.field(
+        description="Questions whose title or body contains the text, newest first, in both stores."
+    )
     async def search(
         self,
         info: Info,
@@ -141,12 +143,17 @@ class Query(NotificationQueries):
             ),
         ],
         first: FIRST = None,
-    ) -> list[Question]:
+        after: AFTER = None,
+    ) -> relay.Connection[Question]:
         ctx = context_of(info)
         text = text.strip()
         if not text or len(text) > MAX_SEARCH_TEXT:
             raise InvalidArgument(f"text must be 1 to {MAX_SEARCH_TEXT} characters")
         limit = page_size(first, ctx.settings)
-        merged = await federation.search_questions(ctx.stores, ctx.read_scope, text, limit)
+        position = TimePosition.decode(after) if after else None
+        merged = await federation.search_questions(
+            ctx.stores, ctx.read_scope, text, limit, position
+        )
         ctx.report(merged.failures, info.path.as_list())
-        return [Question.of(q) for q in merged.page.items]
+        nodes = [Question.of(q) for q in merged.page.items]
+        return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))

@@ -243,9 +243,12 @@ class StoreReads(StoreRole, Protocol):
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Questions in scope among ``ids``."""
 
-    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+    async def search_questions(
+        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    ) -> list[Question]:
         """Questions in scope whose title or body contains ``text`` (case-insensitive), newest
-        first. ``text`` is matched literally: ``%`` and ``_`` are not wildcards."""
+        first, after ``after`` (the cursor semantics of :meth:`list_questions`). ``text`` is
+        matched literally: ``%`` and ``_`` are not wildcards."""
 
     async def answers_for_questions(
         self,

@@ -37,14 +37,43 @@ async def test_an_employee_is_one_person_across_stores(services: Services) -> No
 
 
 async def test_search_spans_both_stores_within_scope(services: Services) -> None:
-    query = "query($t: String!) { search(text: $t) { title space { name store } } }"
+    query = """query($t: String!, $first: Int, $after: String) {
+      search(text: $t, first: $first, after: $after) {
+        edges { cursor node { title space { name store } } }
+        pageInfo { hasNextPage hasPreviousPage endCursor }
+      }
+    }"""
     erin = await run(services, "erin@corp.example", query, {"t": "aurora"})
-    titles = {q["title"] for q in erin.data["search"]}
-    assert titles == {"Aurora battery spec?", "Can Aurora export CSV?", "Beta programme for Aurora"}
+    titles = [e["node"]["title"] for e in erin.data["search"]["edges"]]
+    assert set(titles) == {
+        "Aurora battery spec?",
+        "Can Aurora export CSV?",
+        "Beta programme for Aurora",
+    }
+    assert {e["node"]["space"]["store"] for e in erin.data["search"]["edges"]} == {
+        "INTERNAL",
+        "COMMUNITY",
+    }
+    # Paged one at a time across both stores: the same questions in the same order.
+    paged: list[str] = []
+    after = None
+    for _ in range(5):
+        page = await run(
+            services, "erin@corp.example", query, {"t": "aurora", "first": 1, "after": after}
+        )
+        search = page.data["search"]
+        paged += [e["node"]["title"] for e in search["edges"]]
+        assert search["pageInfo"]["hasPreviousPage"] is (after is not None)
+        after = search["pageInfo"]["endCursor"]
+        if not search["pageInfo"]["hasNextPage"]:
+            break
+    assert paged == titles
+    forged = await run(services, "erin@corp.example", query, {"t": "aurora", "after": "nope"})
+    assert forged.errors[0].extensions["code"] == "BAD_USER_INPUT"
     guest = await run(services, "guest", query, {"t": "aurora"})
-    assert guest.data["search"] == []
+    assert guest.data["search"]["edges"] == []
     literal = await run(services, "erin@corp.example", query, {"t": "%"})
-    assert literal.data["search"] == []
+    assert literal.data["search"]["edges"] == []
     empty = await run(services, "guest", query, {"t": "  "})
     assert empty.errors[0].message == "text must be 1 to 200 characters"
 

@@ -35,11 +35,15 @@ def connection(
     *,
     has_previous: bool,
     end_cursor: str | None = None,
+    cls: type[relay.Connection[Any]] = relay.Connection,
+    **extra: Any,
 ) -> relay.Connection[N]:  # type: ignore[type-var]  # see N
-    """A connection; ``end_cursor`` overrides the last edge's cursor when items were left out
-    after fetching (the next page starts after everything looked at)."""
+    """A connection (of ``cls``, given ``extra`` fields); ``end_cursor`` overrides the last
+    edge's cursor when items were left out after fetching (the next page starts after
+    everything looked at)."""
     edges = [relay.Edge(cursor=cursor_of(n), node=n) for n in nodes]  # type: ignore[type-var]  # see N
-    return relay.Connection(  # type: ignore[type-var]  # see N
+    return cls(
+        **extra,
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=has_next,

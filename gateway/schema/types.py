@@ -224,14 +224,9 @@ class Question(relay.Node):
         )
         return Space.of(found) if found is not None else None
 
-    @strawberry.field(description="How many answers you can see (the same as answers' total).")
+    @strawberry.field(description="How many answers you can see (answers' totalCount).")
     async def answer_count(self, info: Info) -> int:
-        q = self._question
-        if q.answer_count is not None:
-            # Counted by the scoped read that found it, with the same reveal rule.
-            return q.answer_count
-        reveal = await _reveals(info, q.store, q.space_id)
-        return await context_of(info).loaders.answer_count.load((q.store, q.id, reveal))
+        return await _answer_count(info, self._question)
 
     @strawberry.field(description="The accepted answer; null when none is (or you cannot see it).")
     async def accepted_answer(self, info: Info) -> Answer | None:
@@ -245,7 +240,7 @@ class Question(relay.Node):
     @strawberry.field(description="Its answers, newest first.")
     async def answers(
         self, info: Info, first: FIRST = None, after: AFTER = None
-    ) -> relay.Connection[Answer]:
+    ) -> AnswerConnection:
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         q = self._question
@@ -253,7 +248,22 @@ class Question(relay.Node):
         reveal = await _reveals(info, q.store, q.space_id)
         page = await ctx.loaders.answers.load((q.store, q.id, limit, cursor, reveal))
         nodes = [Answer.of(a) for a in page.items]
-        return connection(nodes, page.has_next, Answer.cursor, has_previous=after is not None)
+        return connection(  # type: ignore[return-value]  # cls makes it one
+            nodes,
+            page.has_next,
+            Answer.cursor,
+            has_previous=after is not None,
+            cls=AnswerConnection,
+            question=q,
+        )
+
+
+async def _answer_count(info: Info, q: domain.Question) -> int:
+    if q.answer_count is not None:
+        # Counted by the scoped read that found it, with the same reveal rule.
+        return q.answer_count
+    reveal = await _reveals(info, q.store, q.space_id)
+    return await context_of(info).loaders.answer_count.load((q.store, q.id, reveal))
 
 
 @strawberry.type(description="An answer to a question.")
@@ -295,6 +305,18 @@ class Answer(relay.Node):
             (self._answer.store, self._answer.question_id)
         )
         return Question.of(found) if found is not None else None
+
+
+@strawberry.type(description="A page of a question's answers, newest first.")
+class AnswerConnection(relay.Connection[Answer]):
+    question: strawberry.Private[domain.Question]
+
+    @strawberry.field(
+        description="How many answers the question has that you can see, on every page "
+        "(one indexed count per question, batched across the page's questions)."
+    )
+    async def total_count(self, info: Info) -> int:
+        return await _answer_count(info, self.question)
 
 
 @strawberry.type(description="A prototype shown in a prototype-feedback space.")

@@ -122,7 +122,7 @@ async def test_questions_filters_and_nested_pagination(services: Services) -> No
         "Sensor will not pair"
     ]
     query = """query($after: String) { questions(tag: "pairing") { edges { node {
-        answerCount answers(first: 1, after: $after) { edges { node { body accepted } }
+        answerCount answers(first: 1, after: $after) { totalCount edges { node { body accepted } }
         pageInfo { hasNextPage endCursor } } } } } }"""
     first = await run(services, "guest", query)
     node = first.data["questions"]["edges"][0]["node"]
@@ -132,6 +132,8 @@ async def test_questions_filters_and_nested_pagination(services: Services) -> No
     second = await run(services, "guest", query, {"after": page["pageInfo"]["endCursor"]})
     page2 = second.data["questions"]["edges"][0]["node"]["answers"]
     assert len(page2["edges"]) == 1 and not page2["pageInfo"]["hasNextPage"]
+    # The total is the question's, on every page.
+    assert page["totalCount"] == page2["totalCount"] == 2
     bodies = {page["edges"][0]["node"]["body"], page2["edges"][0]["node"]["body"]}
     assert len(bodies) == 2
 

@@ -25,7 +25,7 @@ from gateway.schema.context import context_of
 from gateway.schema.nodes import resolve_node
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.payloads import ERRORS, INPUT, UserError
-from gateway.schema.types import AFTER, FIRST, Space
+from gateway.schema.types import AFTER, BEFORE, FIRST, LAST, Space
 from gateway.stores.cursors import SequencePosition
 from gateway.writes import ErrorCode
 
@@ -118,7 +118,10 @@ def notification_number(value: str) -> int | None:
 
 @strawberry.type
 class NotificationQueries:
-    @strawberry.field(description="Your notifications, newest first (none for guests).")
+    @strawberry.field(
+        description="Your notifications, newest first (none for guests): forward with "
+        "first/after, backward with last/before."
+    )
     async def notifications(
         self,
         info: Info,
@@ -127,28 +130,45 @@ class NotificationQueries:
         ] = False,
         first: FIRST = None,
         after: AFTER = None,
+        last: LAST = None,
+        before: BEFORE = None,
     ) -> relay.Connection[Notification]:
         ctx = context_of(info)
-        limit = page_size(first, ctx.settings)
-        before = SequencePosition.decode(after).number if after is not None else None
+        backward = last is not None or before is not None
+        if backward and (first is not None or after is not None):
+            raise InvalidArgument("page with first/after or with last/before, not both")
+        limit = (
+            page_size(last, ctx.settings, "last") if backward else page_size(first, ctx.settings)
+        )
+        cursor = before if backward else after
+        at = SequencePosition.decode(cursor).number if cursor is not None else None
         if ctx.principal.verified_email is None:
             return connection([], False, Notification.position, has_previous=False)
-        found = await ctx.records.notifications_for(
-            ctx.principal.id, unread_only=unread_only, before_id=before, limit=limit + 1
-        )
-        page = found[:limit]
+        if backward:
+            # Newer than the cursor, nearest first: the page just before it in the list.
+            found = await ctx.records.notifications_for(
+                ctx.principal.id, unread_only=unread_only, after_id=at or 0, limit=limit + 1
+            )
+            page = found[:limit][::-1]
+        else:
+            found = await ctx.records.notifications_for(
+                ctx.principal.id, unread_only=unread_only, before_id=at, limit=limit + 1
+            )
+            page = found[:limit]
         # Only what they can read now: access may have ended, or their token says less
         # than the mention assumed. Subjects load in one batch per store (DataLoader).
         subjects = await asyncio.gather(*(resolve_node(info, n.subject) for n in page))
         nodes = [Notification.of(n) for n, s in zip(page, subjects, strict=True) if s]
-        # The cursor is the last notification looked at, shown or not, so pages move on.
-        end = SequencePosition(page[-1].id).encode() if page else None
+        # The cursors are the first and last notifications looked at, shown or not, so
+        # pages move on either way.
+        more = len(found) > limit
         return connection(
             nodes,
-            len(found) > limit,
-            Notification.position,
-            has_previous=after is not None,
-            end_cursor=end,
+            has_next=cursor is not None if backward else more,
+            cursor_of=Notification.position,
+            has_previous=more if backward else cursor is not None,
+            start_cursor=SequencePosition(page[0].id).encode() if page else None,
+            end_cursor=SequencePosition(page[-1].id).encode() if page else None,
         )
 
 

@@ -53,6 +53,14 @@ AFTER = Annotated[
     str | None,
     strawberry.argument(description="Start after this cursor (an edge's, or pageInfo.endCursor)."),
 ]
+LAST = Annotated[
+    int | None,
+    strawberry.argument(description="How many, at most, from the end (paging backward)."),
+]
+BEFORE = Annotated[
+    str | None,
+    strawberry.argument(description="End before this cursor (an edge's, or pageInfo.startCursor)."),
+]
 UNANSWERED = Annotated[bool, strawberry.argument(description="Only those with no accepted answer.")]
 TAG = Annotated[str | None, strawberry.argument(description="Only those with this tag.")]
 FEATURED = Annotated[bool, strawberry.argument(description="Only those a moderator featured.")]

@@ -59,7 +59,7 @@ def authors_in_scope(
         who.append(users.c.id.in_(native))
     if emails:
         who.append(and_(users.c.email.in_(emails), users.c.email_verified))
-    return select(users.c.id).where(or_(*who), or_(exists(question), exists(answer)))
+    return select(users.c.id, users.c.email).where(or_(*who), or_(exists(question), exists(answer)))
 
 
 class AuthorsInScope(SqlStore):
@@ -71,4 +71,9 @@ class AuthorsInScope(SqlStore):
         """Users among ``ids`` or with these verified emails that wrote content in scope."""
         wanted = sorted({e.strip().lower() for e in emails if e.strip()})
         stmt = authors_in_scope(ids, wanted, scope)
-        return set() if stmt is None else {str(row.id) for row in await self._all(stmt)}
+        asked, matched = set(ids), set(wanted)
+        found: set[str] = set()
+        for row in [] if stmt is None else await self._all(stmt):
+            found |= {str(row.id)} & asked
+            found |= {(row.email or "").lower()} & matched
+        return found

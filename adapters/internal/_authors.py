@@ -77,7 +77,7 @@ def authors_in_scope(
         who.append(profiles.c.id.in_(native))
     if emails:
         who.append(profiles.c.email.in_(emails))
-    return select(profiles.c.id).where(
+    return select(profiles.c.id, profiles.c.email).where(
         or_(*who), or_(exists(question), exists(answer), exists(feedback))
     )
 
@@ -91,4 +91,9 @@ class AuthorsInScope(SqlStore):
         """Profiles among ``ids`` or with these emails that wrote content in scope."""
         wanted = sorted({e.strip().lower() for e in emails if e.strip()})
         stmt = authors_in_scope(ids, wanted, scope)
-        return set() if stmt is None else {str(row.id) for row in await self._all(stmt)}
+        asked, matched = set(ids), set(wanted)
+        found: set[str] = set()
+        for row in [] if stmt is None else await self._all(stmt):
+            found |= {str(row.id)} & asked
+            found |= {(row.email or "").lower()} & matched
+        return found

@@ -13,7 +13,6 @@ from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
 from gateway.schema.invitations import Invitation
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
-from gateway.stores.guard import guarded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -71,19 +70,21 @@ async def _person(ctx: Context, ref: ids.NodeRef) -> DomainPerson | None:
 
 
 async def _authored_in_scope(ctx: Context, person: DomainPerson) -> bool:
-    """Whether the person wrote anything in the caller's read scope, in any store: one
-    statement per store, by their profile id there or their verified email (one person
-    spans both stores by email, and is named by one id)."""
-    emails = [person.email] if person.email else []
-    calls = []
-    for name, store in ctx.stores.items():
-        scope = ctx.read_scope.for_store(name)
-        if scope.empty:
+    """Whether the person wrote anything in the caller's read scope, in any store: by their
+    profile id there or their verified email (one person spans both stores by email, and
+    is named by one id). Batched: one statement per store for every node of the request."""
+    keys = []
+    for name in ctx.stores:
+        if ctx.read_scope.for_store(name).empty:
             continue
-        own = [person.id] if name is person.store else []
-        if own or emails:
-            calls.append(guarded(name, store.authors_in_scope(own, emails, scope)))
-    for result in await asyncio.gather(*calls, return_exceptions=True):
+        if name is person.store:
+            keys.append((name, "id", person.id))
+        if person.email:
+            keys.append((name, "email", person.email))
+    results = await asyncio.gather(
+        *(ctx.loaders.authored.load(key) for key in keys), return_exceptions=True
+    )
+    for result in results:
         if isinstance(result, StoreDown):
             continue  # that store's content is not shown either
         if isinstance(result, BaseException):

@@ -294,10 +294,10 @@ class StoreReads(StoreRole, Protocol):
     async def authors_in_scope(
         self, ids: Sequence[str], emails: Sequence[str], scope: StoreScope
     ) -> set[str]:
-        """The people among ``ids``, or with these verified emails (compared lower-cased),
-        who wrote a question, an answer or feedback in scope (hidden content only where
-        ``scope.reveal`` admits): those the principal is shown as an author, whose profile
-        ``node(id)`` answers for them too. One statement."""
+        """Which of ``ids``, and of these verified emails (answered lower-cased), name
+        someone who wrote a question, an answer or feedback in scope (hidden content only
+        where ``scope.reveal`` admits): those the principal is shown as an author, whose
+        profile ``node(id)`` answers for them too. One statement."""
 
 
 @runtime_checkable

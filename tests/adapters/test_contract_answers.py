@@ -209,7 +209,11 @@ async def test_authors_in_scope_are_the_authors_the_scoped_reads_show(
     by_email = await store.authors_in_scope(
         [], [f" {p.email.upper()} " for p in everyone.values() if p.email], scope
     )
-    assert by_email == expected
+    emails = {p.id: p.email for p in everyone.values()}
+    assert by_email == {emails[i] for i in expected}
+    # Both at once: each asked id and email answered as itself.
+    both = await store.authors_in_scope(ids[:1], [emails[ids[-1]]], scope)
+    assert both == ({ids[0]} & expected) | ({emails[ids[-1]]} if ids[-1] in expected else set())
     assert await store.authors_in_scope([], [], scope) == set()
 
 

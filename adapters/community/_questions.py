@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 
 from adapters._base import ScopeColumns
 from adapters._joined import grouped, with_tags
@@ -42,6 +42,7 @@ __all__ = [
     "question_select",
     "questions_with_tags",
     "set_pinned",
+    "since",
 ]
 
 # The first post of a topic is the question's body; later posts are its answers.
@@ -196,8 +197,16 @@ def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
     return _scoped(scope).where(topics.c.id.in_(wanted))
 
 
-def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
-    """Topics in scope whose title or first post contains ``text`` literally, newest first."""
+def since(after: TimeCursor | None) -> ColumnElement[bool]:
+    """Topics after ``after`` (newest first); raises InvalidCursor for a forged one."""
+    return after_time(after, topics.c.created_at, topics.c.id)
+
+
+def matching(
+    scope: StoreScope, text: str, limit: int, after: ColumnElement[bool] | None = None
+) -> Select[Any]:
+    """Topics in scope whose title or first post contains ``text`` literally, newest first
+    (``after``: a :func:`since` condition)."""
     # autoescape makes % and _ literal. SQLite's lower() folds ASCII only, so
     # non-ASCII case-insensitivity there is best effort.
     needle = text.lower()
@@ -206,6 +215,7 @@ def matching(scope: StoreScope, text: str, limit: int) -> Select[Any]:
             func.lower(topics.c.title).contains(needle, autoescape=True),
             func.lower(first_post.c.raw).contains(needle, autoescape=True),
         ),
+        true() if after is None else after,
     )
     return stmt.order_by(*_NEWEST_FIRST).limit(limit)
 

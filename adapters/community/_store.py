@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from adapters._base import SqlStore
 from adapters._ranked import empty_pages, pages_per_parent
 from adapters._sql import (
     handle_candidates,
@@ -35,6 +34,7 @@ from adapters.community import (
     _tags,
 )
 from adapters.community._absent import Absent
+from adapters.community._authors import AuthorsInScope
 from adapters.community._rows import STORE
 from adapters.community._tables import categories, metadata, topics
 from gateway.domain.model import Page, Space
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class CommunityStore(Absent, SqlStore):
+class CommunityStore(Absent, AuthorsInScope):
     """The public customer forum (Discourse-shaped tables) as a gateway store."""
 
     name = STORE
@@ -194,12 +194,16 @@ class CommunityStore(Absent, SqlStore):
             found = await _questions.questions_with_tags(conn, stmt, scope)
         return {q.id: q for q in found}
 
-    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
-        """Topics in scope whose title or first post contains ``text`` literally, newest first."""
+    async def search_questions(
+        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    ) -> list[Question]:
+        """Topics in scope whose title or first post contains ``text`` literally, newest first
+        (after ``after``)."""
+        since = _questions.since(after)  # before deciding not to query: a forged one raises
         if scope.empty or limit <= 0:
             return []
         async with self._connect() as conn:
-            stmt = _questions.matching(scope, text, limit)
+            stmt = _questions.matching(scope, text, limit, since)
             return await _questions.questions_with_tags(conn, stmt, scope)
 
     async def answers_for_questions(

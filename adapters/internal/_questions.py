@@ -181,10 +181,14 @@ def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
     return questions_in(scope).where(forum_topics.c.id.in_(native))
 
 
-def search(scope: StoreScope, text: str, limit: int) -> Select[Any] | None:
+def search(
+    scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+) -> Select[Any] | None:
     """Question topics in scope whose subject or content contains ``text`` literally,
-    newest first; None when the scope admits none."""
+    newest first (after ``after``); None when the scope admits none (after checking the
+    cursor, so a forged one is refused even then)."""
     check_limit(limit)
+    since = after_time(after, forum_topics.c.created_at, forum_topics.c.id)
     if scope.empty:
         return None
     needle = text.lower()
@@ -194,7 +198,8 @@ def search(scope: StoreScope, text: str, limit: int) -> Select[Any] | None:
             or_(
                 func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
                 func.lower(forum_topics.c.content).contains(needle, autoescape=True),
-            )
+            ),
+            since,
         )
         .order_by(*_NEWEST_FIRST)
         .limit(limit)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from adapters._base import SqlStore
 from adapters._ranked import empty_pages, pages_per_parent
 from adapters._sql import handle_candidates, inserted_id, native_or_missing, page
 from adapters.internal import (
@@ -27,6 +26,7 @@ from adapters.internal import (
     _spaces,
     _writes,
 )
+from adapters.internal._authors import AuthorsInScope
 from adapters.internal._demo import write_demo
 from adapters.internal._shared import STORE, str_or_none
 from adapters.internal._tables import communities, metadata
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(SqlStore):
+class InternalStore(AuthorsInScope):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE
@@ -190,9 +190,11 @@ class InternalStore(SqlStore):
         stmt = _questions.by_ids(ids, scope)
         return {} if stmt is None else {q.id: q for q in await self._load_questions(stmt, scope)}
 
-    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+    async def search_questions(
+        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    ) -> list[Question]:
         """Question topics in scope whose subject or content contains ``text`` literally."""
-        stmt = _questions.search(scope, text, limit)
+        stmt = _questions.search(scope, text, limit, after)
         return [] if stmt is None else await self._load_questions(stmt, scope)
 
     async def answers_for_questions(

@@ -62,6 +62,7 @@ from gateway.runtime.services import Services, load_policy, open_stores, start_p
 from gateway.schema import build_admin_schema, build_schema
 from gateway.schema.admin import AdminContext
 from gateway.schema.context import Context, build_context
+from gateway.schema.sdl import schema_file
 from gateway.stores.guard import STORE_FAILURES, CircuitOpen, GuardedStore, StoreSlow
 
 if TYPE_CHECKING:
@@ -383,6 +384,9 @@ def create_app(
         routes=[
             Route("/", home_page(settings, dev_issuer=settings.dev_issuer), methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql/schema.graphql", schema_file(graphql.schema, settings), methods=["GET"]
+            ),
             Route("/admin/graphql", admin_graphql, methods=["POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),

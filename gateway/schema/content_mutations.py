@@ -8,7 +8,7 @@ refused write changes nothing.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,7 +20,10 @@ from gateway.domain.permissions import Action, Resource
 from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.payloads import (
+    ERRORS,
+    INPUT,
     KEY_DESCRIPTION,
+    MENTIONS,
     MentionReport,
     UserError,
     arguments,
@@ -33,71 +36,83 @@ from gateway.schema.types import Answer, Feedback, Question
 from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
 
 
-@strawberry.input
+@strawberry.input(description="A new question.")
 class AskQuestionInput:
-    space_id: strawberry.ID
-    title: str
-    body: str
-    tags: list[str] = strawberry.field(default_factory=list)
+    space_id: strawberry.ID = strawberry.field(description="The space to ask in (its node id).")
+    title: str = strawberry.field(description="Its title.")
+    body: str = strawberry.field(description="Its text; @handle mentions notify people.")
+    tags: list[str] = strawberry.field(default_factory=list, description="Its tags.")
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The question asked, or why not.")
 class AskQuestionPayload:
-    question: Question | None = None
-    mentions: MentionReport = strawberry.field(default_factory=MentionReport)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    question: Question | None = strawberry.field(
+        default=None, description="The new question; null on errors."
+    )
+    mentions: MentionReport = strawberry.field(default_factory=MentionReport, description=MENTIONS)
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="A new answer.")
 class AnswerQuestionInput:
-    question_id: strawberry.ID
-    body: str
+    question_id: strawberry.ID = strawberry.field(description="The question (its node id).")
+    body: str = strawberry.field(description="Its text; @handle mentions notify people.")
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The answer written, or why not.")
 class AnswerQuestionPayload:
-    answer: Answer | None = None
-    mentions: MentionReport = strawberry.field(default_factory=MentionReport)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    answer: Answer | None = strawberry.field(
+        default=None, description="The new answer; null on errors."
+    )
+    mentions: MentionReport = strawberry.field(default_factory=MentionReport, description=MENTIONS)
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The answer to accept.")
 class AcceptAnswerInput:
-    answer_id: strawberry.ID
+    answer_id: strawberry.ID = strawberry.field(description="The answer (its node id).")
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The question and its accepted answer, or why not.")
 class AcceptAnswerPayload:
-    question: Question | None = None
-    answer: Answer | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    question: Question | None = strawberry.field(
+        default=None, description="The question, now answered; null on errors."
+    )
+    answer: Answer | None = strawberry.field(
+        default=None, description="The answer, now accepted; null on errors."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Feedback on a prototype.")
 class PostFeedbackInput:
-    prototype_id: strawberry.ID
+    prototype_id: strawberry.ID = strawberry.field(description="The prototype (its node id).")
     rating: int = strawberry.field(description="1 (poor) to 5 (excellent).")
-    body: str
+    body: str = strawberry.field(description="What you think; @handle mentions notify people.")
     internal_note: str | None = strawberry.field(
         default=None, description="Seen by employees only; only employees may write one."
     )
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The feedback given, or why not.")
 class PostFeedbackPayload:
-    feedback: Feedback | None = None
-    mentions: MentionReport = strawberry.field(default_factory=MentionReport)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    feedback: Feedback | None = strawberry.field(
+        default=None, description="The new feedback; null on errors."
+    )
+    mentions: MentionReport = strawberry.field(default_factory=MentionReport, description=MENTIONS)
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 @strawberry.type
 class ContentMutations:
     @strawberry.mutation(description="Ask a question in a space.")
-    async def ask_question(self, info: Info, input: AskQuestionInput) -> AskQuestionPayload:
+    async def ask_question(
+        self, info: Info, input: Annotated[AskQuestionInput, INPUT]
+    ) -> AskQuestionPayload:
         ctx = context_of(info)
         try:
             author = writes.author_of(ctx.caller)
@@ -148,7 +163,7 @@ class ContentMutations:
 
     @strawberry.mutation(description="Answer a question.")
     async def answer_question(
-        self, info: Info, input: AnswerQuestionInput
+        self, info: Info, input: Annotated[AnswerQuestionInput, INPUT]
     ) -> AnswerQuestionPayload:
         ctx = context_of(info)
         try:
@@ -196,7 +211,9 @@ class ContentMutations:
         description="Accept an answer: the asker, a space owner or a moderator. The question "
         "is then answered (and leaves `questions(unanswered: true)`)."
     )
-    async def accept_answer(self, info: Info, input: AcceptAnswerInput) -> AcceptAnswerPayload:
+    async def accept_answer(
+        self, info: Info, input: Annotated[AcceptAnswerInput, INPUT]
+    ) -> AcceptAnswerPayload:
         ctx = context_of(info)
         try:
             writes.author_of(ctx.caller)
@@ -251,7 +268,9 @@ class ContentMutations:
         )
 
     @strawberry.mutation(description="Give feedback on a prototype.")
-    async def post_feedback(self, info: Info, input: PostFeedbackInput) -> PostFeedbackPayload:
+    async def post_feedback(
+        self, info: Info, input: Annotated[PostFeedbackInput, INPUT]
+    ) -> PostFeedbackPayload:
         ctx = context_of(info)
         try:
             author = writes.author_of(ctx.caller)

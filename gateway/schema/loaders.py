@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from gateway.domain.model import Answer, Feedback, Invitation, Prototype, Question, Space
     from gateway.policies.compiler import Authorizer
     from gateway.stores.interface import Store, StoreReads, TimeCursor
-    from gateway.stores.scope import StoreScope
+    from gateway.stores.scope import Scope, StoreScope
 
 K = TypeVar("K", bound=tuple)
 V = TypeVar("V")
@@ -186,7 +186,40 @@ class Loaders:
         self.invitations: Loader[Ref, list[Invitation]] = Loader(
             _grouped(stores, lambda s, _a, ids: s.invitations_for_spaces(ids), missing=list)
         )
+        # Unscoped, like invitations per space: the caller checks the space's manage_members.
+        self.invitation: Loader[Ref, Invitation | None] = Loader(
+            _grouped(stores, lambda s, _a, ids: s.invitations_by_ids(ids), missing=lambda: None)
+        )
         self.person: Loader[Ref, Person | None] = Loader(self._load_people)
+        # Key (store, "id" or "email", value): whether it names an author of content in the
+        # principal's scope there; one statement per store for the whole batch.
+        self.authored: Loader[tuple[StoreName, str, str], bool] = Loader(
+            lambda keys: self._load_authored(scope, keys)
+        )
+
+    async def _load_authored(
+        self, scope: Scope, keys: Sequence[tuple[StoreName, str, str]]
+    ) -> list[bool | BaseException]:
+        wanted: dict[StoreName, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+        for store, kind, value in keys:
+            wanted[store][0 if kind == "id" else 1].append(value)
+        names = list(wanted)
+        results = await asyncio.gather(
+            *(
+                guarded(n, self.stores[n].authors_in_scope(*wanted[n], scope.for_store(n)))
+                for n in names
+            ),
+            return_exceptions=True,
+        )
+        found = dict(zip(names, results, strict=True))
+        out: list[bool | BaseException] = []
+        for store, kind, value in keys:
+            result = found[store]
+            if isinstance(result, BaseException):
+                out.append(result)
+            else:
+                out.append((value.lower() if kind == "email" else value) in result)
+        return out
 
     async def _load_people(self, keys: Sequence[Ref]) -> list[Person | BaseException | None]:
         """Profiles, with a community account linked to its internal profile by verified email:

@@ -8,6 +8,7 @@ else, in SQL; moderators keep seeing it, marked ``hidden: true``, and can show i
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -18,44 +19,52 @@ from gateway.domain.errors import InvalidId, StoreDown
 from gateway.domain.permissions import Action
 from gateway.records import Replay
 from gateway.schema.context import context_of
-from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of
+from gateway.schema.payloads import ERRORS, INPUT, KEY_DESCRIPTION, UserError, arguments, errors_of
 from gateway.schema.types import Answer, Question
 from gateway.writes import Checks, ErrorCode, Write, WriteRefused
 
 _POST_TYPES = ("Question", "Answer")
 
 
-@strawberry.input
+@strawberry.input(description="The post to hide or show.")
 class HidePostInput:
     post_id: strawberry.ID = strawberry.field(description="A question or an answer.")
     hidden: bool = strawberry.field(default=True, description="False shows it again.")
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The post as it now stands, or why not.")
 class HidePostPayload:
-    question: Question | None = None
-    answer: Answer | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    question: Question | None = strawberry.field(
+        default=None, description="The question, when the post was one."
+    )
+    answer: Answer | None = strawberry.field(
+        default=None, description="The answer, when the post was one."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The question to feature or stop featuring.")
 class FeaturePostInput:
-    question_id: strawberry.ID
+    question_id: strawberry.ID = strawberry.field(description="The question (its node id).")
     featured: bool = strawberry.field(default=True, description="False stops featuring it.")
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The question as it now stands, or why not.")
 class FeaturePostPayload:
-    question: Question | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    question: Question | None = strawberry.field(
+        default=None, description="The question; null on errors."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 @strawberry.type
 class ModerationMutations:
     @strawberry.mutation(description="Hide a post from everyone but moderators, or show it.")
-    async def hide_post(self, info: Info, input: HidePostInput) -> HidePostPayload:
+    async def hide_post(
+        self, info: Info, input: Annotated[HidePostInput, INPUT]
+    ) -> HidePostPayload:
         ctx = context_of(info)
         try:
             writes.author_of(ctx.caller)
@@ -107,7 +116,9 @@ class ModerationMutations:
         return HidePostPayload(question=Question.of(now_post))
 
     @strawberry.mutation(description="Feature a question (listed by `featured: true`), or stop.")
-    async def feature_post(self, info: Info, input: FeaturePostInput) -> FeaturePostPayload:
+    async def feature_post(
+        self, info: Info, input: Annotated[FeaturePostInput, INPUT]
+    ) -> FeaturePostPayload:
         ctx = context_of(info)
         try:
             writes.author_of(ctx.caller)

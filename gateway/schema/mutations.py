@@ -10,7 +10,10 @@ from gateway.schema.notifications import NotificationMutations
 from gateway.schema.space_mutations import SpaceMutations
 
 
-@strawberry.type
+@strawberry.type(
+    description="Writes. Each takes an input and returns a payload whose `errors` say why it "
+    "did not happen; a refused write changes nothing. Send an idempotencyKey to retry safely."
+)
 class Mutation(ContentMutations, SpaceMutations, ModerationMutations, NotificationMutations):
     """Writes. Each takes an input and returns a payload whose ``errors`` say why it did not
     happen; a refused write changes nothing."""

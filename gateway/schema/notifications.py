@@ -19,13 +19,14 @@ from strawberry.relay import GlobalID, GlobalIDValueError
 from strawberry.types import Info
 
 from gateway.domain import ids
-from gateway.domain.errors import InvalidArgument, InvalidCursor, InvalidId
+from gateway.domain.errors import InvalidArgument, InvalidId
 from gateway.records import Notification as Record
 from gateway.schema.context import context_of
 from gateway.schema.nodes import resolve_node
 from gateway.schema.pagination import connection, page_size
-from gateway.schema.payloads import UserError
-from gateway.schema.types import Space
+from gateway.schema.payloads import ERRORS, INPUT, UserError
+from gateway.schema.types import AFTER, BEFORE, FIRST, LAST, Space
+from gateway.stores.cursors import SequencePosition
 from gateway.writes import ErrorCode
 
 if TYPE_CHECKING:
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
 # How often a subscriber looks for notifications written by other replicas.
 POLL_SECONDS = 1.0
 MAX_MARK = 100
-
-
-def _notification_id(record_id: int) -> str:
-    return str(GlobalID("Notification", str(record_id)))
 
 
 def _record_id(value: str, field: str = "ids") -> int:
@@ -50,19 +47,22 @@ def _record_id(value: str, field: str = "ids") -> int:
         raise InvalidId(value, "Notification") from None
 
 
-@strawberry.type(description="Something that happened that concerns you: a mention, so far.")
-class Notification:
-    id: strawberry.ID
-    kind: str
-    created_at: datetime
-    read: bool
+@strawberry.type(
+    description="Something that happened that concerns you: a mention, so far. Only its "
+    "recipient sees it (node answers null for anyone else)."
+)
+class Notification(relay.Node):
+    nid: relay.NodeID[str]
+    kind: str = strawberry.field(description="What happened: `mention` (so far the only kind).")
+    created_at: datetime = strawberry.field(description="When it happened.")
+    read: bool = strawberry.field(description="Whether you marked it read.")
     actor_name: str = strawberry.field(description="Who did it, as they were named then.")
     _record: strawberry.Private[Record]
 
     @classmethod
     def of(cls, record: Record) -> Notification:
         return cls(
-            id=strawberry.ID(_notification_id(record.id)),
+            nid=str(record.id),
             kind=record.kind,
             created_at=record.created_at,
             read=record.read_at is not None,
@@ -70,8 +70,15 @@ class Notification:
             _record=record,
         )
 
+    @strawberry.field(
+        description="Where it stands in your notifications: resume after it with "
+        "notificationAdded(after:) or notifications(after:) (its edge's cursor too)."
+    )
     def cursor(self) -> str:
-        return str(self._record.id)
+        return self.position()
+
+    def position(self) -> str:
+        return SequencePosition(self._record.id).encode()
 
     @strawberry.field(description="What it is about; null when you may no longer see it.")
     async def subject(self, info: Info) -> relay.Node | None:
@@ -84,64 +91,107 @@ class Notification:
         return Space.of(found) if found is not None else None
 
 
+async def notification_node(info: Info, number: int) -> Notification | None:
+    """``node(id)`` for a notification: the caller's own only, while they can read its
+    subject (as their list shows it)."""
+    ctx = context_of(info)
+    if ctx.principal.verified_email is None:
+        return None
+    found = await ctx.records.notifications_for(ctx.principal.id, before_id=number + 1, limit=1)
+    if not found or found[0].id != number:
+        return None  # not theirs, or none: answered alike
+    if await resolve_node(info, found[0].subject) is None:
+        return None
+    return Notification.of(found[0])
+
+
+def notification_number(value: str) -> int | None:
+    """The row number of a Notification global id; None when it names another type."""
+    try:
+        gid = GlobalID.from_id(value)
+    except (GlobalIDValueError, ValueError, UnicodeDecodeError):
+        return None
+    if gid.type_name != "Notification":
+        return None
+    return _record_id(value)
+
+
 @strawberry.type
 class NotificationQueries:
-    @strawberry.field(description="Your notifications, newest first (none for guests).")
+    @strawberry.field(
+        description="Your notifications, newest first (none for guests): forward with "
+        "first/after, backward with last/before."
+    )
     async def notifications(
         self,
         info: Info,
-        unread_only: bool = False,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[Notification]:  # type: ignore[type-var]  # not a Node: see pagination.N
+        unread_only: Annotated[
+            bool, strawberry.argument(description="Only those you have not marked read.")
+        ] = False,
+        first: FIRST = None,
+        after: AFTER = None,
+        last: LAST = None,
+        before: BEFORE = None,
+    ) -> relay.Connection[Notification]:
         ctx = context_of(info)
-        limit = page_size(first, ctx.settings)
-        before = None
-        if after is not None:
-            # ASCII digits only ('¹' is a digit to str.isdigit), and no more than a row id
-            # can have (a larger number overflows the database's integer).
-            if not (after.isascii() and after.isdigit() and len(after) <= 18):
-                raise InvalidCursor(after)
-            before = int(after)
-        if ctx.principal.verified_email is None:
-            return connection([], False, Notification.cursor, has_previous=False)
-        found = await ctx.records.notifications_for(
-            ctx.principal.id, unread_only=unread_only, before_id=before, limit=limit + 1
+        backward = last is not None or before is not None
+        if backward and (first is not None or after is not None):
+            raise InvalidArgument("page with first/after or with last/before, not both")
+        limit = (
+            page_size(last, ctx.settings, "last") if backward else page_size(first, ctx.settings)
         )
-        page = found[:limit]
+        cursor = before if backward else after
+        at = SequencePosition.decode(cursor).number if cursor is not None else None
+        if ctx.principal.verified_email is None:
+            return connection([], False, Notification.position, has_previous=False)
+        if backward:
+            # Newer than the cursor, nearest first: the page just before it in the list.
+            found = await ctx.records.notifications_for(
+                ctx.principal.id, unread_only=unread_only, after_id=at or 0, limit=limit + 1
+            )
+            page = found[:limit][::-1]
+        else:
+            found = await ctx.records.notifications_for(
+                ctx.principal.id, unread_only=unread_only, before_id=at, limit=limit + 1
+            )
+            page = found[:limit]
         # Only what they can read now: access may have ended, or their token says less
         # than the mention assumed. Subjects load in one batch per store (DataLoader).
         subjects = await asyncio.gather(*(resolve_node(info, n.subject) for n in page))
         nodes = [Notification.of(n) for n, s in zip(page, subjects, strict=True) if s]
-        # The cursor is the last notification looked at, shown or not, so pages move on.
-        end = str(page[-1].id) if page else None
+        # The cursors are the first and last notifications looked at, shown or not, so
+        # pages move on either way.
+        more = len(found) > limit
         return connection(
             nodes,
-            len(found) > limit,
-            Notification.cursor,
-            has_previous=after is not None,
-            end_cursor=end,
+            has_next=cursor is not None if backward else more,
+            cursor_of=Notification.position,
+            has_previous=more if backward else cursor is not None,
+            start_cursor=SequencePosition(page[0].id).encode() if page else None,
+            end_cursor=SequencePosition(page[-1].id).encode() if page else None,
         )
 
 
-@strawberry.input
+@strawberry.input(description="Which of your notifications to mark read.")
 class MarkNotificationsReadInput:
     ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="These notifications; leave out to mark all of yours read."
     )
 
 
-@strawberry.type
+@strawberry.type(description="How many were marked, or why not.")
 class MarkNotificationsReadPayload:
-    marked: int = 0
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    marked: int = strawberry.field(
+        default=0, description="How many of yours were unread and are now read."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 @strawberry.type
 class NotificationMutations:
     @strawberry.mutation(description="Mark your notifications read (others' are not yours).")
     async def mark_notifications_read(
-        self, info: Info, input: MarkNotificationsReadInput
+        self, info: Info, input: Annotated[MarkNotificationsReadInput, INPUT]
     ) -> MarkNotificationsReadPayload:
         ctx = context_of(info)
         if ctx.principal.verified_email is None:
@@ -165,7 +215,7 @@ class NotificationMutations:
         return MarkNotificationsReadPayload(marked=marked)
 
 
-@strawberry.type
+@strawberry.type(description="Events pushed over a websocket (graphql-transport-ws on /graphql).")
 class Subscription:
     @strawberry.subscription(
         description="Your new notifications as they arrive (graphql-transport-ws on /graphql; "
@@ -177,8 +227,9 @@ class Subscription:
         after: Annotated[
             str | None,
             strawberry.argument(
-                description="Resume after this notification's cursor (a reconnecting client "
-                "passes the last one it saw); without it, only what arrives from now on."
+                description="Resume after this cursor (a reconnecting client passes the "
+                "`cursor` of the last notification it saw); without it, only what arrives "
+                "from now on."
             ),
         ] = None,
     ) -> AsyncGenerator[Notification, None]:
@@ -187,11 +238,7 @@ class Subscription:
             raise InvalidArgument("log in with a verified email address to subscribe")
         recipient = ctx.principal.id
         if after is not None:
-            # ASCII digits only ('¹' is a digit to str.isdigit), and no more than a row id
-            # can have (a larger number overflows the database's integer).
-            if not (after.isascii() and after.isdigit() and len(after) <= 18):
-                raise InvalidCursor(after)
-            last = int(after)
+            last = SequencePosition.decode(after).number
         else:
             last = await ctx.records.latest_notification_id(recipient)
         while True:

@@ -10,8 +10,9 @@ import strawberry
 
 from gateway.domain import ids
 from gateway.domain.errors import StoreDown
+from gateway.schema.enums import UserErrorCode
 from gateway.stores.guard import STORE_FAILURES, guarded
-from gateway.writes import ErrorCode, WriteRefused, audit_refusal
+from gateway.writes import WriteRefused, audit_refusal
 from gateway.writes.mentions import handles_in, notify_mentions
 
 if TYPE_CHECKING:
@@ -22,15 +23,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.mentions")
 
-# Registered in place (see gateway.schema.types.Store); the alias is the type annotations use.
-strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a write failed.")
-UserErrorCode = ErrorCode
-
 
 @strawberry.type(description="A problem with a write, meant to be shown to the user.")
 class UserError:
-    code: UserErrorCode
-    message: str
+    code: UserErrorCode = strawberry.field(description="What kind of problem, for code.")
+    message: str = strawberry.field(description="What went wrong, in words for the user.")
     field: str | None = strawberry.field(
         default=None, description="The input field at fault, if one is."
     )
@@ -68,6 +65,9 @@ async def mention(ctx: Context, space: Space, subject_id: str, *texts: str) -> M
 
 
 KEY_DESCRIPTION = "Send the same key again to retry safely: the write happens once."
+ERRORS = "Why it did not happen, meant for the user; empty when it did."
+MENTIONS = "Who the @mentions reached (notified only where they may read the space)."
+INPUT = strawberry.argument(description="What to write (see the input type's fields).")
 
 
 def arguments(value: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
@@ -11,29 +13,50 @@ from gateway.domain.errors import InvalidArgument
 from gateway.domain.model import StoreName
 from gateway.schema.context import context_of
 from gateway.schema.nodes import resolve_node
-from gateway.schema.notifications import NotificationQueries
+from gateway.schema.notifications import (
+    NotificationQueries,
+    notification_node,
+    notification_number,
+)
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.types import (
+    AFTER,
+    FEATURED,
+    FIRST,
+    TAG,
+    UNANSWERED,
     Question,
     Space,
     SpaceKind,
     Store,
-    Viewer,
     questions_connection,
 )
+from gateway.schema.viewer import Viewer
 from gateway.stores import federation
-from gateway.stores.cursors import NamePosition
+from gateway.stores.cursors import NamePosition, TimePosition
 
 MAX_SEARCH_TEXT = 200
 
 
-@strawberry.type
+ID_ARG = Annotated[strawberry.ID, strawberry.argument(description="Its global id.")]
+STORE_ARG = Annotated[Store | None, strawberry.argument(description="Only this store's.")]
+KIND_ARG = Annotated[SpaceKind | None, strawberry.argument(description="Only this kind.")]
+SPACE_ARG = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="Only in this space (its node id); else both stores."),
+]
+
+
+@strawberry.type(
+    description="Reads: one scoped view over both stores. Whatever you may not see is "
+    "absent (null, or left out of lists), answered as if it did not exist."
+)
 class Query(NotificationQueries):
     @strawberry.field(description="Who you are to the gateway.")
     def viewer(self, info: Info) -> Viewer:
         p = context_of(info).principal
         return Viewer(
-            id=p.id,
+            id=strawberry.ID(p.id),
             display_name=p.display_name,
             roles=sorted(p.roles),
             issuer=p.issuer,
@@ -43,17 +66,20 @@ class Query(NotificationQueries):
         )
 
     @strawberry.field(description="Any object by global id; null when absent or not yours to see.")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+    async def node(self, info: Info, id: ID_ARG) -> relay.Node | None:
+        number = notification_number(id)
+        if number is not None:
+            return await notification_node(info, number)
         return await resolve_node(info, id)
 
     @strawberry.field(description="Spaces you may read, by store and name.")
     async def spaces(
         self,
         info: Info,
-        store: Store | None = None,
-        kind: SpaceKind | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        store: STORE_ARG = None,
+        kind: KIND_ARG = None,
+        first: FIRST = None,
+        after: AFTER = None,
     ) -> relay.Connection[Space]:
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
@@ -75,7 +101,7 @@ class Query(NotificationQueries):
         )
 
     @strawberry.field(description="One space by id; null when absent or not yours to see.")
-    async def space(self, info: Info, id: strawberry.ID) -> Space | None:
+    async def space(self, info: Info, id: ID_ARG) -> Space | None:
         ref = ids.decode(id, "Space")
         found = await context_of(info).loaders.space.load((ref.store, ref.native_id))
         return Space.of(found) if found else None
@@ -84,12 +110,12 @@ class Query(NotificationQueries):
     async def questions(
         self,
         info: Info,
-        space_id: strawberry.ID | None = None,
-        unanswered: bool = False,
-        tag: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        featured: bool = False,
+        space_id: SPACE_ARG = None,
+        unanswered: UNANSWERED = False,
+        tag: TAG = None,
+        first: FIRST = None,
+        after: AFTER = None,
+        featured: FEATURED = False,
     ) -> relay.Connection[Question]:
         space_ids = None
         if space_id is not None:
@@ -98,18 +124,36 @@ class Query(NotificationQueries):
         return await questions_connection(info, space_ids, first, after, unanswered, tag, featured)
 
     @strawberry.field(description="One question by id; null when absent or not yours to see.")
-    async def question(self, info: Info, id: strawberry.ID) -> Question | None:
+    async def question(self, info: Info, id: ID_ARG) -> Question | None:
         ref = ids.decode(id, "Question")
         found = await context_of(info).loaders.question.load((ref.store, ref.native_id))
         return Question.of(found) if found else None
 
-    @strawberry.field(description="Questions whose title or body contains the text, both stores.")
-    async def search(self, info: Info, text: str, first: int | None = None) -> list[Question]:
+    @strawberry.field(
+        description="Questions whose title or body contains the text, newest first, in both stores."
+    )
+    async def search(
+        self,
+        info: Info,
+        text: Annotated[
+            str,
+            strawberry.argument(
+                description=f"Matched literally, case-insensitively; 1 to {MAX_SEARCH_TEXT} "
+                "characters."
+            ),
+        ],
+        first: FIRST = None,
+        after: AFTER = None,
+    ) -> relay.Connection[Question]:
         ctx = context_of(info)
         text = text.strip()
         if not text or len(text) > MAX_SEARCH_TEXT:
             raise InvalidArgument(f"text must be 1 to {MAX_SEARCH_TEXT} characters")
         limit = page_size(first, ctx.settings)
-        merged = await federation.search_questions(ctx.stores, ctx.read_scope, text, limit)
+        position = TimePosition.decode(after) if after else None
+        merged = await federation.search_questions(
+            ctx.stores, ctx.read_scope, text, limit, position
+        )
         ctx.report(merged.failures, info.path.as_list())
-        return [Question.of(q) for q in merged.page.items]
+        nodes = [Question.of(q) for q in merged.page.items]
+        return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -22,16 +22,23 @@ from gateway.domain.errors import StoreDown
 from gateway.domain.model import Invitation as DomainInvitation
 from gateway.domain.model import Space as DomainSpace
 from gateway.domain.model import SpaceKind as DomainSpaceKind
-from gateway.domain.model import SpaceRole, StoreName
-from gateway.domain.model import Visibility as DomainVisibility
+from gateway.domain.model import StoreName
 from gateway.domain.permissions import EXTERNAL, Action, Persona, membership_resource
 from gateway.domain.principal import Principal
 from gateway.policies.compiler import Authorizer
 from gateway.records import Replay
 from gateway.schema.context import context_of
-from gateway.schema.invitations import Invitation, MemberRole
-from gateway.schema.payloads import KEY_DESCRIPTION, UserError, arguments, errors_of
-from gateway.schema.types import Space, SpaceKind, Store
+from gateway.schema.enums import SpaceKind, SpaceRole, Store, Visibility
+from gateway.schema.invitations import Invitation
+from gateway.schema.payloads import (
+    ERRORS,
+    INPUT,
+    KEY_DESCRIPTION,
+    UserError,
+    arguments,
+    errors_of,
+)
+from gateway.schema.types import Space
 from gateway.stores.guard import STORE_FAILURES, guarded
 from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
 
@@ -45,30 +52,34 @@ MAX_DESCRIPTION = 2_000
 INVITE_WINDOW = timedelta(hours=1)
 
 
-@strawberry.input
+@strawberry.input(description="A new space.")
 class CreateSpaceInput:
-    store: Store
-    kind: SpaceKind
-    name: str
-    visibility: str = strawberry.field(
-        description="open, restricted or shared (internal); public, members, trusted or "
-        "private (community)."
+    store: Store = strawberry.field(description="The store to create it in.")
+    kind: SpaceKind = strawberry.field(description="What it is for.")
+    name: str = strawberry.field(description="Its name (its address is made from it).")
+    visibility: Visibility = strawberry.field(
+        description="Who may find it: OPEN, RESTRICTED or SHARED (internal); PUBLIC, "
+        "MEMBERS, TRUSTED or PRIVATE (community); the policy decides who may create which."
     )
-    description: str = ""
+    description: str = strawberry.field(default="", description="What it is about.")
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The space created, or why not.")
 class CreateSpacePayload:
-    space: Space | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    space: Space | None = strawberry.field(
+        default=None, description="The new space, with you as its owner; null on errors."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Whom to invite, where, as what.")
 class InviteToSpaceInput:
-    space_id: strawberry.ID
-    email: str
-    role: MemberRole
+    space_id: strawberry.ID = strawberry.field(description="The space (its node id).")
+    email: str = strawberry.field(description="The address to invite.")
+    role: SpaceRole = strawberry.field(
+        description="The role it gives; the policy decides which each kind of invitee may get."
+    )
     expires_at: datetime | None = strawberry.field(
         default=None,
         description="Required for externals; at most invitations.max_days ahead.",
@@ -76,29 +87,35 @@ class InviteToSpaceInput:
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="The invitation written, or why not.")
 class InvitationPayload:
-    invitation: Invitation | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    invitation: Invitation | None = strawberry.field(
+        default=None, description="The invitation as it now stands; null on errors."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The invitation to withdraw.")
 class RevokeInvitationInput:
-    invitation_id: strawberry.ID
+    invitation_id: strawberry.ID = strawberry.field(description="Its node id.")
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.input
+@strawberry.input(description="Whom to remove from which space.")
 class RemoveMemberInput:
-    space_id: strawberry.ID
-    person_id: strawberry.ID
+    space_id: strawberry.ID = strawberry.field(description="The space (its node id).")
+    person_id: strawberry.ID = strawberry.field(
+        description="The member (a Person id, from either store: one person spans both)."
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
-@strawberry.type
+@strawberry.type(description="Whether a membership ended, or why not.")
 class RemoveMemberPayload:
-    removed: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    removed: bool = strawberry.field(
+        default=False, description="True when they were a member and are no more."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description=ERRORS)
 
 
 def slug_of(name: str) -> str:
@@ -134,7 +151,9 @@ class SpaceMutations:
         description="Create a space; you become its owner. Employees create internal spaces, "
         "community managers community ones (policy action create_space)."
     )
-    async def create_space(self, info: Info, input: CreateSpaceInput) -> CreateSpacePayload:
+    async def create_space(
+        self, info: Info, input: Annotated[CreateSpaceInput, INPUT]
+    ) -> CreateSpacePayload:
         ctx = context_of(info)
         try:
             author = writes.author_of(ctx.caller)
@@ -148,18 +167,7 @@ class SpaceMutations:
                 checks.problems.append(
                     writes.Problem(ErrorCode.INVALID, "name needs a letter or digit", "name")
                 )
-            try:
-                visibility = DomainVisibility(input.visibility)
-            except ValueError:
-                visibility = DomainVisibility.OPEN
-                known = ", ".join(v.value for v in DomainVisibility)
-                checks.problems.append(
-                    writes.Problem(
-                        ErrorCode.INVALID,
-                        f"visibility is one of {known}, not {input.visibility[:40]!r}",
-                        "visibility",
-                    )
-                )
+            visibility = input.visibility
             key = checks.key(input.idempotency_key)
             checks.done()
             store_name = StoreName(input.store)
@@ -218,7 +226,9 @@ class SpaceMutations:
         description="Invite an email address to a space with a role (space owners; policy "
         "action invite). Binds when that person logs in with the verified email."
     )
-    async def invite_to_space(self, info: Info, input: InviteToSpaceInput) -> InvitationPayload:
+    async def invite_to_space(
+        self, info: Info, input: Annotated[InviteToSpaceInput, INPUT]
+    ) -> InvitationPayload:
         ctx = context_of(info)
         try:
             author = writes.author_of(ctx.caller)
@@ -327,7 +337,7 @@ class SpaceMutations:
         "the membership it made ends with the person's next request."
     )
     async def revoke_invitation(
-        self, info: Info, input: RevokeInvitationInput
+        self, info: Info, input: Annotated[RevokeInvitationInput, INPUT]
     ) -> InvitationPayload:
         ctx = context_of(info)
         try:
@@ -378,7 +388,9 @@ class SpaceMutations:
         description="End someone's membership of a space (policy action manage_members); it "
         "takes effect on their next request."
     )
-    async def remove_member(self, info: Info, input: RemoveMemberInput) -> RemoveMemberPayload:
+    async def remove_member(
+        self, info: Info, input: Annotated[RemoveMemberInput, INPUT]
+    ) -> RemoveMemberPayload:
         ctx = context_of(info)
         try:
             writes.author_of(ctx.caller)

@@ -7,7 +7,6 @@ back null when denied.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,10 +16,12 @@ from strawberry.types import Info
 
 from gateway.domain import model as domain
 from gateway.domain.ids import node_id
-from gateway.domain.model import SpaceRole, StoreName
-from gateway.domain.permissions import PEOPLE, Action, Resource
+from gateway.domain.model import StoreName
+from gateway.domain.permissions import Action, Resource
 from gateway.schema.context import context_of
+from gateway.schema.enums import SpaceKind, SpaceRole, Store, Visibility
 from gateway.schema.pagination import connection, page_size
+from gateway.schema.people import Person, person_view
 from gateway.stores import federation
 from gateway.stores.cursors import NamePosition, TimePosition
 
@@ -30,64 +31,41 @@ if TYPE_CHECKING:
     from gateway.schema.invitations import Invitation
 
 
-# strawberry.enum registers a domain enum in place and returns the same class; naming that
-# class by plain assignment lets type checkers read the names as types in annotations.
-strawberry.enum(domain.SpaceKind, description="What a space is for.")
-strawberry.enum(domain.StoreName, name="Store", description="Which store holds it.")
-SpaceKind = domain.SpaceKind
-Store = domain.StoreName
+__all__ = [
+    "Answer",
+    "Feedback",
+    "Person",
+    "Prototype",
+    "Question",
+    "Space",
+    "SpaceKind",
+    "SpaceRole",
+    "Store",
+    "questions_connection",
+]
 
-
-@strawberry.enum(description="The viewer's role in a space.")
-class ViewerRole(enum.Enum):
-    OWNER = "space_owner"
-    MEMBER = "space_member"
-    GUEST = "space_guest"
-
+AUTHOR = "Who wrote it; null when their profile is gone. `node` answers their id for you too."
+FIRST = Annotated[
+    int | None,
+    strawberry.argument(description="How many, at most (default and maximum set by the gateway)."),
+]
+AFTER = Annotated[
+    str | None,
+    strawberry.argument(description="Start after this cursor (an edge's, or pageInfo.endCursor)."),
+]
+LAST = Annotated[
+    int | None,
+    strawberry.argument(description="How many, at most, from the end (paging backward)."),
+]
+BEFORE = Annotated[
+    str | None,
+    strawberry.argument(description="End before this cursor (an edge's, or pageInfo.startCursor)."),
+]
+UNANSWERED = Annotated[bool, strawberry.argument(description="Only those with no accepted answer.")]
+TAG = Annotated[str | None, strawberry.argument(description="Only those with this tag.")]
+FEATURED = Annotated[bool, strawberry.argument(description="Only those a moderator featured.")]
 
 _ROLE_RANK = {SpaceRole.GUEST: 0, SpaceRole.MEMBER: 1, SpaceRole.OWNER: 2}
-
-
-@strawberry.type(description="A profile; email and department are shown only where policy allows.")
-class Person(relay.Node):
-    nid: relay.NodeID[str]
-    _person: strawberry.Private[domain.Person]
-
-    @classmethod
-    def of(cls, person: domain.Person) -> Person:
-        return cls(nid=node_id(person.store, person.id), _person=person)
-
-    @strawberry.field
-    def display_name(self) -> str:
-        return self._person.display_name
-
-    @strawberry.field
-    def handle(self) -> str:
-        return self._person.handle
-
-    @strawberry.field
-    def organisation(self) -> str | None:
-        return self._person.organisation
-
-    @strawberry.field
-    def title(self) -> str | None:
-        return self._person.title
-
-    def _may_see(self, info: Info, field: Resource) -> bool:
-        ctx = context_of(info)
-        own = ctx.owns(self._person.email)
-        dom = f"{PEOPLE}/{self._person.store.value}"
-        return ctx.authorizer.allows(field.value, dom, Action.READ.value, own=own)
-
-    @strawberry.field(description="Only for callers the policy allows (and always your own).")
-    def email(self, info: Info) -> str | None:
-        return self._person.email if self._may_see(info, Resource.PERSON_EMAIL) else None
-
-    @strawberry.field(description="Only for callers the policy allows.")
-    def department(self, info: Info) -> str | None:
-        if not self._may_see(info, Resource.PERSON_DEPARTMENT):
-            return None
-        return self._person.department
 
 
 async def _reveals(info: Info, store: StoreName, space_id: str) -> bool:
@@ -95,13 +73,6 @@ async def _reveals(info: Info, store: StoreName, space_id: str) -> bool:
     ctx = context_of(info)
     space = await ctx.loaders.space.load((store, space_id))
     return space is not None and ctx.read_scope.for_store(store).reveals(space)
-
-
-async def _person(info: Info, store: StoreName, person_id: str | None) -> Person | None:
-    if person_id is None:
-        return None
-    found = await context_of(info).loaders.person.load((store, person_id))
-    return Person.of(found) if found is not None else None
 
 
 @strawberry.type(description="A group, a Q&A forum or a prototype-feedback space.")
@@ -117,30 +88,30 @@ class Space(relay.Node):
         s = self._space
         return NamePosition(s.store, s.name, s.id).encode()
 
-    @strawberry.field
+    @strawberry.field(description="What the space is for.")
     def kind(self) -> SpaceKind:
         return self._space.kind
 
-    @strawberry.field
+    @strawberry.field(description="The store that holds it.")
     def store(self) -> Store:
         return self._space.store
 
-    @strawberry.field
+    @strawberry.field(description="Its name (lists of spaces are ordered by it).")
     def name(self) -> str:
         return self._space.name
 
-    @strawberry.field
+    @strawberry.field(description="What it is about, as its owners wrote (may be empty).")
     def description(self) -> str:
         return self._space.description
 
     @strawberry.field(
-        description="open, restricted or shared (internal); public, members, "
-        "trusted or private (community)."
+        description="Who may find it: OPEN, RESTRICTED or SHARED (internal); PUBLIC, "
+        "MEMBERS, TRUSTED or PRIVATE (community)."
     )
-    def visibility(self) -> str:
-        return self._space.visibility.value
+    def visibility(self) -> Visibility:
+        return self._space.visibility
 
-    @strawberry.field
+    @strawberry.field(description="Its tags (the community store's categories' tags).")
     def tags(self) -> list[str]:
         return list(self._space.tags)
 
@@ -149,7 +120,7 @@ class Space(relay.Node):
         return await context_of(info).loaders.member_count.load((self._space.store, self._space.id))
 
     @strawberry.field(description="Your role in this space, if you hold one.")
-    def viewer_role(self, info: Info) -> ViewerRole | None:
+    def viewer_role(self, info: Info) -> SpaceRole | None:
         roles = [
             m.role
             for m in context_of(info).authorizer.memberships
@@ -157,17 +128,17 @@ class Space(relay.Node):
         ]
         if not roles:
             return None
-        return ViewerRole(max(roles, key=_ROLE_RANK.__getitem__).value)
+        return max(roles, key=_ROLE_RANK.__getitem__)
 
-    @strawberry.field
+    @strawberry.field(description="Its questions, newest first.")
     async def questions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        unanswered: bool = False,
-        tag: str | None = None,
-        featured: bool = False,
+        first: FIRST = None,
+        after: AFTER = None,
+        unanswered: UNANSWERED = False,
+        tag: TAG = None,
+        featured: FEATURED = False,
     ) -> relay.Connection[Question]:
         # Batched across every space on the page: one statement per store, not one per space.
         ctx = context_of(info)
@@ -197,8 +168,11 @@ class Space(relay.Node):
         found = await ctx.loaders.invitations.load((space.store, space.id))
         return [Invitation.of(i) for i in found]
 
-    @strawberry.field
-    async def prototypes(self, info: Info, first: int | None = None) -> relay.Connection[Prototype]:
+    @strawberry.field(
+        description="Its prototypes, by name (prototype-feedback spaces): the first page "
+        "only, as the stores page them by parent without a cursor."
+    )
+    async def prototypes(self, info: Info, first: FIRST = None) -> relay.Connection[Prototype]:
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         page = await ctx.loaders.prototypes.load((self._space.store, self._space.id, limit))
@@ -219,19 +193,19 @@ class Question(relay.Node):
         q = self._question
         return TimePosition(q.created_at, q.store, q.id).encode()
 
-    @strawberry.field
+    @strawberry.field(description="Its title.")
     def title(self) -> str:
         return self._question.title
 
-    @strawberry.field
+    @strawberry.field(description="Its text, as written (plain text; @mentions included).")
     def body(self) -> str:
         return self._question.body
 
-    @strawberry.field
+    @strawberry.field(description="Its tags.")
     def tags(self) -> list[str]:
         return list(self._question.tags)
 
-    @strawberry.field
+    @strawberry.field(description="Whether an answer has been accepted.")
     def answered(self) -> bool:
         return self._question.answered
 
@@ -243,31 +217,26 @@ class Question(relay.Node):
     def featured(self) -> bool:
         return self._question.featured
 
-    @strawberry.field
+    @strawberry.field(description="When it was asked.")
     def created_at(self) -> datetime:
         return self._question.created_at
 
-    @strawberry.field
+    @strawberry.field(description=AUTHOR)
     async def author(self, info: Info) -> Person | None:
-        return await _person(info, self._question.store, self._question.author_id)
+        return await person_view(info, self._question.store, self._question.author_id)
 
-    @strawberry.field
+    @strawberry.field(description="The space it was asked in.")
     async def space(self, info: Info) -> Space | None:
         found = await context_of(info).loaders.space.load(
             (self._question.store, self._question.space_id)
         )
         return Space.of(found) if found is not None else None
 
-    @strawberry.field
+    @strawberry.field(description="How many answers you can see (answers' totalCount).")
     async def answer_count(self, info: Info) -> int:
-        q = self._question
-        if q.answer_count is not None:
-            # Counted by the scoped read that found it, with the same reveal rule.
-            return q.answer_count
-        reveal = await _reveals(info, q.store, q.space_id)
-        return await context_of(info).loaders.answer_count.load((q.store, q.id, reveal))
+        return await _answer_count(info, self._question)
 
-    @strawberry.field
+    @strawberry.field(description="The accepted answer; null when none is (or you cannot see it).")
     async def accepted_answer(self, info: Info) -> Answer | None:
         if self._question.accepted_answer_id is None:
             return None
@@ -276,10 +245,10 @@ class Question(relay.Node):
         )
         return Answer.of(found) if found is not None else None
 
-    @strawberry.field
+    @strawberry.field(description="Its answers, newest first.")
     async def answers(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Answer]:
+        self, info: Info, first: FIRST = None, after: AFTER = None
+    ) -> AnswerConnection:
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         q = self._question
@@ -287,7 +256,22 @@ class Question(relay.Node):
         reveal = await _reveals(info, q.store, q.space_id)
         page = await ctx.loaders.answers.load((q.store, q.id, limit, cursor, reveal))
         nodes = [Answer.of(a) for a in page.items]
-        return connection(nodes, page.has_next, Answer.cursor, has_previous=after is not None)
+        return connection(  # type: ignore[return-value]  # cls makes it one
+            nodes,
+            page.has_next,
+            Answer.cursor,
+            has_previous=after is not None,
+            cls=AnswerConnection,
+            question=q,
+        )
+
+
+async def _answer_count(info: Info, q: domain.Question) -> int:
+    if q.answer_count is not None:
+        # Counted by the scoped read that found it, with the same reveal rule.
+        return q.answer_count
+    reveal = await _reveals(info, q.store, q.space_id)
+    return await context_of(info).loaders.answer_count.load((q.store, q.id, reveal))
 
 
 @strawberry.type(description="An answer to a question.")
@@ -303,11 +287,11 @@ class Answer(relay.Node):
         a = self._answer
         return TimePosition(a.created_at, a.store, a.id).encode()
 
-    @strawberry.field
+    @strawberry.field(description="Its text, as written (plain text; @mentions included).")
     def body(self) -> str:
         return self._answer.body
 
-    @strawberry.field
+    @strawberry.field(description="Whether the question's asker accepted it.")
     def accepted(self) -> bool:
         return self._answer.accepted
 
@@ -315,20 +299,32 @@ class Answer(relay.Node):
     def hidden(self) -> bool:
         return self._answer.hidden
 
-    @strawberry.field
+    @strawberry.field(description="When it was written.")
     def created_at(self) -> datetime:
         return self._answer.created_at
 
-    @strawberry.field
+    @strawberry.field(description=AUTHOR)
     async def author(self, info: Info) -> Person | None:
-        return await _person(info, self._answer.store, self._answer.author_id)
+        return await person_view(info, self._answer.store, self._answer.author_id)
 
-    @strawberry.field
+    @strawberry.field(description="The question it answers.")
     async def question(self, info: Info) -> Question | None:
         found = await context_of(info).loaders.question.load(
             (self._answer.store, self._answer.question_id)
         )
         return Question.of(found) if found is not None else None
+
+
+@strawberry.type(description="A page of a question's answers, newest first.")
+class AnswerConnection(relay.Connection[Answer]):
+    question: strawberry.Private[domain.Question]
+
+    @strawberry.field(
+        description="How many answers the question has that you can see, on every page "
+        "(one indexed count per question, batched across the page's questions)."
+    )
+    async def total_count(self, info: Info) -> int:
+        return await _answer_count(info, self.question)
 
 
 @strawberry.type(description="A prototype shown in a prototype-feedback space.")
@@ -340,27 +336,30 @@ class Prototype(relay.Node):
     def of(cls, prototype: domain.Prototype) -> Prototype:
         return cls(nid=node_id(prototype.store, prototype.id), _prototype=prototype)
 
-    @strawberry.field
+    @strawberry.field(description="Its name.")
     def name(self) -> str:
         return self._prototype.name
 
-    @strawberry.field
+    @strawberry.field(description="Which version is shown, as its makers name it.")
     def version(self) -> str:
         return self._prototype.version
 
-    @strawberry.field
+    @strawberry.field(description="What it is, as its makers describe it.")
     def description(self) -> str:
         return self._prototype.description
 
-    @strawberry.field
+    @strawberry.field(description="The space it is shown in.")
     async def space(self, info: Info) -> Space | None:
         found = await context_of(info).loaders.space.load(
             (self._prototype.store, self._prototype.space_id)
         )
         return Space.of(found) if found is not None else None
 
-    @strawberry.field
-    async def feedback(self, info: Info, first: int | None = None) -> relay.Connection[Feedback]:
+    @strawberry.field(
+        description="Feedback on it, newest first: the first page only, as the stores page "
+        "it by parent without a cursor."
+    )
+    async def feedback(self, info: Info, first: FIRST = None) -> relay.Connection[Feedback]:
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
         page = await ctx.loaders.feedback_page.load(
@@ -379,21 +378,21 @@ class Feedback(relay.Node):
     def of(cls, feedback: domain.Feedback) -> Feedback:
         return cls(nid=node_id(feedback.store, feedback.id), _feedback=feedback)
 
-    @strawberry.field
+    @strawberry.field(description="The rating given, 1 (worst) to 5 (best).")
     def rating(self) -> int:
         return self._feedback.rating
 
-    @strawberry.field
+    @strawberry.field(description="What they wrote.")
     def body(self) -> str:
         return self._feedback.body
 
-    @strawberry.field
+    @strawberry.field(description="When it was given.")
     def created_at(self) -> datetime:
         return self._feedback.created_at
 
-    @strawberry.field
+    @strawberry.field(description=AUTHOR)
     async def author(self, info: Info) -> Person | None:
-        return await _person(info, self._feedback.store, self._feedback.author_id)
+        return await person_view(info, self._feedback.store, self._feedback.author_id)
 
     @strawberry.field(description="Only for callers the policy allows in this space.")
     async def internal_note(self, info: Info) -> str | None:
@@ -433,34 +432,3 @@ async def questions_connection(
     ctx.report(merged.failures, info.path.as_list())
     nodes = [Question.of(q) for q in merged.page.items]
     return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))
-
-
-@strawberry.type(description="A role you hold in a space, from the store's memberships.")
-class ViewerMembership:
-    role: ViewerRole
-    expires_at: datetime | None
-    _membership: strawberry.Private[domain.Membership]
-
-    @strawberry.field(description="Null when the policy does not let you read it.")
-    async def space(self, info: Info) -> Space | None:
-        m = self._membership
-        found = await context_of(info).loaders.space.load((m.store, m.space_id))
-        return Space.of(found) if found is not None else None
-
-
-@strawberry.type(description="Who is asking: the principal the request was authenticated as.")
-class Viewer:
-    id: str
-    display_name: str
-    roles: list[str]
-    issuer: str | None
-    email: str | None
-    organisation: str | None
-    is_guest: bool
-
-    @strawberry.field(description="Your unexpired memberships, in both stores.")
-    def memberships(self, info: Info) -> list[ViewerMembership]:
-        return [
-            ViewerMembership(role=ViewerRole(m.role.value), expires_at=m.expires_at, _membership=m)
-            for m in context_of(info).authorizer.memberships
-        ]

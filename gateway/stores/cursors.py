@@ -93,3 +93,22 @@ class NamePosition:
         if store == self.store:
             return NameCursor(self.name, self.id)
         return STORE_ORDER.index(store) > STORE_ORDER.index(self.store)
+
+
+@dataclass(frozen=True, slots=True)
+class SequencePosition:
+    """Where a list of the gateway's own records (notifications, by row number) stopped."""
+
+    number: int
+
+    def encode(self) -> str:
+        return _encode({"n": str(self.number)})
+
+    @classmethod
+    def decode(cls, value: str) -> SequencePosition:
+        number = _decode(value, {"n"})["n"]
+        # ASCII digits only ('¹' is a digit to str.isdigit), and no more than a row id can
+        # have (a larger number overflows the database's integer).
+        if not (number.isascii() and number.isdigit() and len(number) <= 18):
+            raise InvalidCursor(value)
+        return cls(int(number))

@@ -147,17 +147,24 @@ async def list_spaces(
 
 
 async def search_questions(
-    stores: Mapping[StoreName, StoreReads], scope: Scope, text: str, limit: int
+    stores: Mapping[StoreName, StoreReads],
+    scope: Scope,
+    text: str,
+    limit: int,
+    after: TimePosition | None = None,
 ) -> Merged[Question]:
-    """Questions whose title or body contains ``text``, newest first, across stores."""
+    """Questions whose title or body contains ``text``, newest first, across stores (after
+    ``after``). Each store is asked for one more than a page: then more exist exactly when
+    more than a page came back."""
     calls = {}
     for name in STORE_ORDER:
         store_scope = scope.for_store(name)
         if store_scope.empty:
             continue
+        cursor = after.for_store(name) if after else None
 
-        async def call(store: StoreReads, s=store_scope) -> Page[Question]:
-            return Page(await store.search_questions(s, text, limit))
+        async def call(store: StoreReads, s=store_scope, cursor=cursor) -> Page[Question]:
+            return Page(await store.search_questions(s, text, limit + 1, cursor))
 
         calls[name] = call
     pages, failures = await _gather(stores, calls)

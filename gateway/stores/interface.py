@@ -243,9 +243,12 @@ class StoreReads(StoreRole, Protocol):
     async def questions_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Question]:
         """Questions in scope among ``ids``."""
 
-    async def search_questions(self, scope: StoreScope, text: str, limit: int) -> list[Question]:
+    async def search_questions(
+        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    ) -> list[Question]:
         """Questions in scope whose title or body contains ``text`` (case-insensitive), newest
-        first. ``text`` is matched literally: ``%`` and ``_`` are not wildcards."""
+        first, after ``after`` (the cursor semantics of :meth:`list_questions`). ``text`` is
+        matched literally: ``%`` and ``_`` are not wildcards."""
 
     async def answers_for_questions(
         self,
@@ -286,6 +289,15 @@ class StoreReads(StoreRole, Protocol):
 
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Feedback in scope among ``ids``."""
+
+    # --- authors ------------------------------------------------------------
+    async def authors_in_scope(
+        self, ids: Sequence[str], emails: Sequence[str], scope: StoreScope
+    ) -> set[str]:
+        """Which of ``ids``, and of these verified emails (answered lower-cased), name
+        someone who wrote a question, an answer or feedback in scope (hidden content only
+        where ``scope.reveal`` admits): those the principal is shown as an author, whose
+        profile ``node(id)`` answers for them too. One statement."""
 
 
 @runtime_checkable

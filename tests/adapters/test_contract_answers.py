@@ -168,3 +168,72 @@ async def test_scoped_question_reads_count_answers_as_the_reader_sees_them(
         assert found[busiest.id].answer_count == adapter.answer_counts[busiest.title] - (
             0 if reveal else 1
         )
+
+
+async def _authors_read(store: Any, scope: StoreScope, reveal: bool) -> set[str]:
+    """The authors of everything the store's own scoped reads show (questions, their
+    answers, feedback on prototypes in spaces in scope)."""
+    listed = await store.list_questions(
+        scope, space_ids=None, unanswered=False, tag=None, after=None, limit=100
+    )
+    ids = [q.id for q in listed.items]
+    answers = await store.answers_for_questions(ids, after=None, limit=100, reveal_hidden=reveal)
+    spaces = await store.list_spaces(scope, kind=None, after=None, limit=100)
+    prototypes = await store.prototypes_for_spaces([s.id for s in spaces.items], limit=100)
+    proto_ids = [p.id for page in prototypes.values() for p in page.items]
+    feedback = await store.feedback_for_prototypes(proto_ids, limit=100)
+    written = [
+        *listed.items,
+        *(a for page in answers.values() for a in page.items),
+        *(f for page in feedback.values() for f in page.items),
+    ]
+    return {w.author_id for w in written if w.author_id is not None}
+
+
+@pytest.mark.parametrize("scope_name", ["everything", "open", "one", "deny", "nothing"])
+async def test_authors_in_scope_are_the_authors_the_scoped_reads_show(
+    adapter: Adapter, store: Any, scope_name: str
+) -> None:
+    """Whom ``node(id)`` may answer as an author: exactly the authors of what the reader
+    can read, asked for by id or by email, in one statement (none without a scope)."""
+    scope = adapter.scope(scope_name)
+    everyone = await store.people_by_emails([p.email for p in demo_data(adapter.loaded_at).people])
+    ids = sorted(p.id for p in everyone.values())
+    expected = await _authors_read(store, scope, reveal=False) if not scope.empty else set()
+    with statements(store) as sent:
+        found = await store.authors_in_scope([*ids, *BAD_IDS], [], scope)
+    assert found == expected
+    assert len(sent) == (0 if scope.empty else 1)
+    if scope_name == "everything":
+        assert found, "the demo data has authors"
+    by_email = await store.authors_in_scope(
+        [], [f" {p.email.upper()} " for p in everyone.values() if p.email], scope
+    )
+    emails = {p.id: p.email for p in everyone.values()}
+    assert by_email == {emails[i] for i in expected}
+    # Both at once: each asked id and email answered as itself.
+    both = await store.authors_in_scope(ids[:1], [emails[ids[-1]]], scope)
+    assert both == ({ids[0]} & expected) | ({emails[ids[-1]]} if ids[-1] in expected else set())
+    assert await store.authors_in_scope([], [], scope) == set()
+
+
+async def test_hidden_content_makes_no_author_but_for_moderators(
+    adapter: Adapter, store: Any
+) -> None:
+    by_title = await questions(store, adapter.everything)
+    authors = await store.authors_in_scope(
+        [q.author_id for q in by_title.values() if q.author_id], [], adapter.everything
+    )
+    # Hide everything someone wrote: they are no author to a reader, still one to a moderator.
+    who = sorted(authors)[0]
+    for q in by_title.values():
+        pages = await store.answers_for_questions([q.id], after=None, limit=100)
+        for a in pages[q.id].items:
+            if a.author_id == who:
+                await store.set_hidden(a.id, answer=True, hidden=True, now=adapter.loaded_at)
+        if q.author_id == who:
+            await store.set_hidden(q.id, answer=False, hidden=True, now=adapter.loaded_at)
+    everything = adapter.everything
+    shown = await store.authors_in_scope([who], [], everything)
+    assert shown == ({who} & await _authors_read(store, everything, reveal=False))
+    assert await store.authors_in_scope([who], [], _revealing(everything)) == {who}

@@ -226,6 +226,34 @@ async def test_search_is_literal_and_folds_unicode(adapter: Adapter, store: Any)
     assert await search("über-s") == ["Über-Sensor pairing"]
 
 
+async def test_search_pages_on_after_a_cursor(adapter: Adapter, store: Any) -> None:
+    """search_questions with ``after``: the rest of the same newest-first order, one page at
+    a time, and a forged cursor refused even where the scope admits nothing."""
+    whole = await store.search_questions(adapter.everything, "e", 100)
+    assert len(whole) >= 3
+    paged: list[Any] = []
+    after = None
+    while True:
+        page = await store.search_questions(adapter.everything, "e", 2, after)
+        paged += page
+        if len(page) < 2:
+            break
+        last = page[-1]
+        after = TimeCursor(last.created_at, AtTime.BELOW_ID, last.id)
+    assert [q.id for q in paged] == [q.id for q in whole]
+    newest = whole[0]
+    at = TimeCursor(newest.created_at, AtTime.NONE)
+    assert all(
+        q.created_at < newest.created_at
+        for q in await store.search_questions(adapter.everything, "e", 100, at)
+    )
+    for scope in (adapter.everything, adapter.nothing):
+        with pytest.raises(InvalidCursor):
+            await store.search_questions(
+                scope, "e", 5, TimeCursor(newest.created_at, AtTime.BELOW_ID, "x")
+            )
+
+
 # --- questions per space ------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -25,8 +26,6 @@ from gateway.http.app import create_app
 from gateway.schema import DATE_TIME
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pytest
 
 INTROSPECTION = get_introspection_query(
@@ -162,3 +161,43 @@ def test_the_module_level_schema_is_built_lazily_and_opens_nothing(
     assert done.returncode == 0, done.stderr
     assert done.stdout == _export(capsys) + "module 'gateway.schema' has no attribute 'nothing'\n"
     assert list(work.iterdir()) == []
+
+
+COMMITTED = Path(__file__).resolve().parents[2] / "schema.graphql"
+
+
+def test_the_committed_schema_file_is_the_export(capsys: pytest.CaptureFixture[str]) -> None:
+    """schema.graphql at the repository root is what the gateway serves, so a schema change
+    shows in review as a change to that file."""
+    exported = _export(capsys)
+    committed = COMMITTED.read_text(encoding="utf-8") if COMMITTED.exists() else ""
+    assert committed == exported, (
+        "schema.graphql is not the schema the gateway serves; regenerate it with "
+        "`gateway schema export --output schema.graphql` and commit the change"
+    )
+
+
+async def _get_sdl(tmp_path: Path, environ: dict[str, str]) -> httpx.Response:
+    app = create_app(Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), **environ}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as c:
+            return await c.get("/graphql/schema.graphql")
+
+
+async def test_the_schema_file_is_served_while_introspection_is_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = await _get_sdl(tmp_path, {})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.text == _export(capsys)
+    build_schema(answer.text)  # what a code generator fetching it by URL parses
+
+
+async def test_the_schema_file_is_not_found_while_introspection_is_off(tmp_path: Path) -> None:
+    answer = await _get_sdl(tmp_path, {"GATEWAY_INTROSPECTION": "false"})
+    assert answer.status_code == 404
+    body = answer.json()
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "type Query" not in answer.text

@@ -49,7 +49,7 @@ QUERIES = (
     "{ spaces(first: 50) { edges { node { name visibility "
     "questions(first: 5) { edges { node { title answers(first: 3) { edges { node { body } } } } } }"
     " } } } }",
-    '{ search(text: "a") { title space { name } } }',
+    '{ search(text: "a") { edges { node { title space { name } } } } }',
     "{ questions(first: 10) { edges { node { title author { displayName department } } } } }",
 )
 QUERY = st.tuples(st.just("query"), st.integers(0, len(WHO) - 1), st.integers(0, len(QUERIES) - 1))

@@ -3,6 +3,8 @@ and every error names its code."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -209,7 +211,16 @@ async def test_client_errors_are_one_info_line_without_a_traceback(
     assert len(graphql) <= len(CODES) + 2  # one line per error (the depth case has two)
 
 
-@pytest.mark.parametrize("cursor", ["¹", "9" * 40, "-1"])
+def _opaque(number: str) -> str:
+    """A cursor of the gateway's opaque shape around ``number``."""
+    raw = json.dumps({"n": number}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["¹", "9" * 40, "-1", "12", _opaque("¹"), _opaque("9" * 40), _opaque("-1"), _opaque("")],
+)
 async def test_a_notification_cursor_that_is_no_number_is_bad_input(
     app: Starlette, client: httpx.AsyncClient, cursor: str
 ) -> None:

@@ -185,7 +185,7 @@ async def test_no_field_leaks_to_externals(services: Services, who: str) -> None
     for i, word in enumerate(words):
         roots.append(
             f'search{i}: search(text: "{word}", first: 100) '
-            f"{{ {selection(gql, query_type.fields['search'].type, 4)} }}"
+            f"{{ {selection(gql, query_type.fields['search'].type, 6)} }}"
         )
     for i, node_id in enumerate(await _hidden_ids(services)):
         roots.append(

@@ -30,7 +30,7 @@ EVERYWHERE = """query($q: ID!, $s: ID!, $text: String!) {
   node(id: $q) { id }
   questions(first: 100) { edges { node { id } } }
   space(id: $s) { questions(first: 100) { edges { node { id hidden } } } }
-  search(text: $text, first: 50) { id }
+  search(text: $text, first: 50) { edges { node { id } } }
 }"""
 ANSWERS = """query($q: ID!) {
   question(id: $q) { answerCount answers(first: 50) { edges { node { id hidden } } } }
@@ -65,7 +65,7 @@ async def sees_question(services: Services, who: str, question: dict, space: str
         found.add("questions")
     if question["id"] in {e["node"]["id"] for e in data["space"]["questions"]["edges"]}:
         found.add("space")
-    if question["id"] in {q["id"] for q in data["search"]}:
+    if question["id"] in {e["node"]["id"] for e in data["search"]["edges"]}:
         found.add("search")
     return found
 

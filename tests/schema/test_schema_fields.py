@@ -37,14 +37,43 @@ async def test_an_employee_is_one_person_across_stores(services: Services) -> No
 
 
 async def test_search_spans_both_stores_within_scope(services: Services) -> None:
-    query = "query($t: String!) { search(text: $t) { title space { name store } } }"
+    query = """query($t: String!, $first: Int, $after: String) {
+      search(text: $t, first: $first, after: $after) {
+        edges { cursor node { title space { name store } } }
+        pageInfo { hasNextPage hasPreviousPage endCursor }
+      }
+    }"""
     erin = await run(services, "erin@corp.example", query, {"t": "aurora"})
-    titles = {q["title"] for q in erin.data["search"]}
-    assert titles == {"Aurora battery spec?", "Can Aurora export CSV?", "Beta programme for Aurora"}
+    titles = [e["node"]["title"] for e in erin.data["search"]["edges"]]
+    assert set(titles) == {
+        "Aurora battery spec?",
+        "Can Aurora export CSV?",
+        "Beta programme for Aurora",
+    }
+    assert {e["node"]["space"]["store"] for e in erin.data["search"]["edges"]} == {
+        "INTERNAL",
+        "COMMUNITY",
+    }
+    # Paged one at a time across both stores: the same questions in the same order.
+    paged: list[str] = []
+    after = None
+    for _ in range(5):
+        page = await run(
+            services, "erin@corp.example", query, {"t": "aurora", "first": 1, "after": after}
+        )
+        search = page.data["search"]
+        paged += [e["node"]["title"] for e in search["edges"]]
+        assert search["pageInfo"]["hasPreviousPage"] is (after is not None)
+        after = search["pageInfo"]["endCursor"]
+        if not search["pageInfo"]["hasNextPage"]:
+            break
+    assert paged == titles
+    forged = await run(services, "erin@corp.example", query, {"t": "aurora", "after": "nope"})
+    assert forged.errors[0].extensions["code"] == "BAD_USER_INPUT"
     guest = await run(services, "guest", query, {"t": "aurora"})
-    assert guest.data["search"] == []
+    assert guest.data["search"]["edges"] == []
     literal = await run(services, "erin@corp.example", query, {"t": "%"})
-    assert literal.data["search"] == []
+    assert literal.data["search"]["edges"] == []
     empty = await run(services, "guest", query, {"t": "  "})
     assert empty.errors[0].message == "text must be 1 to 200 characters"
 
@@ -93,7 +122,7 @@ async def test_questions_filters_and_nested_pagination(services: Services) -> No
         "Sensor will not pair"
     ]
     query = """query($after: String) { questions(tag: "pairing") { edges { node {
-        answerCount answers(first: 1, after: $after) { edges { node { body accepted } }
+        answerCount answers(first: 1, after: $after) { totalCount edges { node { body accepted } }
         pageInfo { hasNextPage endCursor } } } } } }"""
     first = await run(services, "guest", query)
     node = first.data["questions"]["edges"][0]["node"]
@@ -103,6 +132,8 @@ async def test_questions_filters_and_nested_pagination(services: Services) -> No
     second = await run(services, "guest", query, {"after": page["pageInfo"]["endCursor"]})
     page2 = second.data["questions"]["edges"][0]["node"]["answers"]
     assert len(page2["edges"]) == 1 and not page2["pageInfo"]["hasNextPage"]
+    # The total is the question's, on every page.
+    assert page["totalCount"] == page2["totalCount"] == 2
     bodies = {page["edges"][0]["node"]["body"], page2["edges"][0]["node"]["body"]}
     assert len(bodies) == 2
 

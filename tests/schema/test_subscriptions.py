@@ -12,6 +12,7 @@ import websockets
 
 from gateway.config import Settings
 from gateway.identity.dev_issuer import DevIssuer
+from gateway.stores.cursors import SequencePosition
 from tests.served import Served
 
 if TYPE_CHECKING:
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 
 SUBSCRIBE = """subscription($after: String) {
   notificationAdded(after: $after) {
-    kind actorName subject { __typename ... on Question { title } } space { name }
+    kind actorName subject { __typename ... on Question { title } } space { name } cursor
   }
 }"""
+# Before her first notification: a cursor a client gets only from an earlier page or payload.
+START = SequencePosition(0).encode()
 ASK = """mutation($i: AskQuestionInput!) {
   askQuestion(input: $i) { mentions { notified notNotified } errors { code } }
 }"""
@@ -90,7 +93,7 @@ async def test_a_mention_arrives_over_the_websocket_and_a_hidden_one_never(
                 {
                     "id": "1",
                     "type": "subscribe",
-                    "payload": {"query": SUBSCRIBE, "variables": {"after": "0"}},
+                    "payload": {"query": SUBSCRIBE, "variables": {"after": START}},
                 }
             )
         )
@@ -115,7 +118,14 @@ async def test_a_mention_arrives_over_the_websocket_and_a_hidden_one_never(
         message = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert message["type"] == "next", message
         assert message["id"] == "1"
-        assert message["payload"]["data"]["notificationAdded"] == {
+        added = message["payload"]["data"]["notificationAdded"]
+        # The payload carries the cursor to resume from: the one her list's edge has.
+        inbox = await gateway.graphql(
+            paula, "{ notifications { edges { cursor node { cursor kind } } } }", {}
+        )
+        [edge] = inbox["notifications"]["edges"]
+        assert added.pop("cursor") == edge["cursor"] == edge["node"]["cursor"]
+        assert added == {
             "kind": "mention",
             "actorName": "Erin",
             "subject": {"__typename": "Question", "title": "Ready?"},

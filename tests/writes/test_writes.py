@@ -464,7 +464,7 @@ async def test_moderate_invite_and_create_matrix(services: Services) -> None:
             )
             expected = "OK" if name in INVITE_STAFF.get(who, set()) else refused
             assert _outcome(invited.data["inviteToSpace"]) == expected, (who, name, "invite")
-        for store, visibility in (("INTERNAL", "open"), ("COMMUNITY", "public")):
+        for store, visibility in (("INTERNAL", "OPEN"), ("COMMUNITY", "PUBLIC")):
             made = await run(
                 services,
                 who,

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from asgi_correlation_id.context import correlation_id
 from sqlalchemy import func, insert, select
 
 from gateway.records.base import RecordsPart
@@ -109,6 +110,16 @@ class AuditLog(RecordsPart):
             return int(await conn.scalar(stmt) or 0)
 
 
+def with_request_id(detail: dict[str, Any]) -> dict[str, Any]:
+    """``detail`` with the id of the HTTP request that wrote it (``X-Request-ID``, set by
+    gateway.http.logs), so that one request can be followed from the logs to the audit
+    log; unchanged outside a request (a command, a job)."""
+    request_id = correlation_id.get()
+    if request_id is None or "request_id" in detail:
+        return detail
+    return {**detail, "request_id": request_id}
+
+
 async def insert_audit(conn: AsyncConnection, entry: AuditEntry) -> int:
     result = await conn.execute(
         insert(audit_log).values(
@@ -120,7 +131,7 @@ async def insert_audit(conn: AsyncConnection, entry: AuditEntry) -> int:
             store=entry.store,
             space_key=entry.space_key,
             target=entry.target,
-            detail=json.dumps(entry.detail, sort_keys=True),
+            detail=json.dumps(with_request_id(entry.detail), sort_keys=True),
             idempotency_key=entry.idempotency_key,
         )
     )

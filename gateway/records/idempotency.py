@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.records.audit import Outcome, insert_audit
+from gateway.records.audit import Outcome, insert_audit, with_request_id
 from gateway.records.base import RecordsPart
 from gateway.records.tables import audit_log, idempotency_keys
 from gateway.stores.sql import write_transaction
@@ -135,7 +135,7 @@ class IdempotentWrites(RecordsPart):
         replaces the entry's (a failed write adds the code it was refused with)."""
         values: dict[str, Any] = {"outcome": outcome.value, "target": target}
         if detail is not None:
-            values["detail"] = json.dumps(detail, sort_keys=True)
+            values["detail"] = json.dumps(with_request_id(detail), sort_keys=True)
         async with write_transaction(self.engine) as conn:
             await conn.execute(update(audit_log).where(audit_log.c.id == audit_id).values(**values))
             if entry.idempotency_key is None:

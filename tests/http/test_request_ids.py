@@ -145,3 +145,38 @@ def test_serve_logs_json_lines_with_the_request_id(tmp_path: Path) -> None:
         "WARNING gateway.stores: outside a request",
         "INFO gateway.graphql: inside one",
     ]
+
+
+async def test_a_write_is_audited_with_its_request_id(tmp_path: Path) -> None:
+    """One request followed from its response header to the audit log: the entry of the
+    write it made names its id; a write made without a request (a command) names none."""
+    settings = Settings.load(environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw")})
+    app: Starlette = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        token = services.dev_issuer.issue(
+            email="erin@corp.example", name="Erin", roles=["employee"]
+        )
+        headers = {"Authorization": f"Bearer {token}", "X-Request-ID": "trace-write-77"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            spaces = await c.post(
+                "/graphql",
+                json={"query": "{ spaces(first: 1) { edges { node { id } } } }"},
+                headers=headers,
+            )
+            space = spaces.json()["data"]["spaces"]["edges"][0]["node"]["id"]
+            asked = await c.post(
+                "/graphql",
+                json={
+                    "query": "mutation($i: AskQuestionInput!) { askQuestion(input: $i) "
+                    "{ question { id } errors { code } } }",
+                    "variables": {"i": {"spaceId": space, "title": "Traced", "body": "?"}},
+                },
+                headers=headers,
+            )
+            assert asked.json()["data"]["askQuestion"]["errors"] == []
+            assert asked.headers["x-request-id"] == "trace-write-77"
+        entries = await services.records.entries(action="ask")
+        assert [e.detail.get("request_id") for e in entries] == ["trace-write-77"]
+        assert [e.outcome.value for e in entries] == ["ok"]

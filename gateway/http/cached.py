@@ -87,6 +87,8 @@ class CachedExecution:
             caches is None
             or not isinstance(context, Context)
             or not isinstance(query, str)
+            # Not a name: GraphQL says what is wrong with it.
+            or not isinstance(request_data.operation_name, str | None)
             or context.partial_failures  # a store is missing: the answer carries its error
             or (request_adapter.method == "GET" and not self.allow_queries_via_get)  # type: ignore[attr-defined]
             or not is_query(query, request_data.operation_name)

@@ -152,9 +152,11 @@ class OperationNames:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
-    def label(self, name: str | None) -> str:
+    def label(self, name: object) -> str:
         if not name:
             return ANONYMOUS
+        if not isinstance(name, str):  # a client's operationName may be any JSON value
+            return INVALID
         if len(name) > MAX_NAME_LENGTH or not name.isascii():
             return OTHER
         with self._lock:

@@ -308,3 +308,18 @@ async def test_the_response_cache_is_counted(app: Starlette) -> None:
     for outcome, more in (("ok", 1), ("cached", 2)):
         counted = {**labels, "outcome": outcome, "persona": "guest"}
         assert _value(after, ops, **counted) == _value(before, ops, **counted) + more, outcome
+
+
+async def test_an_operation_name_that_is_not_a_string_is_counted_as_invalid(
+    app: Starlette,
+) -> None:
+    """``operationName`` is whatever JSON a client sends: never a server fault."""
+    async with _client(app) as client:
+        for name in (5, True, 1.5):
+            answer = await client.post(
+                "/graphql",
+                json={"query": "{ viewer { id } }", "operationName": name},
+                headers={"Accept": "application/graphql-response+json"},
+            )
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

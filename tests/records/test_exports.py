@@ -41,4 +41,5 @@ def test_every_table_is_on_the_one_metadata_the_schema_creates() -> None:
         "notifications",
         "sessions",
         "access_revocations",
+        "documents",
     }

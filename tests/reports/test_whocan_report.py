@@ -143,7 +143,7 @@ async def test_a_hostile_space_name_is_escaped_in_the_heat_map(
         services,
         "erin@corp.example",
         CREATE,
-        {"i": {"store": "INTERNAL", "kind": "GROUP", "name": HOSTILE, "visibility": "open"}},
+        {"i": {"store": "INTERNAL", "kind": "GROUP", "name": HOSTILE, "visibility": "OPEN"}},
     )
     assert made.data["createSpace"]["errors"] == []
     found = await population.gather(services.stores, services.records)

@@ -318,8 +318,10 @@ def test_cost_multiplies_page_sizes_through_nesting() -> None:
     assert _cost("{ spaces(first: 10) { pageInfo { hasNextPage } edges { cursor } } }") == (
         1 + 2 + 1 + 10 * 1
     )
-    # A list that takes a page size holds that many items (search).
-    assert _cost('{ search(text: "x", first: 5) { id title } }') == 1 + 5 * 2
+    # search is a connection too: its edges hold the page it asked for.
+    assert _cost('{ search(text: "x", first: 5) { edges { node { id title } } } }') == (
+        1 + 1 + 5 * (1 + 2)
+    )
     # Answers per question per space: 2,030,302.
     answers = 1 + 1 + 100 * 2
     questions = 1 + 1 + 100 * (1 + answers)
@@ -397,7 +399,7 @@ async def test_nothing_of_a_costly_operation_runs(tmp_path: Path) -> None:
     create = """mutation($i: CreateSpaceInput!) { createSpace(input: $i) { space { name
       questions(first: 100) { edges { node { answers(first: 100) { edges { node {
         id body author { displayName } } } } } } } } errors { code } } }"""
-    space = {"store": "INTERNAL", "kind": "GROUP", "name": "Costly", "visibility": "open"}
+    space = {"store": "INTERNAL", "kind": "GROUP", "name": "Costly", "visibility": "OPEN"}
     names = "{ spaces(first: 100) { edges { node { name } } } }"
     settings = Settings.load(
         environ={"GATEWAY_DATA_DIR": str(tmp_path / "gw"), "GATEWAY_MAX_COST": "1000"}

@@ -153,7 +153,7 @@ def _writes(store: StoreName) -> dict[str, tuple[str, dict[str, object]]]:
                 "store": store.name,
                 "kind": "QA",
                 "name": "Outage",
-                "visibility": "public" if store is StoreName.COMMUNITY else "open",
+                "visibility": "PUBLIC" if store is StoreName.COMMUNITY else "OPEN",
             },
         ),
         "inviteToSpace": (

@@ -9,8 +9,8 @@
 * **Trusted documents**: callers holding only personas listed in
   ``graphql.trusted_documents_only`` may run only the documents an operator registered
   (``gateway documents add``), sent by hash or in full; anything else answers
-  ``PERSISTED_QUERY_NOT_ALLOWED``, naming nothing of the schema. Over HTTP only: the
-  websocket (subscriptions) is not limited this way.
+  ``PERSISTED_QUERY_NOT_ALLOWED``, naming nothing of the schema; over HTTP and over the
+  GraphQL websocket alike (:class:`TrustedOnlyOverWebsocket`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from graphql.error import GraphQLError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types import ExecutionResult
 
 from gateway.domain.errors import ErrorCode
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
 
     from gateway.runtime.services import Services
 
-__all__ = ["PersistedDocuments", "restricted_to_trusted"]
+__all__ = ["PersistedDocuments", "TrustedOnlyOverWebsocket", "restricted_to_trusted"]
 
 log = logging.getLogger("gateway.documents")
 HASH = re.compile(r"[0-9a-f]{64}")
@@ -61,11 +64,32 @@ def _refusal(message: str, code: ErrorCode) -> ExecutionResult:
     )
 
 
+class TrustedOnlyOverWebsocket(BaseGraphQLTransportWSHandler[Any, Any]):
+    """graphql-transport-ws with the trusted-documents limit: an operation a limited caller
+    may not run is answered with an ``error`` message, and never runs."""
+
+    async def run_operation(self, operation: Any) -> None:
+        context, view = self.context, self.view
+        if isinstance(context, Context) and restricted_to_trusted(view.services, context):  # type: ignore[attr-defined]
+            query = operation.query
+            found = await view._document(sha256_of(query)) if isinstance(query, str) else None  # type: ignore[attr-defined]
+            if found is None or not found.trusted:
+                error = GraphQLError(
+                    _NOT_ALLOWED, extensions={"code": ErrorCode.PERSISTED_QUERY_NOT_ALLOWED.value}
+                )
+                await operation.send_initial_errors([error])  # forgets the operation too
+                return
+        await super().run_operation(operation)
+
+
 class PersistedDocuments:
     """Mixed into the public GraphQL view (before the response cache in its bases)."""
 
     services: Services
     _known: dict[str, tuple[Document, float]]
+    graphql_transport_ws_handler_class: type[BaseGraphQLTransportWSHandler[Any, Any]] = (
+        TrustedOnlyOverWebsocket
+    )
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """A GET with a persisted query's hash and no query is a query, not a browser

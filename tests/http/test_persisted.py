@@ -212,3 +212,44 @@ def test_documents_add_reads_manifests_and_refuses_bad_ones(
         assert status == 2 and err.startswith(f"gateway: {path}"), (name, err)
     status, out, _err = _run(capsys, "documents", "list")
     assert "2 trusted document(s)" in out, "a refused file registered nothing"
+
+
+def test_trusted_documents_only_over_the_websocket_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A limited caller cannot run over graphql-transport-ws what HTTP refuses them."""
+    import websockets
+
+    from tests.served import Served
+
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path / "gw"))
+    shipped = tmp_path / "Front.graphql"
+    shipped.write_text(QUERY)
+    assert _run(capsys, "documents", "add", str(shipped))[0] == 0
+    settings = _settings(tmp_path, GATEWAY_TRUSTED_DOCUMENTS_ONLY="external")
+
+    async def over_the_websocket(url: str) -> dict[str, Any]:
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            answers: dict[str, Any] = {}
+            for op_id, query in (("trusted", QUERY), ("other", "{ viewer { id } }")):
+                await ws.send(
+                    json.dumps({"id": op_id, "type": "subscribe", "payload": {"query": query}})
+                )
+                while True:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if message["type"] in ("next", "error"):
+                        answers[op_id] = message
+                    if message["type"] in ("complete", "error"):
+                        break
+            return answers
+
+    with Served(settings) as served:
+        answers = asyncio.run(over_the_websocket(served.ws))
+    assert answers["trusted"]["type"] == "next"
+    assert answers["trusted"]["payload"]["data"]["questions"]["edges"]
+    refused = answers["other"]
+    assert refused["type"] == "error"
+    assert [e["extensions"]["code"] for e in refused["payload"]] == ["PERSISTED_QUERY_NOT_ALLOWED"]
+    assert "viewer" not in json.dumps(refused)

@@ -59,6 +59,12 @@ LIMITS_SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     # Requests per caller (a principal; a guest by client address) in a moving window.
     "rate_limit": ("ratelimit.rate", "GATEWAY_RATE_LIMIT", _rate, "600/minute"),
     "guest_rate_limit": ("ratelimit.guest_rate", "GATEWAY_RATE_LIMIT_GUEST", _rate, "120/minute"),
+    # Stricter budgets of their own, spent besides the one above: the admin API and page
+    # (/admin...) per caller, and the login routes (/auth/...) per client address, since
+    # most of their callers are not logged in yet (password guessing at a provider is the
+    # provider's to stop; this bounds logins started and callbacks replayed).
+    "admin_rate_limit": ("ratelimit.admin_rate", "GATEWAY_RATE_LIMIT_ADMIN", _rate, "120/minute"),
+    "login_rate_limit": ("ratelimit.login_rate", "GATEWAY_RATE_LIMIT_LOGIN", _rate, "30/minute"),
     # Where the counts live: this process's memory, or Redis, shared by every replica.
     "rate_limit_storage": (
         "ratelimit.storage_url",

@@ -246,6 +246,8 @@ class Settings:
     max_cost: int = MAX_COST
     rate_limit: str | None = "600/minute"
     guest_rate_limit: str | None = "120/minute"
+    admin_rate_limit: str | None = "120/minute"
+    login_rate_limit: str | None = "30/minute"
     rate_limit_storage: str = "memory://"
     rate_limit_timeout: float = 0.25
     rate_limit_trusted_proxies: tuple[Network, ...] = ()

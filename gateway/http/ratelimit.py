@@ -5,7 +5,10 @@ the principal (``Principal.id``) when authenticated, else the client's address: 
 of the connection, or, when the peer is one of ``ratelimit.trusted_proxies``, the nearest
 address in ``X-Forwarded-For`` that is not a trusted proxy (a header any client can write
 is never believed from anyone else). Authenticated callers and guests have rates of their
-own (``ratelimit.rate``, ``ratelimit.guest_rate``); either may be off.
+own (``ratelimit.rate``, ``ratelimit.guest_rate``); either may be off. The admin API and
+page (``/admin...``) spend a stricter budget of their own besides, per caller
+(``ratelimit.admin_rate``), and the login routes (``/auth/...``) one per client address
+(``ratelimit.login_rate``).
 
 The counts live in this process (``memory://``) or in Redis (``ratelimit.storage_url``),
 where every replica shares them: the `limits <https://limits.readthedocs.io>`_ library's
@@ -52,7 +55,9 @@ log = logging.getLogger("gateway.ratelimit")
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 REFUSED = metrics.counter(
-    "rate_limited_requests", "Requests refused by a rate limit, by caller kind.", ("caller",)
+    "rate_limited_requests",
+    "Requests refused by a rate limit, by budget (guest, authenticated, admin, login).",
+    ("caller",),
 )
 STORAGE_FAILURES = metrics.counter(
     "rate_limit_storage_failures",
@@ -136,6 +141,15 @@ class RateLimit:
         self.app = app
         # By "is a guest": the rate, and its text as configured (for the refusal's message).
         self.rates = {False: _rate(settings.rate_limit), True: _rate(settings.guest_rate_limit)}
+        # Stricter budgets by path prefix: (prefix, kind, rate, per address always).
+        self.groups = [
+            (prefix, kind, rate, by_address)
+            for prefix, kind, text, by_address in (
+                ("/admin", "admin", settings.admin_rate_limit, False),
+                ("/auth/", "login", settings.login_rate_limit, True),
+            )
+            if (rate := _rate(text)) is not None
+        ]
         self.trusted_proxies = settings.rate_limit_trusted_proxies
         self.timeout = settings.rate_limit_timeout
         self.where = "redis" if not settings.rate_limit_storage.startswith("memory:") else "memory"
@@ -155,31 +169,40 @@ class RateLimit:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             return await self.app(scope, receive, send)
         key, guest = caller_key(scope, self.trusted_proxies)
+        budgets: list[tuple[str, RateLimitItem, str, str]] = []
         found = self.rates[guest]
-        if found is None:
-            return await self.app(scope, receive, send)
-        rate, text = found
-        retry_after = await self._spend(rate, key)
-        if retry_after is None:
-            return await self.app(scope, receive, send)
-        REFUSED.labels("guest" if guest else "authenticated").inc()
-        refusal = JSONResponse(
-            {
-                "errors": [
+        if found is not None:
+            budgets.append(("guest" if guest else "authenticated", *found, key))
+        path = scope["path"]
+        for prefix, kind, (rate, text), by_address in self.groups:
+            if path.startswith(prefix):
+                own = (
+                    f"address:{client_address(scope, self.trusted_proxies)}" if by_address else key
+                )
+                budgets.append((kind, rate, text, f"{kind}:{own}"))
+        for kind, rate, text, budget_key in budgets:
+            retry_after = await self._spend(rate, budget_key)
+            if retry_after is not None:
+                REFUSED.labels(kind).inc()
+                where = "" if kind in ("guest", "authenticated") else f" for {kind} requests"
+                refusal = JSONResponse(
                     {
-                        "message": f"too many requests: the limit is {text}; retry in "
-                        f"{retry_after} s",
-                        "extensions": {
-                            "code": ErrorCode.RATE_LIMITED.value,
-                            "retryAfter": retry_after,
-                        },
-                    }
-                ]
-            },
-            status_code=429,
-            headers={"Retry-After": str(retry_after)},
-        )
-        await refusal(scope, receive, send)
+                        "errors": [
+                            {
+                                "message": f"too many requests: the limit{where} is {text}; "
+                                f"retry in {retry_after} s",
+                                "extensions": {
+                                    "code": ErrorCode.RATE_LIMITED.value,
+                                    "retryAfter": retry_after,
+                                },
+                            }
+                        ]
+                    },
+                    status_code=429,
+                    headers={"Retry-After": str(retry_after)},
+                )
+                return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
 
     def _closing(self, send: Send) -> Send:
         async def closing(message: Message) -> None:
@@ -219,7 +242,13 @@ class RateLimit:
 
 
 def rate_limit_middleware(settings: Settings) -> list[Middleware]:
-    """The middleware, or none when both rates are off."""
-    if settings.rate_limit is None and settings.guest_rate_limit is None:
+    """The middleware, or none when every rate is off."""
+    rates = (
+        settings.rate_limit,
+        settings.guest_rate_limit,
+        settings.admin_rate_limit,
+        settings.login_rate_limit,
+    )
+    if all(rate is None for rate in rates):
         return []
     return [Middleware(RateLimit, settings=settings)]

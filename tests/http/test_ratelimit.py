@@ -252,3 +252,35 @@ async def test_redis_that_does_not_answer_lets_requests_through(
             assert len(warnings) == 1, caplog.records  # once, not once per request
     finally:
         silent.close()
+
+
+async def test_the_admin_api_and_the_login_routes_have_stricter_budgets(tmp_path: Path) -> None:
+    limits = {
+        "GATEWAY_RATE_LIMIT": "100/hour",
+        "GATEWAY_RATE_LIMIT_GUEST": "100/hour",
+        "GATEWAY_RATE_LIMIT_ADMIN": "2/hour",
+        "GATEWAY_RATE_LIMIT_LOGIN": "3/hour",
+    }
+    async with gateway(tmp_path, **limits) as app, client(app) as c:
+        issuer = app.state.services.dev_issuer
+        sam = {
+            "Authorization": "Bearer "
+            + issuer.issue(email="sam@corp.example", name="Sam", roles=["security_admin"])
+        }
+        admin = {"query": "query Now { __typename }"}
+        for _ in range(2):
+            answered = await c.post("/admin/graphql", json=admin, headers=sam)
+            assert answered.status_code == 200, answered.text
+        refused = await c.post("/admin/graphql", json=admin, headers=sam)
+        assert_rate_limited(refused)
+        assert "for admin requests is 2/hour" in refused.json()["errors"][0]["message"]
+        assert_rate_limited(await c.get("/admin", headers=sam))  # the page shares it
+        # The public API keeps the caller's own, larger budget.
+        await spend(c, 3, sam)
+        # Login routes: per client address, logged in or not.
+        for _ in range(3):
+            assert (await c.get("/auth/dev")).status_code == 200
+        assert_rate_limited(await c.get("/auth/dev"))
+        assert_rate_limited(await c.get("/auth/dev", headers=sam))
+        async with client(app, "10.1.2.3") as elsewhere:
+            assert (await elsewhere.get("/auth/dev")).status_code == 200

@@ -14,6 +14,7 @@ Selenium Manager is never asked to download a browser or a driver: both paths ar
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -116,8 +117,11 @@ def _wait_for_start(process: subprocess.Popen[bytes], log: Path) -> str:
     pytest.fail(f"the gateway did not answer /healthz within {START_TIMEOUT}s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+@contextlib.contextmanager
+def chromium(tmp_path: Path, *extra: str) -> Iterator[webdriver.Chrome]:
+    """Debian's headless chromium through its chromedriver, with the console's messages
+    kept (a script error, a file that did not load, a CSP refusal are all SEVERE);
+    ``extra`` arguments after the shared ones."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (
@@ -131,9 +135,9 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         "--no-first-run",
         "--window-size=1280,1000",
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        *extra,
     ):
         options.add_argument(arg)
-    # The console, to fail on any script error or blocked resource (the page's CSP).
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
     driver = webdriver.Chrome(options=options, service=service)
@@ -141,6 +145,12 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    with chromium(tmp_path) as driver:
+        yield driver
 
 
 def _wait(driver: webdriver.Chrome) -> WebDriverWait[webdriver.Chrome]:

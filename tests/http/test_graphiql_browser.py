@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from gateway.config import Settings
-from tests.http.test_admin_browser import CHROMEDRIVER, CHROMIUM, WAIT, _require_browser
+from tests.http.test_admin_browser import WAIT, _require_browser, chromium
 from tests.served import Served
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from selenium import webdriver
 
 SUBSCRIPTION = "subscription Inbox { notificationAdded { kind actorName } }"
 
@@ -39,31 +39,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",  # containers and CI run as root, where the sandbox cannot start
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1000",
-        # Offline: every host but the gateway's fails to resolve.
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(arg)
-    # The console: a script error, a file that did not load, a CSP refusal are all SEVERE.
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
+    # Offline: every host but the gateway's fails to resolve.
+    with chromium(tmp_path, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _severe(driver: webdriver.Chrome) -> list[str]:

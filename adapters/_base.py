@@ -21,7 +21,7 @@ from adapters._sql import add_missing_columns, open_engine, refresh_statistics, 
 from gateway.stores.interface import StoreUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from sqlalchemy import ColumnElement, MetaData, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -76,6 +76,24 @@ class SqlStore:
         else:
             async with self.engine.connect() as conn:
                 yield conn
+
+    async def _authors_among(
+        self,
+        ids: Sequence[str],
+        emails: Sequence[str],
+        statement: Callable[[Sequence[str], list[str]], Select[Any] | None],
+    ) -> set[str]:
+        """Which of ``ids`` and (lower-cased) ``emails`` the rows of ``statement(ids,
+        emails)`` name by their ``id`` and ``email`` columns: the shared half of each
+        adapter's ``authors_in_scope``, whose statement is its own native query."""
+        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+        stmt = statement(ids, wanted)
+        asked, matched = set(ids), set(wanted)
+        found: set[str] = set()
+        for row in [] if stmt is None else await self._all(stmt):
+            found |= {str(row.id)} & asked
+            found |= {(row.email or "").lower()} & matched
+        return found
 
     async def _all(self, stmt: Select[Any]) -> list[AnyRow]:
         """Every row of one read statement."""

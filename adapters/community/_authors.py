@@ -69,11 +69,6 @@ class AuthorsInScope(SqlStore):
         self, ids: Sequence[str], emails: Sequence[str], scope: StoreScope
     ) -> set[str]:
         """Users among ``ids`` or with these verified emails that wrote content in scope."""
-        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
-        stmt = authors_in_scope(ids, wanted, scope)
-        asked, matched = set(ids), set(wanted)
-        found: set[str] = set()
-        for row in [] if stmt is None else await self._all(stmt):
-            found |= {str(row.id)} & asked
-            found |= {(row.email or "").lower()} & matched
-        return found
+        return await self._authors_among(
+            ids, emails, lambda native, wanted: authors_in_scope(native, wanted, scope)
+        )

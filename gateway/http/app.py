@@ -268,7 +268,7 @@ def create_app(
     """
     services = services or build_services(settings)
     local: list[TokenVerifier] = [LocalVerifier(services.dev_issuer)] if services.dev_issuer else []
-    bearer = BearerBackend(local)
+    bearer = BearerBackend(local, clock=clock)
     sessions = SessionStore(services.records, idle_timeout=settings.session_idle_timeout)
     bearer.revocations = RevocationCheck(sessions, clock)
 

@@ -5,10 +5,18 @@ principal, never ``None``. A request that sends credentials which fail gets a
 401 and is never downgraded to guest; one whose credentials could not be
 checked (the provider's introspection endpoint is down) gets a 503, neither
 guest nor a verdict on the token.
+
+A JWT that passed verification is remembered by its SHA-256 (the token itself is never a
+key) until its ``exp`` or for ``VERIFIED_FOR`` seconds, whichever comes first: the same
+token on a client's next request skips the signature check and the claim checks, which
+cost more than a cached answer does. Offboarding's revocation is checked on every request,
+remembered or not; a token is judged afresh once its entry ends (so a key withdrawn from a
+provider's key set stops its tokens within ``VERIFIED_FOR`` seconds).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
@@ -16,16 +24,18 @@ from starlette.responses import JSONResponse
 
 from gateway.domain.errors import ErrorCode
 from gateway.domain.principal import Principal
+from gateway.identity.cache import AnswerCache, token_key
 from gateway.identity.session import stored_principal
 from gateway.identity.tokens import (
     TokenRejected,
     VerificationUnavailable,
     is_jwt,
+    peek_expiry,
     peek_issuer,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from starlette.requests import HTTPConnection
 
@@ -34,6 +44,10 @@ if TYPE_CHECKING:
 
 
 class TokenVerifier(Protocol):
+    @property
+    def generation(self) -> int:
+        """Moves whenever the keys the verifier checks with change (never, for fixed keys)."""
+
     async def verify(self, token: str) -> Principal | None:
         """The principal for a token of this verifier's issuer, None for other issuers.
 
@@ -59,11 +73,22 @@ class LocalTokenVerifier(Protocol):
 class LocalVerifier:
     """A verifier with no I/O (the development issuer), in the awaited protocol."""
 
+    generation = 0  # its key never changes while the process runs
+
     def __init__(self, verifier: LocalTokenVerifier) -> None:
         self.verifier = verifier
 
     async def verify(self, token: str) -> Principal | None:
         return self.verifier.verify(token)
+
+
+# How long a verified JWT is taken on trust without checking it again (at most until exp).
+VERIFIED_FOR = 60.0
+
+
+class _UnknownIssuer(Exception):
+    def __init__(self, issuer: str | None) -> None:
+        self.issuer = issuer
 
 
 class AuthenticationUnavailable(AuthenticationError):
@@ -75,10 +100,19 @@ class BearerBackend(AuthenticationBackend):
     by ``opaque`` (introspection at the providers), when the gateway accepts them."""
 
     def __init__(
-        self, verifiers: Sequence[TokenVerifier], opaque: OpaqueTokenVerifier | None = None
+        self,
+        verifiers: Sequence[TokenVerifier],
+        opaque: OpaqueTokenVerifier | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.verifiers = list(verifiers)
         self.opaque = opaque
+        self.now = now
+        # Verified JWTs by digest (see the module's docstring); concurrent first requests
+        # with one token share one verification.
+        self.verified: AnswerCache[tuple[Principal, tuple[int, ...]]] = AnswerCache(clock)
         # Offboarding's "not before" per principal (set by the app once records exist).
         self.revocations: RevocationCheck | None = None
 
@@ -103,16 +137,36 @@ class BearerBackend(AuthenticationBackend):
             if self.opaque is not None and not is_jwt(token):
                 # No issuer to choose a verifier by: only the providers can say whose it is.
                 return await self._accepted(await self.opaque.verify(token), token)
-            for verifier in self.verifiers:
-                principal = await verifier.verify(token)
-                if principal is not None:
-                    return await self._accepted(principal, token)
-            issuer = peek_issuer(token)
+            key = token_key(token)
+            principal, keys = await self.verified.get(key, lambda: self._verify(token))
+            if keys != self._generations():  # a key set was fetched since: judge it afresh
+                self.verified.forget(key)
+                principal, _ = await self.verified.get(key, lambda: self._verify(token))
+            return await self._accepted(principal, token)
         except TokenRejected as exc:
             raise AuthenticationError(str(exc)) from None
         except VerificationUnavailable as exc:
             raise AuthenticationUnavailable(str(exc)) from None
-        raise AuthenticationError(f"tokens from issuer {issuer!r} are not accepted here")
+        except _UnknownIssuer as exc:
+            raise AuthenticationError(
+                f"tokens from issuer {exc.issuer!r} are not accepted here"
+            ) from None
+
+    def _generations(self) -> tuple[int, ...]:
+        return tuple(verifier.generation for verifier in self.verifiers)
+
+    async def _verify(self, token: str) -> tuple[tuple[Principal, tuple[int, ...]], float]:
+        """The principal of a JWT the first verifier that knows its issuer accepts, with the
+        key sets it was judged under, and how long to remember it."""
+        # Read before verifying: a key set fetched while it is checked (by this check or
+        # another) makes the next request judge the token again.
+        keys = self._generations()
+        for verifier in self.verifiers:
+            principal = await verifier.verify(token)
+            if principal is not None:
+                lifetime = min(VERIFIED_FOR, peek_expiry(token) - self.now())
+                return (principal, keys), lifetime
+        raise _UnknownIssuer(peek_issuer(token))
 
 
 class SessionBackend(AuthenticationBackend):

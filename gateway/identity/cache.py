@@ -61,6 +61,10 @@ class AnswerCache(Generic[V]):
         self.put(key, value, lifetime)
         return value
 
+    def forget(self, key: bytes) -> None:
+        """Drop ``key``'s answer: the next :meth:`get` loads it again."""
+        self._entries.pop(key, None)
+
     def put(self, key: bytes, value: V, lifetime: float) -> None:
         if lifetime <= 0:
             return  # e.g. a cache TTL of 0, or exp already (within leeway) past

@@ -70,6 +70,8 @@ class JwksCache:
         self._attempted_at: float | None = None  # last fetch, successful or not
         # One fetch at a time: concurrent requests for an unknown kid share it.
         self._lock = asyncio.Lock()
+        # Moved by every key set fetched: what was verified under the old set is checked again.
+        self.generation = 0
 
     async def key(self, kid: str | None) -> Key:
         """The key with id ``kid`` (None: the only key of a provider that omits ids)."""
@@ -122,6 +124,7 @@ class JwksCache:
             return
         self._keys = keys
         self._fetched_at = self._attempted_at
+        self.generation += 1
 
     async def _discover(self) -> str:
         document = await self._get_json(self.provider.discovery_url)

@@ -51,6 +51,11 @@ class OidcVerifier:
             userinfo = Userinfo(provider, cache.client, clock=cache.clock, now=now)
         self.userinfo = userinfo
 
+    @property
+    def generation(self) -> int:
+        """Moves when the provider's key set is fetched again."""
+        return self.cache.generation
+
     async def verify(self, token: str) -> Principal | None:
         """The principal for a token of this provider; None when another issuer's."""
         provider = self.provider

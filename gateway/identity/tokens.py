@@ -42,6 +42,17 @@ def is_jwt(token: str) -> bool:
 
 def peek_issuer(token: str) -> str | None:
     """The unverified ``iss`` claim, only to choose which verifier should check the token."""
+    issuer = _payload(token).get("iss")
+    return issuer if isinstance(issuer, str) else None
+
+
+def peek_expiry(token: str) -> float:
+    """The ``exp`` claim of a token already verified (0 when it has no usable one)."""
+    exp = _payload(token).get("exp")
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else 0.0
+
+
+def _payload(token: str) -> dict[str, Any]:
     try:
         compact = jws.extract_compact(token.encode())
         claims = json.loads(compact.payload)
@@ -50,8 +61,7 @@ def peek_issuer(token: str) -> str | None:
         raise TokenRejected("the token is not a well-formed JWT") from None
     if not isinstance(claims, dict):
         raise TokenRejected("the token payload is not a JSON object")
-    issuer = claims.get("iss")
-    return issuer if isinstance(issuer, str) else None
+    return claims
 
 
 def peek_header(token: str) -> dict[str, Any]:

@@ -23,8 +23,10 @@ def add_access_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "read each space and why",
         description="By default: memberships and pending invitations with role, status, "
         "expiry, sponsor and last activity. With --who: every principal the gateway has seen "
-        "(with their memberships) and every persona that may read each space, the policy line "
-        "that grants it and the membership it comes through; --picture draws the matrix. "
+        "(with their memberships), everyone else holding a membership or invitation in a store "
+        "(never logged in: their roles judged, the judged column says how) and every persona "
+        "that may read each space, the policy line that grants it and the membership it "
+        "comes through; --picture draws the matrix. "
         "By default: internal spaces.",
     )
     report.add_argument(
@@ -132,6 +134,7 @@ async def _who_can(args: argparse.Namespace) -> int:
 
     from gateway.domain.model import StoreName
     from gateway.policies.admin import population
+    from gateway.policies.admin.judged import Judge
     from gateway.policies.admin.whocan import who_can
     from gateway.records import Records
     from gateway.reports import access_matrix, whocan_report
@@ -155,7 +158,8 @@ async def _who_can(args: argparse.Namespace) -> int:
         for store in stores.values():
             await store.create_schema()
         await records.create_schema()
-        found = await population.gather(stores, records)
+        judge = Judge.for_settings(settings)
+        found = await population.gather(stores, records, judge=judge)
     finally:
         for store in stores.values():
             await store.close()

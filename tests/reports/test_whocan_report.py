@@ -128,6 +128,7 @@ async def test_who_can_read_the_demo_spaces_and_why(services: Services) -> None:
         "user:carl@contractor.example",
         f"user:{NEWCOMER}",
         "user:paula@partner.example",
+        "user:tara@customer.example",  # never logged in: a member held by the stores
     ]
     personas = whocan_report.choose_subjects(
         found.subjects, By.PERSONA, externals_only=False, organisation_domains=["corp.example"]
@@ -206,6 +207,7 @@ def test_the_who_view_prints_a_table_and_csv(
         "VIA_ROLE",
         "VIA_EXPIRES",
         "POLICY_VERSION",
+        "JUDGED",
     ]
     assert "persona:contractor" in table and "Champions" not in table  # internal by default
     assert main(["access-report", "--who", "--externals", "--csv"]) == 0
@@ -214,7 +216,24 @@ def test_the_who_view_prints_a_table_and_csv(
         ("user:carl@contractor.example", "Engineering"),
         ("user:carl@contractor.example", "Engineering Q&A"),
         ("user:paula@partner.example", AURORA),
+        ("user:tara@customer.example", AURORA),  # never logged in, a guest of Aurora
     }
+    tara = next(r for r in rows if r["principal"] == "user:tara@customer.example")
+    # Her internal profile is marked external and nothing else is known: her memberships only.
+    assert tara["judged"] == (
+        "never logged in; judged as no persona (memberships only) by the stores (nothing says more)"
+    )
+    assert tara["via_role"] == "space_guest"
+    assert all(r["judged"] == "" for r in rows if r is not tara)
+    # Project Falcon's owner never logged in: the stores' membership lists them.
+    falcon = ["access-report", "--who", "--space", "internal/restricted/project-falcon", "--csv"]
+    assert main(falcon) == 0
+    readers = {r["principal"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert readers["user:omar@corp.example"]["via_role"] == "space_owner"
+    assert readers["user:omar@corp.example"]["judged"] == (
+        "never logged in; judged as employee by their email's domain (corp.example)"
+    )
+    assert readers["user:erin@corp.example"]["judged"] == ""
     paula = next(r for r in rows if r["principal"] == "user:paula@partner.example")
     assert paula["via_role"] == "space_guest" and paula["via_expires"].endswith(" UTC")
     assert paula["allowed_by"].startswith("policies.csv:")
@@ -255,7 +274,17 @@ def test_the_who_view_draws_the_matrix(
     assert f"wrote {html_file}" in out.err
     matrix = parse_matrix(html_file.read_text(encoding="utf-8"))
     assert len(matrix.spaces) == 9
-    assert len(matrix.rows) == 3 + 9  # known principals, then one per persona
+    # Known principals, those the stores hold who never logged in, then one per persona.
+    assert [name for name, _ in matrix.rows][:7] == [
+        "user:carl@contractor.example",
+        "user:erin@corp.example",
+        "user:paula@partner.example",
+        "user:hana@corp.example",
+        "user:mia@corp.example",
+        "user:omar@corp.example",
+        "user:tara@customer.example",
+    ]
+    assert len(matrix.rows) == 3 + 4 + 9
     png = demo_files / "matrix.png"
     assert main(["access-report", "--who", "--by", "persona", "--picture", str(png)]) == 0
     data = png.read_bytes()

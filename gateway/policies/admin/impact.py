@@ -54,11 +54,19 @@ class Subject:
     name: str  # user:EMAIL, persona:NAME, invitee:employee
     principal: Principal
     label: str  # what the summary groups by: the role set ("partner", "employee+moderator")
+    # For someone the stores hold who never logged in: how their roles were judged
+    # ("never logged in; judged as employee by their email's domain (corp.example)").
+    judged: str | None = None
 
     @classmethod
     def known(cls, principal: Principal) -> Subject:
         """A principal the gateway has seen, with the roles its last token carried."""
         return cls(principal.id, principal, _label(principal.roles))
+
+    @classmethod
+    def never_logged_in(cls, principal: Principal, how: str) -> Subject:
+        """Someone the stores hold who never logged in, with the roles judged for them."""
+        return cls(principal.id, principal, _label(principal.roles), how)
 
 
 def persona_subjects() -> list[Subject]:

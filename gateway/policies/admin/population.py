@@ -1,10 +1,12 @@
 """The real principals and spaces a policy is judged over: for impact, who-can and reports.
 
 Everyone the gateway has seen (the roles their last token carried, with the memberships
-a request of theirs would load now), one principal per persona holding nothing else
-(what a newcomer of that persona would get), and every space of every store. Reading
-it costs a query per known principal and store: it is for administrators' tools, never
-for a request path.
+a request of theirs would load now); everyone else holding a membership or a pending
+invitation in a store, who never logged in (their roles judged as
+:mod:`gateway.policies.admin.judged` says, and the report says how); one principal per
+persona holding nothing else (what a newcomer of that persona would get); and every space
+of every store. Reading it costs a few statements per store and page of 500: it is for
+administrators' tools, never for a request path.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gateway.domain import ids
 from gateway.domain.errors import InvalidId
 from gateway.domain.model import StoreName
 from gateway.policies.admin.impact import Subject, persona_subjects
+from gateway.policies.admin.judged import Judge, merge
 from gateway.stores.interface import NameCursor
 from gateway.stores.scope import Grants, StoreScope
 
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from gateway.domain.model import Membership, Space
     from gateway.domain.principal import Principal
     from gateway.records import Records
-    from gateway.stores.interface import Store, StoreDirectory, StoreReads
+    from gateway.stores.interface import Holder, Store, StoreDirectory, StoreReads
 
 # Spaces read per query (all are read, page by page).
 PAGE = 500
@@ -34,7 +37,9 @@ PAGE = 500
 
 @dataclass(frozen=True, slots=True)
 class Population:
-    subjects: tuple[Subject, ...]  # known principals first, then one per persona
+    # Known principals first, then those the stores hold who never logged in (their
+    # ``Subject.judged`` says how their roles were judged), then one per persona.
+    subjects: tuple[Subject, ...]
     spaces: tuple[Space, ...]
 
 
@@ -88,10 +93,31 @@ async def with_memberships(
     return principal.with_memberships(tuple(m for ms in found for m in ms))
 
 
-async def gather(stores: dict[StoreName, Store], records: Records) -> Population:
+async def all_holders(stores: Mapping[StoreName, StoreDirectory]) -> list[Holder]:
+    """Everyone holding a membership or a pending invitation, store by store, page by page."""
+    found: list[Holder] = []
+    for name in StoreName:
+        after: str | None = None
+        while True:
+            page = await stores[name].access_holders(after=after, limit=PAGE)
+            found.extend(page.items)
+            if not page.has_next:
+                break
+            after = page.items[-1].email
+    return found
+
+
+async def gather(
+    stores: dict[StoreName, Store], records: Records, *, judge: Judge | None = None
+) -> Population:
+    """The population: known principals, the stores' other members and invitees (judged by
+    ``judge``; without one, by what the stores record), one per persona, every space."""
+    judge = judge or Judge()
     spaces = await all_spaces(stores)
     known = await records.known_principals()
-    emails = sorted({p.verified_email for p in known if p.verified_email})
+    seen = {p.verified_email for p in known if p.verified_email}
+    others = {e: r for e, r in merge(await all_holders(stores)).items() if e not in seen}
+    emails = sorted(seen | set(others))
     held: dict[str, list[Membership]] = {}
     for start in range(0, len(emails), PAGE):
         chunk = emails[start : start + PAGE]
@@ -104,5 +130,9 @@ async def gather(stores: dict[StoreName, Store], records: Records) -> Population
         )
         for p in known
     ]
+    for email in sorted(others):
+        principal, how = judge.principal(others[email])
+        theirs = tuple(held.get(email, ()))
+        subjects.append(Subject.never_logged_in(principal.with_memberships(theirs), how))
     subjects.extend(persona_subjects())
     return Population(tuple(subjects), tuple(spaces))

@@ -91,6 +91,13 @@ async def test_who_can_read_the_demo_spaces_and_why(services: Services) -> None:
     later = who_can(services.policy, found.subjects, found.spaces, NOW + timedelta(days=30))
     gone = _decision(later, f"user:{NEWCOMER}", AURORA)
     assert (gone.allowed, gone.rule, gone.via) == (False, None, None)
+    # ... and the reason says it ended, not "default deny".
+    expiry = NOW + timedelta(days=30)
+    assert gone.ended == (
+        f"membership as space_guest in internal/shared/aurora-feedback expired on "
+        f"{expiry:%Y-%m-%d}"
+    )
+    assert "default deny" not in gone.why("policies.csv")
 
     # Every decision of the report is the compiled one, with the line explain() names.
     for action in (Action.READ, Action.ASK):

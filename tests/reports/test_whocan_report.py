@@ -94,8 +94,7 @@ async def test_who_can_read_the_demo_spaces_and_why(services: Services) -> None:
     # ... and the reason says it ended, not "default deny".
     expiry = NOW + timedelta(days=30)
     assert gone.ended == (
-        f"membership as space_guest in internal/shared/aurora-feedback expired on "
-        f"{expiry:%Y-%m-%d}"
+        f"membership as space_guest in internal/shared/aurora-feedback expired on {expiry:%Y-%m-%d}"
     )
     assert "default deny" not in gone.why("policies.csv")
 

@@ -13,6 +13,9 @@ compares the compiled decisions of the old and the new policy:
 * for invitees (``invitee:employee``, ``invitee:external``): which roles they may
   be given (``join``), since that is asked of the invitee, not of the inviter.
 
+A field rule on a space (``Feedback.internalNote``) turns only where the principal can read
+the space (under that policy): a note in a space they cannot see is nothing they gain or lose.
+
 It is pure: no store or file is opened here.
 """
 
@@ -256,6 +259,8 @@ def _touched_actions(old: Policy, new: Policy) -> frozenset[str]:
 _NOT_SPACE_ACTIONS = (Action.INVITE, Action.JOIN, Action.ADMINISTER)
 _PERSON_OBJECTS = (Resource.PERSON, Resource.PERSON_EMAIL, Resource.PERSON_DEPARTMENT)
 _NEEDS_READ = frozenset(a.value for a in NEEDS_READ)
+# Fields of a space's content: seen only by those who read the space.
+_ON_READABLE = frozenset({Resource.FEEDBACK_INTERNAL_NOTE.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,8 +378,10 @@ def _decide(
         allowed = authorizer.scope(act).admits(space)
     else:
         allowed = authorizer.allows(obj, dom, act, own=own)
-    if allowed and space is not None and act in _NEEDS_READ:
+    if allowed and space is not None and (act in _NEEDS_READ or obj in _ON_READABLE):
         # Nobody writes where they cannot read: the write's target is found through it.
+        # Nor sees a field of content in a space they cannot read: a field rule there
+        # changes nothing for them, so it is no turn of theirs.
         allowed = authorizer.scope(Action.READ.value).admits(space)
     return allowed
 

@@ -30,6 +30,7 @@ from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import space_ids
 
 if TYPE_CHECKING:
+    from gateway.domain.model import Space
     from gateway.policies.admin.whocan import Decision, WhoCan
     from gateway.runtime.services import Services
 
@@ -173,6 +174,23 @@ async def test_a_hostile_space_name_is_escaped_in_the_heat_map(
     assert employee[0] == "cell allowed"
     assert "policies.csv:" in employee[1] and "p, employee, internal/open/*" in employee[1]
 
+    # Grouped, each row's cell per store and visibility counts what the per-space cells say.
+    access_matrix.write(report, path, grouped=True)
+    grouped = parse_matrix(path.read_text(encoding="utf-8"))
+    by_group: dict[str, list[Space]] = {}
+    for space in report.spaces:
+        by_group.setdefault(f"{space.store} / {space.visibility}", []).append(space)
+    assert {g for g, _ in grouped.groups} == set(by_group)
+    for row, (name, cells) in zip(report.rows, grouped.rows, strict=True):
+        assert name == row.subject.name
+        for (group, _), (_css, title) in zip(grouped.groups, cells, strict=True):
+            members = by_group[group]
+            allowed = sum(
+                d.allowed for s, d in zip(report.spaces, row.decisions, strict=True) if s in members
+            )
+            if 0 < allowed < len(members):
+                assert f"allowed on {allowed:,} of {len(members):,}" in title, (name, group)
+
 
 # --- the command --------------------------------------------------------------------------
 
@@ -291,6 +309,24 @@ def test_the_who_view_draws_the_matrix(
         "user:tara@customer.example",
     ]
     assert len(matrix.rows) == 3 + 4 + 9
+    # A column per store and visibility, when asked (by itself past GROUP_PAST spaces).
+    assert (
+        main(["access-report", "--who", "--store", "all", "--picture", str(html_file), "--group"])
+        == 0
+    )
+    assert "(a column per store and visibility)" in capsys.readouterr().err
+    grouped = parse_matrix(html_file.read_text(encoding="utf-8"))
+    assert [g for g, _ in grouped.groups] == [
+        "internal / open",
+        "internal / restricted",
+        "internal / shared",
+        "community / public",
+        "community / members",
+        "community / trusted",
+    ]
+    assert sum(int(label.split()[0]) for label in grouped.spaces) == 9
+    assert main(["access-report", "--who", "--group"]) == 2
+    assert "--group belongs to the picture" in capsys.readouterr().err
     png = demo_files / "matrix.png"
     assert main(["access-report", "--who", "--by", "persona", "--picture", str(png)]) == 0
     data = png.read_bytes()

@@ -136,6 +136,21 @@ class Explainer:
         return Explanation(bool(allowed), rule, via, self.policy.source, ended)
 
 
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """An invitation of someone's to a space that was revoked (an accepted one's membership
+    ended with it), and who revoked it when the audit log says so."""
+
+    space_key: str
+    role: str
+    at: datetime
+    by: str | None = None  # the audited actor (user:EMAIL), None when no entry names one
+
+    def __str__(self) -> str:
+        by = f" by {self.by}" if self.by else ""
+        return f"invitation as {self.role} in {self.space_key} revoked on {self.at:%Y-%m-%d}{by}"
+
+
 def ended_text(memberships: Iterable[Membership], now: datetime) -> str | None:
     """What became of the access these memberships (of one space, expired and pending
     included) gave, when none of them is active at ``now``; None when one is, or there

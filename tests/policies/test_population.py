@@ -12,8 +12,9 @@ from gateway.domain.demo import PEOPLE
 from gateway.domain.model import StoreName
 from gateway.policies.admin import population
 from gateway.policies.admin.judged import Judge
+from gateway.policies.admin.whocan import who_can
 from tests.personas import run
-from tests.schema.test_invitations import INVITE
+from tests.schema.test_invitations import INVITE, REVOKE, newcomer, sees
 from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import space_ids
 
@@ -140,3 +141,39 @@ async def test_an_invitee_without_a_profile_is_judged_by_what_the_stores_know(
     paula = by_name["user:paula@partner.example"]
     assert paula.principal.roles == {"guest"}  # marked external: her memberships only
     assert {m.space_key for m in paula.principal.memberships} >= {"internal/shared/aurora-feedback"}
+
+
+@pytest.mark.backend
+async def test_a_revoked_invitation_is_explained_with_when_and_by_whom(
+    services: Services,
+) -> None:
+    spaces = await space_ids(services)
+    invited = await run(
+        services,
+        "erin@corp.example",
+        INVITE,
+        {
+            "i": {
+                "spaceId": spaces[AURORA],
+                "email": "nina@partner.example",
+                "role": "GUEST",
+                "expiresAt": (datetime.now(UTC) + timedelta(days=9)).isoformat(),
+            }
+        },
+    )
+    invitation = invited.data["inviteToSpace"]["invitation"]["id"]
+    await sees(services, newcomer(), datetime.now(UTC))  # she arrives: it binds
+    revoked = await run(services, "erin@corp.example", REVOKE, {"i": {"invitationId": invitation}})
+    assert revoked.errors is None and not revoked.data["revokeInvitation"]["errors"]
+    found = await population.gather(services.stores, services.records)
+    report = who_can(services.policy, found.subjects, found.spaces, datetime.now(UTC))
+    row = next(r for r in report.rows if r.subject.name == "user:nina@partner.example")
+    aurora = row.decisions[[s.name for s in report.spaces].index(AURORA)]
+    assert not aurora.allowed
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    assert aurora.ended == (
+        "invitation as space_guest in internal/shared/aurora-feedback revoked on "
+        f"{today} by user:erin@corp.example"
+    )
+    assert "default deny" not in aurora.why("policies.csv")
+    assert aurora.why("policies.csv").startswith(f"{aurora.ended}; no other line")

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from gateway.domain.model import Space
+    from gateway.policies.explain import Revocation
     from gateway.policies.policy import Policy
 
 
@@ -60,6 +61,8 @@ class Subject:
     # For someone the stores hold who never logged in: how their roles were judged
     # ("never logged in; judged as employee by their email's domain (corp.example)").
     judged: str | None = None
+    # Their revoked invitations, newest first: what a denial there says ended.
+    revoked: tuple[Revocation, ...] = ()
 
     @classmethod
     def known(cls, principal: Principal) -> Subject:

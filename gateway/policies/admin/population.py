@@ -12,21 +12,25 @@ administrators' tools, never for a request path.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gateway.domain import ids
 from gateway.domain.errors import InvalidId
 from gateway.domain.model import StoreName
+from gateway.domain.permissions import Action
 from gateway.policies.admin.impact import Subject, persona_subjects
 from gateway.policies.admin.judged import Judge, merge
+from gateway.policies.explain import Revocation
+from gateway.records import Outcome
 from gateway.stores.interface import NameCursor
 from gateway.stores.scope import Grants, StoreScope
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
-    from gateway.domain.model import Membership, Space
+    from gateway.domain.model import Invitation, Membership, Space
     from gateway.domain.principal import Principal
     from gateway.records import Records
     from gateway.stores.interface import Holder, Store, StoreDirectory, StoreReads
@@ -107,6 +111,61 @@ async def all_holders(stores: Mapping[StoreName, StoreDirectory]) -> list[Holder
     return found
 
 
+# The audited actions that revoke invitations: ``manage_members`` with the operation
+# ``revokeInvitation`` (its target the invitation), and offboarding (``access_revoke``, the
+# invitations it revoked in its detail).
+_REVOKE_ONE, _REVOKE_ALL = Action.MANAGE_MEMBERS.value, "access_revoke"
+
+
+async def revocations(
+    stores: Mapping[StoreName, StoreDirectory], spaces: Sequence[Space], records: Records
+) -> dict[str, list[Revocation]]:
+    """Every revoked invitation, by the invitee's lower-cased email, newest first, with who
+    revoked it where the audit log says (``revokeInvitation``, or an ``access_revoke``)."""
+    keys = {(s.store, s.id): s.key for s in spaces}
+    found: list[tuple[str, StoreName, Invitation]] = []
+    for name in StoreName:
+        wanted = [s.id for s in spaces if s.store is name]
+        for start in range(0, len(wanted), PAGE):
+            by_space = await stores[name].invitations_for_spaces(wanted[start : start + PAGE])
+            for invitations in by_space.values():
+                found += [(keys[(name, i.space_id)], name, i) for i in invitations if i.revoked_at]
+    if not found:
+        return {}
+    by = await _revokers(records)
+    revoked: dict[str, list[Revocation]] = {}
+    for key, name, i in sorted(found, key=lambda f: f[2].revoked_at or f[2].created_at):
+        at = i.revoked_at
+        assert at is not None
+        actor = by.get(ids.encode("Invitation", name, i.id))
+        revoked.setdefault(i.email.lower(), []).insert(0, Revocation(key, i.role.value, at, actor))
+    return revoked
+
+
+async def _revokers(records: Records) -> dict[str, str]:
+    """Who revoked each invitation (by global id), from the audit log, page by page."""
+    found: dict[str, str] = {}
+    for action in (_REVOKE_ONE, _REVOKE_ALL):
+        before: int | None = None
+        while True:
+            entries = await records.entries(
+                action=action, outcome=Outcome.OK, before_id=before, limit=PAGE
+            )
+            for entry in entries:
+                if action == _REVOKE_ONE:
+                    one = entry.detail.get("operation") == "revokeInvitation"
+                    targets = [entry.target] if one else []
+                else:
+                    targets = list(entry.detail.get("invitations_revoked", ()))
+                for target in targets:
+                    if target:
+                        found.setdefault(str(target), entry.actor)  # newest first: the last
+            if len(entries) < PAGE:
+                break
+            before = entries[-1].id
+    return found
+
+
 async def gather(
     stores: dict[StoreName, Store], records: Records, *, judge: Judge | None = None
 ) -> Population:
@@ -134,5 +193,13 @@ async def gather(
         principal, how = judge.principal(others[email])
         theirs = tuple(held.get(email, ()))
         subjects.append(Subject.never_logged_in(principal.with_memberships(theirs), how))
+    revoked = await revocations(stores, spaces, records)
+    if revoked:
+        subjects = [
+            dataclasses.replace(s, revoked=tuple(revoked[e]))
+            if (e := s.principal.verified_email) in revoked
+            else s
+            for s in subjects
+        ]
     subjects.extend(persona_subjects())
     return Population(tuple(subjects), tuple(spaces))

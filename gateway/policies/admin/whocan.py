@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from gateway.domain.model import Membership, Space
     from gateway.policies.admin.impact import Subject
     from gateway.policies.compiler import PolicyIndex
+    from gateway.policies.explain import Revocation
     from gateway.policies.policy import DomainPattern, Rule
     from gateway.stores.scope import Scope
 
@@ -166,7 +167,7 @@ def who_can(
     rows = []
     for subject in subjects:
         authorizer = Authorizer(index, subject.principal, now)
-        decide = _Subject(order, authorizer, action, subject.principal.memberships, now)
+        decide = _Subject(order, authorizer, action, subject, now)
         rows.append(Row(subject, tuple(decide.decide(keyed))))
     return WhoCan(str(action), index.policy.source, index.version, tuple(spaces), tuple(rows))
 
@@ -202,6 +203,7 @@ class _Lines:
         action: str,
         all_memberships: Sequence[Membership],
         now: datetime,
+        revocations: Sequence[Revocation] = (),
     ) -> None:
         index = order.index
         self._order = order
@@ -221,6 +223,11 @@ class _Lines:
             text = ended_text(ms, now)
             if text is not None:
                 self._ended[key] = text
+        for revoked in revocations:
+            if revoked.space_key in self._memberships:
+                continue  # they hold access there again
+            was = self._ended.get(revoked.space_key)
+            self._ended[revoked.space_key] = f"{was}; {revoked}" if was else str(revoked)
         self._everywhere = self._candidates(self._global)
         # The spaces a membership or a line names one by one are decided one by one; the
         # others alike per store and visibility, so a report costs little per space.
@@ -281,17 +288,18 @@ class _Subject:
         order: _Order,
         authorizer: Authorizer,
         action: str,
-        memberships: Sequence[Membership],
+        subject: Subject,
         now: datetime,
     ) -> None:
         self._scope = authorizer.scope(action)
-        self._lines = _Lines(order, authorizer, action, memberships, now)
+        memberships, revoked = subject.principal.memberships, subject.revoked
+        self._lines = _Lines(order, authorizer, action, memberships, now, revoked)
         self._read: tuple[Scope, _Lines] | None = None
         if action in _NEEDS_READ:
             read = Action.READ.value
             self._read = (
                 authorizer.scope(read),
-                _Lines(order, authorizer, read, memberships, now),
+                _Lines(order, authorizer, read, memberships, now, revoked),
             )
         self._unreadable: dict[int, Decision] = {}  # by the read decision (shared) it wraps
 

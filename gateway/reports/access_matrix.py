@@ -275,11 +275,13 @@ class _Block:
 
     @property
     def kind(self) -> int:
-        """A kind when every space got it, else SOME (or NOT_GRANTED when none allowed
-        and they differ only in why)."""
+        """A kind when every space got it; ALLOWED or a denial when all are allowed or all
+        denied, in different ways (the title counts them); else SOME."""
         for kind, n in enumerate(self.counts):
             if n == self.total:
                 return kind
+        if self.allowed == self.total:  # allowed everywhere, on some through a membership
+            return ALLOWED
         if self.allowed == 0:
             return DENIED_BY_LINE if self.counts[DENIED_BY_LINE] else NOT_GRANTED
         return SOME

@@ -228,3 +228,16 @@ def test_grouping_can_be_asked_for_or_refused(tmp_path: Path) -> None:
     report = who_can(POLICY, [CARL], _many_spaces(200), NOW)
     assert not access_matrix.write(report, path, grouped=False)
     assert len(parse_matrix(path.read_text(encoding="utf-8")).spaces) == 200
+
+
+def test_a_group_allowed_everywhere_in_different_ways_is_allowed() -> None:
+    m = access_matrix
+    mixed = m._Block((90, 1, 0, 0), None)  # allowed on 90 by a persona, on 1 by a membership
+    assert (mixed.kind, mixed.allowed, mixed.total) == (m.ALLOWED, 91, 91)
+    assert mixed.why("p.csv") == (
+        "allowed on 91 of 91: allowed on 90; allowed through a membership on 1"
+    )
+    denied = m._Block((0, 0, 3, 4), None)
+    assert denied.kind == m.DENIED_BY_LINE and denied.mark() == "\u2717"
+    some = m._Block((1, 0, 0, 4), None)
+    assert (some.kind, some.mark()) == (m.SOME, "1/5")

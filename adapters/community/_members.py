@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, distinct, func, null, or_, select, type_coerce
+from sqlalchemy import case, distinct, exists, func, null, or_, select, true, type_coerce
 
 from adapters.community._spaces import VISIBILITY
 from adapters.community._tables import (
@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Delete, Select
 
-__all__ = ["access_entries", "member_counts", "memberships_of", "remove_member"]
+__all__ = [
+    "access_entries",
+    "holders",
+    "member_counts",
+    "memberships_of",
+    "remove_member",
+]
 
 
 def memberships_of(emails: list[str]) -> Select[Any]:
@@ -65,6 +71,32 @@ def memberships_of(emails: list[str]) -> Select[Any]:
             categories.c.login_required,
         )
         .order_by(categories.c.id, users.c.id)
+    )
+
+
+def holders(after: str | None, limit: int) -> Select[Any]:
+    """One page (``limit + 1`` rows) of the verified emails whose accounts are in a group
+    that grants a category (what :func:`memberships_of` finds), each once, by email."""
+    in_a_granting_group = exists(
+        select(group_users.c.user_id)
+        .join(category_groups, category_groups.c.group_id == group_users.c.group_id)
+        .where(group_users.c.user_id == users.c.id)
+    )
+    return (
+        select(
+            users.c.email,
+            func.min(users.c.name).label("name"),
+            func.max(users.c.trust_level).label("trust_level"),
+            func.min(users.c.company).label("company"),
+        )
+        .where(
+            users.c.email_verified,
+            in_a_granting_group,
+            true() if after is None else users.c.email > after,
+        )
+        .group_by(users.c.email)
+        .order_by(users.c.email)
+        .limit(max(limit, 0) + 1)
     )
 
 

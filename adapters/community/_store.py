@@ -38,7 +38,7 @@ from adapters.community._authors import AuthorsInScope
 from adapters.community._rows import STORE
 from adapters.community._tables import categories, metadata, topics
 from gateway.domain.model import Page, Space
-from gateway.stores.interface import NotSupported, WriteConflict
+from gateway.stores.interface import Holder, NotSupported, WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -93,6 +93,21 @@ class CommunityStore(Absent, AuthorsInScope):
         for row in rows:
             found.setdefault(row.email.lower(), []).append(_rows.membership(row))
         return found
+
+    async def access_holders(self, *, after: str | None, limit: int) -> Page[Holder]:
+        """Verified accounts in a group that grants a category, once per email, by email,
+        in one statement (the forum has no invitations)."""
+        rows = await self._all(_members.holders(after, limit))
+        found = [
+            Holder(
+                email=r.email,
+                display_name=r.name,
+                trust_level=r.trust_level,
+                organisation=r.company,
+            )
+            for r in rows
+        ]
+        return page(found, limit)
 
     # --- spaces -----------------------------------------------------------
     async def list_spaces(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import literal, or_, select, union_all
+from sqlalchemy import literal, or_, select, true, union, union_all
 
 from adapters._sql import native_id
 from adapters.internal._shared import ROLES, STORE
@@ -15,6 +15,7 @@ from adapters.internal._tables import (
     profiles,
 )
 from gateway.domain.model import Membership, Visibility, space_key
+from gateway.stores.interface import Holder
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -70,6 +71,42 @@ def of_emails(wanted: Sequence[str]) -> Select[Any]:
     )
     both = union_all(held, invited).subquery()
     return select(both).order_by(both.c.pending, both.c.id)
+
+
+def holders(after: str | None, limit: int) -> Select[Any]:
+    """One page (``limit + 1`` rows) of the emails holding a membership or a pending
+    invitation, each once, with their profile when there is one, by email."""
+    inv = community_invitations.c
+    held = select(profiles.c.email).join(
+        community_memberships, community_memberships.c.profile_id == profiles.c.id
+    )
+    invited = select(inv.email).where(inv.revoked_at.is_(None), inv.accepted_at.is_(None))
+    emails = union(held, invited).subquery()  # UNION: each email once
+    return (
+        select(
+            emails.c.email,
+            profiles.c.id,
+            profiles.c.full_name,
+            profiles.c.is_external,
+            profiles.c.company,
+        )
+        .select_from(emails.outerjoin(profiles, profiles.c.email == emails.c.email))
+        .where(true() if after is None else emails.c.email > after)
+        .order_by(emails.c.email)
+        .limit(max(limit, 0) + 1)
+    )
+
+
+def holder(row: AnyRow) -> Holder:
+    """A row of :func:`holders`: an invitee without a profile is named by their email."""
+    if row.id is None:
+        return Holder(email=row.email, display_name=row.email, profile=False)
+    return Holder(
+        email=row.email,
+        display_name=row.full_name,
+        external=bool(row.is_external),
+        organisation=row.company,
+    )
 
 
 def membership(row: AnyRow) -> Membership:

@@ -26,8 +26,8 @@ from adapters.internal import (
     _spaces,
     _writes,
 )
-from adapters.internal._authors import AuthorsInScope
 from adapters.internal._demo import write_demo
+from adapters.internal._directory import Directory
 from adapters.internal._shared import STORE, str_or_none
 from adapters.internal._tables import communities, metadata
 from gateway.domain.model import Page, Space
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
         Author,
         Feedback,
         Invitation,
-        Membership,
         Person,
         Prototype,
         Question,
@@ -59,7 +58,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(AuthorsInScope):
+class InternalStore(Directory):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE
@@ -77,27 +76,7 @@ class InternalStore(AuthorsInScope):
         async with self._connect(write=True) as conn:
             await write_demo(conn, data)
 
-    # --- principals -------------------------------------------------------
-    async def memberships_for(self, email: str) -> list[Membership]:
-        """Every membership of the profile with this email, expired ones included, and its
-        unrevoked, unaccepted invitations as pending memberships."""
-        email = email.strip().lower()
-        return (await self.memberships_of([email])).get(email, [])
-
-    async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
-        """:meth:`memberships_for` of many emails (lower-cased) in one statement."""
-        wanted = sorted({e.strip().lower() for e in emails if e.strip()})
-        if not wanted:
-            return {}
-        found: dict[str, list[Membership]] = {}
-        for row in await self._all(_memberships.of_emails(wanted)):
-            found.setdefault(row.email.lower(), []).append(_memberships.membership(row))
-        return found
-
-    async def trust_level(self, email: str) -> int | None:
-        """None: the corporate network has no trust levels."""
-        return None
-
+    # --- principals (memberships and trust levels: see _directory) --------
     async def accept_invitations(self, author: Author, now: datetime) -> int:
         """Turn the email's valid invitations into memberships (an existing membership of
         the same community is kept as it is)."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from gateway.cli.common import UsageError, run_async
 from gateway.config import Settings
 from gateway.policies.admin.whocan import SPACE_ACTIONS
+from gateway.reports.access_matrix import GROUP_PAST
 from gateway.reports.whocan_report import By
 
 __all__ = ["add_access_report"]
@@ -23,8 +24,10 @@ def add_access_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "read each space and why",
         description="By default: memberships and pending invitations with role, status, "
         "expiry, sponsor and last activity. With --who: every principal the gateway has seen "
-        "(with their memberships) and every persona that may read each space, the policy line "
-        "that grants it and the membership it comes through; --picture draws the matrix. "
+        "(with their memberships), everyone else holding a membership or invitation in a store "
+        "(never logged in: their roles judged, the judged column says how) and every persona "
+        "that may read each space, the policy line that grants it and the membership it "
+        "comes through; --picture draws the matrix. "
         "By default: internal spaces.",
     )
     report.add_argument(
@@ -64,6 +67,14 @@ def add_access_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "instead of printing the table",
     )
     report.add_argument(
+        "--group",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --picture: a column per store and visibility, saying on how many of its "
+        f"spaces each row is allowed (default: past {GROUP_PAST} spaces; --space and --store "
+        "narrow the report instead)",
+    )
+    report.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -79,7 +90,7 @@ async def _access_report(args: argparse.Namespace) -> int:
         if args.progress:
             raise UsageError("--progress belongs to the membership report: leave out --who")
         return await _who_can(args)
-    for flag in ("action", "by", "picture"):
+    for flag in ("action", "by", "picture", "group"):
         if getattr(args, flag) is not None:
             raise UsageError(f"--{flag} belongs to the who-can view: add --who")
     from gateway.cli import progress
@@ -132,6 +143,7 @@ async def _who_can(args: argparse.Namespace) -> int:
 
     from gateway.domain.model import StoreName
     from gateway.policies.admin import population
+    from gateway.policies.admin.judged import Judge
     from gateway.policies.admin.whocan import who_can
     from gateway.records import Records
     from gateway.reports import access_matrix, whocan_report
@@ -141,6 +153,8 @@ async def _who_can(args: argparse.Namespace) -> int:
     if args.externals and by is By.PERSONA:
         raise UsageError("--externals keeps principals by their email; personas have none")
     picture = Path(args.picture) if args.picture else None
+    if args.group is not None and picture is None:
+        raise UsageError("--group belongs to the picture: add --picture FILE")
     if picture is not None:
         try:
             access_matrix.check(picture)
@@ -155,7 +169,8 @@ async def _who_can(args: argparse.Namespace) -> int:
         for store in stores.values():
             await store.create_schema()
         await records.create_schema()
-        found = await population.gather(stores, records)
+        judge = Judge.for_settings(settings)
+        found = await population.gather(stores, records, judge=judge)
     finally:
         for store in stores.values():
             await store.close()
@@ -175,9 +190,10 @@ async def _who_can(args: argparse.Namespace) -> int:
     report = who_can(index, subjects, spaces, datetime.now(UTC), action=action)
     rows = whocan_report.build(report)
     if picture is not None:
-        access_matrix.write(report, picture)
+        grouped = access_matrix.write(report, picture, grouped=args.group)
+        how = " (a column per store and visibility)" if grouped else ""
         print(
-            f"gateway: wrote {picture}: {len(subjects)} rows x {len(spaces)} spaces",
+            f"gateway: wrote {picture}: {len(subjects)} rows x {len(spaces)} spaces{how}",
             file=sys.stderr,
         )
         if args.csv:

@@ -16,6 +16,7 @@ from gateway.domain.permissions import SELF
 from gateway.policies.policy import MODEL_PATH, Effect, Policy, Rule
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from gateway.domain.model import Membership
@@ -46,15 +47,23 @@ def build_enforcer(
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """A decision and the policy line behind it (None: nothing granted it, default deny)."""
+    """A decision and the policy line behind it (None: nothing granted it, default deny).
+
+    ``ended``: when denied, the access the principal had in that space and no longer has
+    ("membership as space_guest in internal/shared/aurora expired on 2026-11-20"), or an
+    invitation that grants nothing yet (see :func:`ended_text`).
+    """
 
     allowed: bool
     rule: Rule | None
     via: Membership | None
     source: str
+    ended: str | None = None
 
     def __str__(self) -> str:
         verdict = "ALLOW" if self.allowed else "DENY"
+        if self.rule is None and self.ended is not None:
+            return f"{verdict}: {self.ended}; no other line of {self.source} grants it"
         if self.rule is None:
             return f"{verdict}: no line of {self.source} grants it (default deny)"
         how = ""
@@ -62,6 +71,8 @@ class Explanation:
             expiry = f", expires {self.via.expires_at:%Y-%m-%d}" if self.via.expires_at else ""
             how = f" via membership {self.via.role.value} in {self.via.space_key}{expiry}"
         effect = "allowed by" if self.rule.eft is Effect.ALLOW else "denied by"
+        if not how and self.ended is not None:
+            how = f" ({self.ended})"
         return f"{verdict}: {effect} {self.source}:{self.rule.line}: {self.rule}{how}"
 
 
@@ -93,6 +104,7 @@ class Explainer:
         self.policy = policy
         self.principal = principal
         self.enforcer = build_enforcer(policy, principal, now, own=own)
+        self.now = now
         self._memberships = principal.active_memberships(now)
         self._global_roles = {
             principal.id,
@@ -116,7 +128,47 @@ class Explainer:
                 ),
                 None,
             )
-        return Explanation(bool(allowed), rule, via, self.policy.source)
+        ended = None
+        if not allowed:
+            ended = ended_text(
+                (m for m in self.principal.memberships if m.space_key == dom), self.now
+            )
+        return Explanation(bool(allowed), rule, via, self.policy.source, ended)
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """An invitation of someone's to a space that was revoked (an accepted one's membership
+    ended with it), and who revoked it when the audit log says so."""
+
+    space_key: str
+    role: str
+    at: datetime
+    by: str | None = None  # the audited actor (user:EMAIL), None when no entry names one
+
+    def __str__(self) -> str:
+        by = f" by {self.by}" if self.by else ""
+        return f"invitation as {self.role} in {self.space_key} revoked on {self.at:%Y-%m-%d}{by}"
+
+
+def ended_text(memberships: Iterable[Membership], now: datetime) -> str | None:
+    """What became of the access these memberships (of one space, expired and pending
+    included) gave, when none of them is active at ``now``; None when one is, or there
+    are none. ``membership space_guest in internal/shared/aurora expired on 2026-11-20``."""
+    found = list(memberships)
+    if not found or any(m.active(now) for m in found):
+        return None
+    texts = []
+    for m in found:
+        expired = m.expires_at is not None and m.expires_at <= now
+        what = "invitation" if m.pending else "membership"
+        where = f"{what} as {m.role.value} in {m.space_key}"
+        if expired:
+            assert m.expires_at is not None
+            texts.append(f"{where} expired on {m.expires_at:%Y-%m-%d}")
+        else:
+            texts.append(f"{where} is pending: it grants nothing until they log in")
+    return "; ".join(texts)
 
 
 def _find(policy: Policy, line: list[str]) -> Rule | None:

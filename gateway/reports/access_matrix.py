@@ -2,7 +2,11 @@
 
 Rows are the report's subjects, columns its spaces grouped by store and visibility;
 a cell is allowed, allowed through a membership, denied by a line, or denied because
-no line grants it. The HTML page is self-contained (inline CSS, no script), every
+no line grants it. Past :data:`GROUP_PAST` spaces a column per space is unreadable (10,000
+spaces made a 25,000-pixel image): each store and visibility is then one labelled column
+("internal / open: 4,812 spaces") whose cell says on how many of them the row is allowed
+("12/4812"), or the one verdict they share; ``--space`` or ``--store`` narrows the report
+to spaces that are drawn one by one. The HTML page is self-contained (inline CSS, no script), every
 name escaped, each cell's title saying why. The PNG is drawn with matplotlib (the
 ``dev`` extra), without pyplot: no display, no global state.
 """
@@ -47,14 +51,29 @@ def check(path: Path) -> None:
             ) from None
 
 
-def write(report: WhoCan, path: Path) -> None:
-    """Draw ``report`` to ``path``: an HTML heat map or a PNG, by the suffix."""
+# More spaces than this are drawn a column per store and visibility, not per space.
+GROUP_PAST = 120
+
+
+def write(report: WhoCan, path: Path, *, grouped: bool | None = None) -> bool:
+    """Draw ``report`` to ``path``: an HTML heat map or a PNG, by the suffix. ``grouped``:
+    a column per store and visibility instead of per space (None: past :data:`GROUP_PAST`
+    spaces). Returns whether it was grouped."""
     check(path)
     matrix = _Matrix.of(report)
-    if path.suffix.lower() == ".html":
+    if grouped is None:
+        grouped = len(report.spaces) > GROUP_PAST
+    if grouped:
+        blocks = _Blocks.of(matrix)
+        if path.suffix.lower() == ".html":
+            path.write_text(_grouped_html(blocks), encoding="utf-8")
+        else:
+            _grouped_png(blocks, path)
+    elif path.suffix.lower() == ".html":
         path.write_text(_html(matrix), encoding="utf-8")
     else:
         _png(matrix, path)
+    return grouped
 
 
 # A cell's kind: the verdict, with denials split by whether a line says so.
@@ -65,6 +84,11 @@ _KINDS = {
     DENIED_BY_LINE: ("deny", "#c62828", "\u2717", "denied by a deny line"),
     NOT_GRANTED: ("none", "#eeeeee", "", "denied: no line grants it"),
 }
+
+
+# A grouped cell whose spaces are not all decided alike: allowed on some of them.
+SOME = len(_KINDS)
+_SOME = ("some", "#a5d6a7", "allowed on some of the group's spaces (allowed/spaces)")
 
 
 def _kind(decision: Decision) -> int:
@@ -229,3 +253,160 @@ def _patch(colour: str, label: str) -> object:
     from matplotlib.patches import Patch
 
     return Patch(facecolor=colour, edgecolor="#999999", label=label)
+
+
+# --- grouped: a column per store and visibility ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """One row's decisions on one group's spaces: how many of each kind."""
+
+    counts: tuple[int, ...]  # per kind, in _KINDS order
+    shared: Decision | None  # the one decision every space of the group got, if so
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def allowed(self) -> int:
+        return self.counts[ALLOWED] + self.counts[MEMBERSHIP]
+
+    @property
+    def kind(self) -> int:
+        """A kind when every space got it; ALLOWED or a denial when all are allowed or all
+        denied, in different ways (the title counts them); else SOME."""
+        for kind, n in enumerate(self.counts):
+            if n == self.total:
+                return kind
+        if self.allowed == self.total:  # allowed everywhere, on some through a membership
+            return ALLOWED
+        if self.allowed == 0:
+            return DENIED_BY_LINE if self.counts[DENIED_BY_LINE] else NOT_GRANTED
+        return SOME
+
+    def mark(self) -> str:
+        if self.kind == SOME:
+            return f"{self.allowed}/{self.total}"
+        return _KINDS[self.kind][2]
+
+    def why(self, source: str) -> str:
+        if self.shared is not None:
+            return self.shared.why(source)
+        parts = [
+            f"{label.split(' (')[0]} on {n:,}"
+            for (_, _, _, label), n in zip(_KINDS.values(), self.counts, strict=True)
+            if n
+        ]
+        return f"allowed on {self.allowed:,} of {self.total:,}: " + "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Blocks:
+    """The matrix with a column per store and visibility group."""
+
+    title: str
+    source: str
+    groups: list[tuple[str, int]]  # "internal / open", how many spaces
+    rows: list[tuple[str, str]]
+    cells: list[list[_Block]]
+
+    @classmethod
+    def of(cls, m: _Matrix) -> _Blocks:
+        bounds, start = [], 0
+        for _, spaces in m.groups:
+            bounds.append((start, start + len(spaces)))
+            start += len(spaces)
+        kinds = m.kinds()
+        cells = []
+        for decisions, row_kinds in zip(m.cells, kinds, strict=True):
+            row = []
+            for lo, hi in bounds:
+                counts = [0] * len(_KINDS)
+                for kind in row_kinds[lo:hi]:
+                    counts[kind] += 1
+                first = decisions[lo] if hi > lo else None
+                shared = first if all(d is first for d in decisions[lo:hi]) else None
+                row.append(_Block(tuple(counts), shared))
+            cells.append(row)
+        groups = [(name, len(spaces)) for name, spaces in m.groups]
+        return cls(m.title, m.source, groups, m.rows, cells)
+
+
+def _grouped_html(b: _Blocks) -> str:
+    e = html.escape
+    kinds = [*_KINDS.values(), (_SOME[0], _SOME[1], "", _SOME[2])]
+    style = "".join(
+        f".{css}{{background:{colour};color:{'#222' if css in ('none', 'some') else '#fff'}}}"
+        for css, colour, _, _ in kinds
+    )
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(b.title)}</title>",
+        "<style>body{font:13px system-ui,sans-serif;margin:1em}"
+        "table{border-collapse:collapse}th,td{border:1px solid #fff;padding:2px 6px}"
+        "td.cell{min-width:4em;text-align:center}thead th{background:#f5f5f5;font-weight:600}"
+        "th.who{text-align:left;white-space:nowrap;background:#fff}"
+        "small{color:#666;font-weight:400}"
+        f".legend span{{display:inline-block;padding:2px 6px;margin-right:6px}}{style}"
+        "</style></head><body>",
+        f"<h1>{e(b.title)}</h1>",
+        f"<p>{sum(n for _, n in b.groups):,} spaces, a column per store and visibility; "
+        "narrow the report with --space or --store to see each space.</p>",
+        '<p class="legend">'
+        + "".join(f'<span class="{css}">{e(label)}</span>' for css, _, _, label in kinds)
+        + f" Hover a cell for the line of {e(b.source)} behind it.</p>",
+        "<table><thead><tr><th></th>",
+    ]
+    out += [f'<th colspan="1">{e(group)}</th>' for group, _ in b.groups]
+    out.append("</tr><tr><th></th>")
+    out += [f'<th class="space">{_spaces(n)}</th>' for _, n in b.groups]
+    out.append("</tr></thead><tbody>")
+    for (name, roles), blocks in zip(b.rows, b.cells, strict=True):
+        who = e(name)
+        out.append(f'<tr><th class="who">{who} <small>{e(roles)}</small></th>')
+        for (group, n), block in zip(b.groups, blocks, strict=True):
+            css = kinds[block.kind][0]
+            title = f"{who} on {e(group)} ({_spaces(n)}): {e(block.why(b.source))}"
+            out.append(f'<td class="cell {css}" title="{title}">{e(block.mark())}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _grouped_png(b: _Blocks, path: Path) -> None:
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    n_rows, n_cols = len(b.rows), len(b.groups)
+    labelled = n_rows <= _LABELLED
+    cell = 0.5 if labelled else 0.03
+    width = min(_MAX_INCHES, max(8.0, 3.5 + 1.1 * n_cols))
+    height = min(_MAX_INCHES, max(4.0, 3.0 + cell * n_rows))
+    figure = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    ax = figure.add_subplot()
+    data = [[block.kind for block in row] for row in b.cells] if n_rows and n_cols else [[0]]
+    palette = [*(_KINDS[k][1] for k in sorted(_KINDS)), _SOME[1]]
+    colours = ListedColormap(palette)
+    ax.imshow(data, cmap=colours, vmin=0, vmax=SOME, aspect="auto")
+    ax.set_title(b.title, loc="left", fontsize=9)
+    ax.set_xticks(range(n_cols), [f"{g}\n{_spaces(n)}" for g, n in b.groups], fontsize=7)
+    if labelled:
+        ax.set_yticks(range(n_rows), [name for name, _ in b.rows], fontsize=7)
+        for y, row in enumerate(b.cells):
+            for x, block in enumerate(row):
+                if block.kind == SOME:
+                    ax.text(x, y, block.mark(), ha="center", va="center", fontsize=6)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{n_rows} principals and personas")
+    labels = [*(label for _, _, _, label in _KINDS.values()), _SOME[2]]
+    handles = [_patch(c, label) for c, label in zip(palette, labels, strict=True)]
+    figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=7)
+    figure.savefig(path, format="png")
+
+
+def _spaces(n: int) -> str:
+    return f"{n:,} space{'' if n == 1 else 's'}"

@@ -3,7 +3,8 @@
 One row per allowed (space, principal) pair: the policy line that grants it
 (``policies.csv:LINE: p, ...``), the membership it comes through when it does (role and
 expiry), and the policy version it was decided under. Principals are those the gateway
-has seen, with their memberships, and one per persona (``persona:contractor``: what a
+has seen, with their memberships; those the stores hold who never logged in (``judged``
+says how their roles were judged); and one per persona (``persona:contractor``: what a
 newcomer of that persona gets). The decisions are :mod:`gateway.policies.admin.whocan`'s.
 """
 
@@ -34,6 +35,7 @@ COLUMNS = (
     "via_role",
     "via_expires",
     "policy_version",
+    "judged",
 )
 PERSONA_PREFIX = "persona:"
 
@@ -98,6 +100,7 @@ class Row:
     via_role: str
     via_expires: str
     policy_version: str
+    judged: str = ""  # never logged in: how their roles were judged
 
     def values(self) -> list[str]:
         return [getattr(self, c) for c in COLUMNS]
@@ -120,7 +123,17 @@ def build(report: WhoCan) -> list[Row]:
             if text is None:
                 text = texts[id(decision)] = _text(decision, source)
             subject = row.subject
-            rows.append(Row(space.name, space_id, subject.name, subject.label, *text, version))
+            rows.append(
+                Row(
+                    space.name,
+                    space_id,
+                    subject.name,
+                    subject.label,
+                    *text,
+                    version,
+                    subject.judged or "",
+                )
+            )
     return rows
 
 

@@ -90,6 +90,23 @@ class NameCursor:
     id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Someone holding a membership (expired included) or a pending invitation in a store,
+    as the store records them: what administrators' tools know of people who never logged
+    in to the gateway."""
+
+    email: str  # verified, lower-cased
+    display_name: str
+    # The store's own mark: True for an internal profile marked external, False for one
+    # that is not (staff), None where the store records no such mark (forum accounts, an
+    # invitee without a profile yet).
+    external: bool | None = None
+    trust_level: int | None = None  # the forum's trust level; None where there is none
+    organisation: str | None = None
+    profile: bool = True  # False: only invited so far, no profile or account yet
+
+
 class StoreUnavailable(Exception):
     """The store could not be reached or answered with an error; the message names it."""
 
@@ -152,6 +169,12 @@ class StoreDirectory(StoreRole, Protocol):
     async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
         """:meth:`memberships_for` of many emails at once, keyed by the lower-cased email
         (an email with none is absent). For administrators' tools over everyone."""
+
+    async def access_holders(self, *, after: str | None, limit: int) -> Page[Holder]:
+        """Everyone holding a membership (expired included) or an unaccepted, unrevoked
+        invitation (the forum: verified accounts in a group that grants a category), once
+        each, by email ascending, strictly after the email ``after``: one statement per
+        page. For administrators' tools over everyone, never on a request path."""
 
     async def trust_level(self, email: str) -> int | None:
         """The forum trust level (0 to 4) of the verified account with this email; None

@@ -358,6 +358,8 @@ async def test_memberships_need_a_verified_email(store: CommunityStore) -> None:
     people = await store.people_by_ids([str(eve)])
     assert people[str(eve)].email is None
     assert await store.people_by_emails(["eve@example.com"]) == {}
+    holders = await store.access_holders(after=None, limit=100)
+    assert "eve@example.com" not in {h.email for h in holders.items}  # nor a holder
 
 
 async def test_membership_expiry_merged_across_groups(store: CommunityStore) -> None:

@@ -542,6 +542,13 @@ async def test_who_can_see_a_space_and_why(
     may_not = _section(page, "who-may-not")
     assert "user:carl@contractor.example" in may_not and "default deny" in may_not
 
+    # Project Falcon's owner never logged in: listed, and the reason says how they were judged.
+    falcon = await client.get("/admin/who?space=internal%2Frestricted%2Fproject-falcon")
+    may = _section(falcon.text, "who-may")
+    assert "user:omar@corp.example" in may
+    assert "via space_owner in internal/restricted/project-falcon" in may
+    assert "never logged in; judged as employee by the demo data" in may
+
     restricted = await client.get("/admin/who?space=internal%2Frestricted%2Fhr-private")
     assert "p, contractor, internal/restricted/*, space, read, deny" in _section(
         restricted.text, "who-may-not"

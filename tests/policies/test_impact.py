@@ -179,6 +179,32 @@ def test_internal_notes_per_internal_space() -> None:
     }
 
 
+def test_internal_notes_turn_only_where_the_space_is_readable() -> None:
+    # sam (an employee) reads open and shared spaces, not the restricted one he is no member
+    # of; omar owns falcon. A note rule on every internal space turns only where each reads.
+    sam = _user("sam@corp.example", {"employee", "security_admin"})
+    base = BASE.replace("p, employee, internal/*, space, read, allow\n", "") + (
+        "p, employee, internal/open/*, space, read, allow\n"
+        "p, employee, internal/shared/*, space, read, allow\n"
+    )
+    note = "p, employee, internal/*, Feedback.internalNote, read, allow\n"
+    before, after = Policy.parse(base + note), Policy.parse(base)
+    report = diff(before, after, [sam, OMAR, PAULA], SPACES, NOW)
+    lost = {(t.who, t.target) for t in report.turns if t.obj == Resource.FEEDBACK_INTERNAL_NOTE}
+    assert lost == {
+        ("user:sam@corp.example", "internal/open/handbook"),
+        ("user:sam@corp.example", "internal/open/releases"),
+        ("user:sam@corp.example", "internal/shared/aurora"),
+        ("user:omar@corp.example", "internal/open/handbook"),
+        ("user:omar@corp.example", "internal/open/releases"),
+        ("user:omar@corp.example", "internal/restricted/falcon"),  # he owns it: he reads it
+        ("user:omar@corp.example", "internal/shared/aurora"),
+    }
+    assert "1 principal with employee+security_admin loses read Feedback.internalNote on 3 " in (
+        report.as_text()
+    )
+
+
 def test_invitees_may_be_given_roles() -> None:
     turns = _impact(
         BASE + "p, external, internal/shared/*, Membership.space_guest, join, allow\n", who=[]
@@ -268,7 +294,11 @@ def _naive(old: Policy, new: Policy, subjects: list[Subject]) -> set[tuple[str, 
         for obj, dom, act, in_space in points:
             decided = [
                 a.allows(obj, dom, act)
-                and not (in_space and act in NEEDS_READ and not a.allows("space", dom, "read"))
+                and not (
+                    in_space
+                    and (act in NEEDS_READ or obj == Resource.FEEDBACK_INTERNAL_NOTE.value)
+                    and not a.allows("space", dom, "read")
+                )
                 for a in both
             ]
             if decided[0] != decided[1]:

@@ -134,6 +134,47 @@ def test_an_owner_reads_through_the_member_line_their_role_inherits() -> None:
     assert falcon.via is not None and falcon.via.role is SpaceRole.OWNER
 
 
+def test_access_that_ended_is_explained_as_such_and_agrees_with_explain() -> None:
+    ended = NOW - timedelta(days=11)
+    gone = _user(
+        "nina@partner.example",
+        {"partner"},
+        Membership(StoreName.INTERNAL, "3", AURORA, SpaceRole.GUEST, ended),
+        # Invited to falcon, not bound yet (never logged in since): it grants nothing.
+        Membership(
+            StoreName.INTERNAL, "2", "internal/restricted/falcon", SpaceRole.GUEST, pending=True
+        ),
+    )
+    report = who_can(POLICY, [gone], SPACES, NOW)
+    aurora = _decision(report, gone.name, AURORA)
+    assert (aurora.allowed, aurora.rule, aurora.via) == (False, None, None)
+    expired = f"membership as space_guest in {AURORA} expired on {ended:%Y-%m-%d}"
+    assert aurora.ended == expired
+    assert aurora.why("policies.csv") == f"{expired}; no other line of policies.csv grants it"
+    assert "default deny" not in aurora.why("policies.csv")
+    falcon = _decision(report, gone.name, "internal/restricted/falcon")
+    assert falcon.ended == (
+        "invitation as space_guest in internal/restricted/falcon is pending: it grants "
+        "nothing until they log in"
+    )
+    # Where they never held anything, it stays the plain default deny.
+    handbook = _decision(report, gone.name, "internal/open/handbook")
+    assert handbook.ended is None and "default deny" in handbook.why("policies.csv")
+    # A write there says the same.
+    ask = _decision(who_can(POLICY, [gone], SPACES, NOW, action=Action.ASK), gone.name, AURORA)
+    assert not ask.allowed and ask.ended == expired
+    # The oracle says the same.
+    oracle = Explainer(POLICY.policy, gone.principal, NOW)
+    told = oracle.explain(AURORA, "space", "read")
+    assert not told.allowed and told.ended == expired
+    assert str(told) == f"DENY: {expired}; no other line of {POLICY.policy.source} grants it"
+    assert oracle.explain("internal/open/handbook", "space", "read").ended is None
+    # Before it ended, nothing ended.
+    before = who_can(POLICY, [gone], SPACES, ended - timedelta(days=1))
+    assert _decision(before, gone.name, AURORA).allowed
+    assert _decision(before, gone.name, AURORA).ended is None
+
+
 def test_a_contractor_is_denied_restricted_spaces_by_the_deny_line() -> None:
     report = who_can(POLICY, [CARL], SPACES, NOW)
     falcon = _decision(report, "user:carl@contractor.example", "internal/restricted/falcon")

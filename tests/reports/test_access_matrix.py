@@ -3,6 +3,7 @@ why; and a real PNG."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -10,13 +11,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.policies.admin.impact import persona_subjects
+from gateway.domain.model import Membership, SpaceRole, StoreName
+from gateway.policies.admin.impact import Subject, persona_subjects
 from gateway.policies.admin.whocan import Verdict, who_can
 from gateway.reports import access_matrix
 from tests.policies.test_whocan import CARL, NINA, NOW, POLICY, SPACES, _space
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from gateway.domain.model import Space
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -160,3 +164,80 @@ def test_only_html_and_png_are_drawn(tmp_path: Path, name: str) -> None:
         access_matrix.write(report, tmp_path / name)
     assert list(tmp_path.iterdir()) == []
     access_matrix.check(tmp_path / "UPPER.PNG")  # the suffix's case does not matter
+
+
+def _many_spaces(n: int) -> list[Space]:
+    """``n`` spaces over three groups: most open, some restricted, a few shared."""
+    keys = []
+    for i in range(n):
+        visibility = "open" if i % 10 < 7 else "restricted" if i % 10 < 9 else "shared"
+        keys.append(f"internal/{visibility}/s{i}")
+    return [_space(k) for k in keys]
+
+
+def test_ten_thousand_spaces_are_drawn_a_labelled_column_per_store_and_visibility(
+    tmp_path: Path,
+) -> None:
+    spaces = _many_spaces(10_000)
+    # nina holds a guest membership of one shared space among a thousand.
+    nina = Subject.known(
+        dataclasses.replace(
+            NINA.principal,
+            memberships=(
+                Membership(StoreName.INTERNAL, "s9", "internal/shared/s9", SpaceRole.GUEST),
+            ),
+        )
+    )
+    subjects = [CARL, nina, *persona_subjects()]
+    report = who_can(POLICY, subjects, spaces, NOW)
+    path = tmp_path / "big.html"
+    assert access_matrix.write(report, path)  # grouped by itself, past GROUP_PAST spaces
+    page = path.read_text(encoding="utf-8")
+    assert len(page) < 50_000
+    matrix = parse_matrix(page)
+    assert matrix.groups == [
+        ("internal / open", 1),
+        ("internal / restricted", 1),
+        ("internal / shared", 1),
+    ]
+    assert matrix.spaces == ["7,000 spaces", "2,000 spaces", "1,000 spaces"]
+    rows = dict(matrix.rows)
+    open_, _restricted, shared = rows["user:nina@partner.example"]
+    assert open_[0] == "cell none"
+    assert shared[0] == "cell some"
+    assert "internal / shared (1,000 spaces): allowed on 1 of 1,000" in shared[1]
+    assert "allowed through a membership on 1" in shared[1]
+    # A group decided alike says the one line that decides it.
+    carl_restricted = rows["user:carl@contractor.example"][1]
+    assert carl_restricted[0] == "cell deny"
+    assert "p, contractor, internal/restricted/*, space, read, deny" in carl_restricted[1]
+    assert rows["persona:employee"][0][0] == "cell allowed"
+    assert "1/1000" in page
+
+    png = tmp_path / "big.png"
+    assert access_matrix.write(report, png)
+    width, height = png_size(png.read_bytes())
+    assert width <= 1_200 and height <= 1_200  # was 25,000 pixels wide
+
+
+def test_grouping_can_be_asked_for_or_refused(tmp_path: Path) -> None:
+    report = who_can(POLICY, [CARL, NINA], SPACES, NOW)
+    path = tmp_path / "m.html"
+    assert access_matrix.write(report, path, grouped=True)
+    assert parse_matrix(path.read_text(encoding="utf-8")).spaces == ["1 space"] * 5
+    report = who_can(POLICY, [CARL], _many_spaces(200), NOW)
+    assert not access_matrix.write(report, path, grouped=False)
+    assert len(parse_matrix(path.read_text(encoding="utf-8")).spaces) == 200
+
+
+def test_a_group_allowed_everywhere_in_different_ways_is_allowed() -> None:
+    m = access_matrix
+    mixed = m._Block((90, 1, 0, 0), None)  # allowed on 90 by a persona, on 1 by a membership
+    assert (mixed.kind, mixed.allowed, mixed.total) == (m.ALLOWED, 91, 91)
+    assert mixed.why("p.csv") == (
+        "allowed on 91 of 91: allowed on 90; allowed through a membership on 1"
+    )
+    denied = m._Block((0, 0, 3, 4), None)
+    assert denied.kind == m.DENIED_BY_LINE and denied.mark() == "\u2717"
+    some = m._Block((1, 0, 0, 4), None)
+    assert (some.kind, some.mark()) == (m.SOME, "1/5")

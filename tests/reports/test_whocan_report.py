@@ -30,6 +30,7 @@ from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import space_ids
 
 if TYPE_CHECKING:
+    from gateway.domain.model import Space
     from gateway.policies.admin.whocan import Decision, WhoCan
     from gateway.runtime.services import Services
 
@@ -91,6 +92,12 @@ async def test_who_can_read_the_demo_spaces_and_why(services: Services) -> None:
     later = who_can(services.policy, found.subjects, found.spaces, NOW + timedelta(days=30))
     gone = _decision(later, f"user:{NEWCOMER}", AURORA)
     assert (gone.allowed, gone.rule, gone.via) == (False, None, None)
+    # ... and the reason says it ended, not "default deny".
+    expiry = NOW + timedelta(days=30)
+    assert gone.ended == (
+        f"membership as space_guest in internal/shared/aurora-feedback expired on {expiry:%Y-%m-%d}"
+    )
+    assert "default deny" not in gone.why("policies.csv")
 
     # Every decision of the report is the compiled one, with the line explain() names.
     for action in (Action.READ, Action.ASK):
@@ -128,6 +135,7 @@ async def test_who_can_read_the_demo_spaces_and_why(services: Services) -> None:
         "user:carl@contractor.example",
         f"user:{NEWCOMER}",
         "user:paula@partner.example",
+        "user:tara@customer.example",  # never logged in: a member held by the stores
     ]
     personas = whocan_report.choose_subjects(
         found.subjects, By.PERSONA, externals_only=False, organisation_domains=["corp.example"]
@@ -165,6 +173,23 @@ async def test_a_hostile_space_name_is_escaped_in_the_heat_map(
     employee = dict(matrix.rows)["persona:employee"][column]
     assert employee[0] == "cell allowed"
     assert "policies.csv:" in employee[1] and "p, employee, internal/open/*" in employee[1]
+
+    # Grouped, each row's cell per store and visibility counts what the per-space cells say.
+    access_matrix.write(report, path, grouped=True)
+    grouped = parse_matrix(path.read_text(encoding="utf-8"))
+    by_group: dict[str, list[Space]] = {}
+    for space in report.spaces:
+        by_group.setdefault(f"{space.store} / {space.visibility}", []).append(space)
+    assert {g for g, _ in grouped.groups} == set(by_group)
+    for row, (name, cells) in zip(report.rows, grouped.rows, strict=True):
+        assert name == row.subject.name
+        for (group, _), (_css, title) in zip(grouped.groups, cells, strict=True):
+            members = by_group[group]
+            allowed = sum(
+                d.allowed for s, d in zip(report.spaces, row.decisions, strict=True) if s in members
+            )
+            if 0 < allowed < len(members):
+                assert f"allowed on {allowed:,} of {len(members):,}" in title, (name, group)
 
 
 # --- the command --------------------------------------------------------------------------
@@ -206,6 +231,7 @@ def test_the_who_view_prints_a_table_and_csv(
         "VIA_ROLE",
         "VIA_EXPIRES",
         "POLICY_VERSION",
+        "JUDGED",
     ]
     assert "persona:contractor" in table and "Champions" not in table  # internal by default
     assert main(["access-report", "--who", "--externals", "--csv"]) == 0
@@ -214,7 +240,24 @@ def test_the_who_view_prints_a_table_and_csv(
         ("user:carl@contractor.example", "Engineering"),
         ("user:carl@contractor.example", "Engineering Q&A"),
         ("user:paula@partner.example", AURORA),
+        ("user:tara@customer.example", AURORA),  # never logged in, a guest of Aurora
     }
+    tara = next(r for r in rows if r["principal"] == "user:tara@customer.example")
+    # Her internal profile is marked external and nothing else is known: her memberships only.
+    assert tara["judged"] == (
+        "never logged in; judged as no persona (memberships only) by the stores (nothing says more)"
+    )
+    assert tara["via_role"] == "space_guest"
+    assert all(r["judged"] == "" for r in rows if r is not tara)
+    # Project Falcon's owner never logged in: the stores' membership lists them.
+    falcon = ["access-report", "--who", "--space", "internal/restricted/project-falcon", "--csv"]
+    assert main(falcon) == 0
+    readers = {r["principal"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert readers["user:omar@corp.example"]["via_role"] == "space_owner"
+    assert readers["user:omar@corp.example"]["judged"] == (
+        "never logged in; judged as employee by their email's domain (corp.example)"
+    )
+    assert readers["user:erin@corp.example"]["judged"] == ""
     paula = next(r for r in rows if r["principal"] == "user:paula@partner.example")
     assert paula["via_role"] == "space_guest" and paula["via_expires"].endswith(" UTC")
     assert paula["allowed_by"].startswith("policies.csv:")
@@ -255,7 +298,35 @@ def test_the_who_view_draws_the_matrix(
     assert f"wrote {html_file}" in out.err
     matrix = parse_matrix(html_file.read_text(encoding="utf-8"))
     assert len(matrix.spaces) == 9
-    assert len(matrix.rows) == 3 + 9  # known principals, then one per persona
+    # Known principals, those the stores hold who never logged in, then one per persona.
+    assert [name for name, _ in matrix.rows][:7] == [
+        "user:carl@contractor.example",
+        "user:erin@corp.example",
+        "user:paula@partner.example",
+        "user:hana@corp.example",
+        "user:mia@corp.example",
+        "user:omar@corp.example",
+        "user:tara@customer.example",
+    ]
+    assert len(matrix.rows) == 3 + 4 + 9
+    # A column per store and visibility, when asked (by itself past GROUP_PAST spaces).
+    assert (
+        main(["access-report", "--who", "--store", "all", "--picture", str(html_file), "--group"])
+        == 0
+    )
+    assert "(a column per store and visibility)" in capsys.readouterr().err
+    grouped = parse_matrix(html_file.read_text(encoding="utf-8"))
+    assert [g for g, _ in grouped.groups] == [
+        "internal / open",
+        "internal / restricted",
+        "internal / shared",
+        "community / public",
+        "community / members",
+        "community / trusted",
+    ]
+    assert sum(int(label.split()[0]) for label in grouped.spaces) == 9
+    assert main(["access-report", "--who", "--group"]) == 2
+    assert "--group belongs to the picture" in capsys.readouterr().err
     png = demo_files / "matrix.png"
     assert main(["access-report", "--who", "--by", "persona", "--picture", str(png)]) == 0
     data = png.read_bytes()

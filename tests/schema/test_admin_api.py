@@ -295,7 +295,7 @@ async def test_who_can_access_names_each_reader_and_why(
         "/graphql", json={"query": SPACES}, headers=_token(app, "carl@contractor.example")
     )
     query = """query($s: String!, $a: String!) { whoCanAccess(space: $s, action: $a) {
-        principal roles line { line text } via { role space } } }"""
+        principal roles judged line { line text } via { role space } } }"""
     aurora = "internal/shared/aurora-feedback"
     readers = {
         a["principal"]: a
@@ -311,6 +311,22 @@ async def test_who_can_access_names_each_reader_and_why(
     # Neither a partner without the invitation, nor the contractor, nor a guest.
     assert not {"persona:partner", "persona:contractor", "persona:guest"} & set(readers)
     assert "user:carl@contractor.example" not in readers
+    assert readers["user:paula@partner.example"]["judged"] is None  # seen: her token's roles
+
+    # Project Falcon's owner never logged in: the stores hold their membership, so they are there.
+    plain = """query($s: String!) { whoCanAccess(space: $s) {
+        principal roles judged via { role space } } }"""
+    falcon = "internal/restricted/project-falcon"
+    readers = {
+        a["principal"]: a for a in (await _admin(client, app, plain, s=falcon))["whoCanAccess"]
+    }
+    omar = readers["user:omar@corp.example"]
+    assert omar["via"] == {"role": "space_owner", "space": falcon}
+    assert omar["roles"] == ["employee"]
+    assert omar["judged"] == (
+        "never logged in; judged as employee by the demo data (the development issuer)"
+    )
+    assert {"user:omar@corp.example", "user:erin@corp.example"} <= set(readers)
 
     bad = await client.post(
         "/admin/graphql",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.domain.permissions import Action
 from gateway.http.admin_page.base import AdminPageBase
 from gateway.policies.admin import population, whocan
+from gateway.policies.admin.judged import Judge
 
 if TYPE_CHECKING:
     from starlette.datastructures import FormData
@@ -36,14 +37,22 @@ class Access:
 
 
 async def who_can(services: Services, space: Space, action: str, now: datetime) -> list[Access]:
-    """Everyone the gateway has seen, and a newcomer of each persona: whether they may
+    """Everyone the gateway has seen, everyone else the stores hold (their roles judged, and
+    the reason says how), and a newcomer of each persona: whether they may
     ``action`` ``space``, with the line (and membership) that decides it; allowed first.
     The decisions are the compiled ones (:mod:`gateway.policies.admin.whocan`), as the admin
     API's ``whoCanAccess`` and ``gateway access-report --who`` give them."""
-    found = await population.gather(services.stores, services.records)
+    judge = Judge.for_settings(services.settings)
+    found = await population.gather(services.stores, services.records, judge=judge)
     report = whocan.who_can(services.policy, found.subjects, [space], now, action=action)
     rows = [
-        Access(row.subject.name, row.subject.label, decision.allowed, decision.why(report.source))
+        Access(
+            row.subject.name,
+            row.subject.label,
+            decision.allowed,
+            decision.why(report.source)
+            + (f" ({row.subject.judged})" if row.subject.judged else ""),
+        )
         for row in report.rows
         for decision in row.decisions
     ]

@@ -13,6 +13,9 @@ compares the compiled decisions of the old and the new policy:
 * for invitees (``invitee:employee``, ``invitee:external``): which roles they may
   be given (``join``), since that is asked of the invitee, not of the inviter.
 
+A field rule on a space (``Feedback.internalNote``) turns only where the principal can read
+the space (under that policy): a note in a space they cannot see is nothing they gain or lose.
+
 It is pure: no store or file is opened here.
 """
 
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from gateway.domain.model import Space
+    from gateway.policies.explain import Revocation
     from gateway.policies.policy import Policy
 
 
@@ -54,11 +58,21 @@ class Subject:
     name: str  # user:EMAIL, persona:NAME, invitee:employee
     principal: Principal
     label: str  # what the summary groups by: the role set ("partner", "employee+moderator")
+    # For someone the stores hold who never logged in: how their roles were judged
+    # ("never logged in; judged as employee by their email's domain (corp.example)").
+    judged: str | None = None
+    # Their revoked invitations, newest first: what a denial there says ended.
+    revoked: tuple[Revocation, ...] = ()
 
     @classmethod
     def known(cls, principal: Principal) -> Subject:
         """A principal the gateway has seen, with the roles its last token carried."""
         return cls(principal.id, principal, _label(principal.roles))
+
+    @classmethod
+    def never_logged_in(cls, principal: Principal, how: str) -> Subject:
+        """Someone the stores hold who never logged in, with the roles judged for them."""
+        return cls(principal.id, principal, _label(principal.roles), how)
 
 
 def persona_subjects() -> list[Subject]:
@@ -248,6 +262,8 @@ def _touched_actions(old: Policy, new: Policy) -> frozenset[str]:
 _NOT_SPACE_ACTIONS = (Action.INVITE, Action.JOIN, Action.ADMINISTER)
 _PERSON_OBJECTS = (Resource.PERSON, Resource.PERSON_EMAIL, Resource.PERSON_DEPARTMENT)
 _NEEDS_READ = frozenset(a.value for a in NEEDS_READ)
+# Fields of a space's content: seen only by those who read the space.
+_ON_READABLE = frozenset({Resource.FEEDBACK_INTERNAL_NOTE.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,8 +381,10 @@ def _decide(
         allowed = authorizer.scope(act).admits(space)
     else:
         allowed = authorizer.allows(obj, dom, act, own=own)
-    if allowed and space is not None and act in _NEEDS_READ:
+    if allowed and space is not None and (act in _NEEDS_READ or obj in _ON_READABLE):
         # Nobody writes where they cannot read: the write's target is found through it.
+        # Nor sees a field of content in a space they cannot read: a field rule there
+        # changes nothing for them, so it is no turn of theirs.
         allowed = authorizer.scope(Action.READ.value).admits(space)
     return allowed
 

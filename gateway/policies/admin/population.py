@@ -1,32 +1,39 @@
 """The real principals and spaces a policy is judged over: for impact, who-can and reports.
 
 Everyone the gateway has seen (the roles their last token carried, with the memberships
-a request of theirs would load now), one principal per persona holding nothing else
-(what a newcomer of that persona would get), and every space of every store. Reading
-it costs a query per known principal and store: it is for administrators' tools, never
-for a request path.
+a request of theirs would load now); everyone else holding a membership or a pending
+invitation in a store, who never logged in (their roles judged as
+:mod:`gateway.policies.admin.judged` says, and the report says how); one principal per
+persona holding nothing else (what a newcomer of that persona would get); and every space
+of every store. Reading it costs a few statements per store and page of 500: it is for
+administrators' tools, never for a request path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gateway.domain import ids
 from gateway.domain.errors import InvalidId
 from gateway.domain.model import StoreName
+from gateway.domain.permissions import Action
 from gateway.policies.admin.impact import Subject, persona_subjects
+from gateway.policies.admin.judged import Judge, merge
+from gateway.policies.explain import Revocation
+from gateway.records import Outcome
 from gateway.stores.interface import NameCursor
 from gateway.stores.scope import Grants, StoreScope
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
-    from gateway.domain.model import Membership, Space
+    from gateway.domain.model import Invitation, Membership, Space
     from gateway.domain.principal import Principal
     from gateway.records import Records
-    from gateway.stores.interface import Store, StoreDirectory, StoreReads
+    from gateway.stores.interface import Holder, Store, StoreDirectory, StoreReads
 
 # Spaces read per query (all are read, page by page).
 PAGE = 500
@@ -34,7 +41,9 @@ PAGE = 500
 
 @dataclass(frozen=True, slots=True)
 class Population:
-    subjects: tuple[Subject, ...]  # known principals first, then one per persona
+    # Known principals first, then those the stores hold who never logged in (their
+    # ``Subject.judged`` says how their roles were judged), then one per persona.
+    subjects: tuple[Subject, ...]
     spaces: tuple[Space, ...]
 
 
@@ -88,10 +97,86 @@ async def with_memberships(
     return principal.with_memberships(tuple(m for ms in found for m in ms))
 
 
-async def gather(stores: dict[StoreName, Store], records: Records) -> Population:
+async def all_holders(stores: Mapping[StoreName, StoreDirectory]) -> list[Holder]:
+    """Everyone holding a membership or a pending invitation, store by store, page by page."""
+    found: list[Holder] = []
+    for name in StoreName:
+        after: str | None = None
+        while True:
+            page = await stores[name].access_holders(after=after, limit=PAGE)
+            found.extend(page.items)
+            if not page.has_next:
+                break
+            after = page.items[-1].email
+    return found
+
+
+# The audited actions that revoke invitations: ``manage_members`` with the operation
+# ``revokeInvitation`` (its target the invitation), and offboarding (``access_revoke``, the
+# invitations it revoked in its detail).
+_REVOKE_ONE, _REVOKE_ALL = Action.MANAGE_MEMBERS.value, "access_revoke"
+
+
+async def revocations(
+    stores: Mapping[StoreName, StoreDirectory], spaces: Sequence[Space], records: Records
+) -> dict[str, list[Revocation]]:
+    """Every revoked invitation, by the invitee's lower-cased email, newest first, with who
+    revoked it where the audit log says (``revokeInvitation``, or an ``access_revoke``)."""
+    keys = {(s.store, s.id): s.key for s in spaces}
+    found: list[tuple[str, StoreName, Invitation]] = []
+    for name in StoreName:
+        wanted = [s.id for s in spaces if s.store is name]
+        for start in range(0, len(wanted), PAGE):
+            by_space = await stores[name].invitations_for_spaces(wanted[start : start + PAGE])
+            for invitations in by_space.values():
+                found += [(keys[(name, i.space_id)], name, i) for i in invitations if i.revoked_at]
+    if not found:
+        return {}
+    by = await _revokers(records)
+    revoked: dict[str, list[Revocation]] = {}
+    for key, name, i in sorted(found, key=lambda f: f[2].revoked_at or f[2].created_at):
+        at = i.revoked_at
+        assert at is not None
+        actor = by.get(ids.encode("Invitation", name, i.id))
+        revoked.setdefault(i.email.lower(), []).insert(0, Revocation(key, i.role.value, at, actor))
+    return revoked
+
+
+async def _revokers(records: Records) -> dict[str, str]:
+    """Who revoked each invitation (by global id), from the audit log, page by page."""
+    found: dict[str, str] = {}
+    for action in (_REVOKE_ONE, _REVOKE_ALL):
+        before: int | None = None
+        while True:
+            entries = await records.entries(
+                action=action, outcome=Outcome.OK, before_id=before, limit=PAGE
+            )
+            for entry in entries:
+                if action == _REVOKE_ONE:
+                    one = entry.detail.get("operation") == "revokeInvitation"
+                    targets = [entry.target] if one else []
+                else:
+                    targets = list(entry.detail.get("invitations_revoked", ()))
+                for target in targets:
+                    if target:
+                        found.setdefault(str(target), entry.actor)  # newest first: the last
+            if len(entries) < PAGE:
+                break
+            before = entries[-1].id
+    return found
+
+
+async def gather(
+    stores: dict[StoreName, Store], records: Records, *, judge: Judge | None = None
+) -> Population:
+    """The population: known principals, the stores' other members and invitees (judged by
+    ``judge``; without one, by what the stores record), one per persona, every space."""
+    judge = judge or Judge()
     spaces = await all_spaces(stores)
     known = await records.known_principals()
-    emails = sorted({p.verified_email for p in known if p.verified_email})
+    seen = {p.verified_email for p in known if p.verified_email}
+    others = {e: r for e, r in merge(await all_holders(stores)).items() if e not in seen}
+    emails = sorted(seen | set(others))
     held: dict[str, list[Membership]] = {}
     for start in range(0, len(emails), PAGE):
         chunk = emails[start : start + PAGE]
@@ -104,5 +189,17 @@ async def gather(stores: dict[StoreName, Store], records: Records) -> Population
         )
         for p in known
     ]
+    for email in sorted(others):
+        principal, how = judge.principal(others[email])
+        theirs = tuple(held.get(email, ()))
+        subjects.append(Subject.never_logged_in(principal.with_memberships(theirs), how))
+    revoked = await revocations(stores, spaces, records)
+    if revoked:
+        subjects = [
+            dataclasses.replace(s, revoked=tuple(revoked[e]))
+            if (e := s.principal.verified_email) in revoked
+            else s
+            for s in subjects
+        ]
     subjects.extend(persona_subjects())
     return Population(tuple(subjects), tuple(spaces))

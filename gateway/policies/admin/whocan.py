@@ -29,6 +29,7 @@ from casbin.util import key_match
 
 from gateway.domain.permissions import NEEDS_READ, Action, Resource
 from gateway.policies.compiler import Authorizer
+from gateway.policies.explain import ended_text
 from gateway.policies.policy import Effect, parse_domain
 
 if TYPE_CHECKING:
@@ -38,10 +39,19 @@ if TYPE_CHECKING:
     from gateway.domain.model import Membership, Space
     from gateway.policies.admin.impact import Subject
     from gateway.policies.compiler import PolicyIndex
+    from gateway.policies.explain import Revocation
     from gateway.policies.policy import DomainPattern, Rule
     from gateway.stores.scope import Scope
 
-__all__ = ["SPACE_ACTIONS", "Decision", "Row", "Verdict", "WhoCan", "membership_text", "who_can"]
+__all__ = [
+    "SPACE_ACTIONS",
+    "Decision",
+    "Row",
+    "Verdict",
+    "WhoCan",
+    "membership_text",
+    "who_can",
+]
 
 # The actions asked of a space itself. ``invite`` and ``join`` are asked of the role an
 # invitation hands out (``Membership.ROLE``), never of ``space``: nobody holds them here.
@@ -69,12 +79,16 @@ class Decision:
     role inherits), None when the subject's personas or own ``user:`` line reach it.
     ``unreadable``: a write refused only because the space is not readable (nobody writes
     where they cannot read); ``rule`` and ``via`` are then those of the read decision.
+    ``ended``: when denied, the access the subject had there and no longer has
+    ("membership space_guest in internal/shared/aurora expired on 2026-11-20"), or an
+    invitation that grants nothing yet; None when there is none.
     """
 
     allowed: bool
     rule: Rule | None = None
     via: Membership | None = None
     unreadable: bool = False
+    ended: str | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -85,13 +99,17 @@ class Decision:
     def why(self, source: str) -> str:
         """The reason in one line, e.g. ``allowed by policies.csv:31: p, employee, ...``
         (``source`` names the policy file)."""
-        if self.rule is None:
+        if self.rule is None and self.ended is not None:
+            what = f"{self.ended}; no other line of {source} grants it"
+        elif self.rule is None:
             what = f"no line of {source} grants it (default deny)"
         else:
             effect = "allowed by" if self.rule.eft is Effect.ALLOW else "denied by"
             what = f"{effect} {source}:{self.rule.line}: {self.rule}"
         if self.via is not None:
             what += f" via {membership_text(self.via)}"
+        elif self.rule is not None and self.ended is not None:
+            what += f" ({self.ended})"
         return f"cannot read the space: {what}" if self.unreadable else what
 
 
@@ -149,7 +167,8 @@ def who_can(
     rows = []
     for subject in subjects:
         authorizer = Authorizer(index, subject.principal, now)
-        rows.append(Row(subject, tuple(_Subject(order, authorizer, action).decide(keyed))))
+        decide = _Subject(order, authorizer, action, subject, now)
+        rows.append(Row(subject, tuple(decide.decide(keyed))))
     return WhoCan(str(action), index.policy.source, index.version, tuple(spaces), tuple(rows))
 
 
@@ -177,7 +196,15 @@ class _Lines:
     """The lines that may decide ``action`` on a space for one authorizer's subject, in
     the order Casbin's model holds them, and the reason they give on each space."""
 
-    def __init__(self, order: _Order, authorizer: Authorizer, action: str) -> None:
+    def __init__(
+        self,
+        order: _Order,
+        authorizer: Authorizer,
+        action: str,
+        all_memberships: Sequence[Membership],
+        now: datetime,
+        revocations: Sequence[Revocation] = (),
+    ) -> None:
         index = order.index
         self._order = order
         self._index = index
@@ -187,12 +214,28 @@ class _Lines:
         for m in authorizer.memberships:
             roles = index.closure({m.role.value})
             self._memberships.setdefault(m.space_key, []).append((m, roles))
+        # Memberships that ended and invitations not bound yet: what a denial says ended.
+        self._ended: dict[str, str] = {}
+        held: dict[str, list[Membership]] = {}
+        for m in all_memberships:
+            held.setdefault(m.space_key, []).append(m)
+        for key, ms in held.items():
+            text = ended_text(ms, now)
+            if text is not None:
+                self._ended[key] = text
+        for revoked in revocations:
+            if revoked.space_key in self._memberships:
+                continue  # they hold access there again
+            was = self._ended.get(revoked.space_key)
+            self._ended[revoked.space_key] = f"{was}; {revoked}" if was else str(revoked)
         self._everywhere = self._candidates(self._global)
         # The spaces a membership or a line names one by one are decided one by one; the
         # others alike per store and visibility, so a report costs little per space.
-        self._named = set(self._memberships) | {
-            _slug_key(p) for _, p in self._everywhere if p.slug is not None
-        }
+        self._named = (
+            set(self._memberships)
+            | set(self._ended)
+            | {_slug_key(p) for _, p in self._everywhere if p.slug is not None}
+        )
         self._cache: dict[tuple[str, bool], Decision] = {}
 
     def _candidates(self, roles: frozenset[str]) -> list[tuple[Rule, DomainPattern]]:
@@ -234,19 +277,30 @@ class _Lines:
         via = None
         if rule is not None and rule.sub not in self._global:
             via = next((m for m, roles in held if rule.sub in roles), None)
-        return Decision(allowed, rule, via)
+        return Decision(allowed, rule, via, ended=None if allowed else self._ended.get(key))
 
 
 class _Subject:
     """One subject's decisions for one action: the compiled scope decides, the lines say why."""
 
-    def __init__(self, order: _Order, authorizer: Authorizer, action: str) -> None:
+    def __init__(
+        self,
+        order: _Order,
+        authorizer: Authorizer,
+        action: str,
+        subject: Subject,
+        now: datetime,
+    ) -> None:
         self._scope = authorizer.scope(action)
-        self._lines = _Lines(order, authorizer, action)
+        memberships, revoked = subject.principal.memberships, subject.revoked
+        self._lines = _Lines(order, authorizer, action, memberships, now, revoked)
         self._read: tuple[Scope, _Lines] | None = None
         if action in _NEEDS_READ:
             read = Action.READ.value
-            self._read = (authorizer.scope(read), _Lines(order, authorizer, read))
+            self._read = (
+                authorizer.scope(read),
+                _Lines(order, authorizer, read, memberships, now, revoked),
+            )
         self._unreadable: dict[int, Decision] = {}  # by the read decision (shared) it wraps
 
     def decide(self, spaces: Sequence[tuple[Space, str, str]]) -> Iterator[Decision]:
@@ -260,7 +314,7 @@ class _Subject:
                     found = self._unreadable.get(id(refused))
                     if found is None:
                         found = self._unreadable[id(refused)] = Decision(
-                            False, refused.rule, refused.via, unreadable=True
+                            False, refused.rule, refused.via, True, refused.ended
                         )
                     yield found
                     continue

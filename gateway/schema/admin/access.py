@@ -15,6 +15,7 @@ from gateway.domain.principal import Principal
 from gateway.policies import explain as explaining
 from gateway.policies.admin import lines as policy_lines
 from gateway.policies.admin import population
+from gateway.policies.admin.judged import Judge
 from gateway.policies.admin.whocan import SPACE_ACTIONS, who_can
 from gateway.schema.admin.context import AdminInputError, admin_context
 from gateway.schema.admin.types import PolicyLine, line_of
@@ -53,6 +54,12 @@ class Access:
     roles: list[str]
     line: PolicyLine | None
     via: Via | None
+    judged: str | None = strawberry.field(
+        default=None,
+        description="For someone a store holds who never logged in to the gateway: how "
+        "their roles were judged (e.g. never logged in; judged as employee by their "
+        "email's domain (corp.example)); null for principals the gateway has seen.",
+    )
 
 
 async def _space(services: Services, value: str) -> Space:
@@ -116,8 +123,9 @@ class AccessQuery:
 
     @strawberry.field(
         description="Everyone who may do the action on the space (everyone the gateway has "
-        "seen, with their memberships, and one newcomer per persona), and the line and "
-        "membership that say so."
+        "seen, with their memberships; everyone else holding a membership or invitation in a "
+        "store, with the roles judged for them; and one newcomer per persona), and the line "
+        "and membership that say so."
     )
     async def who_can_access(
         self, info: strawberry.Info, space: str, action: str = Action.READ.value
@@ -127,7 +135,8 @@ class AccessQuery:
             known = ", ".join(a.value for a in SPACE_ACTIONS)
             raise AdminInputError(f"action must be one asked of a space: {known}")
         target = await _space(ctx.services, space)
-        found = await population.gather(ctx.services.stores, ctx.services.records)
+        judge = Judge.for_settings(ctx.services.settings)
+        found = await population.gather(ctx.services.stores, ctx.services.records, judge=judge)
         report = who_can(ctx.services.policy, found.subjects, [target], ctx.now, action=action)
         return [
             Access(
@@ -135,6 +144,7 @@ class AccessQuery:
                 roles=sorted(subject.principal.roles),
                 line=line_of(policy_lines.rule_line(decision.rule)) if decision.rule else None,
                 via=_via(decision.via),
+                judged=subject.judged,
             )
             for subject, _space_, decision in report.allowed()
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -18,8 +19,11 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from gateway.policies.admin.changes import PolicyAdmin, Proposal
+    from gateway.policies.invariants import Broken
 
 __all__ = ["add_policy"]
+
+MAX_LISTED = 20  # principals and spaces printed per broken invariant
 
 
 def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,10 +81,11 @@ def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     apply = policy.add_parser(
         "apply",
         help="validate, show the impact, confirm, then put a new policy in force",
-        description="Refused (exit 1, nothing changed) when FILE has errors or would leave "
-        "nobody able to administer the policy. Otherwise the findings and the impact are "
-        "printed and, once confirmed, FILE becomes the next version of the policy, recorded "
-        "and audited; running gateways enforce it within a second.",
+        description="Refused (exit 1, nothing changed) when FILE has errors, would leave "
+        "nobody able to administer the policy, or breaks a declared invariant. Otherwise the "
+        "findings and the impact are printed and, once confirmed, FILE becomes the next "
+        "version of the policy, recorded and audited; running gateways enforce it within a "
+        "second.",
     )
     apply.add_argument("file", metavar="FILE")
     apply.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
@@ -99,6 +104,18 @@ def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     rollback.add_argument("--reason", help="why: kept with the version and in the audit log")
     rollback.add_argument("--config", metavar="FILE")
     rollback.set_defaults(run=_rollback)
+
+    check = policy.add_parser(
+        "check",
+        help="the declared invariants the policy in force and the stores break now",
+        description="Evaluate every invariant of policy-invariants.csv (policy.invariants_file) "
+        "against the policy in force, every principal the gateway has seen with their "
+        "memberships, a newcomer per persona, and every space. Print each broken one with "
+        "its principals and spaces; exit status 1 when any is (for a nightly job), else 0.",
+    )
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--config", metavar="FILE")
+    check.set_defaults(run=_check)
 
     history = policy.add_parser("history", help="every version of the policy, newest first")
     history.add_argument("--first", type=int, default=20, metavar="N")
@@ -208,7 +225,7 @@ async def _policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
     from gateway.policies.admin.changes import PolicyAdmin
     from gateway.policies.store import PolicyStore
     from gateway.records import Records
-    from gateway.runtime.services import open_stores, policy_source
+    from gateway.runtime.services import invariant_file, open_stores, policy_source
 
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
@@ -221,7 +238,13 @@ async def _policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
         policy_store = PolicyStore(records.engine, policy_source(settings))
         await policy_store.create_schema()
         # A running gateway puts a change in force itself (it watches the source).
-        yield PolicyAdmin(policy_store, stores, records, install=lambda _index: None)
+        yield PolicyAdmin(
+            policy_store,
+            stores,
+            records,
+            install=lambda _index: None,
+            invariants=invariant_file(settings),
+        )
     finally:
         for store in stores.values():
             await store.close()
@@ -342,6 +365,51 @@ async def _impact(args: argparse.Namespace) -> int:
     async with _policy_admin(settings) as admin:
         old = await admin.store.read_source()
         found = await population.gather(admin.stores, admin.records)
+        broken = await admin.breaks(old, new, found, datetime.now(UTC))
     report = impact.diff(old, new, found.subjects, found.spaces, datetime.now(UTC))
-    print(report.as_json() if args.format == "json" else report.as_text(), end="")
+    if args.format == "json":
+        data = json.loads(report.as_json())
+        data["broken_invariants"] = [b.as_dict() for b in broken]
+        print(json.dumps(data, indent=2))
+    else:
+        print(report.as_text(), end="")
+        print(invariants_text(broken, "the new policy would break"), end="")
     return 0
+
+
+@run_async
+async def _check(args: argparse.Namespace) -> int:
+    from gateway.policies.admin.guard import check_state
+    from gateway.policies.invariants import InvariantError
+
+    settings = Settings.load(args.config)
+    async with _policy_admin(settings) as admin:
+        assert admin.invariants is not None
+        try:
+            declared = admin.invariants.read()
+        except InvariantError as exc:
+            print(f"gateway: {exc}", file=sys.stderr)
+            return 1
+        policy = await admin.store.read_source()
+        broken, found = await check_state(policy, declared, admin.stores, admin.records)
+    if args.format == "json":
+        print(json.dumps([b.as_dict() for b in broken], indent=2))
+    else:
+        print(
+            f"{len(declared.items)} invariant(s) of {declared.source} checked over "
+            f"{len(found.subjects)} principals and {len(found.spaces)} spaces"
+        )
+        print(invariants_text(broken, "broken now"), end="")
+    return 1 if broken else 0
+
+
+def invariants_text(broken: list[Broken], what: str) -> str:
+    """Each broken invariant with its principals and spaces, for a terminal."""
+    if not broken:
+        return f"invariants {what}: none\n"
+    out = [f"invariants {what}: {len(broken)}"]
+    for b in broken:
+        out.append(f"  {b.invariant}  (line {b.invariant.line}, {b.total} breach(es))")
+        out.append(f"    principals: {', '.join(b.principals[:MAX_LISTED])}")
+        out.append(f"    where: {', '.join(b.targets[:MAX_LISTED])}")
+    return "\n".join(out) + "\n"

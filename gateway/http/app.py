@@ -314,6 +314,7 @@ def create_app(
                         services.policy_store,
                         listener,
                         safety_poll=settings.policy_safety_poll,
+                        breaks=services.policy_admin.breaks_now,
                     )
                     background.append(asyncio.create_task(reloader.run(), name="policy-reloader"))
                 if freeze_heap:

@@ -12,6 +12,7 @@ from adapters.internal import InternalStore
 from gateway.identity.offboarding import Offboarding
 from gateway.policies.admin.changes import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
+from gateway.policies.invariants import InvariantFile
 from gateway.policies.policy import Policy
 from gateway.policies.store import (
     DatabaseSource,
@@ -49,6 +50,8 @@ class Services:
     # Wakes this replica's subscribers (notificationAdded) when a notification is written.
     hub: NotificationHub = field(default_factory=NotificationHub)
     policy_store: PolicyStore = field(init=False)
+    # The access invariants no change may break (policy.invariants_file).
+    invariants: InvariantFile = field(init=False)
     # The response cache and what it stands on (None: cache.max_age is 0).
     caches: Caches | None = field(init=False)
 
@@ -56,6 +59,7 @@ class Services:
         # The policy's history lives in the records database (and so does the policy, when
         # policy.store is "database").
         self.policy_store = PolicyStore(self.records.engine, policy_source(self.settings))
+        self.invariants = invariant_file(self.settings)
         self.caches = None
         if self.settings.cache_max_age > 0:
             board = generation_board(self.settings, self.records)
@@ -68,7 +72,9 @@ class Services:
 
     @property
     def policy_admin(self) -> PolicyAdmin:
-        return PolicyAdmin(self.policy_store, self.stores, self.records, self._install)
+        return PolicyAdmin(
+            self.policy_store, self.stores, self.records, self._install, self.invariants
+        )
 
     @property
     def offboarding(self) -> Offboarding:
@@ -125,6 +131,13 @@ def policy_source(settings: Settings) -> Source:
     return FileSource(settings.policy_file)
 
 
+def invariant_file(settings: Settings) -> InvariantFile:
+    """The invariants' file; one that exists at start-up must keep loading (a file removed
+    later keeps the last good invariants in force, never none)."""
+    path = settings.policy_invariants_file
+    return InvariantFile(path, required=path.exists())
+
+
 def load_policy(settings: Settings) -> PolicyIndex:
     """The policy to start with. From the file, it is the file's. From the database it is
     an empty policy (everything denied) until the database's is read at start-up: never
@@ -148,3 +161,4 @@ async def start_policy(services: Services) -> None:
     policy = await store.read_source()
     version = await store.record(policy, actor=store.source.name)
     services.policy = PolicyIndex(policy, number=version.number)
+    services.invariants.read()  # a file that does not load stops the start, as a policy's

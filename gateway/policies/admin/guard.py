@@ -149,9 +149,13 @@ async def check_membership(
     at = now or datetime.now(UTC)
     granted = Membership(space.store, space.id, space.key, role, expires_at)
     changes = []
+    read: dict[str | None, tuple[Membership, ...]] = {}  # by email: the invitee's are read once
     for subject in subjects:
-        principal = await population.with_memberships(stores, subject.principal)
-        held = principal.with_memberships(_bound(principal.memberships))
+        email = subject.principal.verified_email
+        if email not in read:
+            found = await population.with_memberships(stores, subject.principal)
+            read[email] = found.memberships
+        held = subject.principal.with_memberships(_bound(read[email]))
         given = held.with_memberships((*held.memberships, granted))
         changes.append(
             (

@@ -214,6 +214,9 @@ class Settings:
     demo_data: bool
     policy_file: Path
     policy_invariants_file: Path
+    # (shipped file, copy): what the zero-config demo copies into its data directory on
+    # first start, so that its changes never edit the source tree (seed_policy_files).
+    policy_seeds: tuple[tuple[Path, Path], ...]
     policy_reload: bool
     policy_store: str
     policy_safety_poll: int
@@ -312,16 +315,27 @@ class Settings:
         if raw["secure_cookies"] is None:
             raw["secure_cookies"] = not zero_config
         policy = raw["policy_file"]
+        invariants = raw["policy_invariants_file"]
+        seeds: tuple[tuple[Path, Path], ...] = ()
         if policy is None:
             local = Path("policies.csv")
-            policy = local if local.is_file() else REPO_POLICY
+            shipped = local if local.is_file() else REPO_POLICY
+            policy = shipped
+            if zero_config:
+                # The demo never edits the source tree: it changes copies in its data
+                # directory, made from the shipped files on first start (policy_seeds).
+                policy = data_dir / shipped.name
+                seeds = ((shipped, policy),)
+                if invariants is None and shipped.with_name(INVARIANTS_NAME).is_file():
+                    invariants = data_dir / INVARIANTS_NAME
+                    seeds += ((shipped.with_name(INVARIANTS_NAME), invariants),)
         raw["policy_file"] = Path(policy)
-        invariants = raw["policy_invariants_file"]
         if invariants is None:
             invariants = raw["policy_file"].with_name(INVARIANTS_NAME)
-        elif not Path(invariants).is_file():
+        elif not seeds[1:] and not Path(invariants).is_file():
             raise ConfigError(f"GATEWAY_POLICY_INVARIANTS_FILE: no file {invariants}")
         raw["policy_invariants_file"] = Path(invariants)
+        raw["policy_seeds"] = seeds
         if raw["default_page_size"] > raw["max_page_size"]:
             raise ConfigError(
                 "GATEWAY_DEFAULT_PAGE_SIZE: must not exceed GATEWAY_MAX_PAGE_SIZE "

@@ -341,7 +341,8 @@ def create_app(
     async def readyz(request: Request) -> JSONResponse:
         policy = services.policy
         checks: dict[str, str] = {
-            "policy": f"version {policy.describe()} ({len(policy.policy.rules)} rules)"
+            "policy": f"version {policy.describe()} ({len(policy.policy.rules)} rules)",
+            "invariants": services.invariants.status(),
         }
         ready = True
         names = list(services.stores)

@@ -275,6 +275,8 @@ class InvariantFile:
         self._stamp: tuple[int, int] | None = None
         self._good: Invariants | None = None
         self._last_problem: str | None = None
+        # What the last full check found broken, and when (None: not checked since start).
+        self._checked: tuple[datetime, list[str]] | None = None
 
     @property
     def name(self) -> str:
@@ -309,6 +311,26 @@ class InvariantFile:
             return self._good
         self._good, self._stamp, self._last_problem = found, stamp, None
         return found
+
+    def report(self, broken: Sequence[Broken], at: datetime | None = None) -> None:
+        """Remember what a full check found (``gateway policy check``, the admin page,
+        ``checkInvariants``, an edit allowed broken): what ``/readyz`` reports."""
+        self._checked = (at or datetime.now(UTC), [str(b.invariant) for b in broken])
+
+    def status(self) -> str:
+        """One line for ``/readyz``: how many are declared, and what the last check found."""
+        try:
+            declared = self.read()
+        except InvariantError as exc:
+            return f"not loading (every change of access is refused): {exc}"
+        head = f"{len(declared.items)} declared ({self.name})"
+        if self._checked is None:
+            return f"{head}; not checked since start"
+        at, broken = self._checked
+        when = at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        if not broken:
+            return f"{head}; none broken at {when}"
+        return f"{head}; {len(broken)} broken at {when}: " + "; ".join(broken)
 
     def write(self, text: str) -> None:
         """Replace the file atomically (what an edit of the invariants commits)."""

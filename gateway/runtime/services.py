@@ -4,6 +4,7 @@ policy in force, and the hub that wakes subscribers."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -125,7 +126,19 @@ def open_stores(settings: Settings) -> dict[StoreName, Store]:
     return {store.name: guard_store(store, settings) for store in adapters}
 
 
+def seed_policy_files(settings: Settings) -> None:
+    """Copy the shipped policy and invariants into the zero-config demo's data directory
+    when they are not there yet: the demo changes those copies, never the source tree."""
+    for shipped, copy in settings.policy_seeds:
+        if not copy.exists():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            temporary = copy.with_name(f".{copy.name}.seed")
+            shutil.copyfile(shipped, temporary)
+            temporary.replace(copy)  # another process seeding at once finds a whole file
+
+
 def policy_source(settings: Settings) -> Source:
+    seed_policy_files(settings)
     if settings.policy_store == "database":
         return DatabaseSource()
     return FileSource(settings.policy_file)
@@ -134,6 +147,7 @@ def policy_source(settings: Settings) -> Source:
 def invariant_file(settings: Settings) -> InvariantFile:
     """The invariants' file; one that exists at start-up must keep loading (a file removed
     later keeps the last good invariants in force, never none)."""
+    seed_policy_files(settings)
     path = settings.policy_invariants_file
     return InvariantFile(path, required=path.exists())
 
@@ -144,6 +158,7 @@ def load_policy(settings: Settings) -> PolicyIndex:
     a file that may say more than the policy an administrator put in the database."""
     if settings.policy_store == "database":
         return PolicyIndex(Policy((), (), source="database (not read yet)"))
+    seed_policy_files(settings)
     return PolicyIndex(Policy.from_file(settings.policy_file))
 
 

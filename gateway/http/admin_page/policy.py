@@ -106,6 +106,7 @@ class PolicyPage(AdminPageBase):
         broken, _found = await check_state(
             services.policy, declared, services.stores, services.records
         )
+        services.invariants.report(broken)
         return declared, broken, None
 
     # --- changes -----------------------------------------------------------------

@@ -6,16 +6,12 @@ from __future__ import annotations
 import strawberry
 
 from gateway.policies.admin import lines as policy_lines
-from gateway.policies.admin.guard import check_state
-from gateway.policies.invariants import InvariantError
 from gateway.schema.admin.context import MAX_AUDIT_PAGE, AdminInputError, admin_context
 from gateway.schema.admin.types import (
-    BrokenInvariant,
     PolicyChangePreview,
     PolicyLine,
     PolicyLineFilter,
     PolicyVersion,
-    broken_of,
     line_of,
     preview_of,
     version_of,
@@ -67,18 +63,3 @@ class PolicyQuery:
     ) -> PolicyChangePreview:
         admin = admin_context(info).services.policy_admin
         return preview_of(await admin.propose_edit(add or [], remove or []))
-
-    @strawberry.field(
-        description="Every declared invariant the policy in force and the stores break now "
-        "(empty: none); the same as `gateway policy check`."
-    )
-    async def check_invariants(self, info: strawberry.Info) -> list[BrokenInvariant]:
-        services = admin_context(info).services
-        try:
-            declared = services.invariants.read()
-        except InvariantError as exc:
-            raise AdminInputError(f"the invariants do not load: {exc}") from None
-        broken, _found = await check_state(
-            services.policy, declared, services.stores, services.records
-        )
-        return [broken_of(b) for b in broken]

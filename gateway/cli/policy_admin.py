@@ -22,7 +22,7 @@ async def policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
     from gateway.policies.admin.changes import PolicyAdmin
     from gateway.policies.store import PolicyStore
     from gateway.records import Records
-    from gateway.runtime.services import invariant_file, open_stores, policy_source
+    from gateway.runtime.services import invariant_source, open_stores, policy_source
 
     if settings.zero_config:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
@@ -34,13 +34,15 @@ async def policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
         await records.create_schema()
         policy_store = PolicyStore(records.engine, policy_source(settings))
         await policy_store.create_schema()
+        invariants = invariant_source(settings, records.engine)
+        await invariants.refresh()
         # A running gateway puts a change in force itself (it watches the source).
         yield PolicyAdmin(
             policy_store,
             stores,
             records,
             install=lambda _index: None,
-            invariants=invariant_file(settings),
+            invariants=invariants,
         )
     finally:
         for store in stores.values():

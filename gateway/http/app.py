@@ -315,6 +315,7 @@ def create_app(
                         listener,
                         safety_poll=settings.policy_safety_poll,
                         breaks=services.policy_admin.breaks_now,
+                        refresh=services.invariants.refresh,
                     )
                     background.append(asyncio.create_task(reloader.run(), name="policy-reloader"))
                 if freeze_heap:

@@ -261,7 +261,51 @@ def evaluate(
     return broken
 
 
-class InvariantFile:
+class InvariantSource:
+    """Where the invariants live (their file, or the records database), and what the last
+    full check found, for ``/readyz``."""
+
+    _checked: tuple[datetime, list[str]] | None = None
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def read(self) -> Invariants:
+        """The invariants in force (their last good version), or :class:`InvariantError`
+        when none ever loaded."""
+        raise NotImplementedError
+
+    async def refresh(self) -> None:
+        """Fetch them again where they live (a no-op where :meth:`read` looks itself)."""
+        raise NotImplementedError
+
+    async def write(self, text: str, *, actor: str) -> None:
+        """Put ``text`` in force as the invariants (checked and audited by the caller)."""
+        raise NotImplementedError
+
+    def report(self, broken: Sequence[Broken], at: datetime | None = None) -> None:
+        """Remember what a full check found (``gateway policy check``, the admin page,
+        ``checkInvariants``, an edit allowed broken): what ``/readyz`` reports."""
+        self._checked = (at or datetime.now(UTC), [str(b.invariant) for b in broken])
+
+    def status(self) -> str:
+        """One line for ``/readyz``: how many are declared, and what the last check found."""
+        try:
+            declared = self.read()
+        except InvariantError as exc:
+            return f"not loading (every change of access is refused): {exc}"
+        head = f"{len(declared.items)} declared ({self.name})"
+        if self._checked is None:
+            return f"{head}; not checked since start"
+        at, broken = self._checked
+        when = at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        if not broken:
+            return f"{head}; none broken at {when}"
+        return f"{head}; {len(broken)} broken at {when}: " + "; ".join(broken)
+
+
+class InvariantFile(InvariantSource):
     """The invariants in force, read from their file: re-read when it changes, the last
     good ones kept while it does not load (logged once), as the policy file is.
 
@@ -275,8 +319,6 @@ class InvariantFile:
         self._stamp: tuple[int, int] | None = None
         self._good: Invariants | None = None
         self._last_problem: str | None = None
-        # What the last full check found broken, and when (None: not checked since start).
-        self._checked: tuple[datetime, list[str]] | None = None
 
     @property
     def name(self) -> str:
@@ -312,27 +354,10 @@ class InvariantFile:
         self._good, self._stamp, self._last_problem = found, stamp, None
         return found
 
-    def report(self, broken: Sequence[Broken], at: datetime | None = None) -> None:
-        """Remember what a full check found (``gateway policy check``, the admin page,
-        ``checkInvariants``, an edit allowed broken): what ``/readyz`` reports."""
-        self._checked = (at or datetime.now(UTC), [str(b.invariant) for b in broken])
+    async def refresh(self) -> None:
+        """Nothing to fetch: :meth:`read` looks at the file itself."""
 
-    def status(self) -> str:
-        """One line for ``/readyz``: how many are declared, and what the last check found."""
-        try:
-            declared = self.read()
-        except InvariantError as exc:
-            return f"not loading (every change of access is refused): {exc}"
-        head = f"{len(declared.items)} declared ({self.name})"
-        if self._checked is None:
-            return f"{head}; not checked since start"
-        at, broken = self._checked
-        when = at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        if not broken:
-            return f"{head}; none broken at {when}"
-        return f"{head}; {len(broken)} broken at {when}: " + "; ".join(broken)
-
-    def write(self, text: str) -> None:
+    async def write(self, text: str, *, actor: str) -> None:
         """Replace the file atomically (what an edit of the invariants commits)."""
         temporary = self.path.with_name(f".{self.path.name}.tmp")
         temporary.write_text(text, encoding="utf-8")

@@ -13,7 +13,8 @@ from adapters.internal import InternalStore
 from gateway.identity.offboarding import Offboarding
 from gateway.policies.admin.changes import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
-from gateway.policies.invariants import InvariantFile
+from gateway.policies.invariant_table import InvariantTable
+from gateway.policies.invariants import InvariantFile, InvariantSource
 from gateway.policies.policy import Policy
 from gateway.policies.store import (
     DatabaseSource,
@@ -34,6 +35,8 @@ from gateway.runtime.response_cache import (
 from gateway.stores.guard import GuardedStore, guard_store
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from gateway.config import Settings
     from gateway.domain.model import StoreName
     from gateway.identity.dev_issuer import DevIssuer
@@ -52,7 +55,7 @@ class Services:
     hub: NotificationHub = field(default_factory=NotificationHub)
     policy_store: PolicyStore = field(init=False)
     # The access invariants no change may break (policy.invariants_file).
-    invariants: InvariantFile = field(init=False)
+    invariants: InvariantSource = field(init=False)
     # The response cache and what it stands on (None: cache.max_age is 0).
     caches: Caches | None = field(init=False)
 
@@ -60,7 +63,7 @@ class Services:
         # The policy's history lives in the records database (and so does the policy, when
         # policy.store is "database").
         self.policy_store = PolicyStore(self.records.engine, policy_source(self.settings))
-        self.invariants = invariant_file(self.settings)
+        self.invariants = invariant_source(self.settings, self.records.engine)
         self.caches = None
         if self.settings.cache_max_age > 0:
             board = generation_board(self.settings, self.records)
@@ -144,10 +147,14 @@ def policy_source(settings: Settings) -> Source:
     return FileSource(settings.policy_file)
 
 
-def invariant_file(settings: Settings) -> InvariantFile:
-    """The invariants' file; one that exists at start-up must keep loading (a file removed
-    later keeps the last good invariants in force, never none)."""
+def invariant_source(settings: Settings, engine: AsyncEngine) -> InvariantSource:
+    """Where the invariants live: beside the policy in the records database (seeded from
+    the invariants file on the very first start) when the policy does, else their file;
+    one that exists at start-up must keep loading (a file removed later keeps the last
+    good invariants in force, never none)."""
     seed_policy_files(settings)
+    if settings.policy_store == "database":
+        return InvariantTable(engine, seed=settings.policy_invariants_file)
     path = settings.policy_invariants_file
     return InvariantFile(path, required=path.exists())
 
@@ -176,4 +183,5 @@ async def start_policy(services: Services) -> None:
     policy = await store.read_source()
     version = await store.record(policy, actor=store.source.name)
     services.policy = PolicyIndex(policy, number=version.number)
-    services.invariants.read()  # a file that does not load stops the start, as a policy's
+    await services.invariants.refresh()
+    services.invariants.read()  # invariants that do not load stop the start, as a policy

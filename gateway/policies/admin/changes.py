@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from gateway.domain.model import StoreName
-    from gateway.policies.invariants import InvariantFile
+    from gateway.policies.invariants import InvariantSource
     from gateway.policies.policy import Policy
     from gateway.policies.store import PolicyStore
     from gateway.records import Records
@@ -148,7 +148,7 @@ class PolicyAdmin:
         stores: dict[StoreName, Store],
         records: Records,
         install: Callable[[PolicyIndex], None],
-        invariants: InvariantFile | None = None,
+        invariants: InvariantSource | None = None,
     ) -> None:
         self.store = store
         self.stores = stores
@@ -206,6 +206,7 @@ class PolicyAdmin:
         breaches it adds), over ``found``; :class:`InvariantError` when they do not load."""
         if self.invariants is None:
             return []
+        await self.invariants.refresh()  # another replica may have changed them
         declared = self.invariants.read()
         subjects = as_bound(await subjects_of(self.stores, declared, found))
         after = evaluate(new, declared, subjects, found.spaces, now)

@@ -4,9 +4,13 @@ principals one write would change.
 A policy change is judged over everyone who-can walks (:func:`population.gather`: the
 principals the gateway has seen with their memberships, a newcomer per persona), plus
 each ``user:EMAIL`` an invariant names that is not among them (with the memberships the
-stores hold for that email), and every space. A write that grants a membership (an
-invitation, its binding at login) is judged over the principals it would change, in the
-one space it changes: a membership decides nothing elsewhere.
+stores hold for that email), and every space. A write that grants or ends a membership
+(an invitation, its binding at login, removing a member) is judged over the principals
+it would change, in the one space it changes: a membership decides nothing elsewhere;
+a new space, over everyone the gateway has seen and a newcomer per persona, by role
+(nobody holds a membership of it yet but its owner). Only the breaches a write or a
+change adds refuse it: what the state already broke (an invariant added with
+``--allow-broken``) is reported, not held against every change.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
 
     from gateway.domain.model import Space, StoreName
     from gateway.policies.compiler import PolicyIndex
-    from gateway.policies.invariants import InvariantFile
+    from gateway.policies.invariants import InvariantSource
     from gateway.policies.policy import Policy
     from gateway.records import Records
     from gateway.stores.interface import Store
@@ -183,7 +187,7 @@ def as_bound(subjects: Sequence[Subject]) -> list[Subject]:
 
 
 async def invitation_breaks(
-    invariants: InvariantFile,
+    invariants: InvariantSource,
     policy: PolicyIndex,
     stores: dict[StoreName, Store],
     records: Records,
@@ -226,7 +230,7 @@ class Grant:
 
 
 async def binding_breaks(
-    invariants: InvariantFile,
+    invariants: InvariantSource,
     policy: PolicyIndex,
     principal: Principal,
     memberships: Sequence[Membership],
@@ -251,7 +255,7 @@ async def binding_breaks(
 
 
 async def removal_breaks(
-    invariants: InvariantFile,
+    invariants: InvariantSource,
     policy: PolicyIndex,
     stores: dict[StoreName, Store],
     records: Records,
@@ -277,7 +281,7 @@ async def removal_breaks(
 
 
 async def new_space_breaks(
-    invariants: InvariantFile,
+    invariants: InvariantSource,
     policy: PolicyIndex,
     records: Records,
     creator: Principal,

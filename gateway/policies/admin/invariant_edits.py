@@ -118,6 +118,6 @@ async def apply_invariants(
         await admin.records.record(entry(Outcome.DENIED, refused=refusals))
         raise ChangeRefused(refusals, [r for r in refusals if r not in proposal.problems])
     await admin.records.record(entry(Outcome.OK, broken=[b.as_dict() for b in proposal.broken]))
-    admin.invariants.write(proposal.text)
+    await admin.invariants.write(proposal.text, actor=actor)
     admin.invariants.report(list(proposal.broken))
     return admin.invariants.read()

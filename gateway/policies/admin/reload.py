@@ -67,6 +67,8 @@ class PolicyReloader:
     # The invariants a policy found at the source would break that the one in force does
     # not (PolicyAdmin.breaks_now); None: none are checked.
     breaks: Callable[[Policy, Policy], Awaitable[list[Broken]]] | None = None
+    # Re-reads the invariants where they live (the database's, edited on another replica).
+    refresh: Callable[[], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stamp: tuple[int, int] | None = None
     _last_refusal: str | None = None
@@ -80,6 +82,11 @@ class PolicyReloader:
 
     async def check(self) -> bool:
         """Look at the source once; True when a new policy was put in force."""
+        if self.refresh is not None:
+            try:
+                await self.refresh()
+            except SQLAlchemyError as exc:
+                log.warning("invariants not re-read (the last ones stay in force): %s", exc)
         source = self.store.source
         if isinstance(source, FileSource):
             stamp = source.stamp()

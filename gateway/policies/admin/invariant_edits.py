@@ -53,6 +53,7 @@ async def propose_invariants(
     """What putting ``text`` in force as the invariants would mean; nothing changes."""
     if admin.invariants is None:
         raise ChangeRefused(["this gateway has no invariants file to change"])
+    await admin.invariants.refresh()  # another replica may have changed them
     try:
         current = admin.invariants.read()
     except InvariantError:

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gateway.cli.common import UsageError, demo_principal, os_user, run_async
+from gateway.cli.invariants import add_invariant_commands, invariants_text
+from gateway.cli.policy_admin import policy_admin
 from gateway.config import Settings
 from gateway.policies.store import VersionKind
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import AsyncIterator
 
     from gateway.policies.admin.changes import PolicyAdmin, Proposal
 
@@ -77,10 +79,11 @@ def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     apply = policy.add_parser(
         "apply",
         help="validate, show the impact, confirm, then put a new policy in force",
-        description="Refused (exit 1, nothing changed) when FILE has errors or would leave "
-        "nobody able to administer the policy. Otherwise the findings and the impact are "
-        "printed and, once confirmed, FILE becomes the next version of the policy, recorded "
-        "and audited; running gateways enforce it within a second.",
+        description="Refused (exit 1, nothing changed) when FILE has errors, would leave "
+        "nobody able to administer the policy, or breaks a declared invariant. Otherwise the "
+        "findings and the impact are printed and, once confirmed, FILE becomes the next "
+        "version of the policy, recorded and audited; running gateways enforce it within a "
+        "second.",
     )
     apply.add_argument("file", metavar="FILE")
     apply.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
@@ -100,6 +103,8 @@ def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     rollback.add_argument("--config", metavar="FILE")
     rollback.set_defaults(run=_rollback)
 
+    add_invariant_commands(policy)
+
     history = policy.add_parser("history", help="every version of the policy, newest first")
     history.add_argument("--first", type=int, default=20, metavar="N")
     history.add_argument("--config", metavar="FILE")
@@ -117,7 +122,7 @@ async def _explain(args: argparse.Namespace) -> int:
 
     settings = Settings.load(args.config)
     principal = demo_principal(args.user, args.role)
-    async with _policy_admin(settings) as admin:
+    async with policy_admin(settings) as admin:
         # The policy in force where it lives (file or database), with its version number.
         policy = await admin.store.read_source()
         latest = await admin.store.latest()
@@ -147,10 +152,12 @@ def _validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gateway.policies.validate import Severity, check_text
+    from gateway.runtime.services import seed_policy_files
 
     settings = Settings.load(args.config)
     if args.file is None and settings.policy_store == "database":
         return asyncio.run(_validate_database(settings))
+    seed_policy_files(settings)
     path = Path(args.file) if args.file else settings.policy_file
     try:
         text = path.read_text(encoding="utf-8")
@@ -172,7 +179,7 @@ def _validate(args: argparse.Namespace) -> int:
 async def _validate_database(settings: Settings) -> int:
     from gateway.policies.validate import analyse
 
-    async with _policy_admin(settings) as admin:
+    async with policy_admin(settings) as admin:
         policy = await admin.store.read_source()
     # Loaded from the database, it has no errors; warnings name canonical line numbers.
     problems = analyse(policy)
@@ -189,7 +196,7 @@ async def _export(args: argparse.Namespace) -> int:
     from gateway.policies.export import export
 
     settings = Settings.load(args.config)
-    async with _policy_admin(settings) as admin:
+    async with policy_admin(settings) as admin:
         if args.version is None:
             policy = await admin.store.read_source()
         else:
@@ -201,33 +208,6 @@ async def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.asynccontextmanager
-async def _policy_admin(settings: Settings) -> AsyncIterator[PolicyAdmin]:
-    """The stores, the records database and the policy store, as a running gateway has
-    them (tables this version added are created, as `serve` would; nothing is dropped)."""
-    from gateway.policies.admin.changes import PolicyAdmin
-    from gateway.policies.store import PolicyStore
-    from gateway.records import Records
-    from gateway.runtime.services import open_stores, policy_source
-
-    if settings.zero_config:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)  # as `serve` makes it
-    stores = open_stores(settings)
-    records = Records.for_settings(settings)
-    try:
-        for store in stores.values():
-            await store.create_schema()
-        await records.create_schema()
-        policy_store = PolicyStore(records.engine, policy_source(settings))
-        await policy_store.create_schema()
-        # A running gateway puts a change in force itself (it watches the source).
-        yield PolicyAdmin(policy_store, stores, records, install=lambda _index: None)
-    finally:
-        for store in stores.values():
-            await store.close()
-        await records.close()
-
-
 @run_async
 async def _apply(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -237,7 +217,7 @@ async def _apply(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
     settings = Settings.load(args.config)
-    async with _policy_admin(settings) as admin:
+    async with policy_admin(settings) as admin:
         base = await admin.latest()
         proposal = await admin.propose(text, source=args.file, base=base)
         return await _confirm_and_apply(admin, proposal, args, VersionKind.APPLY)
@@ -248,7 +228,7 @@ async def _rollback(args: argparse.Namespace) -> int:
     from gateway.policies.admin.changes import ChangeRefused
 
     settings = Settings.load(args.config)
-    async with _policy_admin(settings) as admin:
+    async with policy_admin(settings) as admin:
         try:
             proposal = await admin.propose_rollback(args.version)
         except ChangeRefused as exc:
@@ -312,7 +292,7 @@ async def _audit_refusal(
 @run_async
 async def _history(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
-    async with _policy_admin(settings) as admin:
+    async with policy_admin(settings) as admin:
         await admin.latest()  # the source's policy is version 1 when there is no history yet
         versions = await admin.store.versions(first=args.first)
     rows = [
@@ -339,9 +319,16 @@ async def _impact(args: argparse.Namespace) -> int:
 
     settings = Settings.load(args.config)
     new = Policy.from_file(args.new_file)
-    async with _policy_admin(settings) as admin:
+    async with policy_admin(settings) as admin:
         old = await admin.store.read_source()
         found = await population.gather(admin.stores, admin.records)
+        broken = await admin.breaks(old, new, found, datetime.now(UTC))
     report = impact.diff(old, new, found.subjects, found.spaces, datetime.now(UTC))
-    print(report.as_json() if args.format == "json" else report.as_text(), end="")
+    if args.format == "json":
+        data = json.loads(report.as_json())
+        data["broken_invariants"] = [b.as_dict() for b in broken]
+        print(json.dumps(data, indent=2))
+    else:
+        print(report.as_text(), end="")
+        print(invariants_text(broken, "the new policy would break"), end="")
     return 0

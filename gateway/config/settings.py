@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["REPO_POLICY", "SESSION_SECRET_ENV", "SPEC", "Settings"]
 
 REPO_POLICY = Path(__file__).resolve().parents[2] / "policies.csv"
+# The invariants' file name beside the policy file (policy.invariants_file moves it).
+INVARIANTS_NAME = "policy-invariants.csv"
 SESSION_SECRET_ENV = "GATEWAY_SESSION_SECRET"  # noqa: S105 (a variable name, not a secret)
 
 
@@ -110,6 +112,14 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "invite_max_days": ("invitations.max_days", "GATEWAY_INVITE_MAX_DAYS", _int, 365),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
+    # Access invariants no change may break (gateway/policies/invariants.py). Unset: the
+    # policy-invariants.csv beside the policy file, none when there is no such file.
+    "policy_invariants_file": (
+        "policy.invariants_file",
+        "GATEWAY_POLICY_INVARIANTS_FILE",
+        _str,
+        None,
+    ),
     # Edits of the policy file take effect without a restart (a broken file never does).
     "policy_reload": ("policy.reload", "GATEWAY_POLICY_RELOAD", _bool, True),
     # Where the policy in force lives: "file" (policy.file) or "database" (the records
@@ -203,6 +213,10 @@ class Settings:
     invite_max_days: int
     demo_data: bool
     policy_file: Path
+    policy_invariants_file: Path
+    # (shipped file, copy): what the zero-config demo copies into its data directory on
+    # first start, so that its changes never edit the source tree (seed_policy_files).
+    policy_seeds: tuple[tuple[Path, Path], ...]
     policy_reload: bool
     policy_store: str
     policy_safety_poll: int
@@ -301,10 +315,27 @@ class Settings:
         if raw["secure_cookies"] is None:
             raw["secure_cookies"] = not zero_config
         policy = raw["policy_file"]
+        invariants = raw["policy_invariants_file"]
+        seeds: tuple[tuple[Path, Path], ...] = ()
         if policy is None:
             local = Path("policies.csv")
-            policy = local if local.is_file() else REPO_POLICY
+            shipped = local if local.is_file() else REPO_POLICY
+            policy = shipped
+            if zero_config:
+                # The demo never edits the source tree: it changes copies in its data
+                # directory, made from the shipped files on first start (policy_seeds).
+                policy = data_dir / shipped.name
+                seeds = ((shipped, policy),)
+                if invariants is None and shipped.with_name(INVARIANTS_NAME).is_file():
+                    invariants = data_dir / INVARIANTS_NAME
+                    seeds += ((shipped.with_name(INVARIANTS_NAME), invariants),)
         raw["policy_file"] = Path(policy)
+        if invariants is None:
+            invariants = raw["policy_file"].with_name(INVARIANTS_NAME)
+        elif not seeds[1:] and not Path(invariants).is_file():
+            raise ConfigError(f"GATEWAY_POLICY_INVARIANTS_FILE: no file {invariants}")
+        raw["policy_invariants_file"] = Path(invariants)
+        raw["policy_seeds"] = seeds
         if raw["default_page_size"] > raw["max_page_size"]:
             raise ConfigError(
                 "GATEWAY_DEFAULT_PAGE_SIZE: must not exceed GATEWAY_MAX_PAGE_SIZE "

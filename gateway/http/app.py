@@ -314,6 +314,8 @@ def create_app(
                         services.policy_store,
                         listener,
                         safety_poll=settings.policy_safety_poll,
+                        breaks=services.policy_admin.breaks_now,
+                        refresh=services.invariants.refresh,
                     )
                     background.append(asyncio.create_task(reloader.run(), name="policy-reloader"))
                 if freeze_heap:
@@ -340,7 +342,8 @@ def create_app(
     async def readyz(request: Request) -> JSONResponse:
         policy = services.policy
         checks: dict[str, str] = {
-            "policy": f"version {policy.describe()} ({len(policy.policy.rules)} rules)"
+            "policy": f"version {policy.describe()} ({len(policy.policy.rules)} rules)",
+            "invariants": services.invariants.status(),
         }
         ready = True
         names = list(services.stores)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from gateway.domain.errors import StoreDown
 from gateway.domain.model import StoreName
 from gateway.domain.permissions import Action
+from gateway.policies.admin.guard import binding_breaks
 from gateway.policies.compiler import Authorizer
 from gateway.policies.policy import Effect
 from gateway.records import AuditEntry, Outcome
@@ -230,6 +231,27 @@ async def _memberships(
     found = await _read(services, store, "memberships", email, store.memberships_for)
     waiting = [m for m in found if m.pending and (m.expires_at is None or m.expires_at > now)]
     if not waiting:
+        return found
+    broken = await binding_breaks(services.invariants, services.policy, principal, found, now)
+    if broken:
+        # Not bound: the invitations stay pending (granting nothing), the refusal audited.
+        await services.records.record(
+            AuditEntry(
+                at=now,
+                actor=principal.id,
+                issuer=principal.issuer,
+                action=Action.JOIN.value,
+                outcome=Outcome.DENIED,
+                store=store.name.value,
+                space_key=None,
+                target=None,
+                detail={
+                    "operation": "bindInvitations",
+                    "spaces": sorted(m.space_key for m in waiting),
+                    "refused": broken,
+                },
+            )
+        )
         return found
     bound = await store.accept_invitations(author, now)
     if bound:

@@ -4,6 +4,7 @@ policy in force, and the hub that wakes subscribers."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,8 @@ from adapters.internal import InternalStore
 from gateway.identity.offboarding import Offboarding
 from gateway.policies.admin.changes import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
+from gateway.policies.invariant_table import InvariantTable
+from gateway.policies.invariants import InvariantFile, InvariantSource
 from gateway.policies.policy import Policy
 from gateway.policies.store import (
     DatabaseSource,
@@ -32,6 +35,8 @@ from gateway.runtime.response_cache import (
 from gateway.stores.guard import GuardedStore, guard_store
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from gateway.config import Settings
     from gateway.domain.model import StoreName
     from gateway.identity.dev_issuer import DevIssuer
@@ -49,6 +54,8 @@ class Services:
     # Wakes this replica's subscribers (notificationAdded) when a notification is written.
     hub: NotificationHub = field(default_factory=NotificationHub)
     policy_store: PolicyStore = field(init=False)
+    # The access invariants no change may break (policy.invariants_file).
+    invariants: InvariantSource = field(init=False)
     # The response cache and what it stands on (None: cache.max_age is 0).
     caches: Caches | None = field(init=False)
 
@@ -56,6 +63,7 @@ class Services:
         # The policy's history lives in the records database (and so does the policy, when
         # policy.store is "database").
         self.policy_store = PolicyStore(self.records.engine, policy_source(self.settings))
+        self.invariants = invariant_source(self.settings, self.records.engine)
         self.caches = None
         if self.settings.cache_max_age > 0:
             board = generation_board(self.settings, self.records)
@@ -68,7 +76,9 @@ class Services:
 
     @property
     def policy_admin(self) -> PolicyAdmin:
-        return PolicyAdmin(self.policy_store, self.stores, self.records, self._install)
+        return PolicyAdmin(
+            self.policy_store, self.stores, self.records, self._install, self.invariants
+        )
 
     @property
     def offboarding(self) -> Offboarding:
@@ -119,10 +129,34 @@ def open_stores(settings: Settings) -> dict[StoreName, Store]:
     return {store.name: guard_store(store, settings) for store in adapters}
 
 
+def seed_policy_files(settings: Settings) -> None:
+    """Copy the shipped policy and invariants into the zero-config demo's data directory
+    when they are not there yet: the demo changes those copies, never the source tree."""
+    for shipped, copy in settings.policy_seeds:
+        if not copy.exists():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            temporary = copy.with_name(f".{copy.name}.seed")
+            shutil.copyfile(shipped, temporary)
+            temporary.replace(copy)  # another process seeding at once finds a whole file
+
+
 def policy_source(settings: Settings) -> Source:
+    seed_policy_files(settings)
     if settings.policy_store == "database":
         return DatabaseSource()
     return FileSource(settings.policy_file)
+
+
+def invariant_source(settings: Settings, engine: AsyncEngine) -> InvariantSource:
+    """Where the invariants live: beside the policy in the records database (seeded from
+    the invariants file on the very first start) when the policy does, else their file;
+    one that exists at start-up must keep loading (a file removed later keeps the last
+    good invariants in force, never none)."""
+    seed_policy_files(settings)
+    if settings.policy_store == "database":
+        return InvariantTable(engine, seed=settings.policy_invariants_file)
+    path = settings.policy_invariants_file
+    return InvariantFile(path, required=path.exists())
 
 
 def load_policy(settings: Settings) -> PolicyIndex:
@@ -131,6 +165,7 @@ def load_policy(settings: Settings) -> PolicyIndex:
     a file that may say more than the policy an administrator put in the database."""
     if settings.policy_store == "database":
         return PolicyIndex(Policy((), (), source="database (not read yet)"))
+    seed_policy_files(settings)
     return PolicyIndex(Policy.from_file(settings.policy_file))
 
 
@@ -148,3 +183,5 @@ async def start_policy(services: Services) -> None:
     policy = await store.read_source()
     version = await store.record(policy, actor=store.source.name)
     services.policy = PolicyIndex(policy, number=version.number)
+    await services.invariants.refresh()
+    services.invariants.read()  # invariants that do not load stop the start, as a policy

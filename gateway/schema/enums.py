@@ -99,6 +99,8 @@ _described(
         ErrorCode.CONFLICT: "The idempotency key was used for another write, or is busy.",
         ErrorCode.UNAVAILABLE: "A store or the audit log is down; nothing was written.",
         ErrorCode.RATE_LIMITED: "Too many of these lately; the message says when to retry.",
+        ErrorCode.INVARIANT: "It would break a declared access invariant (policy-invariants"
+        ".csv); the message names it, and a principal and space that would break it.",
     },
 )
 SpaceKind = domain.SpaceKind

@@ -29,6 +29,7 @@ from gateway.policies.compiler import Authorizer
 from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.enums import SpaceKind, SpaceRole, Store, Visibility
+from gateway.schema.invariant_checks import check_invitation, check_new_space, check_removal
 from gateway.schema.invitations import Invitation
 from gateway.schema.payloads import (
     ERRORS,
@@ -189,6 +190,7 @@ class SpaceMutations:
                 message="you may not create this kind of space here",
                 field="store",
             )
+            await check_new_space(ctx, write, prospective)
             store = ctx.stores[store_name]
 
             async def run() -> Any:
@@ -297,6 +299,7 @@ class SpaceMutations:
                     "role",
                     write=write,
                 )
+            await check_invitation(ctx, write, email, staff, space, role, expires_at)
             sent = await ctx.records.count(
                 actor=ctx.principal.id,
                 actions=[Action.INVITE.value],
@@ -415,9 +418,10 @@ class SpaceMutations:
                 message="you may not manage this space's members",
                 field="spaceId",
             )
-            person_id = await _native_person(ctx, person_ref, space.store)
+            person_id, email = await _native_person(ctx, person_ref, space.store)
             if person_id is None:
                 raise refuse(ErrorCode.NOT_FOUND, "not found", "personId")
+            await check_removal(ctx, write, email, space)
             store = ctx.stores[space.store]
             done = await writes.perform(
                 ctx.caller,
@@ -439,14 +443,17 @@ async def _invitation(ctx: Context, global_id: str) -> DomainInvitation | None:
     return found.get(ref.native_id)
 
 
-async def _native_person(ctx: Context, ref: ids.NodeRef, store: StoreName) -> str | None:
-    """The person's profile id in ``store`` (one person spans both stores by email)."""
-    if ref.store == store:
-        return ref.native_id
+async def _native_person(
+    ctx: Context, ref: ids.NodeRef, store: StoreName
+) -> tuple[str | None, str | None]:
+    """The person's profile id in ``store`` (one person spans both stores by email), and
+    their email (what the invariants are checked for)."""
     people = await guarded(ref.store, ctx.stores[ref.store].people_by_ids([ref.native_id]))
     person = people.get(ref.native_id)
+    if ref.store == store:
+        return ref.native_id, person.email if person is not None else None
     if person is None or not person.email:
-        return None
+        return None, None
     there = await guarded(store, ctx.stores[store].people_by_emails([person.email]))
     linked = there.get(person.email.lower())
-    return linked.id if linked is not None else None
+    return (linked.id if linked is not None else None), person.email

@@ -74,6 +74,7 @@ class ErrorCode(enum.Enum):
     CONFLICT = "CONFLICT"  # the idempotency key was used for something else, or is busy
     UNAVAILABLE = "UNAVAILABLE"  # a store or the audit log is down; nothing was written
     RATE_LIMITED = "RATE_LIMITED"  # too many of these lately; the message says when to retry
+    INVARIANT = "INVARIANT"  # it would break a declared access invariant; the message names it
 
 
 @dataclass(frozen=True, slots=True)

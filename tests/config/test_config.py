@@ -19,7 +19,11 @@ def test_zero_config_is_the_sqlite_demo(tmp_path: Path) -> None:
     assert settings.demo_data and settings.dev_issuer
     assert settings.internal_url == f"sqlite+aiosqlite:///{tmp_path / 'internal.db'}"
     assert settings.community_url == f"sqlite+aiosqlite:///{tmp_path / 'community.db'}"
-    assert settings.policy_file.name == "policies.csv" and settings.policy_file.is_file()
+    # The policy and invariants in force are copies in the data directory (made on first
+    # start from the shipped files): the demo never edits the source tree.
+    assert settings.policy_file == tmp_path / "policies.csv"
+    assert settings.policy_invariants_file == tmp_path / "policy-invariants.csv"
+    assert [shipped.is_file() for shipped, _copy in settings.policy_seeds] == [True, True]
 
 
 def test_a_store_url_turns_the_demo_defaults_off() -> None:

@@ -4,7 +4,8 @@
 port, with its own data directory and a copy of policies.csv; Debian's chromium, driven
 through Debian's chromedriver by selenium, logs in as sam through the demo's persona
 picker, sees inline validation flag a bad line, previews an edit, applies it and finds it
-in the audit log; then logs out, logs in as paula (a partner) and is refused.
+in the audit log, sees a change that breaks an invariant refused naming it; then logs
+out, logs in as paula (a partner) and is refused.
 
 Without /usr/bin/chromium and /usr/bin/chromedriver (``apt-get install chromium
 chromium-driver``; elsewhere set GATEWAY_TEST_CHROMIUM and GATEWAY_TEST_CHROMEDRIVER) the
@@ -44,6 +45,8 @@ CHROMIUM = os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("GATEWAY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 REPO = Path(__file__).resolve().parents[2]
 GRANT = "p, partner, internal/open/*, space, read, allow"
+REPO_INVARIANTS = REPO_POLICY.with_name("policy-invariants.csv")
+PARTNER = "never, partner, internal/restricted/*, space, read"
 START_TIMEOUT = 60.0  # seconds for the gateway to answer /healthz (first start builds the demo)
 WAIT = 20.0  # seconds for anything on a page to appear
 
@@ -73,6 +76,7 @@ def gateway(tmp_path: Path) -> Iterator[str]:
     """A ``gateway serve`` process of the zero-config demo; its base URL."""
     policy = tmp_path / "policies.csv"
     shutil.copy(REPO_POLICY, policy)
+    shutil.copy(REPO_INVARIANTS, tmp_path / REPO_INVARIANTS.name)  # read beside the policy
     # Nothing of the caller's configuration: the zero-config demo, its files in tmp_path.
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env |= {
@@ -206,6 +210,22 @@ def test_sam_edits_the_policy_in_a_browser_and_a_partner_is_refused(
     assert f"+ {GRANT}" in audit
     rows = driver.find_element(By.ID, "policy-lines").text
     assert GRANT in rows
+
+    # The invariants panel: each shipped one holds. A change breaking one is refused in the
+    # preview, naming the invariant, a principal and a space; there is nothing to apply.
+    assert PARTNER in driver.find_element(By.ID, "invariants").text
+    assert "0 broken" in driver.find_element(By.ID, "invariants").text
+    add = driver.find_element(By.ID, "add")
+    add.send_keys("p, partner, internal/restricted/*, space, read, allow")
+    _text_in(driver, "#validate-status", "checked: no errors")
+    driver.find_element(By.ID, "preview").click()
+    _text_in(driver, "#refusals", f"breaks invariant '{PARTNER}'")
+    refusal = driver.find_element(By.ID, "refusals").text
+    assert "persona:partner" in refusal and "internal/restricted/" in refusal
+    assert PARTNER in driver.find_element(By.ID, "broken-invariants").text
+    assert driver.find_elements(By.ID, "apply") == []
+    driver.get(f"{gateway}/admin")
+    _text_in(driver, "#version h1", "Version 2 in force")
 
     # Log out; as paula (a partner) the page is refused and shows nothing of the policy.
     driver.find_element(By.ID, "logout").click()

@@ -21,7 +21,9 @@ from gateway.http.admin_page.rendering import HEADERS
 from gateway.http.admin_page.who import WHO_ACTIONS
 from gateway.policies.admin.changes import ChangeRefused
 from gateway.policies.admin.edit_check import EditCheck, check_edit
+from gateway.policies.admin.guard import check_state
 from gateway.policies.admin.lines import FIELDS, matching, policy_lines
+from gateway.policies.invariants import InvariantError
 from gateway.policies.store import StaleVersion, VersionKind
 from gateway.records import Outcome
 
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
     from gateway.domain.principal import Principal
     from gateway.policies.admin.changes import Proposal
+    from gateway.policies.invariants import Broken, Invariants
     from gateway.policies.validate import Problem
 
 log = logging.getLogger("gateway.admin")
@@ -67,6 +70,7 @@ class PolicyPage(AdminPageBase):
             limit=AUDIT_PAGE + 1,
         )
         applied = form_number(query.get("applied"))
+        declared, broken, problem = await self._invariants()
         return self._page(
             request,
             "page.html",
@@ -84,7 +88,26 @@ class PolicyPage(AdminPageBase):
             edit=Edit(),
             checked=EditCheck(),
             actions=WHO_ACTIONS,
+            invariants=declared.items if declared else (),
+            invariants_source=services.invariants.name,
+            invariants_problem=problem,
+            broken={b.invariant: b for b in broken},
         )
+
+    async def _invariants(self) -> tuple[Invariants | None, list[Broken], str | None]:
+        """The invariants declared, those the state in force breaks, or why they do not load."""
+        services = self.services
+        try:
+            declared = services.invariants.read()
+        except InvariantError as exc:
+            return None, [], str(exc)
+        if not declared.items:
+            return declared, [], None
+        broken, _found = await check_state(
+            services.policy, declared, services.stores, services.records
+        )
+        services.invariants.report(broken)
+        return declared, broken, None
 
     # --- changes -----------------------------------------------------------------
     async def validate(self, request: Request) -> Response:

@@ -6,9 +6,11 @@ Every way of changing the policy (``gateway policy apply``, the admin GraphQL AP
 1. **Propose** a whole new text, or lines to add and remove from the latest version.
    The proposal carries the validator's findings, the impact over the real population
    (:mod:`gateway.policies.admin.population`) and the reasons it would be refused.
-2. **Refused**, changing nothing: a line that does not load, or a policy under which
+2. **Refused**, changing nothing: a line that does not load, a policy under which
    nobody could administer it any more (no persona or user holds ``administer`` on
-   ``policy``, or every security admin the gateway has seen would lose it).
+   ``policy``, or every security admin the gateway has seen would lose it), or one
+   that breaks a declared invariant (:mod:`gateway.policies.invariants`) the version in
+   force does not already break.
 3. **Apply** against the version it was reviewed on (``expected``): if another change
    landed since, :class:`~gateway.policies.store.StaleVersion`, never a silent
    overwrite. The version, the audit entry (who, the diff, versions before and after)
@@ -28,9 +30,11 @@ from gateway.domain.permissions import ADMIN_DOMAIN, USER_PREFIX, Action, Resour
 from gateway.domain.principal import Principal
 from gateway.policies.admin import population
 from gateway.policies.admin.edit_check import check_edit
+from gateway.policies.admin.guard import as_bound, subjects_of
 from gateway.policies.admin.impact import Impact, Subject, diff, persona_subjects
 from gateway.policies.compiler import Authorizer, PolicyIndex
 from gateway.policies.export import digest, line_diff
+from gateway.policies.invariants import Broken, InvariantError, evaluate, worsened
 from gateway.policies.store import Version, VersionKind
 from gateway.policies.validate import Problem, Severity, check_text
 from gateway.records import AuditEntry, Outcome
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from gateway.domain.model import StoreName
+    from gateway.policies.invariants import InvariantSource
     from gateway.policies.policy import Policy
     from gateway.policies.store import PolicyStore
     from gateway.records import Records
@@ -46,10 +51,14 @@ if TYPE_CHECKING:
 
 
 class ChangeRefused(Exception):
-    """The change would not be safe to apply; ``problems`` says why, one a line."""
+    """The change would not be safe to apply; ``problems`` says why, one a line.
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    ``broken``: those of the problems that are invariants the change would break (the
+    admin API answers them with code ``INVARIANT``)."""
+
+    def __init__(self, problems: Sequence[str], broken: Sequence[str] = ()) -> None:
         self.problems = list(problems)
+        self.broken = list(broken)
         super().__init__("; ".join(self.problems))
 
 
@@ -65,6 +74,8 @@ class Proposal:
     impact: Impact | None
     added: tuple[str, ...] = field(default=())
     removed: tuple[str, ...] = field(default=())
+    # The invariants it would break (with only the breaches it adds): among the refusals.
+    broken: tuple[Broken, ...] = field(default=())
 
     @property
     def acceptable(self) -> bool:
@@ -137,11 +148,13 @@ class PolicyAdmin:
         stores: dict[StoreName, Store],
         records: Records,
         install: Callable[[PolicyIndex], None],
+        invariants: InvariantSource | None = None,
     ) -> None:
         self.store = store
         self.stores = stores
         self.records = records
         self.install = install  # puts a version in force on this replica at once
+        self.invariants = invariants  # None: none declared (the lockout rule still holds)
 
     async def latest(self) -> Version:
         """The latest version; the source's policy is recorded first when there is none."""
@@ -159,13 +172,20 @@ class PolicyAdmin:
         impact = None
         added: list[str] = []
         removed: list[str] = []
+        broken: list[Broken] = []
         if policy is not None:
             old = base.policy()
             found = await population.gather(self.stores, self.records)
             locked = lockout(old, policy, known_subjects(found.subjects))
             if locked is not None:
                 refusals.append(locked)
-            impact = diff(old, policy, found.subjects, found.spaces, now or datetime.now(UTC))
+            at = now or datetime.now(UTC)
+            try:
+                broken = await self.breaks(old, policy, found, at)
+            except InvariantError as exc:
+                refusals.append(f"the invariants do not load, so nothing can be checked: {exc}")
+            refusals += [b.message() for b in broken]
+            impact = diff(old, policy, found.subjects, found.spaces, at)
             added, removed = line_diff(old, policy)
         return Proposal(
             base,
@@ -176,7 +196,28 @@ class PolicyAdmin:
             impact,
             tuple(added),
             tuple(removed),
+            tuple(broken),
         )
+
+    async def breaks(
+        self, old: Policy, new: Policy, found: population.Population, now: datetime
+    ) -> list[Broken]:
+        """The invariants ``new`` would break that ``old`` does not already (with only the
+        breaches it adds), over ``found``; :class:`InvariantError` when they do not load."""
+        if self.invariants is None:
+            return []
+        await self.invariants.refresh()  # another replica may have changed them
+        declared = self.invariants.read()
+        subjects = as_bound(await subjects_of(self.stores, declared, found))
+        after = evaluate(new, declared, subjects, found.spaces, now)
+        if not after:
+            return []
+        return worsened(evaluate(old, declared, subjects, found.spaces, now), after)
+
+    async def breaks_now(self, old: Policy, new: Policy) -> list[Broken]:
+        """:meth:`breaks` over the population now (for a source edited by hand)."""
+        found = await population.gather(self.stores, self.records)
+        return await self.breaks(old, new, found, datetime.now(UTC))
 
     async def propose_edit(
         self, add: Sequence[str], remove: Sequence[str], *, now: datetime | None = None
@@ -217,8 +258,11 @@ class PolicyAdmin:
             )
 
         if proposal.policy is None or proposal.refusals:
-            await self.records.record(entry(Outcome.DENIED, refused=list(proposal.refusals)))
-            raise ChangeRefused(proposal.refusals)
+            invariants = [b.as_dict() for b in proposal.broken]
+            await self.records.record(
+                entry(Outcome.DENIED, refused=list(proposal.refusals), invariants=invariants)
+            )
+            raise ChangeRefused(proposal.refusals, [b.message() for b in proposal.broken])
         if proposal.unchanged:
             raise ChangeRefused(["the policy would not change: it is already in force"])
         summary = [str(g) for g in proposal.impact.summary()] if proposal.impact else []

@@ -8,7 +8,8 @@ while no notification channel is up (the file source, SQLite, MariaDB, or a chan
 that dropped), every :data:`SAFETY_POLL_SECONDS` while it is.
 
 Nothing unsafe is put in force. A source that fails to load (broken mid-edit, a bad
-line), or that would leave nobody able to administer the policy, changes nothing: the
+line), that would leave nobody able to administer the policy, or that breaks a declared
+invariant (:mod:`gateway.policies.invariants`), changes nothing: the
 policy in force stays, the problems are logged once, and the next good save is picked
 up. A good one that the history has not seen (the file edited on disk) is recorded as
 a version, so it can be rolled back like any other. Requests already running keep the
@@ -28,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.policies.admin.changes import lockout
 from gateway.policies.compiler import PolicyIndex
 from gateway.policies.export import digest
+from gateway.policies.invariants import InvariantError
 from gateway.policies.policy import Policy, PolicyError
 from gateway.policies.store import CHANNEL, FileSource
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from gateway.domain.principal import Principal
+    from gateway.policies.invariants import Broken
     from gateway.policies.store import PolicyStore
     from gateway.records.listen import Listener
 
@@ -61,6 +64,11 @@ class PolicyReloader:
     store: PolicyStore
     listener: Listener | None = None
     safety_poll: float = SAFETY_POLL_SECONDS
+    # The invariants a policy found at the source would break that the one in force does
+    # not (PolicyAdmin.breaks_now); None: none are checked.
+    breaks: Callable[[Policy, Policy], Awaitable[list[Broken]]] | None = None
+    # Re-reads the invariants where they live (the database's, edited on another replica).
+    refresh: Callable[[], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stamp: tuple[int, int] | None = None
     _last_refusal: str | None = None
@@ -74,6 +82,11 @@ class PolicyReloader:
 
     async def check(self) -> bool:
         """Look at the source once; True when a new policy was put in force."""
+        if self.refresh is not None:
+            try:
+                await self.refresh()
+            except SQLAlchemyError as exc:
+                log.warning("invariants not re-read (the last ones stay in force): %s", exc)
         source = self.store.source
         if isinstance(source, FileSource):
             stamp = source.stamp()
@@ -101,6 +114,19 @@ class PolicyReloader:
         if locked is not None:
             self._refuse(f"{source.name}: {locked}")
             return False
+        if self.breaks is not None:
+            try:
+                broken = await self.breaks(current.policy, policy)
+            except InvariantError as exc:
+                self._refuse(f"{source.name}: the invariants do not load: {exc}")
+                return False
+            except SQLAlchemyError as exc:
+                # Unchecked is not safe: the next look tries again.
+                log.warning("policy at %s not checked against invariants: %s", source.name, exc)
+                return False
+            if broken:
+                self._refuse(f"{source.name}: " + "; ".join(b.message() for b in broken))
+                return False
         return await self._install(policy, current)
 
     async def _install(self, policy: Policy, current: PolicyIndex) -> bool:

@@ -8,6 +8,7 @@ schema on ``/graphql`` has none of them. Everything here goes through
 
 One module per topic, each with its part of the two roots: the policy's types
 (:mod:`.types`), its queries (:mod:`.policy_queries`) and changes (:mod:`.policy_changes`),
+the access invariants (:mod:`.invariants`),
 who may do what (:mod:`.access`), sessions and offboarding (:mod:`.offboarding`), and the
 audit log (:mod:`.audit`).
 """
@@ -19,6 +20,7 @@ import strawberry
 from gateway.schema.admin.access import AccessQuery
 from gateway.schema.admin.audit import AuditQuery
 from gateway.schema.admin.context import AdminContext, AdminInputError
+from gateway.schema.admin.invariants import InvariantMutation, InvariantQuery
 from gateway.schema.admin.offboarding import OffboardingMutation, OffboardingQuery
 from gateway.schema.admin.policy_changes import PolicyChangeMutation
 from gateway.schema.admin.policy_queries import PolicyQuery
@@ -28,10 +30,10 @@ __all__ = ["AdminContext", "AdminInputError", "AdminMutation", "AdminQuery"]
 
 # The roots inherit the topics' fields, which the schema lists in the order of the bases.
 @strawberry.type
-class AdminQuery(PolicyQuery, AccessQuery, OffboardingQuery, AuditQuery):
+class AdminQuery(PolicyQuery, InvariantQuery, AccessQuery, OffboardingQuery, AuditQuery):
     pass
 
 
 @strawberry.type
-class AdminMutation(OffboardingMutation, PolicyChangeMutation):
+class AdminMutation(OffboardingMutation, PolicyChangeMutation, InvariantMutation):
     pass

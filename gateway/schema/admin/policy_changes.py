@@ -64,7 +64,10 @@ async def _apply(
             kind=kind,
         )
     except ChangeRefused as exc:
-        errors = [user_error(ErrorCode.INVALID, p) for p in exc.problems]
+        errors = [
+            user_error(ErrorCode.INVARIANT if p in exc.broken else ErrorCode.INVALID, p)
+            for p in exc.problems
+        ]
         return PolicyChangePayload(version=None, preview=preview, errors=errors)
     except StaleVersion as exc:
         error = user_error(ErrorCode.CONFLICT, str(exc), "expectedVersion")

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from gateway.policies.invariants import MAX_EXAMPLES
 from gateway.schema.payloads import UserError
 
 if TYPE_CHECKING:
     from gateway.policies.admin import lines as policy_lines
     from gateway.policies.admin.changes import Proposal
+    from gateway.policies.invariants import Broken
     from gateway.policies.store import Version
 
 MAX_CHANGES = 500  # impact details listed per preview (the summary always counts all)
@@ -100,6 +102,29 @@ class ImpactChange:
     change: str
 
 
+@strawberry.type(description="A declared access invariant that is broken, by whom and where.")
+class BrokenInvariant:
+    invariant: str = strawberry.field(description="The invariant, as its file has it.")
+    line: int = strawberry.field(description="Its line in the invariants' file.")
+    message: str = strawberry.field(description="It, and one principal and space breaking it.")
+    breaches: int = strawberry.field(description="(principal, space) pairs that break it.")
+    principals: list[str] = strawberry.field(description=f"Who (the first {MAX_EXAMPLES}).")
+    targets: list[str] = strawberry.field(
+        description=f"Where: space keys, people/STORE, * (the first {MAX_EXAMPLES})."
+    )
+
+
+def broken_of(b: Broken) -> BrokenInvariant:
+    return BrokenInvariant(
+        invariant=str(b.invariant),
+        line=b.invariant.line,
+        message=b.message(),
+        breaches=b.total,
+        principals=b.principals[:MAX_EXAMPLES],
+        targets=b.targets[:MAX_EXAMPLES],
+    )
+
+
 @strawberry.type(description="What a change would do, before it is applied.")
 class PolicyChangePreview:
     base_version: int = strawberry.field(description="The version it was measured against.")
@@ -115,6 +140,10 @@ class PolicyChangePreview:
         description=f"Each turned decision (the first {MAX_CHANGES})."
     )
     changes_total: int
+    broken_invariants: list[BrokenInvariant] = strawberry.field(
+        description="The invariants it would break that the policy in force does not (it is "
+        "refused for each, with code INVARIANT)."
+    )
 
 
 def preview_of(p: Proposal) -> PolicyChangePreview:
@@ -158,6 +187,7 @@ def preview_of(p: Proposal) -> PolicyChangePreview:
             for t in turns[:MAX_CHANGES]
         ],
         changes_total=len(turns),
+        broken_invariants=[broken_of(b) for b in p.broken],
     )
 
 

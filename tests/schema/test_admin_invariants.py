@@ -1,0 +1,116 @@
+"""The admin API with declared invariants: a change breaking one is refused with INVARIANT
+naming it (and previewed so before), checkInvariants lists those broken now, and /readyz
+says what the last check found."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+from gateway.cli import demo_principal
+from gateway.config import REPO_POLICY
+from tests.schema.test_admin_api import APPLY, _admin, app, client
+
+if TYPE_CHECKING:
+    import httpx
+    from starlette.applications import Starlette
+
+    from gateway.runtime.services import Services
+
+__all__ = ["app", "client"]  # the fixtures, used by name
+
+NOW = datetime.now(UTC)
+SHARED = "never, partner, internal/shared/*, space, read"
+PARTNER = "never, partner, internal/restricted/*, space, read"
+BREACH = "p, partner, internal/restricted/*, space, read, allow"
+CHECK = "{ checkInvariants { invariant line message breaches principals targets } }"
+SIMULATE = """query($add: [String!]) { simulatePolicyChange(add: $add) {
+  acceptable brokenInvariants { invariant message principals targets } } }"""
+
+
+@pytest.fixture(autouse=True)
+def _declared(services: Services) -> None:
+    services.settings.policy_invariants_file.write_text(
+        REPO_POLICY.with_name("policy-invariants.csv").read_text()
+    )
+
+
+@pytest.mark.backend
+async def test_a_change_breaking_an_invariant_is_previewed_and_refused_with_its_name(
+    app: Starlette, client: httpx.AsyncClient, services: Services
+) -> None:
+    simulated = (await _admin(client, app, SIMULATE, add=[BREACH]))["simulatePolicyChange"]
+    assert simulated["acceptable"] is False
+    [broken] = simulated["brokenInvariants"]
+    assert broken["invariant"] == PARTNER and "persona:partner" in broken["principals"]
+    assert "internal/restricted/project-falcon" in broken["targets"]
+
+    data = await _admin(client, app, APPLY, add=[BREACH], remove=[], v=1, why="oops")
+    payload = data["applyPolicyChange"]
+    assert payload["version"] is None
+    [error] = payload["errors"]
+    assert error["code"] == "INVARIANT"
+    assert f"breaks invariant '{PARTNER}'" in error["message"]
+    assert "persona:partner" in error["message"] and "internal/restricted/" in error["message"]
+    assert services.policy.number == 1
+    [entry] = await services.records.entries(action="policy_apply")
+    assert entry.outcome.value == "denied" and entry.detail["invariants"][0]["invariant"] == PARTNER
+
+
+@pytest.mark.backend
+async def test_check_invariants_lists_what_is_broken_now_and_readyz_says_so(
+    app: Starlette, client: httpx.AsyncClient, services: Services
+) -> None:
+    assert "not checked since start" in (await client.get("/readyz")).json()["checks"]["invariants"]
+    assert (await _admin(client, app, CHECK))["checkInvariants"] == []
+    assert "none broken at" in (await client.get("/readyz")).json()["checks"]["invariants"]
+
+    # An invariant the state breaks (paula is Aurora's guest), added to the file by hand.
+    await services.records.remember(demo_principal("paula@partner.example", ()), NOW)
+    path = services.settings.policy_invariants_file
+    path.write_text(path.read_text() + SHARED + "\n")
+    [broken] = (await _admin(client, app, CHECK))["checkInvariants"]
+    assert broken["invariant"] == SHARED and broken["line"] > 0
+    assert broken["principals"] == ["user:paula@partner.example"]
+    assert broken["targets"] == ["internal/shared/aurora-feedback"]
+    ready = (await client.get("/readyz")).json()["checks"]["invariants"]
+    assert "1 broken at" in ready and SHARED in ready
+
+
+EDIT = """mutation($text: String!, $allow: Boolean!) {
+  applyInvariants(input: {text: $text, allowBroken: $allow, reason: "r"}) {
+    applied preview { acceptable added removed brokenNow { invariant principals } }
+    errors { code message field }
+  }
+}"""
+
+
+@pytest.mark.backend
+async def test_an_invariant_broken_now_is_added_only_when_allowed_and_audited(
+    app: Starlette, client: httpx.AsyncClient, services: Services
+) -> None:
+    await services.records.remember(demo_principal("paula@partner.example", ()), NOW)
+    path = services.settings.policy_invariants_file
+    before = path.read_text()
+    text = before + SHARED + "\n"
+    refused = (await _admin(client, app, EDIT, text=text, allow=False))["applyInvariants"]
+    assert refused["applied"] is False and refused["preview"]["added"] == [SHARED]
+    assert refused["preview"]["brokenNow"] == [
+        {"invariant": SHARED, "principals": ["user:paula@partner.example"]}
+    ]
+    assert [e["code"] for e in refused["errors"]] == ["INVARIANT"]
+    assert path.read_text() == before
+
+    bad = await _admin(client, app, EDIT, text="never, x, *, space, read", allow=True)
+    assert [e["code"] for e in bad["applyInvariants"]["errors"]] == ["INVALID"]
+
+    applied = (await _admin(client, app, EDIT, text=text, allow=True))["applyInvariants"]
+    assert applied["applied"] is True and applied["errors"] == []
+    assert path.read_text() == text
+    ready = (await client.get("/readyz")).json()["checks"]["invariants"]
+    assert "1 broken at" in ready and SHARED in ready
+    entries = await services.records.entries(action="invariants_apply")
+    assert [e.outcome.value for e in entries] == ["ok", "denied", "denied"]
+    assert entries[0].actor == "user:sam@corp.example"

@@ -130,7 +130,7 @@ async def test_an_invitee_without_a_profile_is_judged_by_what_the_stores_know(
     found = await population.gather(services.stores, services.records)
     by_name = {s.name: s for s in found.subjects}
     nina = by_name["user:nina@partner.example"]
-    assert nina.principal.roles == {"guest"}
+    assert nina.principal.roles == frozenset()  # not even the guest's: memberships only
     assert nina.judged == (
         "never logged in; judged as no persona (memberships only) by the stores (nothing says more)"
     )
@@ -139,7 +139,7 @@ async def test_an_invitee_without_a_profile_is_judged_by_what_the_stores_know(
     assert omar.principal.roles == {"employee"}
     assert omar.judged is not None and "internal store's profile" in omar.judged
     paula = by_name["user:paula@partner.example"]
-    assert paula.principal.roles == {"guest"}  # marked external: her memberships only
+    assert paula.principal.roles == frozenset()  # marked external: her memberships only
     assert {m.space_key for m in paula.principal.memberships} >= {"internal/shared/aurora-feedback"}
 
 

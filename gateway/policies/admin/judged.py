@@ -95,7 +95,8 @@ class Judge:
             email=record.email,
             email_verified=True,
             display_name=record.display_name,
-            roles=roles or frozenset({Persona.GUEST.value}),
+            # No persona, not the guest's: what they hold comes from their memberships.
+            roles=roles,
             organisation=organisation or record.organisation,
         )
         shown = "+".join(sorted(roles)) if roles else "no persona (memberships only)"

@@ -100,7 +100,7 @@ def _spaces(values: Sequence[str] | None) -> dict[StoreName, list[str]] | None:
 async def _prune(args: argparse.Namespace) -> int:
     from gateway.domain.model import StoreName
     from gateway.records import Records
-    from gateway.runtime.services import open_stores
+    from gateway.runtime.services import generation_board, open_stores, watch_writes
 
     age = parse_age(args.older_than)
     space_ids = _spaces(args.space)
@@ -116,6 +116,9 @@ async def _prune(args: argparse.Namespace) -> int:
     before = now - age
     stores = open_stores(settings)
     records = Records.for_settings(settings)
+    # What a running gateway cached of these stores is stale once this archives in them.
+    board = generation_board(settings, records)
+    watch_writes(stores, board)
     try:
         # Columns this version added (the archived marker) are added, as `serve` would.
         for name in names:
@@ -141,6 +144,7 @@ async def _prune(args: argparse.Namespace) -> int:
         for store in stores.values():
             await store.close()
         await records.close()
+        board.close()
     print(f"{sum(map(len, archived.values()))} question(s) archived")
     return 0
 

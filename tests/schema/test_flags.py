@@ -268,3 +268,26 @@ async def test_the_queue_pages(services: Services) -> None:
     assert [i["post"]["id"] for i in rest] == [p["id"] for p in posts[2:]]
     bad = await run(services, "mia@corp.example", QUEUE, {"s": support, "after": "nonsense"})
     assert bad.errors is not None
+
+
+async def test_the_demo_has_a_flagged_post(services: Services) -> None:
+    ideas = (await space_ids(services))["Ideas"]
+    items = await queue(services, "mia@corp.example", ideas)
+    assert len(items) == 1
+    assert items[0]["hidden"] is False
+    assert [(f["reason"], f["note"]) for f in items[0]["flags"]] == [
+        ("OTHER", "Duplicate of an older idea.")
+    ]
+    title = await run(
+        services,
+        "mia@corp.example",
+        "query($q: ID!) { node(id: $q) { ... on Question { title } } }",
+        {"q": items[0]["post"]["id"]},
+    )
+    assert title.data["node"] == {"title": "Dark mode for the app"}
+    for who in PERSONAS:
+        if who != "mia@corp.example":
+            assert await queue(services, who, ideas) == [], who
+    # Tara flagged it: once is all she may.
+    again = await flag(services, "tara@customer.example", items[0]["post"]["id"])
+    assert again["errors"] == [{"code": "CONFLICT", "field": None}]

@@ -2,7 +2,7 @@
 
 :class:`Store` is every role at once (what an adapter implements); code that needs one
 role names it: :class:`StoreLifecycle`, :class:`DemoLoading`, :class:`StoreDirectory`,
-:class:`StoreReads`, :class:`StoreWrites`, :class:`StoreReports`.
+:class:`StoreReads`, :class:`StoreWrites`, :class:`StoreReports`, :class:`StoreArchive`.
 
 An adapter owns its store's native schema and maps it to :mod:`gateway.domain.model`.
 Rules every adapter keeps:
@@ -406,17 +406,18 @@ class StoreReports(StoreRole, Protocol):
         spaces or all, with the sponsor where an invitation records one. For reports: not
         scoped, never on a request path."""
 
-
-@runtime_checkable
-class StoreArchive(StoreRole, Protocol):
-    """Archiving stale questions (``gateway content prune``) and restoring them, natively."""
-
     async def stale_questions(
         self, before: datetime, *, unanswered: bool, space_ids: Sequence[str] | None
     ) -> list[StaleQuestion]:
         """Live questions with no activity since ``before`` (asked and last answered
         earlier), unanswered ones only with ``unanswered``, outside archive-exempt spaces,
-        in these spaces or all; oldest activity first. Not scoped: for the CLI."""
+        in these spaces or all; oldest activity first. What ``gateway content prune``
+        archives (with :meth:`StoreArchive.archive_questions`); not scoped."""
+
+
+@runtime_checkable
+class StoreArchive(StoreRole, Protocol):
+    """Archiving stale questions (``gateway content prune``) and restoring them, natively."""
 
     async def archive_questions(
         self, ids: Sequence[str], *, before: datetime, unanswered: bool, now: datetime

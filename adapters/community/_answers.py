@@ -81,6 +81,7 @@ def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
             # An answer is hidden when it is, or when its question is.
             SCOPE.shown(scope, posts.c.hidden_at),
             SCOPE.shown(scope, first_post.c.hidden_at),
+            SCOPE.shown(scope, topics.c.archived_at),  # archived with their question
         )
     )
 

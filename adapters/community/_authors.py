@@ -40,6 +40,7 @@ def authors_in_scope(
             topics.c.user_id == users.c.id,
             SCOPE.in_scope(scope),
             SCOPE.shown(scope, first_post.c.hidden_at),
+            SCOPE.shown(scope, topics.c.archived_at),
         )
     )
     answer = (
@@ -52,6 +53,7 @@ def authors_in_scope(
             # An answer is hidden when it is, or when its question is.
             SCOPE.shown(scope, posts.c.hidden_at),
             SCOPE.shown(scope, first_post.c.hidden_at),
+            SCOPE.shown(scope, topics.c.archived_at),
         )
     )
     who: list[ColumnElement[bool]] = []

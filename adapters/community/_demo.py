@@ -186,7 +186,8 @@ async def load_demo(conn: AsyncConnection, data: DemoData) -> None:
             "category_id": category_of[space.slug],
             "user_id": user_ids[question.author],
             "title": question.title,
-            "created_at": next(clock),
+            "created_at": next(clock) if question.age is None else data.loaded_at - question.age,
+            "archived_at": data.loaded_at if question.archived else None,
         }
         for space, question in questions
     ]
@@ -212,7 +213,10 @@ async def load_demo(conn: AsyncConnection, data: DemoData) -> None:
                     "user_id": user_ids[answer.author],
                     "post_number": number,
                     "raw": answer.body,
-                    "created_at": next(clock),
+                    # An aged question's answers an hour apart after it, else the clock's.
+                    "created_at": next(clock)
+                    if question.age is None
+                    else data.loaded_at - question.age + timedelta(hours=number - 1),
                 }
             )
     post_ids = await _insert_ids(conn, posts, post_rows)

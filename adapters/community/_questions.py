@@ -59,6 +59,7 @@ def question_select() -> Select[Any]:
         topics.c.accepted_answer_post_id,
         topics.c.created_at,
         topics.c.pinned_at,
+        topics.c.archived_at,
         first_post.c.raw,
         first_post.c.hidden_at,
     ).select_from(
@@ -70,10 +71,19 @@ def question_select() -> Select[Any]:
 
 
 def _question_filters(
-    *, unanswered: bool, tag: str | None, after: TimeCursor | None, featured: bool = False
+    *,
+    unanswered: bool,
+    tag: str | None,
+    after: TimeCursor | None,
+    featured: bool = False,
+    archived: bool = False,
 ) -> list[ColumnElement[bool]]:
-    """The unanswered, tag and featured filters and the cursor condition on topics."""
-    conditions = [after_time(after, topics.c.created_at, topics.c.id)]
+    """The unanswered, tag, featured and archived filters and the cursor condition on
+    topics: a list holds live topics, or (``archived``) archived ones only."""
+    conditions = [
+        after_time(after, topics.c.created_at, topics.c.id),
+        topics.c.archived_at.is_not(None) if archived else topics.c.archived_at.is_(None),
+    ]
     if featured:
         conditions.append(topics.c.pinned_at.is_not(None))
     if unanswered:
@@ -118,11 +128,16 @@ def _answer_count(page: Subquery, scope: StoreScope) -> Label[int]:
 
 def _scoped(scope: StoreScope) -> Select[Any]:
     """Topics in categories in scope, shown to the principal (with the category's
-    visibility class and slug, for :func:`questions_with_tags`)."""
+    visibility class and slug, for :func:`questions_with_tags`): hidden and archived ones
+    only where they moderate."""
     return (
         question_select()
         .add_columns(SCOPE.visibility.label(_SPACE_VISIBILITY), SCOPE.slug.label(_SPACE_SLUG))
-        .where(SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at))
+        .where(
+            SCOPE.in_scope(scope),
+            SCOPE.shown(scope, first_post.c.hidden_at),
+            SCOPE.shown(scope, topics.c.archived_at),
+        )
     )
 
 
@@ -157,10 +172,13 @@ def listed(
     after: TimeCursor | None,
     limit: int,
     featured: bool,
+    archived: bool = False,
 ) -> Select[Any] | None:
     """Topics in categories in scope (of ``category_ids``, or all), newest first; None
     when none can match (after checking the cursor, so a forged one is refused even then)."""
-    filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    filters = _question_filters(
+        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+    )
     if scope.empty or category_ids == []:
         return None
     stmt = _scoped(scope).where(*filters)
@@ -178,12 +196,16 @@ def for_categories(
     limit: int,
     featured: bool,
     reveal_hidden: bool,
+    archived: bool = False,
 ) -> Select[Any]:
     """Topics per category, newest first, ``limit + 1`` each, in one windowed statement
-    (the category is the rows' ``parent_id``)."""
-    filters = _question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    (the category is the rows' ``parent_id``); archived ones only to moderators."""
+    filters = _question_filters(
+        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+    )
     if not reveal_hidden:
         filters.append(first_post.c.hidden_at.is_(None))
+        filters.append(topics.c.archived_at.is_(None))
     return top_per_parent(
         question_select().where(topics.c.category_id.in_(category_ids), *filters),
         topics.c.category_id,
@@ -215,6 +237,7 @@ def matching(
             func.lower(topics.c.title).contains(needle, autoescape=True),
             func.lower(first_post.c.raw).contains(needle, autoescape=True),
         ),
+        topics.c.archived_at.is_(None),  # search finds live topics only, for everyone
         true() if after is None else after,
     )
     return stmt.order_by(*_NEWEST_FIRST).limit(limit)

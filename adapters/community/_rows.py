@@ -57,6 +57,7 @@ def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
         created_at=row.created_at,
         hidden=row.hidden_at is not None,
         featured=row.pinned_at is not None,
+        archived=row._mapping.get("archived_at") is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
     )
 
@@ -85,6 +86,7 @@ def space(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Space:
         description=row.description,
         visibility=Visibility(row.visibility),
         tags=tag_names.get(row.id, ()),
+        archive_exempt=bool(row._mapping.get("archive_exempt")),
     )
 
 

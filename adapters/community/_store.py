@@ -34,6 +34,7 @@ from adapters.community import (
     _tags,
 )
 from adapters.community._absent import Absent
+from adapters.community._archive import Moderation
 from adapters.community._authors import AuthorsInScope
 from adapters.community._rows import STORE
 from adapters.community._tables import categories, metadata, topics
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class CommunityStore(Absent, AuthorsInScope):
+class CommunityStore(Absent, Moderation, AuthorsInScope):
     """The public customer forum (Discourse-shaped tables) as a gateway store."""
 
     name = STORE
@@ -153,6 +154,7 @@ class CommunityStore(Absent, AuthorsInScope):
         after: TimeCursor | None,
         limit: int,
         featured: bool = False,
+        archived: bool = False,
     ) -> Page[Question]:
         """Topics in categories in scope, newest first."""
         stmt = _questions.listed(
@@ -163,6 +165,7 @@ class CommunityStore(Absent, AuthorsInScope):
             after=after,
             limit=limit,
             featured=featured,
+            archived=archived,
         )
         if stmt is None:
             return Page()
@@ -179,6 +182,7 @@ class CommunityStore(Absent, AuthorsInScope):
         limit: int,
         featured: bool = False,
         reveal_hidden: bool = False,
+        archived: bool = False,
     ) -> dict[str, Page[Question]]:
         """Topics per category, newest first, ``limit`` each, in one windowed statement."""
         wanted = native_ids(space_ids)
@@ -192,6 +196,7 @@ class CommunityStore(Absent, AuthorsInScope):
             limit=limit,
             featured=featured,
             reveal_hidden=reveal_hidden,
+            archived=archived,
         )
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
@@ -381,22 +386,7 @@ class CommunityStore(Absent, AuthorsInScope):
         rows = await self._all(_members.access_entries(wanted))
         return [_rows.access_entry(row) for row in rows]
 
-    # --- moderation -------------------------------------------------------
-    async def set_hidden(self, post_id: str, *, answer: bool, hidden: bool, now: datetime) -> None:
-        """Hide (or show again) a reply, or a topic through its first post."""
-        native = native_or_missing(post_id)
-        async with self._connect(write=True) as conn:
-            await _answers.set_hidden(
-                conn, post_id, native, answer=answer, hidden_at=now if hidden else None
-            )
-
-    async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
-        """Pin (or unpin) a topic: Discourse's featured topics."""
-        native = native_or_missing(question_id)
-        async with self._connect(write=True) as conn:
-            await _questions.set_pinned(
-                conn, question_id, native, pinned_at=now if featured else None
-            )
+    # Moderation (hiding, featuring, archiving) is adapters.community._archive's.
 
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:

@@ -89,6 +89,8 @@ categories = Table(
     Column("login_required", Boolean, nullable=False, default=False),
     Column("min_trust_level", SmallInteger, nullable=False, default=0),
     Column("read_restricted", Boolean, nullable=False, default=False),
+    # A knowledge base that stays: ``gateway content prune`` never archives its topics.
+    Column("archive_exempt", Boolean, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("style IN ('discussion', 'qa')", name="ck_categories_style"),
     Index("ix_categories_name_id", "name", "id"),
@@ -131,6 +133,9 @@ topics = Table(
     Column("accepted_answer_post_id", Integer),
     Column("created_at", UtcDateTime, nullable=False),
     Column("pinned_at", UtcDateTime),  # featured by a moderator (Discourse pins them)
+    # Archived as stale (``gateway content prune``): Discourse's archived topics, listed
+    # only to the category's moderators; NULL while live.
+    Column("archived_at", UtcDateTime),
     Index("ix_topics_category_created", "category_id", "created_at", "id"),
     Index("ix_topics_created", "created_at", "id"),
 )

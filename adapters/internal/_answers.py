@@ -93,6 +93,8 @@ def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
             # An answer is hidden when it is, or when its question is.
             SCOPE.shown(scope, forum_replies.c.hidden_at),
             SCOPE.shown(scope, forum_topics.c.hidden_at),
+            # ...and an archived question's answers are archived with it.
+            SCOPE.shown(scope, forum_topics.c.archived_at),
         )
     )
 

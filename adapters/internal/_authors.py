@@ -45,6 +45,7 @@ def authors_in_scope(
             forum_topics.c.is_question,
             SCOPE.in_scope(scope),
             SCOPE.shown(scope, forum_topics.c.hidden_at),
+            SCOPE.shown(scope, forum_topics.c.archived_at),
         )
     )
     answer = (
@@ -61,6 +62,7 @@ def authors_in_scope(
             # An answer is hidden when it is, or when its question is.
             SCOPE.shown(scope, forum_replies.c.hidden_at),
             SCOPE.shown(scope, forum_topics.c.hidden_at),
+            SCOPE.shown(scope, forum_topics.c.archived_at),
         )
     )
     feedback = (

@@ -126,6 +126,9 @@ async def write_demo(conn: AsyncConnection, data: DemoData) -> None:
     reply_rows: list[list[dict[str, Any]]] = []
     for space, community_id in zip(spaces, community_ids, strict=True):
         for question in space.questions:
+            asked = next_time()
+            if question.age is not None:  # aged: its answers an hour apart after it
+                asked = loaded_at - question.age
             topic_rows.append(
                 {
                     "community_id": community_id,
@@ -134,7 +137,8 @@ async def write_demo(conn: AsyncConnection, data: DemoData) -> None:
                     "content": question.body,
                     "is_question": question.is_question,
                     "accepted_reply_id": None,  # set once the replies have ids
-                    "created_at": next_time(),
+                    "created_at": asked,
+                    "archived_at": loaded_at if question.archived else None,
                 }
             )
             reply_rows.append(
@@ -142,10 +146,12 @@ async def write_demo(conn: AsyncConnection, data: DemoData) -> None:
                     {
                         "author_profile_id": profile_ids[answer.author],
                         "content": answer.body,
-                        "created_at": next_time(),
+                        "created_at": next_time()
+                        if question.age is None
+                        else asked + timedelta(hours=n),
                         "accepted": answer.accepted,
                     }
-                    for answer in question.answers
+                    for n, answer in enumerate(question.answers, start=1)
                 ]
             )
     if topic_rows:

@@ -34,6 +34,7 @@ QUESTION_COLUMNS = (
     forum_topics.c.created_at,
     forum_topics.c.hidden_at,
     forum_topics.c.featured_at,
+    forum_topics.c.archived_at,
 )
 _topic_community = forum_topics.join(communities, communities.c.id == forum_topics.c.community_id)
 _NEWEST_FIRST = newest_first(forum_topics.c.created_at, forum_topics.c.id)
@@ -54,6 +55,7 @@ def question(row: AnyRow, tags: Iterable[str]) -> Question:
         created_at=row.created_at,
         hidden=row.hidden_at is not None,
         featured=row.featured_at is not None,
+        archived=row.archived_at is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
     )
 
@@ -95,16 +97,27 @@ def questions_in(scope: StoreScope) -> Select[Any]:
             forum_topics.c.is_question,
             SCOPE.in_scope(scope),
             SCOPE.shown(scope, forum_topics.c.hidden_at),
+            # Archived as stale: shown (by id, or listed with ``archived``) to moderators.
+            SCOPE.shown(scope, forum_topics.c.archived_at),
         )
     )
 
 
 def question_filters(
-    *, unanswered: bool, tag: str | None, after: TimeCursor | None, featured: bool = False
+    *,
+    unanswered: bool,
+    tag: str | None,
+    after: TimeCursor | None,
+    featured: bool = False,
+    archived: bool = False,
 ) -> list[ColumnElement[bool]]:
-    """The conditions every question list shares besides scope and spaces; raises
-    :class:`InvalidCursor` for a forged cursor, so call it before deciding not to query."""
-    filters: list[ColumnElement[bool]] = []
+    """The conditions every question list shares besides scope and spaces (live topics,
+    or with ``archived`` archived ones only); raises :class:`InvalidCursor` for a forged
+    cursor, so call it before deciding not to query."""
+    archived_at = forum_topics.c.archived_at
+    filters: list[ColumnElement[bool]] = [
+        archived_at.is_not(None) if archived else archived_at.is_(None)
+    ]
     if featured:
         filters.append(forum_topics.c.featured_at.is_not(None))
     if unanswered:
@@ -128,12 +141,15 @@ def listing(
     after: TimeCursor | None,
     limit: int,
     featured: bool,
+    archived: bool = False,
 ) -> Select[Any] | None:
     """Question topics in communities in scope (optionally only these), newest first,
     ``limit + 1`` of them; None when none can be."""
     check_limit(limit)
     # A forged cursor is an error whatever the scope, so it is checked first.
-    filters = question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    filters = question_filters(
+        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+    )
     if scope.empty:
         return None
     stmt = questions_in(scope)
@@ -155,13 +171,17 @@ def per_space(
     limit: int,
     featured: bool,
     reveal_hidden: bool,
+    archived: bool = False,
 ) -> Select[Any] | None:
     """Question topics per community, newest first, ``limit + 1`` each, ranked (see
-    adapters._ranked); None when no id is valid."""
+    adapters._ranked); None when no id is valid. Archived ones only to moderators."""
     check_limit(limit)
-    filters = question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    filters = question_filters(
+        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+    )
     if not reveal_hidden:
         filters.append(forum_topics.c.hidden_at.is_(None))
+        filters.append(forum_topics.c.archived_at.is_(None))
     native = native_ids(space_ids)
     if not native:
         return None
@@ -199,6 +219,7 @@ def search(
                 func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
                 func.lower(forum_topics.c.content).contains(needle, autoescape=True),
             ),
+            forum_topics.c.archived_at.is_(None),  # search finds live topics only
             since,
         )
         .order_by(*_NEWEST_FIRST)

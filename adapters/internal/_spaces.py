@@ -34,6 +34,7 @@ SPACE_COLUMNS = (
     communities.c.community_type,
     communities.c.access,
     communities.c.tags,
+    communities.c.archive_exempt,
 )
 
 
@@ -48,6 +49,7 @@ def space(row: AnyRow) -> Space:
         description=row.description,
         visibility=Visibility(row.access),
         tags=tuple(tag for tag in row.tags.split(",") if tag),
+        archive_exempt=bool(row._mapping.get("archive_exempt")),
     )
 
 

@@ -26,6 +26,8 @@ from adapters.internal import (
     _spaces,
     _writes,
 )
+from adapters.internal._archive import Moderation
+from adapters.internal._authors import AuthorsInScope
 from adapters.internal._demo import write_demo
 from adapters.internal._directory import Directory
 from adapters.internal._shared import STORE, str_or_none
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(Directory):
+class InternalStore(Directory, Moderation, AuthorsInScope):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE
@@ -121,6 +123,7 @@ class InternalStore(Directory):
         after: TimeCursor | None,
         limit: int,
         featured: bool = False,
+        archived: bool = False,
     ) -> Page[Question]:
         """Question topics in communities in scope (optionally only these), newest first."""
         stmt = _questions.listing(
@@ -131,6 +134,7 @@ class InternalStore(Directory):
             after=after,
             limit=limit,
             featured=featured,
+            archived=archived,
         )
         return Page() if stmt is None else page(await self._load_questions(stmt, scope), limit)
 
@@ -144,6 +148,7 @@ class InternalStore(Directory):
         limit: int,
         featured: bool = False,
         reveal_hidden: bool = False,
+        archived: bool = False,
     ) -> dict[str, Page[Question]]:
         """Question topics per community, newest first, ``limit`` each, in one statement
         (plus one for the tags); the filters and cursor of :meth:`list_questions`."""
@@ -155,6 +160,7 @@ class InternalStore(Directory):
             limit=limit,
             featured=featured,
             reveal_hidden=reveal_hidden,
+            archived=archived,
         )
         if stmt is None:
             return empty_pages(space_ids)
@@ -456,18 +462,7 @@ class InternalStore(Directory):
         async with self._connect() as conn:
             return await _access.access_entries(conn, space_ids)
 
-    # --- moderation -------------------------------------------------------
-    async def set_hidden(self, post_id: str, *, answer: bool, hidden: bool, now: datetime) -> None:
-        """Hide (or show again) a question topic or a reply."""
-        native = native_or_missing(post_id)
-        async with self._connect(write=True) as conn:
-            await _writes.set_hidden(conn, post_id, native, answer=answer, hidden=hidden, now=now)
-
-    async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
-        """Feature (or stop featuring) a question topic."""
-        native = native_or_missing(question_id)
-        async with self._connect(write=True) as conn:
-            await _writes.set_featured(conn, question_id, native, featured=featured, now=now)
+    # Moderation (hiding, featuring, archiving) is adapters.internal._archive's.
 
     # --- mapping ----------------------------------------------------------
     async def _load_questions(self, stmt: Select[Any], scope: StoreScope) -> list[Question]:

@@ -41,6 +41,8 @@ communities = Table(
     Column("community_type", String(32), nullable=False),  # group | qa | prototype_feedback
     Column("access", exact_string(16), nullable=False),  # open | restricted | shared
     Column("tags", String(500), nullable=False, default=""),  # comma-separated
+    # A knowledge base that stays: ``gateway content prune`` never archives its topics.
+    Column("archive_exempt", Boolean, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Index("ix_communities_title_id", "title", "id"),
     Index("ix_communities_access_slug", "access", "slug"),
@@ -101,6 +103,8 @@ forum_topics = Table(
     # Moderation: hidden from everyone but the space's moderators; featured, listable.
     Column("hidden_at", Timestamp, nullable=True),
     Column("featured_at", Timestamp, nullable=True),
+    # Archived as stale (``gateway content prune``): listed only to the space's moderators.
+    Column("archived_at", Timestamp, nullable=True),
     # Topics and replies point at each other; ``use_alter`` breaks the cycle for CREATE.
     ForeignKeyConstraint(
         ["accepted_reply_id"],

@@ -1,6 +1,6 @@
 """The ``gateway`` command: serve, dev-token, policy explain|validate|impact|export,
 access-report [--who], access revoke|restore|sessions, documents add|list|remove,
-schema export."""
+schema export, content prune."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.cli import access, documents, policy, reports, schema, serve
+from gateway.cli import access, content, documents, policy, reports, schema, serve
 from gateway.cli.common import UsageError, demo_principal
 from gateway.config import ConfigError
 from gateway.http.server import WS_IMPLEMENTATION
@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     access.add_access(sub)
     documents.add_documents(sub)
     schema.add_schema(sub)
+    content.add_content(sub)
     return parser
 
 

@@ -110,6 +110,8 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     ),
     "invite_rate_per_hour": ("invitations.per_hour", "GATEWAY_INVITE_PER_HOUR", _int, 20),
     "invite_max_days": ("invitations.max_days", "GATEWAY_INVITE_MAX_DAYS", _int, 365),
+    # Post-moderation: a post flagged by this many distinct people is hidden pending review.
+    "hide_after_flags": ("moderation.hide_after_flags", "GATEWAY_HIDE_AFTER_FLAGS", _int, 3),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
     # Access invariants no change may break (gateway/policies/invariants.py). Unset: the
@@ -265,6 +267,7 @@ class Settings:
     rate_limit_storage: str = "memory://"
     rate_limit_timeout: float = 0.25
     rate_limit_trusted_proxies: tuple[Network, ...] = ()
+    hide_after_flags: int = 3
 
     @classmethod
     def load(
@@ -336,6 +339,10 @@ class Settings:
             raise ConfigError(f"GATEWAY_POLICY_INVARIANTS_FILE: no file {invariants}")
         raw["policy_invariants_file"] = Path(invariants)
         raw["policy_seeds"] = seeds
+        if raw["hide_after_flags"] < 1:
+            raise ConfigError(
+                f"GATEWAY_HIDE_AFTER_FLAGS: must be at least 1, not {raw['hide_after_flags']}"
+            )
         if raw["default_page_size"] > raw["max_page_size"]:
             raise ConfigError(
                 "GATEWAY_DEFAULT_PAGE_SIZE: must not exceed GATEWAY_MAX_PAGE_SIZE "

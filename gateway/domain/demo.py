@@ -41,6 +41,10 @@ class DemoQuestion:
     tags: tuple[str, ...] = ()
     answers: tuple[DemoAnswer, ...] = ()
     is_question: bool = True  # internal store: False is a plain discussion topic
+    # Asked this long before the demo loads (its answers an hour apart after it); None: in
+    # the data set's recent run of content. Archived: as ``gateway content prune`` leaves it.
+    age: timedelta | None = None
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +87,22 @@ class DemoSpace:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoFlag:
+    """A flag someone put on a demo question (post-moderation), kept in the records."""
+
+    store: StoreName
+    question: str  # its title
+    flagger: str  # a handle
+    reason: str  # a FlagReason value
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DemoData:
     people: tuple[DemoPerson, ...]
     spaces: tuple[DemoSpace, ...]
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    flags: tuple[DemoFlag, ...] = ()
 
     def person(self, handle: str) -> DemoPerson:
         return next(p for p in self.people if p.handle == handle)
@@ -364,6 +380,16 @@ SPACES = (
                 ("sales",),
                 (A("mia", "Write to sales, they will call back."),),
             ),
+            # Stale: archived by `gateway content prune`, listed only to the moderators.
+            DemoQuestion(
+                "mo",
+                "Pairing the v1 hub",
+                "Does the first hub still pair with new sensors?",
+                ("pairing", "legacy"),
+                (A("erin", "The v1 hub is end of life: pair new sensors with the v2 hub."),),
+                age=timedelta(days=400),
+                archived=True,
+            ),
         ),
     ),
     DemoSpace(
@@ -436,6 +462,11 @@ def find_person(email: str) -> DemoPerson | None:
     return next((p for p in PEOPLE if p.email == email), None)
 
 
+# Flagged for the moderators (once; below moderation.hide_after_flags, so still shown):
+# mia, who owns Ideas, finds it in moderationQueue.
+FLAGS = (DemoFlag(C, "Dark mode for the app", "tara", "other", "Duplicate of an older idea."),)
+
+
 def demo_data(now: datetime | None = None) -> DemoData:
     """The demo data set, with expiries relative to ``now``."""
-    return DemoData(PEOPLE, SPACES, loaded_at=now or datetime.now(UTC))
+    return DemoData(PEOPLE, SPACES, loaded_at=now or datetime.now(UTC), flags=FLAGS)

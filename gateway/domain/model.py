@@ -69,6 +69,7 @@ class Space:
     description: str
     visibility: Visibility
     tags: tuple[str, ...] = ()
+    archive_exempt: bool = False  # ``gateway content prune`` never archives its questions
 
     @property
     def key(self) -> str:
@@ -100,6 +101,7 @@ class Question:
     created_at: datetime
     hidden: bool = False  # by a moderator: shown only to the space's moderators
     featured: bool = False
+    archived: bool = False  # as stale (``gateway content prune``): listed only to moderators
     # Its answers as the reader who found it sees them (hidden ones only where they
     # moderate the space), when the scoped read that found it counted them in the same
     # statement; None when not counted. Derived, so not part of equality.

@@ -57,6 +57,7 @@ from gateway.policies.admin.changes import is_administrator
 from gateway.policies.admin.reload import PolicyReloader
 from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.records.listen import Listener, listens
+from gateway.runtime.demo_flags import seed_demo_flags
 from gateway.runtime.response_cache import GENERATIONS_CHANNEL
 from gateway.runtime.services import Services, load_policy, open_stores, start_policy
 from gateway.schema import build_admin_schema, build_schema
@@ -92,16 +93,21 @@ async def prepare_stores(services: Services) -> None:
     Existing data is never overwritten: the demo loads only into an empty store. A
     store that is down does not stop the gateway; /readyz names it.
     """
+    demo = demo_data()
+    loaded = set()
     for name, store in services.stores.items():
         try:
             await store.create_schema()
             if services.settings.demo_data and await store.is_empty():
-                await store.load_demo(demo_data())
+                await store.load_demo(demo)
+                loaded.add(name)
                 log.info("loaded the demo data set into the %s store", name.value)
         except STORE_FAILURES as exc:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
     try:
         await services.records.create_schema()
+        if loaded:  # the demo's flagged posts, once its stores are new
+            await seed_demo_flags(services.stores, services.records, demo, loaded)
         await start_policy(services)
         # Keys past their lifetime answer no retry any more; without this they pile up.
         purged = await services.records.purge_keys(datetime.now(UTC))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from gateway.records.tables import metadata
+from gateway.stores.sql import add_missing_columns
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +29,8 @@ class RecordsPart:
         """Create the tables if they do not exist (never drops anything)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            # Nullable columns a newer version added (notifications.reason), as the stores do.
+            await add_missing_columns(conn, metadata)
         self._ready = True
 
     async def ensure_schema(self) -> None:

@@ -35,6 +35,7 @@ class Notification:
     space: str
     created_at: datetime
     read_at: datetime | None = None
+    reason: str | None = None  # why, for a kind that says (post_hidden)
 
 
 class Notifications(RecordsPart):
@@ -56,6 +57,7 @@ class Notifications(RecordsPart):
                         "subject": n.subject,
                         "space": n.space,
                         "created_at": n.created_at,
+                        "reason": n.reason,
                     }
                     for n in items
                 ],

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from gateway.stores.sql import UtcDateTime
@@ -86,7 +87,29 @@ notifications = Table(
     Column("space", String(300), nullable=False),  # global id of its space
     Column("created_at", UtcDateTime, nullable=False),
     Column("read_at", UtcDateTime, nullable=True),
+    # Why, for a kind that says (post_hidden: the moderator's reason); never content.
+    Column("reason", Text, nullable=True),
     Index("ix_notifications_recipient", "recipient", "id"),
+)
+
+# Post-moderation: one flag per person and post, open until a moderator resolves it. The
+# post's hidden state lives in its store (set_hidden); here only who flagged what and why.
+post_flags = Table(
+    "post_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post", String(300), nullable=False),  # global id of the question or answer
+    Column("space", String(300), nullable=False),  # global id of its space
+    Column("flagger", String(320), nullable=False),  # user:EMAIL
+    Column("reason", String(32), nullable=False),  # a FlagReason value
+    Column("note", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolved_by", String(320), nullable=True),
+    Column("resolution", String(8), nullable=True),  # keep | hide
+    Column("resolution_note", Text, nullable=True),
+    UniqueConstraint("post", "flagger", name="uq_post_flags_post_flagger"),
+    Index("ix_post_flags_space_open", "space", "resolved_at", "id"),
 )
 
 # Browser sessions: the cookie carries only a signed random id; the session lives here, so

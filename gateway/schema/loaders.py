@@ -156,7 +156,7 @@ class Loaders:
             )
         )
         self.space_questions: Loader[
-            tuple[StoreName, str, int, TimeCursor | None, bool, str | None, bool, bool],
+            tuple[StoreName, str, int, TimeCursor | None, bool, str | None, bool, bool, bool],
             Page[Question],
         ] = Loader(
             _grouped(
@@ -169,6 +169,7 @@ class Loaders:
                     tag=a[3],
                     featured=a[4],
                     reveal_hidden=a[5],
+                    archived=a[6],
                 ),
                 missing=Page,
             )

@@ -22,14 +22,22 @@ from gateway.schema.context import context_of
 from gateway.schema.payloads import ERRORS, INPUT, KEY_DESCRIPTION, UserError, arguments, errors_of
 from gateway.schema.types import Answer, Question
 from gateway.writes import Checks, ErrorCode, Write, WriteRefused
+from gateway.writes.hidden import notify_hidden
 
 _POST_TYPES = ("Question", "Answer")
+MAX_REASON = 500
+DEFAULT_REASON = "hidden by the moderators"
 
 
 @strawberry.input(description="The post to hide or show.")
 class HidePostInput:
     post_id: strawberry.ID = strawberry.field(description="A question or an answer.")
     hidden: bool = strawberry.field(default=True, description="False shows it again.")
+    reason: str | None = strawberry.field(
+        default=None,
+        description=f"Why (at most {MAX_REASON} characters): its author is told, with this "
+        "reason, that it was hidden.",
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
@@ -78,6 +86,7 @@ class ModerationMutations:
                 checks.problems.append(
                     writes.Problem(ErrorCode.INVALID, "not a question or answer id", "postId")
                 )
+            reason = checks.text("reason", input.reason or "", maximum=MAX_REASON, required=False)
             key = checks.key(input.idempotency_key)
             checks.done()
             assert ref is not None
@@ -89,7 +98,7 @@ class ModerationMutations:
                 Action.MODERATE,
                 space,
                 arguments(input),
-                {"post": input.post_id, "hidden": input.hidden},
+                {"post": input.post_id, "hidden": input.hidden, "reason_chars": len(reason)},
                 key,
             )
             await writes.authorize(
@@ -110,6 +119,10 @@ class ModerationMutations:
             )
         if isinstance(done, Replay):
             post = await loader.load((ref.store, ref.native_id)) or post
+        elif input.hidden and not post.hidden:
+            await notify_hidden(
+                ctx.caller, space, input.post_id, post.author_id, reason or DEFAULT_REASON
+            )
         now_post = dataclasses.replace(post, hidden=input.hidden)
         if is_answer:
             return HidePostPayload(answer=Answer.of(now_post))

@@ -28,6 +28,7 @@ from gateway.schema.payloads import ERRORS, INPUT, UserError
 from gateway.schema.types import AFTER, BEFORE, FIRST, LAST, Space
 from gateway.stores.cursors import SequencePosition
 from gateway.writes import ErrorCode
+from gateway.writes.hidden import KIND_POST_HIDDEN
 
 if TYPE_CHECKING:
     from gateway.schema.context import Context
@@ -53,10 +54,16 @@ def _record_id(value: str, field: str = "ids") -> int:
 )
 class Notification(relay.Node):
     nid: relay.NodeID[str]
-    kind: str = strawberry.field(description="What happened: `mention` (so far the only kind).")
+    kind: str = strawberry.field(
+        description="What happened: `mention`, or `post_hidden` (moderators hid your post; "
+        "`reason` says why, never who flagged it)."
+    )
     created_at: datetime = strawberry.field(description="When it happened.")
     read: bool = strawberry.field(description="Whether you marked it read.")
     actor_name: str = strawberry.field(description="Who did it, as they were named then.")
+    reason: str | None = strawberry.field(
+        default=None, description="Why, for a kind that says (post_hidden); else null."
+    )
     _record: strawberry.Private[Record]
 
     @classmethod
@@ -67,6 +74,7 @@ class Notification(relay.Node):
             created_at=record.created_at,
             read=record.read_at is not None,
             actor_name=record.actor_name,
+            reason=record.reason,
             _record=record,
         )
 
@@ -84,11 +92,29 @@ class Notification(relay.Node):
     async def subject(self, info: Info) -> relay.Node | None:
         return await resolve_node(info, self._record.subject)
 
+    @strawberry.field(
+        description="For post_hidden: the id of your post that was hidden (which only "
+        "moderators can read now); else null."
+    )
+    def hidden_post_id(self) -> strawberry.ID | None:
+        if self._record.kind != KIND_POST_HIDDEN:
+            return None
+        return strawberry.ID(self._record.subject)
+
     @strawberry.field(description="Where it happened; null when you may no longer see it.")
     async def space(self, info: Info) -> Space | None:
         ref = ids.decode(self._record.space, "Space")
         found = await context_of(info).loaders.space.load((ref.store, ref.native_id))
         return Space.of(found) if found is not None else None
+
+
+async def shown(info: Info, record: Record) -> bool:
+    """Whether the recipient may see this notification now: while they can read its
+    subject, or, for a hidden post (which only moderators read), its space."""
+    if record.kind == KIND_POST_HIDDEN:
+        ref = ids.decode(record.space, "Space")
+        return await context_of(info).loaders.space.load((ref.store, ref.native_id)) is not None
+    return await resolve_node(info, record.subject) is not None
 
 
 async def notification_node(info: Info, number: int) -> Notification | None:
@@ -100,7 +126,7 @@ async def notification_node(info: Info, number: int) -> Notification | None:
     found = await ctx.records.notifications_for(ctx.principal.id, before_id=number + 1, limit=1)
     if not found or found[0].id != number:
         return None  # not theirs, or none: answered alike
-    if await resolve_node(info, found[0].subject) is None:
+    if not await shown(info, found[0]):
         return None
     return Notification.of(found[0])
 
@@ -157,7 +183,7 @@ class NotificationQueries:
             page = found[:limit]
         # Only what they can read now: access may have ended, or their token says less
         # than the mention assumed. Subjects load in one batch per store (DataLoader).
-        subjects = await asyncio.gather(*(resolve_node(info, n.subject) for n in page))
+        subjects = await asyncio.gather(*(shown(info, n) for n in page))
         nodes = [Notification.of(n) for n, s in zip(page, subjects, strict=True) if s]
         # The cursors are the first and last notifications looked at, shown or not, so
         # pages move on either way.
@@ -249,7 +275,7 @@ class Subscription:
             last = found[-1].id
             await _refresh(ctx)
             for record in found:
-                if await resolve_node(info, record.subject) is None:
+                if not await shown(info, record):
                     continue  # not theirs to see (any more): not delivered
                 yield Notification.of(record)
 

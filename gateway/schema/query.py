@@ -12,6 +12,7 @@ from gateway.domain import ids
 from gateway.domain.errors import InvalidArgument
 from gateway.domain.model import StoreName
 from gateway.schema.context import context_of
+from gateway.schema.flags import FlagQueries
 from gateway.schema.nodes import resolve_node
 from gateway.schema.notifications import (
     NotificationQueries,
@@ -21,6 +22,7 @@ from gateway.schema.notifications import (
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.types import (
     AFTER,
+    ARCHIVED,
     FEATURED,
     FIRST,
     TAG,
@@ -51,7 +53,7 @@ SPACE_ARG = Annotated[
     description="Reads: one scoped view over both stores. Whatever you may not see is "
     "absent (null, or left out of lists), answered as if it did not exist."
 )
-class Query(NotificationQueries):
+class Query(NotificationQueries, FlagQueries):
     @strawberry.field(description="Who you are to the gateway.")
     def viewer(self, info: Info) -> Viewer:
         p = context_of(info).principal
@@ -116,12 +118,15 @@ class Query(NotificationQueries):
         first: FIRST = None,
         after: AFTER = None,
         featured: FEATURED = False,
+        archived: ARCHIVED = False,
     ) -> relay.Connection[Question]:
         space_ids = None
         if space_id is not None:
             ref = ids.decode(space_id, "Space")
             space_ids = {ref.store: [ref.native_id]}
-        return await questions_connection(info, space_ids, first, after, unanswered, tag, featured)
+        return await questions_connection(
+            info, space_ids, first, after, unanswered, tag, featured, archived
+        )
 
     @strawberry.field(description="One question by id; null when absent or not yours to see.")
     async def question(self, info: Info, id: ID_ARG) -> Question | None:

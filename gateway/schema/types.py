@@ -64,6 +64,12 @@ BEFORE = Annotated[
 UNANSWERED = Annotated[bool, strawberry.argument(description="Only those with no accepted answer.")]
 TAG = Annotated[str | None, strawberry.argument(description="Only those with this tag.")]
 FEATURED = Annotated[bool, strawberry.argument(description="Only those a moderator featured.")]
+ARCHIVED = Annotated[
+    bool,
+    strawberry.argument(
+        description="Only archived (stale) ones, where you moderate; else only live ones."
+    ),
+]
 
 _ROLE_RANK = {SpaceRole.GUEST: 0, SpaceRole.MEMBER: 1, SpaceRole.OWNER: 2}
 
@@ -115,6 +121,13 @@ class Space(relay.Node):
     def tags(self) -> list[str]:
         return list(self._space.tags)
 
+    @strawberry.field(
+        description="Exempt from pruning: its questions are never archived as stale "
+        "(a knowledge base that stays; set with setArchiveExempt)."
+    )
+    def archive_exempt(self) -> bool:
+        return self._space.archive_exempt
+
     @strawberry.field(description="Members whose membership has not expired.")
     async def member_count(self, info: Info) -> int:
         return await context_of(info).loaders.member_count.load((self._space.store, self._space.id))
@@ -139,6 +152,7 @@ class Space(relay.Node):
         unanswered: UNANSWERED = False,
         tag: TAG = None,
         featured: FEATURED = False,
+        archived: ARCHIVED = False,
     ) -> relay.Connection[Question]:
         # Batched across every space on the page: one statement per store, not one per space.
         ctx = context_of(info)
@@ -147,7 +161,7 @@ class Space(relay.Node):
         cursor = TimePosition.decode(after).for_store(store) if after else None
         reveal = ctx.read_scope.for_store(store).reveals(self._space)
         page = await ctx.loaders.space_questions.load(
-            (store, self._space.id, limit, cursor, unanswered, tag, featured, reveal)
+            (store, self._space.id, limit, cursor, unanswered, tag, featured, reveal, archived)
         )
         nodes = [Question.of(q) for q in page.items]
         return connection(nodes, page.has_next, Question.cursor, has_previous=after is not None)
@@ -216,6 +230,12 @@ class Question(relay.Node):
     @strawberry.field(description="Featured by a moderator (list with `featured: true`).")
     def featured(self) -> bool:
         return self._question.featured
+
+    @strawberry.field(
+        description="Archived as stale: only moderators see it (list with `archived: true`)."
+    )
+    def archived(self) -> bool:
+        return self._question.archived
 
     @strawberry.field(description="When it was asked.")
     def created_at(self) -> datetime:
@@ -414,6 +434,7 @@ async def questions_connection(
     unanswered: bool,
     tag: str | None,
     featured: bool = False,
+    archived: bool = False,
 ) -> relay.Connection[Question]:
     """Questions newest first, across stores or in the given spaces, as a connection."""
     ctx = context_of(info)
@@ -428,6 +449,7 @@ async def questions_connection(
         after=position,
         limit=limit,
         featured=featured,
+        archived=archived,
     )
     ctx.report(merged.failures, info.path.as_list())
     nodes = [Question.of(q) for q in merged.page.items]

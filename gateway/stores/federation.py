@@ -71,6 +71,7 @@ async def list_questions(
     after: TimePosition | None,
     limit: int,
     featured: bool = False,
+    archived: bool = False,
 ) -> Merged[Question]:
     """Questions newest first across stores (or only in ``space_ids`` per store)."""
     calls = {}
@@ -92,6 +93,7 @@ async def list_questions(
                 after=cursor,
                 limit=limit,
                 featured=featured,
+                archived=archived,
             )
 
         calls[name] = call

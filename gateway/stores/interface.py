@@ -2,7 +2,7 @@
 
 :class:`Store` is every role at once (what an adapter implements); code that needs one
 role names it: :class:`StoreLifecycle`, :class:`DemoLoading`, :class:`StoreDirectory`,
-:class:`StoreReads`, :class:`StoreWrites`, :class:`StoreReports`.
+:class:`StoreReads`, :class:`StoreWrites`, :class:`StoreReports`, :class:`StoreArchive`.
 
 An adapter owns its store's native schema and maps it to :mod:`gateway.domain.model`.
 Rules every adapter keeps:
@@ -105,6 +105,16 @@ class Holder:
     trust_level: int | None = None  # the forum's trust level; None where there is none
     organisation: str | None = None
     profile: bool = True  # False: only invited so far, no profile or account yet
+
+
+@dataclass(frozen=True, slots=True)
+class StaleQuestion:
+    """A question with no activity (asking, answering) since a time: what pruning archives."""
+
+    id: str
+    space_id: str
+    title: str
+    last_active: datetime
 
 
 class StoreUnavailable(Exception):
@@ -243,9 +253,12 @@ class StoreReads(StoreRole, Protocol):
         after: TimeCursor | None,
         limit: int,
         featured: bool = False,
+        archived: bool = False,
     ) -> Page[Question]:
         """Questions in spaces in scope (optionally only these spaces), newest first; only
-        featured ones with ``featured``. Hidden ones only where ``scope.reveal`` admits."""
+        featured ones with ``featured``. Hidden ones only where ``scope.reveal`` admits.
+        Live (not archived) ones; with ``archived`` archived ones only, and only where
+        ``scope.reveal`` admits (by id, an archived question shows there too)."""
 
     async def questions_for_spaces(
         self,
@@ -257,6 +270,7 @@ class StoreReads(StoreRole, Protocol):
         limit: int,
         featured: bool = False,
         reveal_hidden: bool = False,
+        archived: bool = False,
     ) -> dict[str, Page[Question]]:
         """Questions per space (spaces already checked in scope), newest first, ``limit`` per
         space, in one statement for all spaces (a window function) plus at most one for
@@ -271,7 +285,7 @@ class StoreReads(StoreRole, Protocol):
     ) -> list[Question]:
         """Questions in scope whose title or body contains ``text`` (case-insensitive), newest
         first, after ``after`` (the cursor semantics of :meth:`list_questions`). ``text`` is
-        matched literally: ``%`` and ``_`` are not wildcards."""
+        matched literally: ``%`` and ``_`` are not wildcards. Never archived ones."""
 
     async def answers_for_questions(
         self,
@@ -415,6 +429,31 @@ class StoreReports(StoreRole, Protocol):
         spaces or all, with the sponsor where an invitation records one. For reports: not
         scoped, never on a request path."""
 
+    async def stale_questions(
+        self, before: datetime, *, unanswered: bool, space_ids: Sequence[str] | None
+    ) -> list[StaleQuestion]:
+        """Live questions with no activity since ``before`` (asked and last answered
+        earlier), unanswered ones only with ``unanswered``, outside archive-exempt spaces,
+        in these spaces or all; oldest activity first. What ``gateway content prune``
+        archives (with :meth:`StoreArchive.archive_questions`); not scoped."""
+
+
+@runtime_checkable
+class StoreArchive(StoreRole, Protocol):
+    """Archiving stale questions (``gateway content prune``) and restoring them, natively."""
+
+    async def archive_questions(
+        self, ids: Sequence[str], *, before: datetime, unanswered: bool, now: datetime
+    ) -> list[str]:
+        """Archive those of ``ids`` that are still stale as :meth:`stale_questions` says
+        (activity since it was listed keeps a question live); the ids archived."""
+
+    async def set_archived(self, question_id: str, *, archived: bool, now: datetime) -> None:
+        """Archive a question or restore it (nothing changes when it already is)."""
+
+    async def set_archive_exempt(self, space_id: str, *, exempt: bool) -> None:
+        """Exempt a space from pruning (its questions are never archived), or stop."""
+
 
 @runtime_checkable
 class Store(
@@ -424,6 +463,7 @@ class Store(
     StoreReads,
     StoreWrites,
     StoreReports,
+    StoreArchive,
     Protocol,
 ):
     """A community store behind the gateway: every role at once, what an adapter implements.

@@ -166,9 +166,13 @@ async def _no_ids(_store: Any) -> list[str]:
 
 
 async def _community_native_answers(store: CommunityStore) -> tuple[list[str], list[str]]:
-    """Replies are answers; a topic's first post (its body) never is."""
+    """Replies are answers; a topic's first post (its body) never is. Those of a live topic:
+    an archived one (the demo has one) is listed to nobody without a reveal scope."""
+    live = select(ct.posts.c.id, ct.posts.c.post_number).join(
+        ct.topics, ct.topics.c.id == ct.posts.c.topic_id
+    )
     async with store.engine.connect() as conn:
-        rows = (await conn.execute(select(ct.posts.c.id, ct.posts.c.post_number))).all()
+        rows = (await conn.execute(live.where(ct.topics.c.archived_at.is_(None)))).all()
     return [str(i) for i, n in rows if n > 1], [str(i) for i, n in rows if n == 1]
 
 

@@ -23,6 +23,8 @@ COMMANDS = [
     *(["access", a] for a in ("revoke", "restore", "sessions")),
     ["schema"],
     ["schema", "export"],
+    ["content"],
+    ["content", "prune"],
 ]
 
 

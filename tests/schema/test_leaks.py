@@ -24,7 +24,7 @@ from graphql import (
 
 from gateway.cli import demo_principal
 from gateway.domain import ids
-from gateway.domain.demo import PEOPLE, SPACES
+from gateway.domain.demo import FLAGS, PEOPLE, SPACES
 from gateway.domain.model import StoreName, Visibility
 from gateway.records import Outcome
 from gateway.schema import build_schema
@@ -94,6 +94,12 @@ def _secrets_for(who: str) -> set[str]:
             secrets |= {space.name, space.description}
             for q in space.questions:
                 secrets |= {q.title, q.body, *(a.body for a in q.answers)}
+    # No external moderates a space: archived questions and every flag's note stay unseen.
+    for space in SPACES:
+        for q in space.questions:
+            if q.archived:
+                secrets |= {q.title, q.body, *(a.body for a in q.answers)}
+    secrets |= {f.note for f in FLAGS if f.note}
     if not employee:
         for space in SPACES:
             for prototype in space.prototypes:
@@ -150,12 +156,19 @@ async def _hidden_ids(services: Services) -> list[str]:
         prototypes { edges { node { id feedback { edges { node { id } } } } } }
         questions(first: 100) { edges { node {
         id answers(first: 100) { edges { node { id author { id } } } } } } } } } } }"""
+    # Archived questions, and their answers, as a moderator lists them.
+    archived = """{ questions(archived: true, first: 100) { edges { node {
+        id answers(first: 100) { edges { node { id } } } } } } }"""
     found: list[str] = []
     # Every id there is: far over the default cost limit, which is not what this tests.
     schema = build_schema(dataclasses.replace(services.settings, max_cost=10**9))
-    for who in ("erin@corp.example", "hana@corp.example"):
+    for who, read in (
+        ("erin@corp.example", query),
+        ("hana@corp.example", query),
+        ("mia@corp.example", archived),
+    ):
         context = await build_context(services, demo_principal(who, ()))
-        result = await schema.execute(query, context_value=context)
+        result = await schema.execute(read, context_value=context)
         assert result.errors is None, result.errors
         text = json.dumps(result.data)
         found.extend(part.split('"')[0] for part in text.split('"id": "')[1:])
@@ -191,6 +204,12 @@ async def test_no_field_leaks_to_externals(services: Services, who: str) -> None
         roots.append(
             f'n{i}: node(id: "{node_id}") {{ {selection(gql, query_type.fields["node"].type, 3)} }}'
         )
+        if ids.decode(node_id).type_name == "Space":  # fields with a required space id
+            queue = query_type.fields["moderationQueue"].type
+            roots.append(
+                f'q{i}: moderationQueue(spaceId: "{node_id}", first: 100) '
+                f"{{ {selection(gql, queue, 4)} }}"
+            )
     probes = await _mention_everyone_everywhere(services)
     context = await build_context(services, demo_principal(who, ()))
     result = await schema.execute("{ " + " ".join(roots) + " }", context_value=context)
@@ -223,6 +242,8 @@ _BY_NAME = {
     "role": "GUEST",
     "expiresAt": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
     "personId": ids.encode("Person", StoreName.INTERNAL, "1"),
+    "reason": "SPAM",  # flagPost's FlagReason (and a valid reason for hidePost)
+    "action": "KEEP",  # resolveFlags's FlagResolution
 }
 
 
@@ -270,6 +291,10 @@ async def test_mutations_on_hidden_targets_answer_like_missing_ones(
         "revokeInvitation",
         "hidePost",
         "featurePost",
+        "flagPost",
+        "resolveFlags",
+        "restoreQuestion",
+        "setArchiveExempt",
     } <= set(inputs)
     visible = "query($id: ID!) { node(id: $id) { id } }"
     tried = 0

@@ -209,21 +209,37 @@ async def test_stores_from_before_moderation_gain_its_columns(
             "internal": [
                 ("forum_topics", "hidden_at"),
                 ("forum_topics", "featured_at"),
+                ("forum_topics", "archived_at"),
                 ("forum_replies", "hidden_at"),
+                ("communities", "archive_exempt"),
             ],
-            "community": [("topics", "pinned_at"), ("posts", "hidden_at")],
+            "community": [
+                ("topics", "pinned_at"),
+                ("topics", "archived_at"),
+                ("posts", "hidden_at"),
+                ("categories", "archive_exempt"),
+            ],
         }
         for name, store in services.stores.items():
             async with store.engine.begin() as conn:  # type: ignore[attr-defined]
                 for table, column in drops[name.value]:
                     await conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        # The records' notifications gained a reason (post_hidden): added the same way.
+        async with services.records.engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE notifications DROP COLUMN reason")
+        services.records._ready = False
         await prepare_stores(services)
         result = await run(
             services,
             "guest",
-            "{ questions(first: 5) { edges { node { hidden featured answerCount } } } }",
+            "{ questions(first: 5) { edges { node { hidden featured archived answerCount "
+            "space { archiveExempt } } } } }",
         )
         assert result.errors is None, result.errors
         assert result.data["questions"]["edges"]
+        mine = await run(
+            services, "mo@customer.example", "{ notifications { edges { node { reason } } } }"
+        )
+        assert mine.errors is None, mine.errors
     finally:
         await services.close()

@@ -34,6 +34,9 @@ DEPTH = 3
 # Roots with their arguments: those without required ones, and search with a text.
 ARGUMENTS = {"search": '(text: "e")', "spaces": "(first: 50)", "questions": "(first: 50)"}
 SKIP_ROOTS = {"node", "space", "question"}  # fetch by id: what is being tested
+# Needs a space id; its posts are Questions and Answers, which the other roots reach, and
+# tests/schema/test_flags.py fetches them again with node.
+SKIP_ROOTS |= {"moderationQueue"}
 
 
 def _unwrap(t: Any) -> Any:

@@ -8,6 +8,7 @@ from gateway.stores import interface
 from gateway.stores.interface import (
     DemoLoading,
     Store,
+    StoreArchive,
     StoreDirectory,
     StoreLifecycle,
     StoreReads,
@@ -16,7 +17,15 @@ from gateway.stores.interface import (
     StoreWrites,
 )
 
-ROLES = (StoreLifecycle, DemoLoading, StoreDirectory, StoreReads, StoreWrites, StoreReports)
+ROLES = (
+    StoreLifecycle,
+    DemoLoading,
+    StoreDirectory,
+    StoreReads,
+    StoreWrites,
+    StoreReports,
+    StoreArchive,
+)
 
 
 def _methods(role: type) -> set[str]:

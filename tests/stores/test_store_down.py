@@ -169,6 +169,10 @@ def _writes(store: StoreName) -> dict[str, tuple[str, dict[str, object]]]:
         "removeMember": ("RemoveMemberInput", {"spaceId": gid("Space"), "personId": gid("Person")}),
         "hidePost": ("HidePostInput", {"postId": gid("Question")}),
         "featurePost": ("FeaturePostInput", {"questionId": gid("Question")}),
+        "restoreQuestion": ("RestoreQuestionInput", {"questionId": gid("Question")}),
+        "setArchiveExempt": ("SetArchiveExemptInput", {"spaceId": gid("Space")}),
+        "flagPost": ("FlagPostInput", {"postId": gid("Question"), "reason": "SPAM"}),
+        "resolveFlags": ("ResolveFlagsInput", {"postId": gid("Question"), "action": "KEEP"}),
     }
     if store is StoreName.COMMUNITY:
         # The forum has no prototypes and keeps no invitations: NOT_FOUND, store up or down.

@@ -8,8 +8,9 @@ from sqlalchemy import func, or_, select
 
 from adapters._base import ScopeColumns
 from adapters._joined import grouped, with_tags
-from adapters._ranked import newest_first, top_per_parent
-from adapters._sql import after_time, native_ids
+from adapters._keyset import limited, newest_first
+from adapters._ranked import top_per_parent
+from adapters._sql import native_ids, time_bounds
 from adapters.internal._shared import SCOPE, STORE, check_limit, str_or_none
 from adapters.internal._tables import communities, forum_replies, forum_topics, topic_tags
 from gateway.domain.model import Question
@@ -36,7 +37,7 @@ QUESTION_COLUMNS = (
     forum_topics.c.featured_at,
 )
 _topic_community = forum_topics.join(communities, communities.c.id == forum_topics.c.community_id)
-_NEWEST_FIRST = newest_first(forum_topics.c.created_at, forum_topics.c.id)
+_KEY = (forum_topics.c.created_at, forum_topics.c.id)  # the list's order, newest first
 
 
 def question(row: AnyRow, tags: Iterable[str]) -> Question:
@@ -100,7 +101,12 @@ def questions_in(scope: StoreScope) -> Select[Any]:
 
 
 def question_filters(
-    *, unanswered: bool, tag: str | None, after: TimeCursor | None, featured: bool = False
+    *,
+    unanswered: bool,
+    tag: str | None,
+    after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    featured: bool = False,
 ) -> list[ColumnElement[bool]]:
     """The conditions every question list shares besides scope and spaces; raises
     :class:`InvalidCursor` for a forged cursor, so call it before deciding not to query."""
@@ -115,7 +121,7 @@ def question_filters(
             topic_tags.c.tag == tag.strip().lower(),
         )
         filters.append(tagged.exists())
-    filters.append(after_time(after, forum_topics.c.created_at, forum_topics.c.id))
+    filters.append(time_bounds(after, before, *_KEY))
     return filters
 
 
@@ -126,14 +132,18 @@ def listing(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
     limit: int,
     featured: bool,
 ) -> Select[Any] | None:
     """Question topics in communities in scope (optionally only these), newest first,
-    ``limit + 1`` of them; None when none can be."""
+    ``limit + 1`` of them (the last ones, ``backward``); None when none can be."""
     check_limit(limit)
     # A forged cursor is an error whatever the scope, so it is checked first.
-    filters = question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    filters = question_filters(
+        unanswered=unanswered, tag=tag, after=after, before=before, featured=featured
+    )
     if scope.empty:
         return None
     stmt = questions_in(scope)
@@ -143,7 +153,7 @@ def listing(
             return None
         stmt = stmt.where(forum_topics.c.community_id.in_(native))
     stmt = stmt.where(*filters)
-    return stmt.order_by(*_NEWEST_FIRST).limit(limit + 1)
+    return limited(stmt, _KEY, descending=True, rows=limit + 1, backward=backward)
 
 
 def per_space(
@@ -152,14 +162,18 @@ def per_space(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
     limit: int,
     featured: bool,
     reveal_hidden: bool,
 ) -> Select[Any] | None:
-    """Question topics per community, newest first, ``limit + 1`` each, ranked (see
-    adapters._ranked); None when no id is valid."""
+    """Question topics per community, newest first, ``limit + 1`` each (the last ones,
+    ``backward``), ranked (see adapters._ranked); None when no id is valid."""
     check_limit(limit)
-    filters = question_filters(unanswered=unanswered, tag=tag, after=after, featured=featured)
+    filters = question_filters(
+        unanswered=unanswered, tag=tag, after=after, before=before, featured=featured
+    )
     if not reveal_hidden:
         filters.append(forum_topics.c.hidden_at.is_(None))
     native = native_ids(space_ids)
@@ -170,7 +184,13 @@ def per_space(
         .where(forum_topics.c.is_question, forum_topics.c.community_id.in_(native))
         .where(*filters)
     )
-    return top_per_parent(stmt, forum_topics.c.community_id, _NEWEST_FIRST, limit)
+    return top_per_parent(
+        stmt,
+        forum_topics.c.community_id,
+        newest_first(*_KEY, backward=backward),
+        limit,
+        backward=backward,
+    )
 
 
 def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
@@ -182,28 +202,31 @@ def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
 
 
 def search(
-    scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    scope: StoreScope,
+    text: str,
+    limit: int,
+    after: TimeCursor | None = None,
+    *,
+    before: TimeCursor | None = None,
+    backward: bool = False,
 ) -> Select[Any] | None:
     """Question topics in scope whose subject or content contains ``text`` literally,
-    newest first (after ``after``); None when the scope admits none (after checking the
-    cursor, so a forged one is refused even then)."""
+    newest first between the cursors, ``limit`` of them (the last ones, ``backward``);
+    None when the scope admits none (after checking the cursors, so a forged one is
+    refused even then)."""
     check_limit(limit)
-    since = after_time(after, forum_topics.c.created_at, forum_topics.c.id)
+    within = time_bounds(after, before, *_KEY)
     if scope.empty:
         return None
     needle = text.lower()
-    return (
-        questions_in(scope)
-        .where(
-            or_(
-                func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
-                func.lower(forum_topics.c.content).contains(needle, autoescape=True),
-            ),
-            since,
-        )
-        .order_by(*_NEWEST_FIRST)
-        .limit(limit)
+    stmt = questions_in(scope).where(
+        or_(
+            func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
+            func.lower(forum_topics.c.content).contains(needle, autoescape=True),
+        ),
+        within,
     )
+    return limited(stmt, _KEY, descending=True, rows=limit, backward=backward)
 
 
 def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from gateway.domain.model import Answer, Feedback, Invitation, Prototype, Question, Space
     from gateway.policies.compiler import Authorizer
-    from gateway.stores.interface import Store, StoreReads, TimeCursor
+    from gateway.stores.interface import NameCursor, Store, StoreReads, TimeCursor
     from gateway.stores.scope import Scope, StoreScope
 
 K = TypeVar("K", bound=tuple)
@@ -142,21 +142,34 @@ class Loaders:
         self.member_count: Loader[Ref, int] = Loader(
             _grouped(stores, lambda s, _a, ids: s.member_counts(ids, now), missing=lambda: 0)
         )
-        # Connections nested under a parent: key (store, parent id, limit, cursor, ...,
-        # reveal hidden content: the caller moderates the parent's space).
-        self.answers: Loader[tuple[StoreName, str, int, TimeCursor | None, bool], Page[Answer]] = (
-            Loader(
-                _grouped(
-                    stores,
-                    lambda s, a, ids: s.answers_for_questions(
-                        ids, limit=a[0], after=a[1], reveal_hidden=a[2]
-                    ),
-                    missing=Page,
-                )
+        # Connections nested under a parent: key (store, parent id, limit, after cursor, ...,
+        # reveal hidden content: the caller moderates the parent's space, before cursor,
+        # backward: read from the end).
+        self.answers: Loader[
+            tuple[StoreName, str, int, TimeCursor | None, bool, TimeCursor | None, bool],
+            Page[Answer],
+        ] = Loader(
+            _grouped(
+                stores,
+                lambda s, a, ids: s.answers_for_questions(
+                    ids, limit=a[0], after=a[1], reveal_hidden=a[2], before=a[3], backward=a[4]
+                ),
+                missing=Page,
             )
         )
         self.space_questions: Loader[
-            tuple[StoreName, str, int, TimeCursor | None, bool, str | None, bool, bool],
+            tuple[
+                StoreName,
+                str,
+                int,
+                TimeCursor | None,
+                bool,
+                str | None,
+                bool,
+                bool,
+                TimeCursor | None,
+                bool,
+            ],
             Page[Question],
         ] = Loader(
             _grouped(
@@ -169,18 +182,35 @@ class Loaders:
                     tag=a[3],
                     featured=a[4],
                     reveal_hidden=a[5],
+                    before=a[6],
+                    backward=a[7],
                 ),
                 missing=Page,
             )
         )
-        self.prototypes: Loader[tuple[StoreName, str, int], Page[Prototype]] = Loader(
+        # Key (store, parent id, limit, after cursor, before cursor, backward).
+        self.prototypes: Loader[
+            tuple[StoreName, str, int, NameCursor | None, NameCursor | None, bool],
+            Page[Prototype],
+        ] = Loader(
             _grouped(
-                stores, lambda s, a, ids: s.prototypes_for_spaces(ids, limit=a[0]), missing=Page
+                stores,
+                lambda s, a, ids: s.prototypes_for_spaces(
+                    ids, limit=a[0], after=a[1], before=a[2], backward=a[3]
+                ),
+                missing=Page,
             )
         )
-        self.feedback_page: Loader[tuple[StoreName, str, int], Page[Feedback]] = Loader(
+        self.feedback_page: Loader[
+            tuple[StoreName, str, int, TimeCursor | None, TimeCursor | None, bool],
+            Page[Feedback],
+        ] = Loader(
             _grouped(
-                stores, lambda s, a, ids: s.feedback_for_prototypes(ids, limit=a[0]), missing=Page
+                stores,
+                lambda s, a, ids: s.feedback_for_prototypes(
+                    ids, limit=a[0], after=a[1], before=a[2], backward=a[3]
+                ),
+                missing=Page,
             )
         )
         self.invitations: Loader[Ref, list[Invitation]] = Loader(

@@ -17,6 +17,10 @@ Rules every adapter keeps:
   absent from the result, exactly like an id that does not exist.
 * Lists are keyset-paginated. ``limit`` is the page size; an adapter fetches
   ``limit + 1`` rows and returns a :class:`~gateway.domain.model.Page` with ``has_next``.
+  Every list reads between two optional cursors, ``after`` and ``before`` (both exclusive),
+  from the start, or with ``backward`` from the end: then the page holds the ``limit``
+  rows nearest ``before`` (or the end), still in the list's order, and ``has_next`` says
+  that more come *before* them (Relay's ``last``/``before``).
 * Per-parent methods (``answers_for_questions`` and the like) return a Page for every
   requested id; an id that is invalid or unknown gets an empty Page.
 * A cursor whose id is not a valid native id was forged or corrupted: raise
@@ -75,7 +79,9 @@ class AtTime(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TimeCursor:
-    """A position in ``created_at DESC, id DESC`` order; rows strictly after it are wanted."""
+    """A position in ``created_at DESC, id DESC`` order. As ``after``, the rows strictly
+    after it are wanted; as ``before``, those strictly before it: every other row but the
+    one at the position itself (``at_time`` says which rows at its time come after it)."""
 
     created_at: datetime
     at_time: AtTime = AtTime.NONE
@@ -84,7 +90,8 @@ class TimeCursor:
 
 @dataclass(frozen=True, slots=True)
 class NameCursor:
-    """A position in ``name ASC, id ASC`` order; rows strictly after ``(name, id)`` are wanted."""
+    """A position in ``name ASC, id ASC`` order; rows strictly after (as ``after``) or
+    before (as ``before``) ``(name, id)`` are wanted."""
 
     name: str
     id: str
@@ -200,6 +207,8 @@ class StoreReads(StoreRole, Protocol):
         kind: SpaceKind | None,
         after: NameCursor | None,
         limit: int,
+        before: NameCursor | None = None,
+        backward: bool = False,
     ) -> Page[Space]:
         """Spaces in scope, ordered by name then id."""
 
@@ -220,6 +229,8 @@ class StoreReads(StoreRole, Protocol):
         after: TimeCursor | None,
         limit: int,
         featured: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> Page[Question]:
         """Questions in spaces in scope (optionally only these spaces), newest first; only
         featured ones with ``featured``. Hidden ones only where ``scope.reveal`` admits."""
@@ -234,6 +245,8 @@ class StoreReads(StoreRole, Protocol):
         limit: int,
         featured: bool = False,
         reveal_hidden: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Question]]:
         """Questions per space (spaces already checked in scope), newest first, ``limit`` per
         space, in one statement for all spaces (a window function) plus at most one for
@@ -244,11 +257,19 @@ class StoreReads(StoreRole, Protocol):
         """Questions in scope among ``ids``."""
 
     async def search_questions(
-        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+        self,
+        scope: StoreScope,
+        text: str,
+        limit: int,
+        after: TimeCursor | None = None,
+        *,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> list[Question]:
         """Questions in scope whose title or body contains ``text`` (case-insensitive), newest
-        first, after ``after`` (the cursor semantics of :meth:`list_questions`). ``text`` is
-        matched literally: ``%`` and ``_`` are not wildcards."""
+        first, between ``after`` and ``before`` (the cursor semantics of
+        :meth:`list_questions`): ``limit`` of them, the last ones with ``backward`` (still
+        newest first). ``text`` is matched literally: ``%`` and ``_`` are not wildcards."""
 
     async def answers_for_questions(
         self,
@@ -257,6 +278,8 @@ class StoreReads(StoreRole, Protocol):
         after: TimeCursor | None,
         limit: int,
         reveal_hidden: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Answer]]:
         """Answers per question (questions already checked in scope), newest first, one
         statement for all questions (a window function), ``limit`` per question."""
@@ -273,7 +296,13 @@ class StoreReads(StoreRole, Protocol):
 
     # --- prototypes and feedback -----------------------------------------
     async def prototypes_for_spaces(
-        self, space_ids: Sequence[str], *, limit: int
+        self,
+        space_ids: Sequence[str],
+        *,
+        limit: int,
+        after: NameCursor | None = None,
+        before: NameCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Prototype]]:
         """Prototypes per space (spaces already checked in scope), by name, ``limit`` each."""
 
@@ -283,7 +312,13 @@ class StoreReads(StoreRole, Protocol):
         """Prototypes in scope among ``ids``."""
 
     async def feedback_for_prototypes(
-        self, prototype_ids: Sequence[str], *, limit: int
+        self,
+        prototype_ids: Sequence[str],
+        *,
+        limit: int,
+        after: TimeCursor | None = None,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Feedback]]:
         """Feedback per prototype (already checked in scope), newest first, ``limit`` each."""
 

@@ -127,6 +127,7 @@ def _extensions(settings: Settings) -> list:
         # After both: it costs only valid documents, with the request's variables.
         query_cost(
             max_cost=settings.max_cost,
+            max_cost_by_persona=settings.max_cost_by_persona,
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
         ),

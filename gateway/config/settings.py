@@ -241,6 +241,8 @@ class Settings:
     metrics_allow_from: tuple[Network, ...] = LOOPBACK
     metrics_max_operation_names: int = 100
     log_format: str = "text"
+    tracing_enabled: bool = False
+    tracing_exporter: str = "otlp"
     metrics_token: str | None = field(default=None, repr=False)
     # Demand limits (gateway/config/limits.py); a rate of None is no limit.
     max_cost: int = MAX_COST

@@ -60,6 +60,9 @@ def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     impact.add_argument("new_file", metavar="NEW_FILE")
     impact.add_argument("--format", choices=["text", "json"], default="text")
     impact.add_argument("--config", metavar="FILE")
+    from gateway.cli.progress import add_flag
+
+    add_flag(impact, "progress over the principals on stderr, with the time left")
     impact.set_defaults(run=_impact)
 
     export = policy.add_parser(
@@ -342,6 +345,10 @@ async def _impact(args: argparse.Namespace) -> int:
     async with _policy_admin(settings) as admin:
         old = await admin.store.read_source()
         found = await population.gather(admin.stores, admin.records)
-    report = impact.diff(old, new, found.subjects, found.spaces, datetime.now(UTC))
+    from gateway.cli import progress
+
+    show = progress.wanted(args.progress)
+    subjects = progress.counted(found.subjects, show=show, what="policy impact", unit="principals")
+    report = impact.diff(old, new, subjects, found.spaces, datetime.now(UTC))
     print(report.as_json() if args.format == "json" else report.as_text(), end="")
     return 0

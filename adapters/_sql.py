@@ -19,6 +19,7 @@ from gateway.stores.interface import AtTime, TargetMissing
 from gateway.stores.sql import (
     UtcDateTime,
     add_missing_columns,
+    add_missing_indexes,
     exact_string,
     open_engine,
     refresh_statistics,
@@ -41,6 +42,7 @@ T = TypeVar("T")
 __all__ = [
     "UtcDateTime",
     "add_missing_columns",
+    "add_missing_indexes",
     "after_name",
     "after_time",
     "before_name",

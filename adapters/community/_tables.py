@@ -133,6 +133,8 @@ topics = Table(
     Column("pinned_at", UtcDateTime),  # featured by a moderator (Discourse pins them)
     Index("ix_topics_category_created", "category_id", "created_at", "id"),
     Index("ix_topics_created", "created_at", "id"),
+    # Who wrote what: authors_in_scope's correlated lookups by user (_authors.py).
+    Index("ix_topics_user", "user_id"),
 )
 
 topic_tags = Table(
@@ -156,6 +158,7 @@ posts = Table(
     Column("hidden_at", UtcDateTime),
     UniqueConstraint("topic_id", "post_number", name="uq_posts_topic_number"),
     Index("ix_posts_topic_created", "topic_id", "created_at", "id"),
+    Index("ix_posts_user", "user_id"),
 )
 
 

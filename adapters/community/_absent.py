@@ -58,6 +58,14 @@ class Absent:
         """An empty page per prototype: the community store has no feedback."""
         return {prototype_id: Page() for prototype_id in prototype_ids}
 
+    async def prototype_counts(self, space_ids: Sequence[str]) -> dict[str, int]:
+        """Nothing: the community store has no prototypes."""
+        return {}
+
+    async def feedback_counts(self, prototype_ids: Sequence[str]) -> dict[str, int]:
+        """Nothing: the community store has no feedback."""
+        return {}
+
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Nothing: the community store has no feedback."""
         return {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adapters._base import SqlStore
 from adapters._keyset import by_name, newest_first
@@ -154,6 +154,15 @@ def feedback_by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None
     )
 
 
+def counts(parent: Any, parent_ids: Sequence[str]) -> Select[Any] | None:
+    """``(parent id, rows)`` of the prototypes' or feedback's table per parent, by its
+    parent's index; None when no id is valid."""
+    native = native_ids(parent_ids)
+    if not native:
+        return None
+    return select(parent, func.count()).where(parent.in_(native)).group_by(parent)
+
+
 class PrototypeReads(SqlStore):
     """The prototype and feedback reads of the internal store's interface."""
 
@@ -197,6 +206,16 @@ class PrototypeReads(SqlStore):
         if stmt is None:
             return empty_pages(prototype_ids)
         return pages_per_parent(prototype_ids, await self._all(stmt), limit, feedback)
+
+    async def prototype_counts(self, space_ids: Sequence[str]) -> dict[str, int]:
+        """Prototypes per community (one indexed count)."""
+        stmt = counts(prototypes.c.community_id, space_ids)
+        return {} if stmt is None else {str(p): n for p, n in await self._all(stmt)}
+
+    async def feedback_counts(self, prototype_ids: Sequence[str]) -> dict[str, int]:
+        """Feedback per prototype (one indexed count)."""
+        stmt = counts(prototype_feedback.c.prototype_id, prototype_ids)
+        return {} if stmt is None else {str(p): n for p, n in await self._all(stmt)}
 
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Feedback on prototypes in communities in scope among ``ids``."""

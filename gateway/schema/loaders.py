@@ -139,6 +139,12 @@ class Loaders:
                 missing=lambda: 0,
             )
         )
+        self.prototype_count: Loader[Ref, int] = Loader(
+            _grouped(stores, lambda s, _a, ids: s.prototype_counts(ids), missing=lambda: 0)
+        )
+        self.feedback_count: Loader[Ref, int] = Loader(
+            _grouped(stores, lambda s, _a, ids: s.feedback_counts(ids), missing=lambda: 0)
+        )
         self.member_count: Loader[Ref, int] = Loader(
             _grouped(stores, lambda s, _a, ids: s.member_counts(ids, now), missing=lambda: 0)
         )

@@ -39,6 +39,10 @@ AFTER = Annotated[
     str | None,
     strawberry.argument(description="Start after this cursor (an edge's, or pageInfo.endCursor)."),
 ]
+COUNTED = (
+    "How many there are in all that you can see, on every page (one indexed count, "
+    "batched across the page's parents)."
+)
 LAST = Annotated[
     int | None,
     strawberry.argument(description="How many, at most, from the end (paging backward)."),

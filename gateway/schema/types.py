@@ -20,9 +20,11 @@ from gateway.domain.model import StoreName
 from gateway.domain.permissions import Action, Resource
 from gateway.schema.context import context_of
 from gateway.schema.enums import SpaceKind, SpaceRole, Store, Visibility
+from gateway.schema.feedback import Feedback, FeedbackConnection
 from gateway.schema.pagination import (
     AFTER,
     BEFORE,
+    COUNTED,
     FIRST,
     LAST,
     connection,
@@ -30,7 +32,7 @@ from gateway.schema.pagination import (
     slice_of,
     time_cursors,
 )
-from gateway.schema.people import Person, person_view
+from gateway.schema.people import AUTHOR, Person, person_view
 from gateway.stores import federation
 from gateway.stores.cursors import NamePosition, TimePosition
 
@@ -53,7 +55,6 @@ __all__ = [
     "questions_connection",
 ]
 
-AUTHOR = "Who wrote it; null when their profile is gone. `node` answers their id for you too."
 UNANSWERED = Annotated[bool, strawberry.argument(description="Only those with no accepted answer.")]
 TAG = Annotated[str | None, strawberry.argument(description="Only those with this tag.")]
 FEATURED = Annotated[bool, strawberry.argument(description="Only those a moderator featured.")]
@@ -187,7 +188,7 @@ class Space(relay.Node):
         after: AFTER = None,
         last: LAST = None,
         before: BEFORE = None,
-    ) -> relay.Connection[Prototype]:
+    ) -> PrototypeConnection:
         ctx = context_of(info)
         asked = slice_of(ctx.settings, first, after, last, before)
         store = self._space.store
@@ -196,11 +197,13 @@ class Space(relay.Node):
             (store, self._space.id, asked.limit, start, end, asked.backward)
         )
         nodes = [Prototype.of(p) for p in page.items]
-        return connection(
+        return connection(  # type: ignore[return-value]  # cls makes it one
             nodes,
             asked.has_next(page.has_next),
             Prototype.cursor,
             has_previous=asked.has_previous(page.has_next),
+            cls=PrototypeConnection,
+            parent=(store, self._space.id),
         )
 
 
@@ -398,7 +401,7 @@ class Prototype(relay.Node):
         after: AFTER = None,
         last: LAST = None,
         before: BEFORE = None,
-    ) -> relay.Connection[Feedback]:
+    ) -> FeedbackConnection:
         ctx = context_of(info)
         asked = slice_of(ctx.settings, first, after, last, before)
         store = self._prototype.store
@@ -407,53 +410,23 @@ class Prototype(relay.Node):
             (store, self._prototype.id, asked.limit, start, end, asked.backward)
         )
         nodes = [Feedback.of(f) for f in page.items]
-        return connection(
+        return connection(  # type: ignore[return-value]  # cls makes it one
             nodes,
             asked.has_next(page.has_next),
             Feedback.cursor,
             has_previous=asked.has_previous(page.has_next),
+            cls=FeedbackConnection,
+            parent=(store, self._prototype.id),
         )
 
 
-@strawberry.type(description="Feedback on a prototype; the internal note is employee-only.")
-class Feedback(relay.Node):
-    nid: relay.NodeID[str]
-    _feedback: strawberry.Private[domain.Feedback]
+@strawberry.type(description="A page of a space's prototypes, by name.")
+class PrototypeConnection(relay.Connection[Prototype]):
+    parent: strawberry.Private[tuple[StoreName, str]]
 
-    @classmethod
-    def of(cls, feedback: domain.Feedback) -> Feedback:
-        return cls(nid=node_id(feedback.store, feedback.id), _feedback=feedback)
-
-    def cursor(self) -> str:
-        f = self._feedback
-        return TimePosition(f.created_at, f.store, f.id).encode()
-
-    @strawberry.field(description="The rating given, 1 (worst) to 5 (best).")
-    def rating(self) -> int:
-        return self._feedback.rating
-
-    @strawberry.field(description="What they wrote.")
-    def body(self) -> str:
-        return self._feedback.body
-
-    @strawberry.field(description="When it was given.")
-    def created_at(self) -> datetime:
-        return self._feedback.created_at
-
-    @strawberry.field(description=AUTHOR)
-    async def author(self, info: Info) -> Person | None:
-        return await person_view(info, self._feedback.store, self._feedback.author_id)
-
-    @strawberry.field(description="Only for callers the policy allows in this space.")
-    async def internal_note(self, info: Info) -> str | None:
-        ctx = context_of(info)
-        space = await ctx.loaders.space.load((self._feedback.store, self._feedback.space_id))
-        if space is None:
-            return None
-        allowed = ctx.authorizer.allows(
-            Resource.FEEDBACK_INTERNAL_NOTE.value, space.key, Action.READ.value
-        )
-        return self._feedback.internal_note if allowed else None
+    @strawberry.field(description=COUNTED)
+    async def total_count(self, info: Info) -> int:
+        return await context_of(info).loaders.prototype_count.load(self.parent)
 
 
 async def questions_connection(

@@ -325,6 +325,14 @@ class StoreReads(StoreRole, Protocol):
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Feedback in scope among ``ids``."""
 
+    async def prototype_counts(self, space_ids: Sequence[str]) -> dict[str, int]:
+        """Prototypes per space (spaces already checked in scope); spaces with none may be
+        absent. One indexed count for all."""
+
+    async def feedback_counts(self, prototype_ids: Sequence[str]) -> dict[str, int]:
+        """Feedback per prototype (prototypes already checked in scope); prototypes with
+        none may be absent. One indexed count for all."""
+
     # --- authors ------------------------------------------------------------
     async def authors_in_scope(
         self, ids: Sequence[str], emails: Sequence[str], scope: StoreScope

@@ -16,7 +16,7 @@ import pytest
 from gateway.domain.errors import InvalidCursor
 from gateway.domain.model import SpaceKind
 from gateway.stores.interface import AtTime, NameCursor, TimeCursor
-from tests.adapters.contract import param_id, questions, space_ids, statements
+from tests.adapters.contract import BAD_IDS, param_id, questions, space_ids, statements
 from tests.adapters.contract_internal import INTERNAL_ADAPTER
 
 if TYPE_CHECKING:
@@ -272,8 +272,13 @@ async def test_prototypes_and_feedback_both_ways(adapter: Adapter, store: Any) -
                 break
             after = name_at(page.items[-1])
         assert [p.id for p in seen] == expected
+    # Their counts, one indexed count for all parents; an id that names none is absent.
+    counted = {s: len(p.items) for s, p in everything.items() if p.items}
+    assert await store.prototype_counts([*wanted, *BAD_IDS]) == counted
     feedback = await store.feedback_for_prototypes([p.id for p in prototypes], limit=100)
     assert any(len(page.items) > limit for page in feedback.values())
+    counted = {p: len(page.items) for p, page in feedback.items() if page.items}
+    assert await store.feedback_counts([*feedback, *BAD_IDS]) == counted
     for prototype, page in feedback.items():
         expected = [f.id for f in page.items]
 
@@ -289,3 +294,14 @@ async def test_prototypes_and_feedback_both_ways(adapter: Adapter, store: Any) -
                 [prototype], after=at(page.items[0]), limit=100
             )
             assert [f.id for f in after_first[prototype].items] == expected[1:]
+
+
+async def test_counts_of_what_a_store_has_not(adapter: Adapter, store: Any) -> None:
+    # The forum has no prototypes: nothing counted, and no statement for nothing.
+    ids = list((await space_ids(store, adapter.everything)).values())
+    with statements(store) as sent:
+        assert await store.prototype_counts(BAD_IDS) == {}
+        assert await store.feedback_counts(BAD_IDS) == {}
+    assert sent == []
+    if adapter.name == "community":
+        assert await store.prototype_counts(ids) == {}

@@ -174,3 +174,36 @@ async def test_bad_backward_arguments_are_refused(
         result = await run(services, "erin@corp.example", query, variables)
         assert result.errors, (name, variables)
         assert message in str(result.errors[0].message), (name, result.errors)
+
+
+COUNTED = {
+    "question.answers": "question(id: $id) { answers(first: 50) { totalCount edges { cursor } } }",
+    "space.prototypes": "space(id: $id) { prototypes(first: 50) { totalCount edges { cursor } } }",
+    "prototype.feedback": "node(id: $id) { ... on Prototype { feedback(first: 50) "
+    "{ totalCount edges { cursor } } } }",
+}
+
+
+async def test_total_counts_are_what_the_caller_can_page_through(services: Services) -> None:
+    targets = await _targets(services)
+    counted = 0
+    for who in PERSONAS:
+        for name, selection in COUNTED.items():
+            result = await run(
+                services, who, f"query($id: ID!) {{ {selection} }}", {"id": targets[name]}
+            )
+            assert not result.errors, (who, name, result.errors)
+            parent = next(iter(result.data.values()))
+            if not parent:  # not theirs to see: no count either
+                continue
+            page = next(iter(parent.values()))
+            assert page["totalCount"] == len(page["edges"]), (who, name)
+            # The same on a page of one: the count is the whole list's.
+            small = selection.replace("first: 50", "first: 1")
+            again = await run(
+                services, who, f"query($id: ID!) {{ {small} }}", {"id": targets[name]}
+            )
+            one = next(iter(next(iter(again.data.values())).values()))
+            assert len(one["edges"]) == 1 and one["totalCount"] == page["totalCount"]
+            counted += 1
+    assert counted >= len(COUNTED)

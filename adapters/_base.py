@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import select
 
-from adapters._sql import add_missing_columns, open_engine, refresh_statistics, write_transaction
+from adapters._sql import (
+    add_missing_columns,
+    add_missing_indexes,
+    open_engine,
+    refresh_statistics,
+    write_transaction,
+)
 from gateway.stores.interface import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -106,6 +112,7 @@ class SqlStore:
         async with self._connect(write=True) as conn:
             await conn.run_sync(self.metadata.create_all)
             await add_missing_columns(conn, self.metadata)
+            await add_missing_indexes(conn, self.metadata)
             await refresh_statistics(conn)
 
     async def ping(self) -> None:

@@ -4,6 +4,10 @@ The per-parent store methods (``questions_for_spaces``, ``answers_for_questions`
 like) answer a page for every requested parent in one statement: ``row_number()`` ranks
 each parent's children, and only the first ``limit + 1`` of each are fetched (the extra
 one tells whether a next page exists). Every store ranks and pages the same way here.
+
+Read backward (Relay's ``last``/``before``), the rank runs in the reversed order, so the
+first ``limit + 1`` of each parent are those nearest the end; they are returned in the
+list's own order all the same.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 
+from adapters._keyset import newest_first
 from gateway.domain.model import Page
 
 if TYPE_CHECKING:
@@ -29,24 +34,22 @@ PARENT = "parent_id"  # the column of a ranked row that holds its parent's id
 RANK = "row_rank"  # ... and the one that holds its position within that parent, from 1
 
 
-def newest_first(
-    created_at: ColumnElement[Any], row_id: ColumnElement[int]
-) -> tuple[ColumnElement[Any], ...]:
-    """The order of time-keyed lists: ``created_at DESC, id DESC``."""
-    return (created_at.desc(), row_id.desc())
-
-
 def top_per_parent(
     stmt: Select[Any],
     parent: ColumnElement[int],
     order_by: Sequence[ColumnElement[Any]],
     limit: int,
+    *,
+    backward: bool = False,
 ) -> Select[Any]:
-    """At most ``limit + 1`` rows of ``stmt`` per ``parent`` value, in ``order_by`` order.
+    """At most ``limit + 1`` rows of ``stmt`` per ``parent`` value, first in ``order_by``
+    order.
 
     Adds the columns ``parent_id`` (:data:`PARENT`, the ``parent`` value) and ``row_rank``
     (:data:`RANK`, the row's position within its parent, from 1) and orders the result by
-    parent, then rank. ``stmt`` must not have columns of those names already.
+    parent, then rank. ``backward``: ``order_by`` is the list's order reversed (so ranks
+    count from the end) and each parent's rows come by descending rank, in the list's
+    order again. ``stmt`` must not have columns of those names already.
     """
     ranked = stmt.add_columns(
         parent.label(PARENT),
@@ -55,7 +58,7 @@ def top_per_parent(
     return (
         select(ranked)
         .where(ranked.c[RANK] <= max(limit, 0) + 1)
-        .order_by(ranked.c[PARENT], ranked.c[RANK])
+        .order_by(ranked.c[PARENT], ranked.c[RANK].desc() if backward else ranked.c[RANK])
     )
 
 
@@ -65,7 +68,7 @@ def pages_per_parent(
     """One page per requested parent id from the rows of :func:`top_per_parent`.
 
     ``build`` maps the rows that make a page; a row ranked past ``limit`` only says that
-    its parent has a next page.
+    its parent has a next page (read backward: a previous one), wherever it comes.
     """
     pages: dict[str, Page[T]] = empty_pages(requested)
     for row in rows:

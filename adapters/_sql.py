@@ -19,6 +19,7 @@ from gateway.stores.interface import AtTime, TargetMissing
 from gateway.stores.sql import (
     UtcDateTime,
     add_missing_columns,
+    add_missing_indexes,
     exact_string,
     open_engine,
     refresh_statistics,
@@ -41,18 +42,23 @@ T = TypeVar("T")
 __all__ = [
     "UtcDateTime",
     "add_missing_columns",
+    "add_missing_indexes",
     "after_name",
     "after_time",
+    "before_name",
+    "before_time",
     "exact_string",
     "handle_candidates",
     "insert_ignoring_duplicates",
     "inserted_id",
+    "name_bounds",
     "native_id",
     "native_ids",
     "native_or_missing",
     "open_engine",
     "page",
     "refresh_statistics",
+    "time_bounds",
     "write_transaction",
 ]
 
@@ -87,10 +93,15 @@ def native_or_missing(value: str) -> int:
     return found
 
 
-def page(items: list[T], limit: int) -> Page[T]:
-    """A page from up to ``limit + 1`` fetched items (the extra one tells has_next)."""
+def page(items: list[T], limit: int, *, backward: bool = False) -> Page[T]:
+    """A page from up to ``limit + 1`` fetched items, in the list's order (the extra one
+    tells has_next). Read ``backward`` (the rows nearest the end, see
+    :func:`adapters._keyset.limited`), the extra one is the first and says more come before."""
     limit = max(limit, 0)
-    return Page(items[:limit], has_next=len(items) > limit)
+    more = len(items) > limit
+    if backward:
+        return Page(items[len(items) - limit :] if more else items, has_next=more)
+    return Page(items[:limit], has_next=more)
 
 
 def after_time(
@@ -109,6 +120,36 @@ def after_time(
     return or_(created_at < after.created_at, and_(created_at == after.created_at, row_id < below))
 
 
+def before_time(
+    before: TimeCursor | None, created_at: ColumnElement[Any], row_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Rows strictly before ``before`` in ``created_at DESC, id DESC`` order: every row that
+    :func:`after_time` leaves out, but the cursor's own row."""
+    if before is None:
+        return true()
+    if before.at_time is AtTime.NONE:  # every row at that time comes before the position
+        return created_at >= before.created_at
+    if before.at_time is AtTime.ALL:  # ... none does
+        return created_at > before.created_at
+    above = native_id(before.id)
+    if above is None:  # a cursor this store never issued: forged or corrupted
+        raise InvalidCursor(before.id or "")
+    return or_(
+        created_at > before.created_at, and_(created_at == before.created_at, row_id > above)
+    )
+
+
+def time_bounds(
+    after: TimeCursor | None,
+    before: TimeCursor | None,
+    created_at: ColumnElement[Any],
+    row_id: ColumnElement[int],
+) -> ColumnElement[bool]:
+    """Rows after ``after`` and before ``before`` (either may be None) in newest-first order;
+    raises InvalidCursor for a forged one, so call it before deciding not to query."""
+    return and_(after_time(after, created_at, row_id), before_time(before, created_at, row_id))
+
+
 def after_name(
     after: NameCursor, name: ColumnElement[str], row_id: ColumnElement[int]
 ) -> ColumnElement[bool]:
@@ -117,6 +158,30 @@ def after_name(
     if after_id is None:  # a cursor this store never issued: forged or corrupted
         raise InvalidCursor(after.id)
     return or_(name > after.name, and_(name == after.name, row_id > after_id))
+
+
+def before_name(
+    before: NameCursor, name: ColumnElement[str], row_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Rows strictly before ``before`` in ``name ASC, id ASC`` order."""
+    before_id = native_id(before.id)
+    if before_id is None:  # a cursor this store never issued: forged or corrupted
+        raise InvalidCursor(before.id)
+    return or_(name < before.name, and_(name == before.name, row_id < before_id))
+
+
+def name_bounds(
+    after: NameCursor | None,
+    before: NameCursor | None,
+    name: ColumnElement[str],
+    row_id: ColumnElement[int],
+) -> ColumnElement[bool]:
+    """Rows after ``after`` and before ``before`` (either may be None) in by-name order;
+    raises InvalidCursor for a forged one, so call it before deciding not to query."""
+    return and_(
+        true() if after is None else after_name(after, name, row_id),
+        true() if before is None else before_name(before, name, row_id),
+    )
 
 
 def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:

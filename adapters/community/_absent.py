@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from gateway.domain.model import Author, Feedback, Invitation, Prototype, SpaceRole
+    from gateway.stores.interface import NameCursor, TimeCursor
     from gateway.stores.scope import StoreScope
 
 __all__ = ["Absent"]
@@ -28,7 +29,13 @@ class Absent:
     # --- prototypes and feedback -----------------------------------------
     # The forum has no prototypes: every answer is empty, and no statement runs.
     async def prototypes_for_spaces(
-        self, space_ids: Sequence[str], *, limit: int
+        self,
+        space_ids: Sequence[str],
+        *,
+        limit: int,
+        after: NameCursor | None = None,
+        before: NameCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Prototype]]:
         """An empty page per space: the community store has no prototypes."""
         return {space_id: Page() for space_id in space_ids}
@@ -40,10 +47,24 @@ class Absent:
         return {}
 
     async def feedback_for_prototypes(
-        self, prototype_ids: Sequence[str], *, limit: int
+        self,
+        prototype_ids: Sequence[str],
+        *,
+        limit: int,
+        after: TimeCursor | None = None,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Feedback]]:
         """An empty page per prototype: the community store has no feedback."""
         return {prototype_id: Page() for prototype_id in prototype_ids}
+
+    async def prototype_counts(self, space_ids: Sequence[str]) -> dict[str, int]:
+        """Nothing: the community store has no prototypes."""
+        return {}
+
+    async def feedback_counts(self, prototype_ids: Sequence[str]) -> dict[str, int]:
+        """Nothing: the community store has no feedback."""
+        return {}
 
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Nothing: the community store has no feedback."""

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 
-from adapters._ranked import newest_first, top_per_parent
-from adapters._sql import after_time, inserted_id
+from adapters._keyset import newest_first
+from adapters._ranked import top_per_parent
+from adapters._sql import inserted_id, time_bounds
 from adapters.community._questions import first_post
 from adapters.community._rows import STORE
 from adapters.community._spaces import SCOPE
@@ -43,22 +44,29 @@ def _answer_select() -> Select[Any]:
 
 
 def for_topics(
-    topic_ids: list[int], *, after: TimeCursor | None, limit: int, reveal_hidden: bool
+    topic_ids: list[int],
+    *,
+    after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
+    limit: int,
+    reveal_hidden: bool,
 ) -> Select[Any]:
-    """Replies per topic, newest first, ``limit + 1`` each, in one windowed statement
-    (the topic is the rows' ``parent_id``)."""
+    """Replies per topic, newest first, ``limit + 1`` each (the last ones, ``backward``),
+    in one windowed statement (the topic is the rows' ``parent_id``)."""
     return top_per_parent(
         _answer_select()
         .join(topics, topics.c.id == posts.c.topic_id)
         .where(
             posts.c.topic_id.in_(topic_ids),
             posts.c.post_number > 1,
-            after_time(after, posts.c.created_at, posts.c.id),
+            time_bounds(after, before, posts.c.created_at, posts.c.id),
             *([] if reveal_hidden else [posts.c.hidden_at.is_(None)]),
         ),
         posts.c.topic_id,
-        newest_first(posts.c.created_at, posts.c.id),
+        newest_first(posts.c.created_at, posts.c.id, backward=backward),
         limit,
+        backward=backward,
     )
 
 

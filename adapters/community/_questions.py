@@ -12,8 +12,9 @@ from sqlalchemy import and_, func, or_, select, true
 
 from adapters._base import ScopeColumns
 from adapters._joined import grouped, with_tags
-from adapters._ranked import newest_first, top_per_parent
-from adapters._sql import after_time, inserted_id
+from adapters._keyset import limited, newest_first
+from adapters._ranked import top_per_parent
+from adapters._sql import inserted_id, time_bounds
 from adapters.community import _rows, _tags
 from adapters.community._rows import ANSWER_COUNT, STORE
 from adapters.community._spaces import SCOPE
@@ -47,6 +48,7 @@ __all__ = [
 
 # The first post of a topic is the question's body; later posts are its answers.
 first_post = posts.alias("first_post")
+_KEY = (topics.c.created_at, topics.c.id)  # the lists' order, newest first
 
 
 def question_select() -> Select[Any]:
@@ -75,13 +77,14 @@ def _question_filters(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
     featured: bool = False,
     archived: bool = False,
 ) -> list[ColumnElement[bool]]:
-    """The unanswered, tag, featured and archived filters and the cursor condition on
+    """The unanswered, tag, featured and archived filters and the cursors' condition on
     topics: a list holds live topics, or (``archived``) archived ones only."""
     conditions = [
-        after_time(after, topics.c.created_at, topics.c.id),
+        time_bounds(after, before, *_KEY),
         topics.c.archived_at.is_not(None) if archived else topics.c.archived_at.is_(None),
     ]
     if featured:
@@ -98,9 +101,6 @@ def _question_filters(
             .exists()
         )
     return conditions
-
-
-_NEWEST_FIRST = newest_first(topics.c.created_at, topics.c.id)
 
 
 # A scoped read's columns of the topic's category: what its answer count's reveal rule needs.
@@ -170,21 +170,29 @@ def listed(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
     limit: int,
     featured: bool,
     archived: bool = False,
 ) -> Select[Any] | None:
-    """Topics in categories in scope (of ``category_ids``, or all), newest first; None
-    when none can match (after checking the cursor, so a forged one is refused even then)."""
+    """Topics in categories in scope (of ``category_ids``, or all), newest first, ``limit
+    + 1`` (the last ones, ``backward``); None when none can match (after checking the
+    cursors, so a forged one is refused even then)."""
     filters = _question_filters(
-        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+        unanswered=unanswered,
+        tag=tag,
+        after=after,
+        before=before,
+        featured=featured,
+        archived=archived,
     )
     if scope.empty or category_ids == []:
         return None
     stmt = _scoped(scope).where(*filters)
     if category_ids is not None:
         stmt = stmt.where(topics.c.category_id.in_(category_ids))
-    return stmt.order_by(*_NEWEST_FIRST).limit(max(limit, 0) + 1)
+    return limited(stmt, _KEY, descending=True, rows=max(limit, 0) + 1, backward=backward)
 
 
 def for_categories(
@@ -193,15 +201,23 @@ def for_categories(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
     limit: int,
     featured: bool,
     reveal_hidden: bool,
     archived: bool = False,
 ) -> Select[Any]:
-    """Topics per category, newest first, ``limit + 1`` each, in one windowed statement
-    (the category is the rows' ``parent_id``); archived ones only to moderators."""
+    """Topics per category, newest first, ``limit + 1`` each (the last ones, ``backward``),
+    in one windowed statement (the category is the rows' ``parent_id``); archived ones only
+    to moderators."""
     filters = _question_filters(
-        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+        unanswered=unanswered,
+        tag=tag,
+        after=after,
+        before=before,
+        featured=featured,
+        archived=archived,
     )
     if not reveal_hidden:
         filters.append(first_post.c.hidden_at.is_(None))
@@ -209,8 +225,9 @@ def for_categories(
     return top_per_parent(
         question_select().where(topics.c.category_id.in_(category_ids), *filters),
         topics.c.category_id,
-        _NEWEST_FIRST,
+        newest_first(*_KEY, backward=backward),
         limit,
+        backward=backward,
     )
 
 
@@ -219,16 +236,22 @@ def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
     return _scoped(scope).where(topics.c.id.in_(wanted))
 
 
-def since(after: TimeCursor | None) -> ColumnElement[bool]:
-    """Topics after ``after`` (newest first); raises InvalidCursor for a forged one."""
-    return after_time(after, topics.c.created_at, topics.c.id)
+def since(after: TimeCursor | None, before: TimeCursor | None = None) -> ColumnElement[bool]:
+    """Topics after ``after`` and before ``before`` (newest first); raises InvalidCursor
+    for a forged one."""
+    return time_bounds(after, before, *_KEY)
 
 
 def matching(
-    scope: StoreScope, text: str, limit: int, after: ColumnElement[bool] | None = None
+    scope: StoreScope,
+    text: str,
+    limit: int,
+    after: ColumnElement[bool] | None = None,
+    *,
+    backward: bool = False,
 ) -> Select[Any]:
-    """Topics in scope whose title or first post contains ``text`` literally, newest first
-    (``after``: a :func:`since` condition)."""
+    """Topics in scope whose title or first post contains ``text`` literally, newest first,
+    ``limit`` of them (the last ones, ``backward``); ``after``: a :func:`since` condition."""
     # autoescape makes % and _ literal. SQLite's lower() folds ASCII only, so
     # non-ASCII case-insensitivity there is best effort.
     needle = text.lower()
@@ -240,7 +263,7 @@ def matching(
         topics.c.archived_at.is_(None),  # search finds live topics only, for everyone
         true() if after is None else after,
     )
-    return stmt.order_by(*_NEWEST_FIRST).limit(limit)
+    return limited(stmt, _KEY, descending=True, rows=limit, backward=backward)
 
 
 async def insert_question(

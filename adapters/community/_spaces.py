@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from adapters._base import ScopeColumns
 from adapters._joined import grouped, with_tags
-from adapters._sql import after_name, inserted_id
+from adapters._keyset import limited
+from adapters._sql import inserted_id, name_bounds
 from adapters.community import _demo, _rows
 from adapters.community._rows import STYLE_OF_KIND
 from adapters.community._tables import (
@@ -40,17 +41,24 @@ SCOPE = ScopeColumns(visibility_of(categories), categories.c.slug)
 
 
 def listed(
-    scope: StoreScope, *, kind: SpaceKind | None, after: NameCursor | None, limit: int
+    scope: StoreScope,
+    *,
+    kind: SpaceKind | None,
+    after: NameCursor | None,
+    before: NameCursor | None = None,
+    backward: bool = False,
+    limit: int,
 ) -> Select[Any] | None:
-    """Categories in scope, ordered by name then id; None when none can match."""
+    """Categories in scope between the cursors, ordered by name then id, ``limit + 1``
+    (the last ones, ``backward``); None when none can match."""
     if scope.empty or (kind is not None and kind not in STYLE_OF_KIND):
         return None
-    stmt = select(categories, VISIBILITY).where(SCOPE.in_scope(scope))
+    within = name_bounds(after, before, categories.c.name, categories.c.id)
+    stmt = select(categories, VISIBILITY).where(SCOPE.in_scope(scope), within)
     if kind is not None:
         stmt = stmt.where(categories.c.style == STYLE_OF_KIND[kind])
-    if after is not None:
-        stmt = stmt.where(after_name(after, categories.c.name, categories.c.id))
-    return stmt.order_by(categories.c.name, categories.c.id).limit(max(limit, 0) + 1)
+    key = (categories.c.name, categories.c.id)
+    return limited(stmt, key, descending=False, rows=max(limit, 0) + 1, backward=backward)
 
 
 def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:

@@ -118,13 +118,18 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
         kind: SpaceKind | None,
         after: NameCursor | None,
         limit: int,
+        before: NameCursor | None = None,
+        backward: bool = False,
     ) -> Page[Space]:
         """Categories in scope, ordered by name then id."""
-        stmt = _spaces.listed(scope, kind=kind, after=after, limit=limit)
+        stmt = _spaces.listed(
+            scope, kind=kind, after=after, before=before, backward=backward, limit=limit
+        )
         if stmt is None:
             return Page()
         async with self._connect() as conn:
-            return page(await _spaces.spaces_with_tags(conn, stmt), limit)
+            found = await _spaces.spaces_with_tags(conn, stmt)
+        return page(found, limit, backward=backward)
 
     async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
         """Categories in scope among ``ids``."""
@@ -155,6 +160,8 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
         limit: int,
         featured: bool = False,
         archived: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> Page[Question]:
         """Topics in categories in scope, newest first."""
         stmt = _questions.listed(
@@ -163,6 +170,8 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
             unanswered=unanswered,
             tag=tag,
             after=after,
+            before=before,
+            backward=backward,
             limit=limit,
             featured=featured,
             archived=archived,
@@ -170,7 +179,8 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
         if stmt is None:
             return Page()
         async with self._connect() as conn:
-            return page(await _questions.questions_with_tags(conn, stmt, scope), limit)
+            found = await _questions.questions_with_tags(conn, stmt, scope)
+        return page(found, limit, backward=backward)
 
     async def questions_for_spaces(
         self,
@@ -183,6 +193,8 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
         featured: bool = False,
         reveal_hidden: bool = False,
         archived: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Question]]:
         """Topics per category, newest first, ``limit`` each, in one windowed statement."""
         wanted = native_ids(space_ids)
@@ -193,6 +205,8 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
             unanswered=unanswered,
             tag=tag,
             after=after,
+            before=before,
+            backward=backward,
             limit=limit,
             featured=featured,
             reveal_hidden=reveal_hidden,
@@ -215,15 +229,23 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
         return {q.id: q for q in found}
 
     async def search_questions(
-        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+        self,
+        scope: StoreScope,
+        text: str,
+        limit: int,
+        after: TimeCursor | None = None,
+        *,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> list[Question]:
         """Topics in scope whose title or first post contains ``text`` literally, newest first
-        (after ``after``)."""
-        since = _questions.since(after)  # before deciding not to query: a forged one raises
+        (between the cursors)."""
+        # Before deciding not to query: a forged cursor raises.
+        within = _questions.since(after, before)
         if scope.empty or limit <= 0:
             return []
         async with self._connect() as conn:
-            stmt = _questions.matching(scope, text, limit, since)
+            stmt = _questions.matching(scope, text, limit, within, backward=backward)
             return await _questions.questions_with_tags(conn, stmt, scope)
 
     async def answers_for_questions(
@@ -233,12 +255,21 @@ class CommunityStore(Absent, Moderation, AuthorsInScope):
         after: TimeCursor | None,
         limit: int,
         reveal_hidden: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Answer]]:
         """Replies per topic, newest first, ``limit`` each, in one windowed statement."""
         wanted = native_ids(question_ids)
         if not wanted:
             return empty_pages(question_ids)
-        stmt = _answers.for_topics(wanted, after=after, limit=limit, reveal_hidden=reveal_hidden)
+        stmt = _answers.for_topics(
+            wanted,
+            after=after,
+            before=before,
+            backward=backward,
+            limit=limit,
+            reveal_hidden=reveal_hidden,
+        )
         rows = await self._all(stmt)
         return pages_per_parent(question_ids, rows, limit, _rows.answer)
 

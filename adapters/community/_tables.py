@@ -138,6 +138,8 @@ topics = Table(
     Column("archived_at", UtcDateTime),
     Index("ix_topics_category_created", "category_id", "created_at", "id"),
     Index("ix_topics_created", "created_at", "id"),
+    # Who wrote what: authors_in_scope's correlated lookups by user (_authors.py).
+    Index("ix_topics_user", "user_id"),
 )
 
 topic_tags = Table(
@@ -161,6 +163,7 @@ posts = Table(
     Column("hidden_at", UtcDateTime),
     UniqueConstraint("topic_id", "post_number", name="uq_posts_topic_number"),
     Index("ix_posts_topic_created", "topic_id", "created_at", "id"),
+    Index("ix_posts_user", "user_id"),
 )
 
 

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from adapters._ranked import newest_first, top_per_parent
-from adapters._sql import after_time, native_ids
+from adapters._keyset import newest_first
+from adapters._ranked import top_per_parent
+from adapters._sql import native_ids, time_bounds
 from adapters.internal._shared import SCOPE, STORE, check_limit, str_or_none
 from adapters.internal._tables import communities, forum_replies, forum_topics
 from gateway.domain.model import Answer
@@ -50,29 +51,34 @@ def answer(row: AnyRow) -> Answer:
 
 
 def per_question(
-    question_ids: Sequence[str], *, after: TimeCursor | None, limit: int, reveal_hidden: bool
+    question_ids: Sequence[str],
+    *,
+    after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
+    limit: int,
+    reveal_hidden: bool,
 ) -> Select[Any] | None:
-    """Replies per question topic, newest first, ``limit + 1`` each, ranked (see
-    adapters._ranked); None when no id is valid."""
+    """Replies per question topic, newest first, ``limit + 1`` each (the last ones,
+    ``backward``), ranked (see adapters._ranked); None when no id is valid."""
     check_limit(limit)
-    after_clause = after_time(after, forum_replies.c.created_at, forum_replies.c.id)
+    within = time_bounds(after, before, forum_replies.c.created_at, forum_replies.c.id)
     native = native_ids(question_ids)
     if not native:
         return None
     stmt = (
         select(*_ANSWER_COLUMNS)
         .select_from(_reply_topic)
-        .where(forum_replies.c.topic_id.in_(native), forum_topics.c.is_question)
+        .where(forum_replies.c.topic_id.in_(native), forum_topics.c.is_question, within)
     )
-    if after_clause is not None:
-        stmt = stmt.where(after_clause)
     if not reveal_hidden:
         stmt = stmt.where(forum_replies.c.hidden_at.is_(None))
     return top_per_parent(
         stmt,
         forum_replies.c.topic_id,
-        newest_first(forum_replies.c.created_at, forum_replies.c.id),
+        newest_first(forum_replies.c.created_at, forum_replies.c.id, backward=backward),
         limit,
+        backward=backward,
     )
 
 

@@ -8,8 +8,9 @@ from sqlalchemy import func, or_, select
 
 from adapters._base import ScopeColumns
 from adapters._joined import grouped, with_tags
-from adapters._ranked import newest_first, top_per_parent
-from adapters._sql import after_time, native_ids
+from adapters._keyset import limited, newest_first
+from adapters._ranked import top_per_parent
+from adapters._sql import native_ids, time_bounds
 from adapters.internal._shared import SCOPE, STORE, check_limit, str_or_none
 from adapters.internal._tables import communities, forum_replies, forum_topics, topic_tags
 from gateway.domain.model import Question
@@ -37,7 +38,7 @@ QUESTION_COLUMNS = (
     forum_topics.c.archived_at,
 )
 _topic_community = forum_topics.join(communities, communities.c.id == forum_topics.c.community_id)
-_NEWEST_FIRST = newest_first(forum_topics.c.created_at, forum_topics.c.id)
+_KEY = (forum_topics.c.created_at, forum_topics.c.id)  # the list's order, newest first
 
 
 def question(row: AnyRow, tags: Iterable[str]) -> Question:
@@ -108,6 +109,7 @@ def question_filters(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
     featured: bool = False,
     archived: bool = False,
 ) -> list[ColumnElement[bool]]:
@@ -128,7 +130,7 @@ def question_filters(
             topic_tags.c.tag == tag.strip().lower(),
         )
         filters.append(tagged.exists())
-    filters.append(after_time(after, forum_topics.c.created_at, forum_topics.c.id))
+    filters.append(time_bounds(after, before, *_KEY))
     return filters
 
 
@@ -139,16 +141,23 @@ def listing(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
     limit: int,
     featured: bool,
     archived: bool = False,
 ) -> Select[Any] | None:
     """Question topics in communities in scope (optionally only these), newest first,
-    ``limit + 1`` of them; None when none can be."""
+    ``limit + 1`` of them (the last ones, ``backward``); None when none can be."""
     check_limit(limit)
     # A forged cursor is an error whatever the scope, so it is checked first.
     filters = question_filters(
-        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+        unanswered=unanswered,
+        tag=tag,
+        after=after,
+        before=before,
+        featured=featured,
+        archived=archived,
     )
     if scope.empty:
         return None
@@ -159,7 +168,7 @@ def listing(
             return None
         stmt = stmt.where(forum_topics.c.community_id.in_(native))
     stmt = stmt.where(*filters)
-    return stmt.order_by(*_NEWEST_FIRST).limit(limit + 1)
+    return limited(stmt, _KEY, descending=True, rows=limit + 1, backward=backward)
 
 
 def per_space(
@@ -168,16 +177,24 @@ def per_space(
     unanswered: bool,
     tag: str | None,
     after: TimeCursor | None,
+    before: TimeCursor | None = None,
+    backward: bool = False,
     limit: int,
     featured: bool,
     reveal_hidden: bool,
     archived: bool = False,
 ) -> Select[Any] | None:
-    """Question topics per community, newest first, ``limit + 1`` each, ranked (see
-    adapters._ranked); None when no id is valid. Archived ones only to moderators."""
+    """Question topics per community, newest first, ``limit + 1`` each (the last ones,
+    ``backward``), ranked (see adapters._ranked); None when no id is valid. Archived ones
+    only to moderators."""
     check_limit(limit)
     filters = question_filters(
-        unanswered=unanswered, tag=tag, after=after, featured=featured, archived=archived
+        unanswered=unanswered,
+        tag=tag,
+        after=after,
+        before=before,
+        featured=featured,
+        archived=archived,
     )
     if not reveal_hidden:
         filters.append(forum_topics.c.hidden_at.is_(None))
@@ -190,7 +207,13 @@ def per_space(
         .where(forum_topics.c.is_question, forum_topics.c.community_id.in_(native))
         .where(*filters)
     )
-    return top_per_parent(stmt, forum_topics.c.community_id, _NEWEST_FIRST, limit)
+    return top_per_parent(
+        stmt,
+        forum_topics.c.community_id,
+        newest_first(*_KEY, backward=backward),
+        limit,
+        backward=backward,
+    )
 
 
 def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
@@ -202,29 +225,32 @@ def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
 
 
 def search(
-    scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+    scope: StoreScope,
+    text: str,
+    limit: int,
+    after: TimeCursor | None = None,
+    *,
+    before: TimeCursor | None = None,
+    backward: bool = False,
 ) -> Select[Any] | None:
     """Question topics in scope whose subject or content contains ``text`` literally,
-    newest first (after ``after``); None when the scope admits none (after checking the
-    cursor, so a forged one is refused even then)."""
+    newest first between the cursors, ``limit`` of them (the last ones, ``backward``);
+    None when the scope admits none (after checking the cursors, so a forged one is
+    refused even then)."""
     check_limit(limit)
-    since = after_time(after, forum_topics.c.created_at, forum_topics.c.id)
+    within = time_bounds(after, before, *_KEY)
     if scope.empty:
         return None
     needle = text.lower()
-    return (
-        questions_in(scope)
-        .where(
-            or_(
-                func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
-                func.lower(forum_topics.c.content).contains(needle, autoescape=True),
-            ),
-            forum_topics.c.archived_at.is_(None),  # search finds live topics only
-            since,
-        )
-        .order_by(*_NEWEST_FIRST)
-        .limit(limit)
+    stmt = questions_in(scope).where(
+        or_(
+            func.lower(forum_topics.c.subject).contains(needle, autoescape=True),
+            func.lower(forum_topics.c.content).contains(needle, autoescape=True),
+        ),
+        forum_topics.c.archived_at.is_(None),  # search finds live topics only
+        within,
     )
+    return limited(stmt, _KEY, descending=True, rows=limit, backward=backward)
 
 
 def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:

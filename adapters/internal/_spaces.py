@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
-from adapters._sql import after_name, inserted_id, native_ids
+from adapters._keyset import limited
+from adapters._sql import inserted_id, name_bounds, native_ids
 from adapters.internal._demo import ACCESS, COMMUNITY_TYPES
 from adapters.internal._shared import SCOPE, STORE, check_limit
 from adapters.internal._tables import communities, community_memberships
@@ -54,23 +55,26 @@ def space(row: AnyRow) -> Space:
 
 
 def listing(
-    scope: StoreScope, *, kind: SpaceKind | None, after: NameCursor | None, limit: int
+    scope: StoreScope,
+    *,
+    kind: SpaceKind | None,
+    after: NameCursor | None,
+    before: NameCursor | None = None,
+    backward: bool = False,
+    limit: int,
 ) -> Select[Any] | None:
-    """Communities in scope, ordered by title then id (``limit + 1`` of them); None when
-    the scope admits none."""
+    """Communities in scope between the cursors, ordered by title then id (``limit + 1``
+    of them: the last ones, ``backward``); None when the scope admits none."""
     check_limit(limit)
     # A forged cursor is an error whatever the scope, so it is checked first.
-    after_clause = (
-        None if after is None else after_name(after, communities.c.title, communities.c.id)
-    )
+    within = name_bounds(after, before, communities.c.title, communities.c.id)
     if scope.empty:
         return None
-    stmt = select(*SPACE_COLUMNS).where(SCOPE.in_scope(scope))
+    stmt = select(*SPACE_COLUMNS).where(SCOPE.in_scope(scope), within)
     if kind is not None:
         stmt = stmt.where(communities.c.community_type == COMMUNITY_TYPES[kind])
-    if after_clause is not None:
-        stmt = stmt.where(after_clause)
-    return stmt.order_by(communities.c.title, communities.c.id).limit(limit + 1)
+    key = (communities.c.title, communities.c.id)
+    return limited(stmt, key, descending=False, rows=limit + 1, backward=backward)
 
 
 def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:

@@ -21,7 +21,6 @@ from adapters.internal import (
     _invitations,
     _memberships,
     _people,
-    _prototypes,
     _questions,
     _spaces,
     _writes,
@@ -30,6 +29,7 @@ from adapters.internal._archive import Moderation
 from adapters.internal._authors import AuthorsInScope
 from adapters.internal._demo import write_demo
 from adapters.internal._directory import Directory
+from adapters.internal._prototypes import PrototypeReads
 from adapters.internal._shared import STORE, str_or_none
 from adapters.internal._tables import communities, metadata
 from gateway.domain.model import Page, Space
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
         Feedback,
         Invitation,
         Person,
-        Prototype,
         Question,
         SpaceKind,
         SpaceRole,
@@ -60,7 +59,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(Directory, Moderation, AuthorsInScope):
+class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE
@@ -95,12 +94,17 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
         kind: SpaceKind | None,
         after: NameCursor | None,
         limit: int,
+        before: NameCursor | None = None,
+        backward: bool = False,
     ) -> Page[Space]:
         """Communities in scope, ordered by title then id."""
-        stmt = _spaces.listing(scope, kind=kind, after=after, limit=limit)
+        stmt = _spaces.listing(
+            scope, kind=kind, after=after, before=before, backward=backward, limit=limit
+        )
         if stmt is None:
             return Page()
-        return page([_spaces.space(row) for row in await self._all(stmt)], limit)
+        rows = await self._all(stmt)
+        return page([_spaces.space(row) for row in rows], limit, backward=backward)
 
     async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
         """Communities in scope among ``ids``."""
@@ -124,6 +128,8 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
         limit: int,
         featured: bool = False,
         archived: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> Page[Question]:
         """Question topics in communities in scope (optionally only these), newest first."""
         stmt = _questions.listing(
@@ -132,11 +138,15 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
             unanswered=unanswered,
             tag=tag,
             after=after,
+            before=before,
+            backward=backward,
             limit=limit,
             featured=featured,
             archived=archived,
         )
-        return Page() if stmt is None else page(await self._load_questions(stmt, scope), limit)
+        if stmt is None:
+            return Page()
+        return page(await self._load_questions(stmt, scope), limit, backward=backward)
 
     async def questions_for_spaces(
         self,
@@ -149,6 +159,8 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
         featured: bool = False,
         reveal_hidden: bool = False,
         archived: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Question]]:
         """Question topics per community, newest first, ``limit`` each, in one statement
         (plus one for the tags); the filters and cursor of :meth:`list_questions`."""
@@ -157,6 +169,8 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
             unanswered=unanswered,
             tag=tag,
             after=after,
+            before=before,
+            backward=backward,
             limit=limit,
             featured=featured,
             reveal_hidden=reveal_hidden,
@@ -176,10 +190,17 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
         return {} if stmt is None else {q.id: q for q in await self._load_questions(stmt, scope)}
 
     async def search_questions(
-        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+        self,
+        scope: StoreScope,
+        text: str,
+        limit: int,
+        after: TimeCursor | None = None,
+        *,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> list[Question]:
         """Question topics in scope whose subject or content contains ``text`` literally."""
-        stmt = _questions.search(scope, text, limit, after)
+        stmt = _questions.search(scope, text, limit, after, before=before, backward=backward)
         return [] if stmt is None else await self._load_questions(stmt, scope)
 
     async def answers_for_questions(
@@ -189,10 +210,17 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
         after: TimeCursor | None,
         limit: int,
         reveal_hidden: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Answer]]:
         """Replies per question topic, newest first, ``limit`` each, in one statement."""
         stmt = _answers.per_question(
-            question_ids, after=after, limit=limit, reveal_hidden=reveal_hidden
+            question_ids,
+            after=after,
+            before=before,
+            backward=backward,
+            limit=limit,
+            reveal_hidden=reveal_hidden,
         )
         if stmt is None:
             return empty_pages(question_ids)
@@ -211,41 +239,6 @@ class InternalStore(Directory, Moderation, AuthorsInScope):
         """Number of replies per question topic (hidden ones only with ``reveal_hidden``)."""
         stmt = _answers.counts(question_ids, reveal_hidden=reveal_hidden)
         return {} if stmt is None else {str(t): count for t, count in await self._all(stmt)}
-
-    # --- prototypes and feedback -----------------------------------------
-    async def prototypes_for_spaces(
-        self, space_ids: Sequence[str], *, limit: int
-    ) -> dict[str, Page[Prototype]]:
-        """Prototypes per community, by name then id, ``limit`` each, in one statement."""
-        stmt = _prototypes.per_space(space_ids, limit=limit)
-        if stmt is None:
-            return empty_pages(space_ids)
-        return pages_per_parent(space_ids, await self._all(stmt), limit, _prototypes.prototype)
-
-    async def prototypes_by_ids(
-        self, ids: Sequence[str], scope: StoreScope
-    ) -> dict[str, Prototype]:
-        """Prototypes in communities in scope among ``ids``."""
-        stmt = _prototypes.by_ids(ids, scope)
-        if stmt is None:
-            return {}
-        return {str(row.id): _prototypes.prototype(row) for row in await self._all(stmt)}
-
-    async def feedback_for_prototypes(
-        self, prototype_ids: Sequence[str], *, limit: int
-    ) -> dict[str, Page[Feedback]]:
-        """Feedback per prototype, newest first, ``limit`` each, in one statement."""
-        stmt = _prototypes.feedback_per_prototype(prototype_ids, limit=limit)
-        if stmt is None:
-            return empty_pages(prototype_ids)
-        return pages_per_parent(prototype_ids, await self._all(stmt), limit, _prototypes.feedback)
-
-    async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
-        """Feedback on prototypes in communities in scope among ``ids``."""
-        stmt = _prototypes.feedback_by_ids(ids, scope)
-        if stmt is None:
-            return {}
-        return {str(row.id): _prototypes.feedback(row) for row in await self._all(stmt)}
 
     # --- people -----------------------------------------------------------
     async def people_by_ids(self, ids: Sequence[str]) -> dict[str, Person]:

@@ -115,6 +115,8 @@ forum_topics = Table(
     ),
     Index("ix_forum_topics_community_created", "community_id", "created_at", "id"),
     Index("ix_forum_topics_created", "created_at", "id"),
+    # Who wrote what: authors_in_scope's correlated lookups by profile (_authors.py).
+    Index("ix_forum_topics_author", "author_profile_id"),
 )
 
 topic_tags = Table(
@@ -150,6 +152,7 @@ forum_replies = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("hidden_at", Timestamp, nullable=True),
     Index("ix_forum_replies_topic_created", "topic_id", "created_at", "id"),
+    Index("ix_forum_replies_author", "author_profile_id"),
 )
 
 prototypes = Table(
@@ -189,6 +192,7 @@ prototype_feedback = Table(
     Column("internal_note", Text, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Index("ix_prototype_feedback_prototype_created", "prototype_id", "created_at", "id"),
+    Index("ix_prototype_feedback_author", "author_profile_id"),
 )
 
 # Invitations by email; the sponsor is the profile who invited. Accepting one creates the

@@ -62,6 +62,9 @@ def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     impact.add_argument("new_file", metavar="NEW_FILE")
     impact.add_argument("--format", choices=["text", "json"], default="text")
     impact.add_argument("--config", metavar="FILE")
+    from gateway.cli.progress import add_flag
+
+    add_flag(impact, "progress over the principals on stderr, with the time left")
     impact.set_defaults(run=_impact)
 
     export = policy.add_parser(
@@ -323,7 +326,11 @@ async def _impact(args: argparse.Namespace) -> int:
         old = await admin.store.read_source()
         found = await population.gather(admin.stores, admin.records)
         broken = await admin.breaks(old, new, found, datetime.now(UTC))
-    report = impact.diff(old, new, found.subjects, found.spaces, datetime.now(UTC))
+    from gateway.cli import progress
+
+    show = progress.wanted(args.progress)
+    subjects = progress.counted(found.subjects, show=show, what="policy impact", unit="principals")
+    report = impact.diff(old, new, subjects, found.spaces, datetime.now(UTC))
     if args.format == "json":
         data = json.loads(report.as_json())
         data["broken_invariants"] = [b.as_dict() for b in broken]

@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gateway.config.observability import _networks
-from gateway.config.values import _int, _seconds
+from gateway.config.values import _int, _personas, _seconds
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
-__all__ = ["LIMITS_SPEC", "MAX_COST", "RATE_STORAGE_SCHEMES"]
+__all__ = ["LIMITS_SPEC", "MAX_COST", "RATE_STORAGE_SCHEMES", "ByPersona", "persona_value"]
+
+# Per-persona values, sorted by persona: ((persona, value), ...).
+ByPersona = tuple[tuple[str, Any], ...]
 
 MAX_COST = 250_000
 
@@ -40,6 +43,45 @@ def _rate(value: Any) -> str | None:
     return text
 
 
+def _by_persona(parse: Callable[[Any], Any]) -> Callable[[Any], ByPersona]:
+    """A parser of per-persona values: a TOML table (``{partner = 50000}``) or a
+    comma-separated variable (``partner=50000,guest=5000``); ``external`` stands for every
+    persona that is not staff, and a persona named on its own wins over ``external``."""
+
+    def parse_by_persona(value: Any) -> ByPersona:
+        pairs: list[tuple[Any, Any]]
+        if isinstance(value, str):
+            pairs = []
+            for part in (p.strip() for p in value.split(",") if p.strip()):
+                name, equals, item = part.partition("=")
+                if not equals:
+                    raise ValueError(f"expected persona=value pairs, got {part!r}")
+                pairs.append((name.strip(), item.strip()))
+        elif isinstance(value, dict):
+            pairs = list(value.items())
+        else:
+            raise ValueError(f"expected a table of persona = value, got {value!r}")
+        found: dict[str, Any] = {}
+        # "external" first, so that a persona named on its own overrides it.
+        for name, item in sorted(pairs, key=lambda pair: pair[0] != "external"):
+            if not isinstance(name, str):
+                raise ValueError(f"expected a persona, got {name!r}")
+            parsed = parse(item)
+            for persona in _personas([name]):
+                found[persona] = parsed
+        return tuple(sorted(found.items()))
+
+    return parse_by_persona
+
+
+def persona_value(by_persona: ByPersona, roles: Iterable[str], default: Any, rank: Any) -> Any:
+    """The value for a caller holding ``roles`` (none: a guest): the best (highest
+    ``rank``) of the values their personas have, or ``default`` when none has one."""
+    held = set(roles) or {"guest"}
+    values = [value for persona, value in by_persona if persona in held]
+    return max(values, key=rank) if values else default
+
+
 def _storage_url(value: Any) -> str:
     """``memory://`` (this process only) or a Redis URL (``redis://host:6379/0``)."""
     text = str(value).strip()
@@ -56,9 +98,25 @@ LIMITS_SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     # spaces(first: 100) { questions(first: 100) { answers(first: 100) { id } } } (2 million)
     # and lets through 100 spaces x 20 prototypes x 20 feedback (about 200,000).
     "max_cost": ("graphql.max_cost", "GATEWAY_MAX_COST", _int, MAX_COST),
+    # ... and per persona: a caller gets the highest limit among its personas listed here,
+    # or max_cost when none is (e.g. {guest = 5000, external = 50000, employee = 500000}).
+    "max_cost_by_persona": (
+        "graphql.max_cost_by_persona",
+        "GATEWAY_MAX_COST_BY_PERSONA",
+        _by_persona(_int),
+        (),
+    ),
     # Requests per caller (a principal; a guest by client address) in a moving window.
     "rate_limit": ("ratelimit.rate", "GATEWAY_RATE_LIMIT", _rate, "600/minute"),
     "guest_rate_limit": ("ratelimit.guest_rate", "GATEWAY_RATE_LIMIT_GUEST", _rate, "120/minute"),
+    # ... and per persona, instead of those two: a caller gets the most generous rate among
+    # its personas listed here ("off" is no limit), or the one above when none is listed.
+    "rate_limit_by_persona": (
+        "ratelimit.persona_rates",
+        "GATEWAY_RATE_LIMIT_BY_PERSONA",
+        _by_persona(_rate),
+        (),
+    ),
     # Stricter budgets of their own, spent besides the one above: the admin API and page
     # (/admin...) per caller, and the login routes (/auth/...) per client address, since
     # most of their callers are not logged in yet (password guessing at a provider is the

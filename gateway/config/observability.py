@@ -18,6 +18,7 @@ __all__ = ["LOG_FORMATS", "LOOPBACK", "METRICS_TOKEN_ENV", "OBSERVABILITY_SPEC",
 
 METRICS_TOKEN_ENV = "GATEWAY_METRICS_TOKEN"  # noqa: S105 (a variable name, not a secret)
 LOG_FORMATS = ("text", "json")
+TRACING_EXPORTERS = ("otlp", "console", "global")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK: tuple[Network, ...] = (
     ipaddress.ip_network("127.0.0.0/8"),
@@ -39,6 +40,13 @@ def _networks(value: Any) -> tuple[Network, ...]:
         except ValueError:
             raise ValueError(f"not an address or network such as 10.0.0.0/8: {item!r}") from None
     return tuple(found)
+
+
+def _exporter(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in TRACING_EXPORTERS:
+        raise ValueError(f"must be one of {', '.join(TRACING_EXPORTERS)}, not {value!r}")
+    return text
 
 
 def _log_format(value: Any) -> str:
@@ -64,4 +72,7 @@ OBSERVABILITY_SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     ),
     # "text" (the demo's default) or "json": one JSON object per line, with request_id.
     "log_format": ("logging.format", "GATEWAY_LOG_FORMAT", _log_format, "text"),
+    # OpenTelemetry tracing (gateway/runtime/tracing.py; the otel extra): off by default.
+    "tracing_enabled": ("tracing.enabled", "GATEWAY_TRACING", _bool, False),
+    "tracing_exporter": ("tracing.exporter", "GATEWAY_TRACING_EXPORTER", _exporter, "otlp"),
 }

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gateway.config.limits import LIMITS_SPEC, MAX_COST
+from gateway.config.limits import LIMITS_SPEC, MAX_COST, ByPersona
 from gateway.config.observability import LOOPBACK, METRICS_TOKEN_ENV, OBSERVABILITY_SPEC, Network
 from gateway.config.provider_tables import _providers
 from gateway.config.values import (
@@ -257,11 +257,15 @@ class Settings:
     metrics_allow_from: tuple[Network, ...] = LOOPBACK
     metrics_max_operation_names: int = 100
     log_format: str = "text"
+    tracing_enabled: bool = False
+    tracing_exporter: str = "otlp"
     metrics_token: str | None = field(default=None, repr=False)
     # Demand limits (gateway/config/limits.py); a rate of None is no limit.
     max_cost: int = MAX_COST
+    max_cost_by_persona: ByPersona = ()
     rate_limit: str | None = "600/minute"
     guest_rate_limit: str | None = "120/minute"
+    rate_limit_by_persona: ByPersona = ()
     admin_rate_limit: str | None = "120/minute"
     login_rate_limit: str | None = "30/minute"
     rate_limit_storage: str = "memory://"

@@ -227,7 +227,8 @@ class Author:
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a keyset-paginated list; ``has_next`` says whether more follow."""
+    """One page of a keyset-paginated list; ``has_next`` says whether more follow (for a
+    page read backward, from the end: whether more come before it)."""
 
     items: list[T] = field(default_factory=list)
     has_next: bool = False

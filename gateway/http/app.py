@@ -35,6 +35,7 @@ from gateway.http.logs import request_ids
 from gateway.http.metrics import RequestMetrics, count_operations, metrics_endpoint
 from gateway.http.persisted import PersistedDocuments
 from gateway.http.ratelimit import rate_limit_middleware
+from gateway.http.tracing import tracing_middleware
 from gateway.identity import dev_login
 from gateway.identity.backends import (
     BearerBackend,
@@ -406,6 +407,8 @@ def create_app(
             *(graphiql.routes() if settings.graphiql else []),
         ],
         middleware=[
+            # Outermost, when on: an OpenTelemetry span around all the rest.
+            *tracing_middleware(settings),
             # Before everything: each request's id (X-Request-ID) for its log lines and its
             # response, and its count and latency (gateway/http/metrics.py), refusals included;
             # then /metrics, answered before sessions and authentication.

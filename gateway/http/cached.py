@@ -22,6 +22,7 @@ from gateway.http.metrics import count_cached_answer
 from gateway.policies.compiler import DecisionLog
 from gateway.runtime.response_cache import ResponseCache
 from gateway.schema.context import Context
+from gateway.schema.limits import cost_limit
 
 if TYPE_CHECKING:
     from strawberry.http import GraphQLRequestData
@@ -101,8 +102,15 @@ class CachedExecution:
         extensions = {
             k: v for k, v in (request_data.extensions or {}).items() if k != "persistedQuery"
         }
+        # So does the caller's cost limit (per persona): an answer built for a caller with
+        # a higher one is never served to a caller who would have been refused.
+        settings = context.settings
+        limit = cost_limit(settings.max_cost, settings.max_cost_by_persona, context)
         key = ResponseCache.key(
-            authorizer, query, request_data.operation_name, [request_data.variables, extensions]
+            authorizer,
+            query,
+            request_data.operation_name,
+            [request_data.variables, extensions, limit],
         )
         if key is None:
             cache.count_uncacheable()

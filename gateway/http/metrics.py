@@ -41,7 +41,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema import Schema
 
 from gateway.domain.errors import ErrorCode
-from gateway.domain.permissions import Persona
+from gateway.domain.permissions import Action, Persona, Resource
 from gateway.runtime import metrics
 from gateway.stores.breaker import State
 from gateway.stores.guard import GuardedStore
@@ -64,6 +64,7 @@ __all__ = [
     "OperationNames",
     "RequestMetrics",
     "ServicesCollector",
+    "count_denials",
     "count_operations",
     "metrics_endpoint",
 ]
@@ -91,6 +92,20 @@ GRAPHQL_SECONDS = metrics.histogram(
     "are counted, not timed), by API, operation type and (bounded) operation name.",
     ("api", "operation_type", "operation_name"),
 )
+AUTHORIZATION_DENIALS = metrics.counter(
+    "authorization_denials",
+    "Authorization denials made for callers, by reason (no_grant: no policy line allows it; "
+    "deny_rule: a deny line refuses it; not_in_scope: a write aimed at something outside "
+    "the caller's read scope), policy object (a space or a guarded field; a node type for "
+    "not_in_scope) and action; each distinct check counted once per operation.",
+    ("reason", "object", "action"),
+)
+DENIAL_REASONS = frozenset({"no_grant", "deny_rule", "not_in_scope"})
+DENIAL_OBJECTS = frozenset(
+    {r.value for r in Resource}
+    | {"Space", "Question", "Answer", "Prototype", "Feedback", "Invitation", "Person"}
+)
+DENIAL_ACTIONS = frozenset({a.value for a in Action} | {"write"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 ANONYMOUS, INVALID, OTHER = "_anonymous", "_invalid", "_other"
@@ -197,8 +212,25 @@ class OperationMetrics(SchemaExtension):
             outcome = "errors" if result is not None and result.errors else "ok"
             name = self.names.label(context.operation_name)
         GRAPHQL_OPERATIONS.labels(self.api, kind, outcome, name, _persona(context.context)).inc()
+        count_denials(context.context)
         if kind != "subscription":  # a subscription lasts as long as the client stays
             GRAPHQL_SECONDS.labels(self.api, kind, name).observe(seconds)
+
+
+def count_denials(context: object) -> None:
+    """Count the denials the caller's authorizer wrote down, and forget them (a websocket's
+    authorizer lives for several operations). Labels outside the known sets are ``other``."""
+    authorizer = getattr(getattr(context, "caller", None), "authorizer", None)
+    denials: list[tuple[str, str, str]] | None = getattr(authorizer, "denials", None)
+    if not denials:
+        return
+    for reason, obj, act in denials:
+        AUTHORIZATION_DENIALS.labels(
+            reason if reason in DENIAL_REASONS else OTHER,
+            obj if obj in DENIAL_OBJECTS else OTHER,
+            act if act in DENIAL_ACTIONS else OTHER,
+        ).inc()
+    denials.clear()
 
 
 def _persona(context: object) -> str:
@@ -234,6 +266,7 @@ def count_cached_answer(schema: BaseSchema, operation: str | None, context: obje
     GRAPHQL_OPERATIONS.labels(
         "public", "query", "cached", names.label(operation), _persona(context)
     ).inc()
+    count_denials(context)
 
 
 class ServicesCollector(Collector):

@@ -5,7 +5,9 @@ the principal (``Principal.id``) when authenticated, else the client's address: 
 of the connection, or, when the peer is one of ``ratelimit.trusted_proxies``, the nearest
 address in ``X-Forwarded-For`` that is not a trusted proxy (a header any client can write
 is never believed from anyone else). Authenticated callers and guests have rates of their
-own (``ratelimit.rate``, ``ratelimit.guest_rate``); either may be off. The admin API and
+own (``ratelimit.rate``, ``ratelimit.guest_rate``); either may be off. Personas may have
+rates of their own instead (``ratelimit.persona_rates``): a caller gets the most generous
+among its personas listed there (a guest's persona is ``guest``). The admin API and
 page (``/admin...``) spend a stricter budget of their own besides, per caller
 (``ratelimit.admin_rate``), and the login routes (``/auth/...``) one per client address
 (``ratelimit.login_rate``).
@@ -39,6 +41,7 @@ from limits.storage import storage_from_string
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
+from gateway.config.limits import persona_value
 from gateway.domain.errors import ErrorCode
 from gateway.runtime import metrics
 
@@ -134,6 +137,13 @@ def _rate(text: str | None) -> tuple[RateLimitItem, str] | None:
     return None if text is None else (parse(text), text)
 
 
+def _generosity(rate: tuple[RateLimitItem, str] | None) -> float:
+    """Requests per second a rate allows (no limit: every one)."""
+    if rate is None:
+        return math.inf
+    return rate[0].amount / rate[0].get_expiry()
+
+
 class RateLimit:
     """The middleware (see the module's docstring)."""
 
@@ -141,6 +151,8 @@ class RateLimit:
         self.app = app
         # By "is a guest": the rate, and its text as configured (for the refusal's message).
         self.rates = {False: _rate(settings.rate_limit), True: _rate(settings.guest_rate_limit)}
+        # ... and by persona, where configured: (persona, parsed rate or None for none).
+        self.persona_rates = tuple((p, _rate(text)) for p, text in settings.rate_limit_by_persona)
         # Stricter budgets by path prefix: (prefix, kind, rate, per address always).
         self.groups = [
             (prefix, kind, rate, by_address)
@@ -170,7 +182,7 @@ class RateLimit:
             return await self.app(scope, receive, send)
         key, guest = caller_key(scope, self.trusted_proxies)
         budgets: list[tuple[str, RateLimitItem, str, str]] = []
-        found = self.rates[guest]
+        found = self._rate_of(scope, guest)
         if found is not None:
             budgets.append(("guest" if guest else "authenticated", *found, key))
         path = scope["path"]
@@ -203,6 +215,17 @@ class RateLimit:
                 )
                 return await refusal(scope, receive, send)
         return await self.app(scope, receive, send)
+
+    def _rate_of(self, scope: Scope, guest: bool) -> tuple[RateLimitItem, str] | None:
+        """The caller's own rate: their personas' most generous, else by "is a guest"."""
+        if not self.persona_rates:
+            return self.rates[guest]
+        principal = scope.get("user")
+        roles = () if guest or principal is None else getattr(principal, "roles", ())
+        rate: tuple[RateLimitItem, str] | None = persona_value(
+            self.persona_rates, roles, self.rates[guest], rank=_generosity
+        )
+        return rate
 
     def _closing(self, send: Send) -> Send:
         async def closing(message: Message) -> None:
@@ -249,6 +272,7 @@ def rate_limit_middleware(settings: Settings) -> list[Middleware]:
         settings.admin_rate_limit,
         settings.login_rate_limit,
     )
-    if all(rate is None for rate in rates):
+    by_persona = tuple(rate for _persona, rate in settings.rate_limit_by_persona)
+    if all(rate is None for rate in (*rates, *by_persona)):
         return []
     return [Middleware(RateLimit, settings=settings)]

@@ -298,6 +298,14 @@ class Authorizer:
         self.roles = self.compiled.roles
         self._decisions: dict[tuple[str, str, str, bool], bool] = {}
         self.log: DecisionLog | None = None
+        # (reason, object, action) of each denial decided for this principal, once per
+        # distinct check: what the request's metrics count (gateway/http/metrics.py).
+        self.denials: list[tuple[str, str, str]] = []
+
+    def note_denial(self, reason: str, obj: str, act: str) -> None:
+        """Write down a denial made on this principal's behalf outside :meth:`allows`
+        (a write's target outside their read scope)."""
+        self.denials.append((reason, obj, act))
 
     @property
     def memberships(self) -> tuple[Membership, ...]:
@@ -337,6 +345,8 @@ class Authorizer:
                     else:
                         denied = True
             found = self._decisions[key] = allowed and not denied
+            if not found:
+                self.denials.append(("deny_rule" if denied else "no_grant", obj, act))
         if self.log is not None:
             if own:
                 self.log.personal = True

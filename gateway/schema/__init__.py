@@ -23,6 +23,7 @@ from strawberry.extensions import (
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
 
+from gateway.runtime.tracing import tracer_provider
 from gateway.schema.admin import AdminMutation, AdminQuery
 from gateway.schema.extensions import (
     MaskInternalErrors,
@@ -40,7 +41,10 @@ from gateway.schema.query import Query
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from graphql.validation import ASTValidationRule
+    from strawberry.extensions import SchemaExtension
 
     from gateway.config import Settings
 
@@ -127,6 +131,7 @@ def _extensions(settings: Settings) -> list:
         # After both: it costs only valid documents, with the request's variables.
         query_cost(
             max_cost=settings.max_cost,
+            max_cost_by_persona=settings.max_cost_by_persona,
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
         ),
@@ -135,5 +140,16 @@ def _extensions(settings: Settings) -> list:
         # Masked errors carry INTERNAL_SERVER_ERROR; NameErrorCodes codes every other one.
         NameErrorCodes,
         MaskInternalErrors,
+        *_tracing(settings),
     ]
     return extensions
+
+
+def _tracing(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """strawberry's own OpenTelemetry spans (gateway/runtime/tracing.py), when on."""
+    if not settings.tracing_enabled:
+        return []
+    # Imported only when on: it needs the otel extra.
+    from gateway.schema.tracing import tracing_extension
+
+    return [tracing_extension(tracer_provider(settings))]

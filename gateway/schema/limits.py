@@ -45,6 +45,7 @@ from graphql import (
 from graphql.validation import ValidationRule
 from strawberry.extensions import SchemaExtension
 
+from gateway.config.limits import persona_value
 from gateway.domain.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
         ValueNode,
     )
     from graphql.validation import ValidationContext
+
+    from gateway.config.limits import ByPersona
 
 __all__ = ["Measure", "measure_document", "operation_cost", "query_cost", "query_limits"]
 
@@ -369,19 +372,36 @@ def operation_cost(
     return walk.total(operation)
 
 
+def cost_limit(max_cost: int, by_persona: ByPersona, context: object) -> int:
+    """The most an operation may cost for the caller of ``context``: the highest limit
+    among their personas in ``by_persona``, else ``max_cost``."""
+    # The caller's, not Context.principal: reading that marks the answer personal, and
+    # the limit is part of the response cache's key instead.
+    principal = getattr(getattr(context, "caller", None), "principal", None)
+    roles = principal.roles if principal is not None else ()
+    limit: int = persona_value(by_persona, roles, max_cost, rank=int)
+    return limit
+
+
 def query_cost(
-    *, max_cost: int, default_page_size: int, max_page_size: int
+    *,
+    max_cost: int,
+    default_page_size: int,
+    max_page_size: int,
+    max_cost_by_persona: ByPersona = (),
 ) -> type[SchemaExtension]:
-    """The extension that refuses an operation costing more than ``max_cost`` before it
-    runs (``QUERY_TOO_COMPLEX``, with ``cost`` and ``limit`` in the error's extensions),
-    and reports a judged operation's cost in the response's ``extensions.cost`` when the
-    request asks for it (its own ``extensions`` say ``"cost": true``).
+    """The extension that refuses an operation costing more than the caller's limit
+    (:func:`cost_limit`) before it runs (``QUERY_TOO_COMPLEX``, with ``cost`` and
+    ``limit`` in the error's extensions), and reports a judged operation's cost in the
+    response's ``extensions.cost`` when the request asks for it (its own ``extensions``
+    say ``"cost": true``).
 
     Placed after the validation cache: it judges only documents that passed validation,
     and adds its error where validation's would be (strawberry then runs nothing)."""
 
     class QueryCost(SchemaExtension):
         cost: int | None = None
+        limit: int = max_cost
 
         def on_validate(self) -> Iterator[None]:
             self._judge()
@@ -403,16 +423,17 @@ def query_cost(
                 default_page_size=default_page_size,
                 max_page_size=max_page_size,
             )
-            if cost <= max_cost:
+            self.limit = limit = cost_limit(max_cost, max_cost_by_persona, context.context)
+            if cost <= limit:
                 return
             error = GraphQLError(
-                f"the operation costs {cost}, over the limit of {max_cost}: ask for smaller "
+                f"the operation costs {cost}, over the limit of {limit}: ask for smaller "
                 "pages (first/last) or fewer nested lists",
                 [operation],
                 extensions={
                     "code": ErrorCode.QUERY_TOO_COMPLEX.value,
                     "cost": cost,
-                    "limit": max_cost,
+                    "limit": limit,
                 },
             )
             context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
@@ -421,6 +442,6 @@ def query_cost(
             asked = self.execution_context.operation_extensions or {}
             if self.cost is None or asked.get("cost") is not True:
                 return {}
-            return {"cost": {"requested": self.cost, "limit": max_cost}}
+            return {"cost": {"requested": self.cost, "limit": self.limit}}
 
     return QueryCost

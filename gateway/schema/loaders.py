@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from gateway.domain.model import Answer, Feedback, Invitation, Prototype, Question, Space
     from gateway.policies.compiler import Authorizer
-    from gateway.stores.interface import Store, StoreReads, TimeCursor
+    from gateway.stores.interface import NameCursor, Store, StoreReads, TimeCursor
     from gateway.stores.scope import Scope, StoreScope
 
 K = TypeVar("K", bound=tuple)
@@ -139,24 +139,44 @@ class Loaders:
                 missing=lambda: 0,
             )
         )
+        self.prototype_count: Loader[Ref, int] = Loader(
+            _grouped(stores, lambda s, _a, ids: s.prototype_counts(ids), missing=lambda: 0)
+        )
+        self.feedback_count: Loader[Ref, int] = Loader(
+            _grouped(stores, lambda s, _a, ids: s.feedback_counts(ids), missing=lambda: 0)
+        )
         self.member_count: Loader[Ref, int] = Loader(
             _grouped(stores, lambda s, _a, ids: s.member_counts(ids, now), missing=lambda: 0)
         )
-        # Connections nested under a parent: key (store, parent id, limit, cursor, ...,
-        # reveal hidden content: the caller moderates the parent's space).
-        self.answers: Loader[tuple[StoreName, str, int, TimeCursor | None, bool], Page[Answer]] = (
-            Loader(
-                _grouped(
-                    stores,
-                    lambda s, a, ids: s.answers_for_questions(
-                        ids, limit=a[0], after=a[1], reveal_hidden=a[2]
-                    ),
-                    missing=Page,
-                )
+        # Connections nested under a parent: key (store, parent id, limit, after cursor, ...,
+        # reveal hidden content: the caller moderates the parent's space, before cursor,
+        # backward: read from the end).
+        self.answers: Loader[
+            tuple[StoreName, str, int, TimeCursor | None, bool, TimeCursor | None, bool],
+            Page[Answer],
+        ] = Loader(
+            _grouped(
+                stores,
+                lambda s, a, ids: s.answers_for_questions(
+                    ids, limit=a[0], after=a[1], reveal_hidden=a[2], before=a[3], backward=a[4]
+                ),
+                missing=Page,
             )
         )
         self.space_questions: Loader[
-            tuple[StoreName, str, int, TimeCursor | None, bool, str | None, bool, bool, bool],
+            tuple[
+                StoreName,
+                str,
+                int,
+                TimeCursor | None,
+                bool,
+                str | None,
+                bool,
+                bool,
+                bool,
+                TimeCursor | None,
+                bool,
+            ],
             Page[Question],
         ] = Loader(
             _grouped(
@@ -170,18 +190,35 @@ class Loaders:
                     featured=a[4],
                     reveal_hidden=a[5],
                     archived=a[6],
+                    before=a[7],
+                    backward=a[8],
                 ),
                 missing=Page,
             )
         )
-        self.prototypes: Loader[tuple[StoreName, str, int], Page[Prototype]] = Loader(
+        # Key (store, parent id, limit, after cursor, before cursor, backward).
+        self.prototypes: Loader[
+            tuple[StoreName, str, int, NameCursor | None, NameCursor | None, bool],
+            Page[Prototype],
+        ] = Loader(
             _grouped(
-                stores, lambda s, a, ids: s.prototypes_for_spaces(ids, limit=a[0]), missing=Page
+                stores,
+                lambda s, a, ids: s.prototypes_for_spaces(
+                    ids, limit=a[0], after=a[1], before=a[2], backward=a[3]
+                ),
+                missing=Page,
             )
         )
-        self.feedback_page: Loader[tuple[StoreName, str, int], Page[Feedback]] = Loader(
+        self.feedback_page: Loader[
+            tuple[StoreName, str, int, TimeCursor | None, TimeCursor | None, bool],
+            Page[Feedback],
+        ] = Loader(
             _grouped(
-                stores, lambda s, a, ids: s.feedback_for_prototypes(ids, limit=a[0]), missing=Page
+                stores,
+                lambda s, a, ids: s.feedback_for_prototypes(
+                    ids, limit=a[0], after=a[1], before=a[2], backward=a[3]
+                ),
+                missing=Page,
             )
         )
         self.invitations: Loader[Ref, list[Invitation]] = Loader(

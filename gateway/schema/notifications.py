@@ -23,9 +23,9 @@ from gateway.domain.errors import InvalidArgument, InvalidId
 from gateway.records import Notification as Record
 from gateway.schema.context import context_of
 from gateway.schema.nodes import resolve_node
-from gateway.schema.pagination import connection, page_size
+from gateway.schema.pagination import AFTER, BEFORE, FIRST, LAST, connection, page_size
 from gateway.schema.payloads import ERRORS, INPUT, UserError
-from gateway.schema.types import AFTER, BEFORE, FIRST, LAST, Space
+from gateway.schema.types import Space
 from gateway.stores.cursors import SequencePosition
 from gateway.writes import ErrorCode
 from gateway.writes.hidden import KIND_POST_HIDDEN

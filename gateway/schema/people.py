@@ -12,6 +12,8 @@ from gateway.domain.model import StoreName
 from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
 
+AUTHOR = "Who wrote it; null when their profile is gone. `node` answers their id for you too."
+
 
 @strawberry.type(
     description="A profile in one store (the same person may have one in each); email and "

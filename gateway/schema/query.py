@@ -19,12 +19,10 @@ from gateway.schema.notifications import (
     notification_node,
     notification_number,
 )
-from gateway.schema.pagination import connection, page_size
+from gateway.schema.pagination import AFTER, BEFORE, FIRST, LAST, connection, slice_of
 from gateway.schema.types import (
-    AFTER,
     ARCHIVED,
     FEATURED,
-    FIRST,
     TAG,
     UNANSWERED,
     Question,
@@ -82,24 +80,26 @@ class Query(NotificationQueries, FlagQueries):
         kind: KIND_ARG = None,
         first: FIRST = None,
         after: AFTER = None,
+        last: LAST = None,
+        before: BEFORE = None,
     ) -> relay.Connection[Space]:
         ctx = context_of(info)
-        limit = page_size(first, ctx.settings)
+        asked = slice_of(ctx.settings, first, after, last, before)
         merged = await federation.list_spaces(
             ctx.stores,
             ctx.read_scope,
             only=StoreName(store) if store else None,
             kind=kind,
-            after=NamePosition.decode(after) if after else None,
-            limit=limit,
+            after=NamePosition.decode(asked.after) if asked.after else None,
+            before=NamePosition.decode(asked.before) if asked.before else None,
+            backward=asked.backward,
+            limit=asked.limit,
         )
         ctx.report(merged.failures, info.path.as_list())
         nodes = [Space.of(s) for s in merged.page.items]
+        more = merged.page.has_next
         return connection(
-            nodes,
-            merged.page.has_next,
-            Space.cursor,
-            has_previous=bool(after),
+            nodes, asked.has_next(more), Space.cursor, has_previous=asked.has_previous(more)
         )
 
     @strawberry.field(description="One space by id; null when absent or not yours to see.")
@@ -119,13 +119,24 @@ class Query(NotificationQueries, FlagQueries):
         after: AFTER = None,
         featured: FEATURED = False,
         archived: ARCHIVED = False,
+        last: LAST = None,
+        before: BEFORE = None,
     ) -> relay.Connection[Question]:
         space_ids = None
         if space_id is not None:
             ref = ids.decode(space_id, "Space")
             space_ids = {ref.store: [ref.native_id]}
         return await questions_connection(
-            info, space_ids, first, after, unanswered, tag, featured, archived
+            info,
+            space_ids,
+            first,
+            after,
+            unanswered,
+            tag,
+            featured,
+            archived,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="One question by id; null when absent or not yours to see.")
@@ -149,16 +160,26 @@ class Query(NotificationQueries, FlagQueries):
         ],
         first: FIRST = None,
         after: AFTER = None,
+        last: LAST = None,
+        before: BEFORE = None,
     ) -> relay.Connection[Question]:
         ctx = context_of(info)
         text = text.strip()
         if not text or len(text) > MAX_SEARCH_TEXT:
             raise InvalidArgument(f"text must be 1 to {MAX_SEARCH_TEXT} characters")
-        limit = page_size(first, ctx.settings)
-        position = TimePosition.decode(after) if after else None
+        asked = slice_of(ctx.settings, first, after, last, before)
         merged = await federation.search_questions(
-            ctx.stores, ctx.read_scope, text, limit, position
+            ctx.stores,
+            ctx.read_scope,
+            text,
+            asked.limit,
+            TimePosition.decode(asked.after) if asked.after else None,
+            before=TimePosition.decode(asked.before) if asked.before else None,
+            backward=asked.backward,
         )
         ctx.report(merged.failures, info.path.as_list())
         nodes = [Question.of(q) for q in merged.page.items]
-        return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))
+        more = merged.page.has_next
+        return connection(
+            nodes, asked.has_next(more), Question.cursor, has_previous=asked.has_previous(more)
+        )

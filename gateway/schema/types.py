@@ -20,8 +20,19 @@ from gateway.domain.model import StoreName
 from gateway.domain.permissions import Action, Resource
 from gateway.schema.context import context_of
 from gateway.schema.enums import SpaceKind, SpaceRole, Store, Visibility
-from gateway.schema.pagination import connection, page_size
-from gateway.schema.people import Person, person_view
+from gateway.schema.feedback import Feedback, FeedbackConnection
+from gateway.schema.pagination import (
+    AFTER,
+    BEFORE,
+    COUNTED,
+    FIRST,
+    LAST,
+    connection,
+    name_cursor,
+    slice_of,
+    time_cursors,
+)
+from gateway.schema.people import AUTHOR, Person, person_view
 from gateway.stores import federation
 from gateway.stores.cursors import NamePosition, TimePosition
 
@@ -44,23 +55,6 @@ __all__ = [
     "questions_connection",
 ]
 
-AUTHOR = "Who wrote it; null when their profile is gone. `node` answers their id for you too."
-FIRST = Annotated[
-    int | None,
-    strawberry.argument(description="How many, at most (default and maximum set by the gateway)."),
-]
-AFTER = Annotated[
-    str | None,
-    strawberry.argument(description="Start after this cursor (an edge's, or pageInfo.endCursor)."),
-]
-LAST = Annotated[
-    int | None,
-    strawberry.argument(description="How many, at most, from the end (paging backward)."),
-]
-BEFORE = Annotated[
-    str | None,
-    strawberry.argument(description="End before this cursor (an edge's, or pageInfo.startCursor)."),
-]
 UNANSWERED = Annotated[bool, strawberry.argument(description="Only those with no accepted answer.")]
 TAG = Annotated[str | None, strawberry.argument(description="Only those with this tag.")]
 FEATURED = Annotated[bool, strawberry.argument(description="Only those a moderator featured.")]
@@ -153,18 +147,37 @@ class Space(relay.Node):
         tag: TAG = None,
         featured: FEATURED = False,
         archived: ARCHIVED = False,
+        last: LAST = None,
+        before: BEFORE = None,
     ) -> relay.Connection[Question]:
         # Batched across every space on the page: one statement per store, not one per space.
         ctx = context_of(info)
-        limit = page_size(first, ctx.settings)
+        asked = slice_of(ctx.settings, first, after, last, before)
         store = self._space.store
-        cursor = TimePosition.decode(after).for_store(store) if after else None
+        start, end = time_cursors(asked.after, asked.before, store)
         reveal = ctx.read_scope.for_store(store).reveals(self._space)
         page = await ctx.loaders.space_questions.load(
-            (store, self._space.id, limit, cursor, unanswered, tag, featured, reveal, archived)
+            (
+                store,
+                self._space.id,
+                asked.limit,
+                start,
+                unanswered,
+                tag,
+                featured,
+                reveal,
+                archived,
+                end,
+                asked.backward,
+            )
         )
         nodes = [Question.of(q) for q in page.items]
-        return connection(nodes, page.has_next, Question.cursor, has_previous=after is not None)
+        return connection(
+            nodes,
+            asked.has_next(page.has_next),
+            Question.cursor,
+            has_previous=asked.has_previous(page.has_next),
+        )
 
     @strawberry.field(
         description="Invitations to this space, newest first: only for those who may manage "
@@ -182,16 +195,31 @@ class Space(relay.Node):
         found = await ctx.loaders.invitations.load((space.store, space.id))
         return [Invitation.of(i) for i in found]
 
-    @strawberry.field(
-        description="Its prototypes, by name (prototype-feedback spaces): the first page "
-        "only, as the stores page them by parent without a cursor."
-    )
-    async def prototypes(self, info: Info, first: FIRST = None) -> relay.Connection[Prototype]:
+    @strawberry.field(description="Its prototypes, by name (prototype-feedback spaces).")
+    async def prototypes(
+        self,
+        info: Info,
+        first: FIRST = None,
+        after: AFTER = None,
+        last: LAST = None,
+        before: BEFORE = None,
+    ) -> PrototypeConnection:
         ctx = context_of(info)
-        limit = page_size(first, ctx.settings)
-        page = await ctx.loaders.prototypes.load((self._space.store, self._space.id, limit))
+        asked = slice_of(ctx.settings, first, after, last, before)
+        store = self._space.store
+        start, end = (name_cursor(c, store) for c in (asked.after, asked.before))
+        page = await ctx.loaders.prototypes.load(
+            (store, self._space.id, asked.limit, start, end, asked.backward)
+        )
         nodes = [Prototype.of(p) for p in page.items]
-        return connection(nodes, page.has_next, lambda n: n.nid, has_previous=False)
+        return connection(  # type: ignore[return-value]  # cls makes it one
+            nodes,
+            asked.has_next(page.has_next),
+            Prototype.cursor,
+            has_previous=asked.has_previous(page.has_next),
+            cls=PrototypeConnection,
+            parent=(store, self._space.id),
+        )
 
 
 @strawberry.type(description="A question; its answers are a connection.")
@@ -267,20 +295,27 @@ class Question(relay.Node):
 
     @strawberry.field(description="Its answers, newest first.")
     async def answers(
-        self, info: Info, first: FIRST = None, after: AFTER = None
+        self,
+        info: Info,
+        first: FIRST = None,
+        after: AFTER = None,
+        last: LAST = None,
+        before: BEFORE = None,
     ) -> AnswerConnection:
         ctx = context_of(info)
-        limit = page_size(first, ctx.settings)
+        asked = slice_of(ctx.settings, first, after, last, before)
         q = self._question
-        cursor = TimePosition.decode(after).for_store(q.store) if after else None
+        start, end = time_cursors(asked.after, asked.before, q.store)
         reveal = await _reveals(info, q.store, q.space_id)
-        page = await ctx.loaders.answers.load((q.store, q.id, limit, cursor, reveal))
+        page = await ctx.loaders.answers.load(
+            (q.store, q.id, asked.limit, start, reveal, end, asked.backward)
+        )
         nodes = [Answer.of(a) for a in page.items]
         return connection(  # type: ignore[return-value]  # cls makes it one
             nodes,
-            page.has_next,
+            asked.has_next(page.has_next),
             Answer.cursor,
-            has_previous=after is not None,
+            has_previous=asked.has_previous(page.has_next),
             cls=AnswerConnection,
             question=q,
         )
@@ -356,6 +391,10 @@ class Prototype(relay.Node):
     def of(cls, prototype: domain.Prototype) -> Prototype:
         return cls(nid=node_id(prototype.store, prototype.id), _prototype=prototype)
 
+    def cursor(self) -> str:
+        p = self._prototype
+        return NamePosition(p.store, p.name, p.id).encode()
+
     @strawberry.field(description="Its name.")
     def name(self) -> str:
         return self._prototype.name
@@ -375,55 +414,40 @@ class Prototype(relay.Node):
         )
         return Space.of(found) if found is not None else None
 
-    @strawberry.field(
-        description="Feedback on it, newest first: the first page only, as the stores page "
-        "it by parent without a cursor."
-    )
-    async def feedback(self, info: Info, first: FIRST = None) -> relay.Connection[Feedback]:
+    @strawberry.field(description="Feedback on it, newest first.")
+    async def feedback(
+        self,
+        info: Info,
+        first: FIRST = None,
+        after: AFTER = None,
+        last: LAST = None,
+        before: BEFORE = None,
+    ) -> FeedbackConnection:
         ctx = context_of(info)
-        limit = page_size(first, ctx.settings)
+        asked = slice_of(ctx.settings, first, after, last, before)
+        store = self._prototype.store
+        start, end = time_cursors(asked.after, asked.before, store)
         page = await ctx.loaders.feedback_page.load(
-            (self._prototype.store, self._prototype.id, limit)
+            (store, self._prototype.id, asked.limit, start, end, asked.backward)
         )
         nodes = [Feedback.of(f) for f in page.items]
-        return connection(nodes, page.has_next, lambda n: n.nid, has_previous=False)
-
-
-@strawberry.type(description="Feedback on a prototype; the internal note is employee-only.")
-class Feedback(relay.Node):
-    nid: relay.NodeID[str]
-    _feedback: strawberry.Private[domain.Feedback]
-
-    @classmethod
-    def of(cls, feedback: domain.Feedback) -> Feedback:
-        return cls(nid=node_id(feedback.store, feedback.id), _feedback=feedback)
-
-    @strawberry.field(description="The rating given, 1 (worst) to 5 (best).")
-    def rating(self) -> int:
-        return self._feedback.rating
-
-    @strawberry.field(description="What they wrote.")
-    def body(self) -> str:
-        return self._feedback.body
-
-    @strawberry.field(description="When it was given.")
-    def created_at(self) -> datetime:
-        return self._feedback.created_at
-
-    @strawberry.field(description=AUTHOR)
-    async def author(self, info: Info) -> Person | None:
-        return await person_view(info, self._feedback.store, self._feedback.author_id)
-
-    @strawberry.field(description="Only for callers the policy allows in this space.")
-    async def internal_note(self, info: Info) -> str | None:
-        ctx = context_of(info)
-        space = await ctx.loaders.space.load((self._feedback.store, self._feedback.space_id))
-        if space is None:
-            return None
-        allowed = ctx.authorizer.allows(
-            Resource.FEEDBACK_INTERNAL_NOTE.value, space.key, Action.READ.value
+        return connection(  # type: ignore[return-value]  # cls makes it one
+            nodes,
+            asked.has_next(page.has_next),
+            Feedback.cursor,
+            has_previous=asked.has_previous(page.has_next),
+            cls=FeedbackConnection,
+            parent=(store, self._prototype.id),
         )
-        return self._feedback.internal_note if allowed else None
+
+
+@strawberry.type(description="A page of a space's prototypes, by name.")
+class PrototypeConnection(relay.Connection[Prototype]):
+    parent: strawberry.Private[tuple[StoreName, str]]
+
+    @strawberry.field(description=COUNTED)
+    async def total_count(self, info: Info) -> int:
+        return await context_of(info).loaders.prototype_count.load(self.parent)
 
 
 async def questions_connection(
@@ -435,22 +459,29 @@ async def questions_connection(
     tag: str | None,
     featured: bool = False,
     archived: bool = False,
+    *,
+    last: int | None = None,
+    before: str | None = None,
 ) -> relay.Connection[Question]:
     """Questions newest first, across stores or in the given spaces, as a connection."""
     ctx = context_of(info)
-    limit = page_size(first, ctx.settings)
-    position = TimePosition.decode(after) if after else None
+    asked = slice_of(ctx.settings, first, after, last, before)
     merged = await federation.list_questions(
         ctx.stores,
         ctx.read_scope,
         space_ids=space_ids,
         unanswered=unanswered,
         tag=tag,
-        after=position,
-        limit=limit,
+        after=TimePosition.decode(asked.after) if asked.after else None,
+        before=TimePosition.decode(asked.before) if asked.before else None,
+        backward=asked.backward,
+        limit=asked.limit,
         featured=featured,
         archived=archived,
     )
     ctx.report(merged.failures, info.path.as_list())
     nodes = [Question.of(q) for q in merged.page.items]
-    return connection(nodes, merged.page.has_next, Question.cursor, has_previous=bool(after))
+    more = merged.page.has_next
+    return connection(
+        nodes, asked.has_next(more), Question.cursor, has_previous=asked.has_previous(more)
+    )

@@ -1,7 +1,8 @@
 """Opaque pagination cursors, and the one order in which lists span both stores.
 
 Questions run newest first across stores: ``created_at DESC``, then store name,
-then the store's own id order. Spaces run by store, then name, then id.
+then the store's own id order. Spaces run by store, then name, then id. A position
+bounds a list on either side: ``after`` it (paging forward) or ``before`` it (backward).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class TimePosition:
         return cls(created_at, store, payload["i"])
 
     def for_store(self, store: StoreName) -> TimeCursor:
-        """What "after this position" means inside one store."""
+        """This position inside one store: what "after" it, and "before" it, mean there."""
         if store == self.store:
             return TimeCursor(self.created_at, AtTime.BELOW_ID, self.id)
         if STORE_ORDER.index(store) > STORE_ORDER.index(self.store):
@@ -93,6 +94,13 @@ class NamePosition:
         if store == self.store:
             return NameCursor(self.name, self.id)
         return STORE_ORDER.index(store) > STORE_ORDER.index(self.store)
+
+    def before_in(self, store: StoreName) -> NameCursor | bool:
+        """A cursor inside ``store`` for "before this position"; True: the whole store comes
+        before; False: none of it."""
+        if store == self.store:
+            return NameCursor(self.name, self.id)
+        return STORE_ORDER.index(store) < STORE_ORDER.index(self.store)
 
 
 @dataclass(frozen=True, slots=True)

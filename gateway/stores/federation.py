@@ -2,6 +2,11 @@
 
 A store that fails is left out of the merged list and reported (``failures``),
 so the other store's data is still served.
+
+Every list reads between two optional positions (``after``, ``before``) from the start,
+or ``backward`` from the end (Relay's ``last``): then the merged page is the ``limit``
+items nearest ``before``, still in the list's order, and its ``has_next`` says that more
+come before them (see gateway.stores.interface).
 """
 
 from __future__ import annotations
@@ -55,6 +60,13 @@ async def _gather(
     return pages, failures
 
 
+def _window(merged: list[T], limit: int, backward: bool, more: bool) -> Page[T]:
+    """The page of a merged list (in the list's order) that a store-by-store read of
+    ``limit`` each covers: its first ``limit``, or (``backward``) its last ``limit``."""
+    more = more or len(merged) > limit
+    return Page(merged[max(len(merged) - limit, 0) :] if backward else merged[:limit], more)
+
+
 def _newest_first(question: Question) -> tuple[float, int]:
     """The cross-store order (see gateway.stores.cursors): time, newest first, then store; each
     store's own id order is kept by merging its already-sorted page stably."""
@@ -72,6 +84,8 @@ async def list_questions(
     limit: int,
     featured: bool = False,
     archived: bool = False,
+    before: TimePosition | None = None,
+    backward: bool = False,
 ) -> Merged[Question]:
     """Questions newest first across stores (or only in ``space_ids`` per store)."""
     calls = {}
@@ -81,9 +95,10 @@ async def list_questions(
             continue
         ids = None if space_ids is None else space_ids[name]
         cursor = after.for_store(name) if after else None
+        end = before.for_store(name) if before else None
 
         def call(
-            store: StoreReads, s=store_scope, ids=ids, cursor=cursor
+            store: StoreReads, s=store_scope, ids=ids, cursor=cursor, end=end
         ) -> Awaitable[Page[Question]]:
             return store.list_questions(
                 s,
@@ -91,6 +106,8 @@ async def list_questions(
                 unanswered=unanswered,
                 tag=tag,
                 after=cursor,
+                before=end,
+                backward=backward,
                 limit=limit,
                 featured=featured,
                 archived=archived,
@@ -101,8 +118,8 @@ async def list_questions(
     merged = list(
         heapq.merge(*(pages[n].items for n in STORE_ORDER if n in pages), key=_newest_first)
     )
-    has_next = len(merged) > limit or any(p.has_next for p in pages.values())
-    return Merged(Page(merged[:limit], has_next), failures)
+    more = any(p.has_next for p in pages.values())
+    return Merged(_window(merged, limit, backward, more), failures)
 
 
 async def list_spaces(
@@ -113,26 +130,34 @@ async def list_spaces(
     kind: SpaceKind | None,
     after: NamePosition | None,
     limit: int,
+    before: NamePosition | None = None,
+    backward: bool = False,
 ) -> Merged[Space]:
-    """Spaces by store, then name: stores are read in order until the page is full."""
+    """Spaces by store, then name: stores are read in order (in reverse order ``backward``)
+    until the page is full."""
     items: list[Space] = []
     failures: list[StoreDown] = []
     has_next = False
-    for name in STORE_ORDER:
+    for name in reversed(STORE_ORDER) if backward else STORE_ORDER:
         if (only is not None and name != only) or name not in stores:
             continue
         store_scope = scope.for_store(name)
-        position = after.for_store(name) if after else True
-        if position is False or store_scope.empty:
+        start = after.for_store(name) if after else True
+        end = before.before_in(name) if before else True
+        if start is False or end is False or store_scope.empty:
             continue
         remaining = limit - len(items)
-        cursor = None if position is True else position
         try:
             # With the page already full, one row from the next store tells has_next.
             page = await guarded(
                 name,
                 stores[name].list_spaces(
-                    store_scope, kind=kind, after=cursor, limit=max(remaining, 1)
+                    store_scope,
+                    kind=kind,
+                    after=None if start is True else start,
+                    before=None if end is True else end,
+                    backward=backward,
+                    limit=max(remaining, 1),
                 ),
             )
         except StoreDown as exc:
@@ -141,7 +166,7 @@ async def list_spaces(
         if remaining <= 0:
             has_next = has_next or bool(page.items)
             break
-        items.extend(page.items)
+        items = [*page.items, *items] if backward else [*items, *page.items]
         has_next = page.has_next
     if failures and not items and len(failures) == len(stores):
         raise failures[0]
@@ -154,21 +179,28 @@ async def search_questions(
     text: str,
     limit: int,
     after: TimePosition | None = None,
+    *,
+    before: TimePosition | None = None,
+    backward: bool = False,
 ) -> Merged[Question]:
-    """Questions whose title or body contains ``text``, newest first, across stores (after
-    ``after``). Each store is asked for one more than a page: then more exist exactly when
-    more than a page came back."""
+    """Questions whose title or body contains ``text``, newest first, across stores
+    (between ``after`` and ``before``). Each store is asked for one more than a page: then
+    more exist exactly when more than a page came back."""
     calls = {}
     for name in STORE_ORDER:
         store_scope = scope.for_store(name)
         if store_scope.empty:
             continue
         cursor = after.for_store(name) if after else None
+        end = before.for_store(name) if before else None
 
-        async def call(store: StoreReads, s=store_scope, cursor=cursor) -> Page[Question]:
-            return Page(await store.search_questions(s, text, limit + 1, cursor))
+        async def call(store: StoreReads, s=store_scope, cursor=cursor, end=end) -> Page[Question]:
+            found = await store.search_questions(
+                s, text, limit + 1, cursor, before=end, backward=backward
+            )
+            return Page(found)
 
         calls[name] = call
     pages, failures = await _gather(stores, calls)
     merged = sorted((q for p in pages.values() for q in p.items), key=_newest_first)
-    return Merged(Page(merged[:limit], len(merged) > limit), failures)
+    return Merged(_window(merged, limit, backward, more=False), failures)

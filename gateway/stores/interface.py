@@ -17,6 +17,10 @@ Rules every adapter keeps:
   absent from the result, exactly like an id that does not exist.
 * Lists are keyset-paginated. ``limit`` is the page size; an adapter fetches
   ``limit + 1`` rows and returns a :class:`~gateway.domain.model.Page` with ``has_next``.
+  Every list reads between two optional cursors, ``after`` and ``before`` (both exclusive),
+  from the start, or with ``backward`` from the end: then the page holds the ``limit``
+  rows nearest ``before`` (or the end), still in the list's order, and ``has_next`` says
+  that more come *before* them (Relay's ``last``/``before``).
 * Per-parent methods (``answers_for_questions`` and the like) return a Page for every
   requested id; an id that is invalid or unknown gets an empty Page.
 * A cursor whose id is not a valid native id was forged or corrupted: raise
@@ -75,7 +79,9 @@ class AtTime(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TimeCursor:
-    """A position in ``created_at DESC, id DESC`` order; rows strictly after it are wanted."""
+    """A position in ``created_at DESC, id DESC`` order. As ``after``, the rows strictly
+    after it are wanted; as ``before``, those strictly before it: every other row but the
+    one at the position itself (``at_time`` says which rows at its time come after it)."""
 
     created_at: datetime
     at_time: AtTime = AtTime.NONE
@@ -84,7 +90,8 @@ class TimeCursor:
 
 @dataclass(frozen=True, slots=True)
 class NameCursor:
-    """A position in ``name ASC, id ASC`` order; rows strictly after ``(name, id)`` are wanted."""
+    """A position in ``name ASC, id ASC`` order; rows strictly after (as ``after``) or
+    before (as ``before``) ``(name, id)`` are wanted."""
 
     name: str
     id: str
@@ -233,6 +240,8 @@ class StoreReads(StoreRole, Protocol):
         kind: SpaceKind | None,
         after: NameCursor | None,
         limit: int,
+        before: NameCursor | None = None,
+        backward: bool = False,
     ) -> Page[Space]:
         """Spaces in scope, ordered by name then id."""
 
@@ -254,6 +263,8 @@ class StoreReads(StoreRole, Protocol):
         limit: int,
         featured: bool = False,
         archived: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> Page[Question]:
         """Questions in spaces in scope (optionally only these spaces), newest first; only
         featured ones with ``featured``. Hidden ones only where ``scope.reveal`` admits.
@@ -271,6 +282,8 @@ class StoreReads(StoreRole, Protocol):
         featured: bool = False,
         reveal_hidden: bool = False,
         archived: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Question]]:
         """Questions per space (spaces already checked in scope), newest first, ``limit`` per
         space, in one statement for all spaces (a window function) plus at most one for
@@ -281,11 +294,20 @@ class StoreReads(StoreRole, Protocol):
         """Questions in scope among ``ids``."""
 
     async def search_questions(
-        self, scope: StoreScope, text: str, limit: int, after: TimeCursor | None = None
+        self,
+        scope: StoreScope,
+        text: str,
+        limit: int,
+        after: TimeCursor | None = None,
+        *,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> list[Question]:
         """Questions in scope whose title or body contains ``text`` (case-insensitive), newest
-        first, after ``after`` (the cursor semantics of :meth:`list_questions`). ``text`` is
-        matched literally: ``%`` and ``_`` are not wildcards. Never archived ones."""
+        first, between ``after`` and ``before`` (the cursor semantics of
+        :meth:`list_questions`): ``limit`` of them, the last ones with ``backward`` (still
+        newest first). ``text`` is matched literally: ``%`` and ``_`` are not wildcards.
+        Never archived ones."""
 
     async def answers_for_questions(
         self,
@@ -294,6 +316,8 @@ class StoreReads(StoreRole, Protocol):
         after: TimeCursor | None,
         limit: int,
         reveal_hidden: bool = False,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Answer]]:
         """Answers per question (questions already checked in scope), newest first, one
         statement for all questions (a window function), ``limit`` per question."""
@@ -310,7 +334,13 @@ class StoreReads(StoreRole, Protocol):
 
     # --- prototypes and feedback -----------------------------------------
     async def prototypes_for_spaces(
-        self, space_ids: Sequence[str], *, limit: int
+        self,
+        space_ids: Sequence[str],
+        *,
+        limit: int,
+        after: NameCursor | None = None,
+        before: NameCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Prototype]]:
         """Prototypes per space (spaces already checked in scope), by name, ``limit`` each."""
 
@@ -320,12 +350,26 @@ class StoreReads(StoreRole, Protocol):
         """Prototypes in scope among ``ids``."""
 
     async def feedback_for_prototypes(
-        self, prototype_ids: Sequence[str], *, limit: int
+        self,
+        prototype_ids: Sequence[str],
+        *,
+        limit: int,
+        after: TimeCursor | None = None,
+        before: TimeCursor | None = None,
+        backward: bool = False,
     ) -> dict[str, Page[Feedback]]:
         """Feedback per prototype (already checked in scope), newest first, ``limit`` each."""
 
     async def feedback_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Feedback]:
         """Feedback in scope among ``ids``."""
+
+    async def prototype_counts(self, space_ids: Sequence[str]) -> dict[str, int]:
+        """Prototypes per space (spaces already checked in scope); spaces with none may be
+        absent. One indexed count for all."""
+
+    async def feedback_counts(self, prototype_ids: Sequence[str]) -> dict[str, int]:
+        """Feedback per prototype (prototypes already checked in scope); prototypes with
+        none may be absent. One indexed count for all."""
 
     # --- authors ------------------------------------------------------------
     async def authors_in_scope(

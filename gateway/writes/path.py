@@ -218,6 +218,7 @@ async def target(caller: Caller, find: Finder, ref: ids.NodeRef, field: str) -> 
     absent and hidden alike answer ``NOT_FOUND``."""
     found = await find((ref.store, ref.native_id))
     if found is None:
+        caller.authorizer.note_denial("not_in_scope", ref.type_name, "write")
         raise refuse(ErrorCode.NOT_FOUND, "not found", field)
     return found, await target_space(caller, ref.store, found.space_id, field)
 
@@ -226,6 +227,7 @@ async def target_space(caller: Caller, store: StoreName, space_id: str, field: s
     """The space a target lives in, through the read scope: absent and hidden look alike."""
     found = await caller.find_space(store, space_id)
     if found is None:
+        caller.authorizer.note_denial("not_in_scope", "Space", "write")
         raise refuse(ErrorCode.NOT_FOUND, "not found", field)
     return found
 

@@ -224,6 +224,8 @@ COMMUNITY_ADAPTER = Adapter(
         "prototypes_by_ids": 0,
         "feedback_for_prototypes": 0,
         "feedback_by_ids": 0,
+        "prototype_counts": 0,
+        "feedback_counts": 0,
         "people_by_ids": 1,
         "people_by_emails": 1,
         "people_by_ids_and_emails": 1,

@@ -255,6 +255,8 @@ INTERNAL_ADAPTER = Adapter(
         "prototypes_by_ids": 1,
         "feedback_for_prototypes": 1,
         "feedback_by_ids": 1,
+        "prototype_counts": 1,
+        "feedback_counts": 1,
         "people_by_ids": 1,
         "people_by_emails": 1,
         "people_by_ids_and_emails": 1,

@@ -258,6 +258,9 @@ async def test_batched_lookups_send_the_same_statements_for_1_or_20_ids(
             prototype_ids,
         ),
         "feedback_by_ids": (lambda ids: store.feedback_by_ids(ids, everything), feedback_ids),
+        # Parents with something to count first: the single id must find something.
+        "prototype_counts": (store.prototype_counts, [s for s, p in prototypes.items() if p.items]),
+        "feedback_counts": (store.feedback_counts, [p for p, f in feedback.items() if f.items]),
         "people_by_ids": (store.people_by_ids, person_ids),
         "people_by_emails": (lambda ids: store.people_by_emails(emails[: len(ids)]), emails),
         "people_by_ids_and_emails": (

@@ -71,3 +71,27 @@ def test_quiet_off_a_terminal_unless_asked(capsys: pytest.CaptureFixture[str]) -
 def test_progress_is_for_the_membership_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["access-report", "--who", "--progress"]) == 2
     assert "--progress belongs to the membership report" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("demo_stores")
+def test_policy_impact_counts_the_principals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    in_force = Settings.load().policy_file
+    new = tmp_path / "new.csv"
+    new.write_text(in_force.read_text() + "p, partner, internal/open/*, space, read, allow\n")
+    assert main(["policy", "impact", str(new), "--format", "json", "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert "policy impact" not in captured.out  # stdout is the report, whole
+    states = re.findall(
+        r"policy impact: +(\d+)%\|[^|]*\| (\d+)/(\d+) \[[\d:]+<([\d:?]+), [^\]]* principals",
+        captured.err.replace("\r", "\n"),
+    )
+    assert states, captured.err
+    percent, done, total, left = states[-1]
+    assert (percent, left) == ("100", "00:00") and done == total and int(total) >= 1
+    # Off a terminal, and with --no-progress, nothing on stderr.
+    assert main(["policy", "impact", str(new), "--format", "json"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["policy", "impact", str(new), "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""

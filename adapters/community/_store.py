@@ -39,7 +39,8 @@ from adapters.community._authors import AuthorsInScope
 from adapters.community._rows import STORE
 from adapters.community._tables import categories, metadata, topics
 from gateway.domain.model import Page, Space
-from gateway.stores.interface import Holder, NotSupported, WriteConflict
+from gateway.stores.admin_rows import Holder
+from gateway.stores.interface import NotSupported, WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -15,7 +15,8 @@ from adapters._base import SqlStore
 from adapters._sql import native_ids, native_or_missing
 from adapters.internal import _writes
 from adapters.internal._tables import communities, forum_replies, forum_topics
-from gateway.stores.interface import StaleQuestion, TargetMissing
+from gateway.stores.admin_rows import StaleQuestion
+from gateway.stores.interface import TargetMissing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

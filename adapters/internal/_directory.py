@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from gateway.domain.model import Membership, Page
-    from gateway.stores.interface import Holder
+    from gateway.stores.admin_rows import Holder
 
 
 class Directory(AuthorsInScope):

@@ -15,7 +15,7 @@ from adapters.internal._tables import (
     profiles,
 )
 from gateway.domain.model import Membership, Visibility, space_key
-from gateway.stores.interface import Holder
+from gateway.stores.admin_rows import Holder
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

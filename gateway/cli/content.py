@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from gateway.domain.model import StoreName
     from gateway.records import Records
-    from gateway.stores.interface import StaleQuestion, Store
+    from gateway.stores.admin_rows import StaleQuestion
+    from gateway.stores.interface import Store
 
 __all__ = ["add_content", "parse_age"]
 

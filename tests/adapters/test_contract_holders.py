@@ -13,10 +13,11 @@ import pytest
 
 from gateway.domain.demo import demo_data
 from gateway.domain.model import Author, SpaceRole
-from gateway.stores.interface import Holder, NotSupported
+from gateway.stores.interface import NotSupported
 from tests.adapters.contract import space_ids, statements
 
 if TYPE_CHECKING:
+    from gateway.stores.admin_rows import Holder
     from tests.adapters.contract import Adapter
 
 pytestmark = pytest.mark.backend

@@ -7,7 +7,7 @@ import pytest
 
 from gateway.config.providers import Condition, OidcProvider, RoleRule
 from gateway.policies.admin.judged import Judge, Record, merge
-from gateway.stores.interface import Holder
+from gateway.stores.admin_rows import Holder
 
 PARTNERS = OidcProvider(
     name="partners",

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from gateway.config import OidcProvider, Settings
-    from gateway.stores.interface import Holder
+    from gateway.stores.admin_rows import Holder
 
 __all__ = ["NEVER_LOGGED_IN", "Judge", "Record", "merge"]
 

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from gateway.domain.model import Invitation, Membership, Space
     from gateway.domain.principal import Principal
     from gateway.records import Records
-    from gateway.stores.interface import Holder, Store, StoreDirectory, StoreReads
+    from gateway.stores.admin_rows import Holder
+    from gateway.stores.interface import Store, StoreDirectory, StoreReads
 
 # Spaces read per query (all are read, page by page).
 PAGE = 500

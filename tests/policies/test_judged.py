@@ -60,7 +60,7 @@ JUDGE = Judge(providers=(PARTNERS,), organisation_domains=("corp.example",))
         ),
         (
             Record("nina@elsewhere.example", "nina@elsewhere.example"),
-            {"guest"},
+            frozenset(),  # no persona, not even the guest's
             "by the stores (nothing says more)",
         ),
     ],

@@ -83,10 +83,22 @@ class DemoSpace:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoEscalation:
+    """A community question an employee carried into an internal space (the gateway's
+    records hold the link; the internal store the topic quoting it)."""
+
+    question: str  # the community question's title
+    space: str  # the internal space's slug
+    by: str  # the employee's handle
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class DemoData:
     people: tuple[DemoPerson, ...]
     spaces: tuple[DemoSpace, ...]
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    escalations: tuple[DemoEscalation, ...] = ()
 
     def person(self, handle: str) -> DemoPerson:
         return next(p for p in self.people if p.handle == handle)
@@ -251,6 +263,8 @@ SPACES = (
                 "Salary review calibration",
                 "Calibration sheets are due Friday.",
                 ("compensation",),
+                # Makes hana an expert on compensation, for HR's members only.
+                (A("hana", "Use the new salary bands; flag outliers to the committee.", True),),
             ),
         ),
     ),
@@ -430,6 +444,16 @@ SPACES = (
 )
 
 
+ESCALATIONS = (
+    DemoEscalation(
+        "Does the hub support IPv6?",
+        "engineering-qa",
+        "erin",
+        "Firmware team: does the hub work on an IPv6-only network?",
+    ),
+)
+
+
 def find_person(email: str) -> DemoPerson | None:
     """The demo person with this email (any case), or None."""
     email = email.strip().lower()
@@ -438,4 +462,4 @@ def find_person(email: str) -> DemoPerson | None:
 
 def demo_data(now: datetime | None = None) -> DemoData:
     """The demo data set, with expiries relative to ``now``."""
-    return DemoData(PEOPLE, SPACES, loaded_at=now or datetime.now(UTC))
+    return DemoData(PEOPLE, SPACES, loaded_at=now or datetime.now(UTC), escalations=ESCALATIONS)

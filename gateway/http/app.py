@@ -25,6 +25,7 @@ from strawberry.types.unset import UNSET
 
 from gateway.domain.demo import demo_data
 from gateway.domain.errors import ErrorCode
+from gateway.domain.model import StoreName
 from gateway.http import admin_page, graphiql
 from gateway.http.body_limit import BodySizeLimit
 from gateway.http.cached import CachedExecution
@@ -64,6 +65,7 @@ from gateway.schema.admin import AdminContext
 from gateway.schema.context import Context, build_context
 from gateway.schema.sdl import schema_file
 from gateway.stores.guard import STORE_FAILURES, CircuitOpen, GuardedStore, StoreSlow
+from gateway.writes.escalations import seed_demo_escalations
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -92,11 +94,13 @@ async def prepare_stores(services: Services) -> None:
     Existing data is never overwritten: the demo loads only into an empty store. A
     store that is down does not stop the gateway; /readyz names it.
     """
+    loaded: set[StoreName] = set()
     for name, store in services.stores.items():
         try:
             await store.create_schema()
             if services.settings.demo_data and await store.is_empty():
                 await store.load_demo(demo_data())
+                loaded.add(name)
                 log.info("loaded the demo data set into the %s store", name.value)
         except STORE_FAILURES as exc:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
@@ -111,6 +115,14 @@ async def prepare_stores(services: Services) -> None:
         # Reads do not need it; writes retry the schema and are refused while it is down.
         # The policy's history (and a database policy) is read by the reloader once it is up.
         log.warning("the gateway's records database is not reachable at start-up: %s", exc)
+        return
+    if loaded == set(StoreName) == set(services.stores):
+        # The demo's escalations join both stores and the records: made once both stores
+        # were just loaded.
+        try:
+            await seed_demo_escalations(services.stores, services.records, demo_data())
+        except STORE_FAILURES as exc:
+            log.warning("could not make the demo's escalations: %s", exc)
 
 
 def _store_problem(store: object, exc: BaseException) -> str:

@@ -4,8 +4,9 @@
 own module: :class:`~gateway.records.audit.AuditLog`,
 :class:`~gateway.records.idempotency.IdempotentWrites`,
 :class:`~gateway.records.principals.KnownPrincipals` and
-:class:`~gateway.records.notifications.Notifications` and
-:class:`~gateway.records.documents.Documents`.
+:class:`~gateway.records.notifications.Notifications`,
+:class:`~gateway.records.documents.Documents` and
+:class:`~gateway.records.escalations.Escalations`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.records.audit import AuditLog
 from gateway.records.documents import Documents
+from gateway.records.escalations import Escalations
 from gateway.records.idempotency import IdempotentWrites
 from gateway.records.notifications import Notifications
 from gateway.records.principals import KnownPrincipals
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 
-class Records(IdempotentWrites, AuditLog, KnownPrincipals, Notifications, Documents):
+class Records(IdempotentWrites, AuditLog, KnownPrincipals, Notifications, Documents, Escalations):
     """The audit log and idempotency keys, on one database shared by every replica."""
 
     def __init__(self, url: str, *, timeout: float | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from gateway.schema.content_mutations import ContentMutations
+from gateway.schema.escalation_mutations import EscalationMutations
 from gateway.schema.moderation import ModerationMutations
 from gateway.schema.notifications import NotificationMutations
 from gateway.schema.space_mutations import SpaceMutations
@@ -14,6 +15,12 @@ from gateway.schema.space_mutations import SpaceMutations
     description="Writes. Each takes an input and returns a payload whose `errors` say why it "
     "did not happen; a refused write changes nothing. Send an idempotencyKey to retry safely."
 )
-class Mutation(ContentMutations, SpaceMutations, ModerationMutations, NotificationMutations):
+class Mutation(
+    ContentMutations,
+    SpaceMutations,
+    ModerationMutations,
+    NotificationMutations,
+    EscalationMutations,
+):
     """Writes. Each takes an input and returns a payload whose ``errors`` say why it did not
     happen; a refused write changes nothing."""

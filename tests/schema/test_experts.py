@@ -1,0 +1,133 @@
+"""Expert search per persona, on every store backend: who is an expert on what, for whom.
+
+Counted only from what the caller may read: hana's accepted answer in HR private makes her
+the expert on compensation for HR's members and for nobody else, and paula's Aurora
+question counts only where Aurora is readable.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.personas import PERSONAS, run
+
+if TYPE_CHECKING:
+    from gateway.runtime.services import Services
+
+pytestmark = pytest.mark.backend
+
+EXPERTS = """query($tag: String, $text: String, $first: Int, $after: String) {
+  experts(tag: $tag, text: $text, first: $first, after: $after) {
+    edges { cursor node { acceptedAnswers answers questions
+      person { id displayName } bestAnswers { id body accepted } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+EVERYONE = set(PERSONAS)
+EMPLOYEES = {"erin@corp.example", "hana@corp.example", "sam@corp.example", "mia@corp.example"}
+AURORA_READERS = EMPLOYEES | {"paula@partner.example", "tara@customer.example"}
+
+PAIRING = [("Erin Engel", 1, 1, 0), ("Tara Thompson", 0, 1, 0), ("Mo Müller", 0, 0, 1)]
+BATTERY = [("Erin Engel", 1, 1, 0), ("Paula Perez", 0, 0, 1)]
+COMPENSATION = [("Hana Holm", 1, 1, 1)]
+
+# (subject, who sees these experts, the experts); everyone else sees nobody.
+TABLE: list[tuple[dict[str, str], set[str], list[tuple[str, int, int, int]]]] = [
+    ({"tag": "pairing"}, EVERYONE, PAIRING),
+    ({"tag": "PAIRING "}, EVERYONE, PAIRING),  # tags are compared lower-cased
+    ({"tag": "battery"}, AURORA_READERS, BATTERY),
+    ({"tag": "compensation"}, {"hana@corp.example"}, COMPENSATION),
+    ({"text": "ipv6"}, EVERYONE, [("Tara Thompson", 0, 0, 1)]),
+]
+
+
+def _ranking(data: dict[str, Any]) -> list[tuple[str, int, int, int]]:
+    return [
+        (
+            e["node"]["person"]["displayName"],
+            e["node"]["acceptedAnswers"],
+            e["node"]["answers"],
+            e["node"]["questions"],
+        )
+        for e in data["experts"]["edges"]
+    ]
+
+
+@pytest.mark.parametrize("who", PERSONAS)
+async def test_experts_per_persona(services: Services, who: str) -> None:
+    for subject, readers, expected in TABLE:
+        result = await run(services, who, EXPERTS, subject)
+        assert result.errors is None, result.errors
+        assert _ranking(result.data) == (expected if who in readers else []), (who, subject)
+
+
+async def test_an_expert_s_rank_ignores_what_the_caller_cannot_read(services: Services) -> None:
+    """Over everything: erin's Falcon and Engineering answers count for omar's peers, never
+    for paula; hana's HR answer never shows to anyone but HR."""
+    paula = await run(services, "paula@partner.example", EXPERTS, {"first": 100})
+    hana = await run(services, "hana@corp.example", EXPERTS, {"first": 100})
+    erin = await run(services, "erin@corp.example", EXPERTS, {"first": 100})
+    ranked = {who: _ranking(r.data) for who, r in (("p", paula), ("h", hana), ("e", erin))}
+    assert ranked["p"][0][0] == "Erin Engel" and ranked["e"][0][0] == "Erin Engel"
+    # Community (pairing, dark mode) and Aurora: what paula may read of erin's answers.
+    assert ranked["p"][0][1:3] == (3, 3)
+    # erin reads Falcon and Engineering Q&A too: the build cache and staging credentials.
+    assert ranked["e"][0][1:3] == (4, 4)
+    assert "Hana Holm" not in {r[0] for r in ranked["p"] + ranked["e"]}
+    assert ("Hana Holm", 1, 1, 1) in ranked["h"]
+    bodies = {
+        a["body"]
+        for r in (paula, erin)
+        for e in r.data["experts"]["edges"]
+        for a in e["node"]["bestAnswers"]
+    }
+    assert "Use the new salary bands; flag outliers to the committee." not in bodies
+    assert "Approved with two comments." in bodies  # omar's Falcon answer, for erin
+    assert "Approved with two comments." not in str(paula.data)
+
+
+async def test_best_answers_are_the_expert_s_own_best_first(services: Services) -> None:
+    result = await run(services, "erin@corp.example", EXPERTS, {"first": 1})
+    [edge] = result.data["experts"]["edges"]
+    best = edge["node"]["bestAnswers"]
+    assert len(best) == 3 and all(a["accepted"] for a in best)
+    assert edge["node"]["person"]["displayName"] == "Erin Engel"
+
+
+async def test_pages_follow_one_another_without_gaps(services: Services) -> None:
+    whole = await run(services, "mia@corp.example", EXPERTS, {"first": 100})
+    everyone = _ranking(whole.data)
+    assert len(everyone) > 3
+    seen: list[tuple[str, int, int, int]] = []
+    after = None
+    while True:
+        page = await run(services, "mia@corp.example", EXPERTS, {"first": 2, "after": after})
+        assert page.errors is None
+        seen.extend(_ranking(page.data))
+        info = page.data["experts"]["pageInfo"]
+        if not info["hasNextPage"]:
+            break
+        after = info["endCursor"]
+    assert seen == everyone
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"tag": " "}, "tag must be 1 to 64 characters"),
+        ({"text": ""}, "text must be 1 to 200 characters"),
+        ({"text": "x" * 201}, "text must be 1 to 200 characters"),
+        ({"after": "not-a-cursor"}, "invalid cursor"),
+        ({"first": 0}, "first must be between"),
+    ],
+)
+async def test_bad_arguments_are_refused_with_a_code(
+    services: Services, variables: dict[str, Any], message: str
+) -> None:
+    result = await run(services, "erin@corp.example", EXPERTS, variables)
+    assert result.data is None or result.data.get("experts") is None
+    assert result.errors is not None and message in result.errors[0].message
+    assert result.errors[0].extensions and result.errors[0].extensions.get("code")

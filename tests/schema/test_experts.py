@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gateway.cli import demo_principal
+from gateway.schema import build_schema
+from gateway.schema.context import build_context
 from tests.personas import PERSONAS, run
+from tests.schema.test_statement_budget import _counting
 
 if TYPE_CHECKING:
     from gateway.runtime.services import Services
@@ -131,3 +135,23 @@ async def test_bad_arguments_are_refused_with_a_code(
     assert result.data is None or result.data.get("experts") is None
     assert result.errors is not None and message in result.errors[0].message
     assert result.errors[0].extensions and result.errors[0].extensions.get("code")
+
+
+@pytest.mark.parametrize("who", ["guest", "paula@partner.example", "erin@corp.example"])
+async def test_statements_do_not_grow_with_the_number_of_experts(
+    services: Services, who: str
+) -> None:
+    """Per store: the counts (one aggregate), the page's best answers (one), its people (at
+    most one): a page of all the experts costs no more statements than one of two."""
+    schema = build_schema(services.settings)
+    context = await build_context(services, demo_principal(who, ()))
+    budgets = []
+    for first in (2, 50):
+        context.forget_reads()
+        with _counting(services) as seen:
+            result = await schema.execute(EXPERTS, {"first": first}, context_value=context)
+        assert result.errors is None, result.errors
+        assert result.data["experts"]["edges"]
+        budgets.append({store: len(statements) for store, statements in seen.items()})
+        assert all(n <= 3 for n in budgets[-1].values()), seen
+    assert len(budgets) == 2

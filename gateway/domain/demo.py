@@ -263,8 +263,6 @@ SPACES = (
                 "Salary review calibration",
                 "Calibration sheets are due Friday.",
                 ("compensation",),
-                # Makes hana an expert on compensation, for HR's members only.
-                (A("hana", "Use the new salary bands; flag outliers to the committee.", True),),
             ),
         ),
     ),

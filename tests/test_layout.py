@@ -72,7 +72,11 @@ FORBIDDEN = [
 # ids a write audits and a mention names are byte for byte the ones the schema serves.
 ALLOWED = {("gateway.domain.ids", "strawberry.relay")}
 # strawberry.lazy("gateway.schema.invitations") in gateway/schema/types.py.
-LAZY = {("gateway.schema.types", "gateway.schema.invitations")}
+# strawberry.lazy("gateway.schema.escalation") for Question.escalation, likewise.
+LAZY = {
+    ("gateway.schema.types", "gateway.schema.invitations"),
+    ("gateway.schema.types", "gateway.schema.escalation"),
+}
 MAX_LINES = 500
 
 

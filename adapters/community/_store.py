@@ -36,6 +36,7 @@ from adapters.community import (
 from adapters.community._absent import Absent
 from adapters.community._archive import Moderation
 from adapters.community._authors import AuthorsInScope
+from adapters.community._experts import ExpertCounts
 from adapters.community._rows import STORE
 from adapters.community._tables import categories, metadata, topics
 from gateway.domain.model import Page, Space
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class CommunityStore(Absent, Moderation, AuthorsInScope):
+class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
     """The public customer forum (Discourse-shaped tables) as a gateway store."""
 
     name = STORE

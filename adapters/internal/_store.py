@@ -29,6 +29,7 @@ from adapters.internal._archive import Moderation
 from adapters.internal._authors import AuthorsInScope
 from adapters.internal._demo import write_demo
 from adapters.internal._directory import Directory
+from adapters.internal._experts import ExpertCounts
 from adapters.internal._prototypes import PrototypeReads
 from adapters.internal._shared import STORE, str_or_none
 from adapters.internal._tables import communities, metadata
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads):
+class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, ExpertCounts):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE

@@ -98,11 +98,23 @@ class DemoFlag:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoEscalation:
+    """A community question an employee carried into an internal space (the gateway's
+    records hold the link; the internal store the topic quoting it)."""
+
+    question: str  # the community question's title
+    space: str  # the internal space's slug
+    by: str  # the employee's handle
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class DemoData:
     people: tuple[DemoPerson, ...]
     spaces: tuple[DemoSpace, ...]
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     flags: tuple[DemoFlag, ...] = ()
+    escalations: tuple[DemoEscalation, ...] = ()
 
     def person(self, handle: str) -> DemoPerson:
         return next(p for p in self.people if p.handle == handle)
@@ -456,6 +468,16 @@ SPACES = (
 )
 
 
+ESCALATIONS = (
+    DemoEscalation(
+        "Does the hub support IPv6?",
+        "engineering-qa",
+        "erin",
+        "Firmware team: does the hub work on an IPv6-only network?",
+    ),
+)
+
+
 def find_person(email: str) -> DemoPerson | None:
     """The demo person with this email (any case), or None."""
     email = email.strip().lower()
@@ -469,4 +491,6 @@ FLAGS = (DemoFlag(C, "Dark mode for the app", "tara", "other", "Duplicate of an 
 
 def demo_data(now: datetime | None = None) -> DemoData:
     """The demo data set, with expiries relative to ``now``."""
-    return DemoData(PEOPLE, SPACES, loaded_at=now or datetime.now(UTC), flags=FLAGS)
+    return DemoData(
+        PEOPLE, SPACES, loaded_at=now or datetime.now(UTC), flags=FLAGS, escalations=ESCALATIONS
+    )

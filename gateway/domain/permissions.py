@@ -21,6 +21,9 @@ class Action(enum.StrEnum):
     ANSWER = "answer"
     ASK = "ask"
     CREATE_SPACE = "create_space"
+    # Carry a community question into an internal space (asked of the question's space; the
+    # internal topic it creates also needs ``ask`` in the space it goes to).
+    ESCALATE = "escalate"
     GIVE_FEEDBACK = "give_feedback"
     INVITE = "invite"
     JOIN = "join"  # be given a role in a space (checked for the invitee of an invitation)

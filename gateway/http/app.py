@@ -25,6 +25,7 @@ from strawberry.types.unset import UNSET
 
 from gateway.domain.demo import demo_data
 from gateway.domain.errors import ErrorCode
+from gateway.domain.model import StoreName
 from gateway.http import admin_page, graphiql
 from gateway.http.body_limit import BodySizeLimit
 from gateway.http.cached import CachedExecution
@@ -66,6 +67,7 @@ from gateway.schema.admin import AdminContext
 from gateway.schema.context import Context, build_context
 from gateway.schema.sdl import schema_file
 from gateway.stores.guard import STORE_FAILURES, CircuitOpen, GuardedStore, StoreSlow
+from gateway.writes.escalations import seed_demo_escalations
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -95,7 +97,7 @@ async def prepare_stores(services: Services) -> None:
     store that is down does not stop the gateway; /readyz names it.
     """
     demo = demo_data()
-    loaded = set()
+    loaded: set[StoreName] = set()
     for name, store in services.stores.items():
         try:
             await store.create_schema()
@@ -118,6 +120,14 @@ async def prepare_stores(services: Services) -> None:
         # Reads do not need it; writes retry the schema and are refused while it is down.
         # The policy's history (and a database policy) is read by the reloader once it is up.
         log.warning("the gateway's records database is not reachable at start-up: %s", exc)
+        return
+    if loaded == set(StoreName) == set(services.stores):
+        # The demo's escalations join both stores and the records: made once both stores
+        # were just loaded.
+        try:
+            await seed_demo_escalations(services.stores, services.records, demo)
+        except STORE_FAILURES as exc:
+            log.warning("could not make the demo's escalations: %s", exc)
 
 
 def _store_problem(store: object, exc: BaseException) -> str:

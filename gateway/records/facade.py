@@ -5,7 +5,8 @@ own module: :class:`~gateway.records.audit.AuditLog`,
 :class:`~gateway.records.idempotency.IdempotentWrites`,
 :class:`~gateway.records.principals.KnownPrincipals` and
 :class:`~gateway.records.notifications.Notifications`,
-:class:`~gateway.records.documents.Documents` and :class:`~gateway.records.flags.Flags`.
+:class:`~gateway.records.documents.Documents`, :class:`~gateway.records.flags.Flags` and
+:class:`~gateway.records.escalations.Escalations`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.records.audit import AuditLog
 from gateway.records.documents import Documents
+from gateway.records.escalations import Escalations
 from gateway.records.flags import Flags
 from gateway.records.idempotency import IdempotentWrites
 from gateway.records.notifications import Notifications
@@ -29,7 +31,9 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 
-class Records(IdempotentWrites, AuditLog, KnownPrincipals, Notifications, Documents, Flags):
+class Records(
+    IdempotentWrites, AuditLog, KnownPrincipals, Notifications, Documents, Flags, Escalations
+):
     """The audit log and idempotency keys, on one database shared by every replica."""
 
     def __init__(self, url: str, *, timeout: float | None = None) -> None:

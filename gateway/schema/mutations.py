@@ -6,6 +6,7 @@ import strawberry
 
 from gateway.schema.archive import ArchiveMutations
 from gateway.schema.content_mutations import ContentMutations
+from gateway.schema.escalation_mutations import EscalationMutations
 from gateway.schema.flags import FlagMutations
 from gateway.schema.moderation import ModerationMutations
 from gateway.schema.notifications import NotificationMutations
@@ -23,6 +24,7 @@ class Mutation(
     ArchiveMutations,
     FlagMutations,
     NotificationMutations,
+    EscalationMutations,
 ):
     """Writes. Each takes an input and returns a payload whose ``errors`` say why it did not
     happen; a refused write changes nothing."""

@@ -9,8 +9,10 @@ from strawberry import relay
 
 from gateway.domain import ids
 from gateway.domain.errors import InvalidId, StoreDown
+from gateway.domain.model import StoreName
 from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
+from gateway.schema.escalation import escalation_node
 from gateway.schema.invitations import Invitation
 from gateway.schema.types import Answer, Feedback, Person, Prototype, Question, Space
 
@@ -38,8 +40,13 @@ _NODES: dict[str, tuple[str, Callable[[Any], relay.Node]]] = {
 async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
     ctx = context_of(info)
     ref = ids.decode(global_id)
-    if ref.type_name not in _NODES:
+    if ref.type_name not in _NODES and ref.type_name != "Escalation":
         raise InvalidId(global_id)
+    if ref.type_name == "Escalation":
+        # In the gateway's records, not a store: shown where its internal space is readable.
+        if ref.store is not StoreName.INTERNAL:
+            return None
+        return await escalation_node(info, ref.native_id)
     loader_name, view = _NODES[ref.type_name]
     if ref.type_name == "Person":
         found_person = await _person(ctx, ref)

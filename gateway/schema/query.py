@@ -12,6 +12,7 @@ from gateway.domain import ids
 from gateway.domain.errors import InvalidArgument
 from gateway.domain.model import StoreName
 from gateway.schema.context import context_of
+from gateway.schema.experts import ExpertQueries
 from gateway.schema.flags import FlagQueries
 from gateway.schema.nodes import resolve_node
 from gateway.schema.notifications import (
@@ -51,7 +52,7 @@ SPACE_ARG = Annotated[
     description="Reads: one scoped view over both stores. Whatever you may not see is "
     "absent (null, or left out of lists), answered as if it did not exist."
 )
-class Query(NotificationQueries, FlagQueries):
+class Query(NotificationQueries, FlagQueries, ExpertQueries):
     @strawberry.field(description="Who you are to the gateway.")
     def viewer(self, info: Info) -> Viewer:
         p = context_of(info).principal

@@ -39,6 +39,7 @@ from gateway.stores.cursors import NamePosition, TimePosition
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from gateway.schema.escalation import Escalation
     from gateway.schema.invitations import Invitation
 
 
@@ -292,6 +293,18 @@ class Question(relay.Node):
             (self._question.store, self._question.accepted_answer_id)
         )
         return Answer.of(found) if found is not None else None
+
+    @strawberry.field(
+        description="Where employees took it internally (a community question escalated into "
+        "an internal space): shown only if you may read that space, else null as for a "
+        "question never escalated."
+    )
+    async def escalation(
+        self, info: Info
+    ) -> Annotated[Escalation, strawberry.lazy("gateway.schema.escalation")] | None:
+        from gateway.schema.escalation import escalation_of
+
+        return await escalation_of(info, self._question)
 
     @strawberry.field(description="Its answers, newest first.")
     async def answers(

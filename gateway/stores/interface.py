@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from gateway.domain.demo import DemoData
+    from gateway.domain.experts import Contribution
     from gateway.domain.model import (
         AccessEntry,
         Answer,
@@ -353,6 +354,30 @@ class StoreReads(StoreRole, Protocol):
         someone who wrote a question, an answer or feedback in scope (hidden content only
         where ``scope.reveal`` admits): those the principal is shown as an author, whose
         profile ``node(id)`` answers for them too. One statement."""
+
+    # --- experts ------------------------------------------------------------
+    async def expert_counts(
+        self, scope: StoreScope, *, tag: str | None, text: str | None
+    ) -> list[Contribution]:
+        """Per author of questions and answers in scope on the subject (questions with
+        ``tag``, or whose title or body contains ``text`` literally; with neither, every
+        question), how many of the subject's answers they wrote, how many of those are
+        accepted, and how many of its questions they asked: hidden content only where
+        ``scope.reveal`` admits, an answer only where its question is shown. One aggregate
+        statement, whatever the number of authors."""
+
+    async def best_answers(
+        self,
+        scope: StoreScope,
+        author_ids: Sequence[str],
+        *,
+        tag: str | None,
+        text: str | None,
+        limit: int,
+    ) -> dict[str, list[Answer]]:
+        """Per author among ``author_ids``: their answers on the subject of
+        :meth:`expert_counts`, in scope, best first (accepted ones, then newest), ``limit``
+        each; one statement for every author. Authors with none may be absent."""
 
 
 @runtime_checkable

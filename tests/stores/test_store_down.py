@@ -173,6 +173,20 @@ def _writes(store: StoreName) -> dict[str, tuple[str, dict[str, object]]]:
         "setArchiveExempt": ("SetArchiveExemptInput", {"spaceId": gid("Space")}),
         "flagPost": ("FlagPostInput", {"postId": gid("Question"), "reason": "SPAM"}),
         "resolveFlags": ("ResolveFlagsInput", {"postId": gid("Question"), "action": "KEEP"}),
+        # Both stores, whichever is down: the community question, the internal space.
+        "escalateQuestion": (
+            "EscalateQuestionInput",
+            {
+                "questionId": ids.encode("Question", StoreName.COMMUNITY, "1"),
+                "spaceId": ids.encode("Space", StoreName.INTERNAL, "1"),
+            },
+        ),
+        # The escalation the test records (ESCALATION): its internal space, then the
+        # community question it answers.
+        "answerFromEscalation": (
+            "AnswerFromEscalationInput",
+            {"escalationId": ids.encode("Escalation", StoreName.INTERNAL, "1"), "body": "B"},
+        ),
     }
     if store is StoreName.COMMUNITY:
         # The forum has no prototypes and keeps no invitations: NOT_FOUND, store up or down.
@@ -213,6 +227,15 @@ async def test_every_write_into_a_down_store_answers_unavailable(
             email="mia@corp.example", name="Mia", roles=["employee", "community_manager"]
         )
         writes = _writes(down)
+        # An escalation to answer from (the demo makes its own only once both stores loaded).
+        await app.state.services.records.add_escalation(
+            question_id="1",
+            space_id="1",
+            topic_id="1",
+            actor="user:erin@corp.example",
+            by_person_id="1",
+            at=datetime.now(UTC),
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
             answers = {}

@@ -57,6 +57,7 @@ from gateway.policies.admin.changes import is_administrator
 from gateway.policies.admin.reload import PolicyReloader
 from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.records.listen import Listener, listens
+from gateway.runtime.demo_recognition import seed_demo_recognition
 from gateway.runtime.response_cache import GENERATIONS_CHANNEL
 from gateway.runtime.services import Services, load_policy, open_stores, start_policy
 from gateway.schema import build_admin_schema, build_schema
@@ -92,11 +93,13 @@ async def prepare_stores(services: Services) -> None:
     Existing data is never overwritten: the demo loads only into an empty store. A
     store that is down does not stop the gateway; /readyz names it.
     """
+    loaded = False
     for name, store in services.stores.items():
         try:
             await store.create_schema()
             if services.settings.demo_data and await store.is_empty():
                 await store.load_demo(demo_data())
+                loaded = True
                 log.info("loaded the demo data set into the %s store", name.value)
         except STORE_FAILURES as exc:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
@@ -107,6 +110,9 @@ async def prepare_stores(services: Services) -> None:
         purged = await services.records.purge_keys(datetime.now(UTC))
         if purged:
             log.info("forgot %d idempotency keys past their lifetime", purged)
+        if loaded:
+            # The demo's kudos and badges name its posts by id: the stores hold them now.
+            await seed_demo_recognition(services.stores, services.records, datetime.now(UTC))
     except STORE_FAILURES as exc:
         # Reads do not need it; writes retry the schema and are refused while it is down.
         # The policy's history (and a database policy) is read by the reloader once it is up.

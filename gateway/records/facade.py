@@ -20,6 +20,8 @@ from gateway.records.documents import Documents
 from gateway.records.idempotency import IdempotentWrites
 from gateway.records.notifications import Notifications
 from gateway.records.principals import KnownPrincipals
+from gateway.records.recognition import Recognition
+from gateway.records.reminders import Reminders
 from gateway.stores.sql import open_engine
 
 if TYPE_CHECKING:
@@ -28,7 +30,15 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 
-class Records(IdempotentWrites, AuditLog, KnownPrincipals, Notifications, Documents):
+class Records(
+    IdempotentWrites,
+    AuditLog,
+    KnownPrincipals,
+    Notifications,
+    Documents,
+    Recognition,
+    Reminders,
+):
     """The audit log and idempotency keys, on one database shared by every replica."""
 
     def __init__(self, url: str, *, timeout: float | None = None) -> None:

@@ -7,6 +7,7 @@ import strawberry
 from gateway.schema.content_mutations import ContentMutations
 from gateway.schema.moderation import ModerationMutations
 from gateway.schema.notifications import NotificationMutations
+from gateway.schema.recognition_mutations import RecognitionMutations
 from gateway.schema.space_mutations import SpaceMutations
 
 
@@ -14,6 +15,12 @@ from gateway.schema.space_mutations import SpaceMutations
     description="Writes. Each takes an input and returns a payload whose `errors` say why it "
     "did not happen; a refused write changes nothing. Send an idempotencyKey to retry safely."
 )
-class Mutation(ContentMutations, SpaceMutations, ModerationMutations, NotificationMutations):
+class Mutation(
+    ContentMutations,
+    SpaceMutations,
+    ModerationMutations,
+    NotificationMutations,
+    RecognitionMutations,
+):
     """Writes. Each takes an input and returns a payload whose ``errors`` say why it did not
     happen; a refused write changes nothing."""

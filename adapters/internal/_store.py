@@ -28,6 +28,7 @@ from adapters.internal import (
 )
 from adapters.internal._authors import AuthorsInScope
 from adapters.internal._demo import write_demo
+from adapters.internal._renewals import Renewals
 from adapters.internal._shared import STORE, str_or_none
 from adapters.internal._tables import communities, metadata
 from gateway.domain.model import Page, Space
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(AuthorsInScope):
+class InternalStore(AuthorsInScope, Renewals):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE

@@ -108,6 +108,15 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     ),
     "invite_rate_per_hour": ("invitations.per_hour", "GATEWAY_INVITE_PER_HOUR", _int, 20),
     "invite_max_days": ("invitations.max_days", "GATEWAY_INVITE_MAX_DAYS", _int, 365),
+    # Invitations about to expire: the invitee and the sponsor are told this many days
+    # before (0: never); every replica looks this often (seconds), one sends each reminder.
+    "invite_remind_days": ("invitations.remind_days", "GATEWAY_INVITE_REMIND_DAYS", _int, 3),
+    "invite_remind_every": (
+        "invitations.remind_every_seconds",
+        "GATEWAY_INVITE_REMIND_EVERY_SECONDS",
+        _int,
+        3600,
+    ),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
     # Edits of the policy file take effect without a restart (a broken file never does).
@@ -201,6 +210,8 @@ class Settings:
     invite_denied_domains: tuple[str, ...]
     invite_rate_per_hour: int
     invite_max_days: int
+    invite_remind_days: int
+    invite_remind_every: int
     demo_data: bool
     policy_file: Path
     policy_reload: bool

@@ -58,6 +58,7 @@ from gateway.policies.admin.reload import PolicyReloader
 from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.records.listen import Listener, listens
 from gateway.runtime.demo_recognition import seed_demo_recognition
+from gateway.runtime.reminders import remind_every
 from gateway.runtime.response_cache import GENERATIONS_CHANNEL
 from gateway.runtime.services import Services, load_policy, open_stores, start_policy
 from gateway.schema import build_admin_schema, build_schema
@@ -313,6 +314,10 @@ def create_app(
                 background.append(
                     asyncio.create_task(_purge_sessions_every(sessions, now), name="session-purge")
                 )
+                if settings.invite_remind_days > 0:
+                    background.append(
+                        asyncio.create_task(remind_every(services), name="invitation-reminders")
+                    )
                 if settings.policy_reload:
                     reloader = PolicyReloader(
                         services,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from gateway.schema.content_mutations import ContentMutations
+from gateway.schema.invitation_mutations import InvitationMutations
 from gateway.schema.moderation import ModerationMutations
 from gateway.schema.notifications import NotificationMutations
 from gateway.schema.recognition_mutations import RecognitionMutations
@@ -21,6 +22,7 @@ class Mutation(
     ModerationMutations,
     NotificationMutations,
     RecognitionMutations,
+    InvitationMutations,
 ):
     """Writes. Each takes an input and returns a payload whose ``errors`` say why it did not
     happen; a refused write changes nothing."""

@@ -15,11 +15,11 @@ from gateway.domain import ids
 from gateway.domain.badges import Activity
 from gateway.domain.errors import StoreDown
 from gateway.stores.guard import STORE_FAILURES
-from gateway.writes.notices import KIND_ACCEPTED, KIND_ANSWER, email_of, tell
+from gateway.writes.notices import KIND_ACCEPTED, KIND_ANSWER, KIND_INVITED, email_of, tell
 from gateway.writes.recognition import recognise
 
 if TYPE_CHECKING:
-    from gateway.domain.model import Answer, Feedback, Question, Space
+    from gateway.domain.model import Answer, Feedback, Invitation, Question, Space
     from gateway.runtime.caller import Caller
 
 log = logging.getLogger("gateway.activity")
@@ -78,3 +78,12 @@ async def reviewed(caller: Caller, feedback: Feedback, space: Space) -> None:
         )
     except STORE_FAILURES:
         log.exception("could not record the review %s", subject)
+
+
+async def invited(caller: Caller, invitation: Invitation, space: Space) -> None:
+    """Tell the invitee (by the address invited) that an invitation waits for them."""
+    subject = ids.encode("Invitation", invitation.store, invitation.id)
+    try:
+        await tell(caller, invitation.email, KIND_INVITED, subject, _space_id(space))
+    except STORE_FAILURES:
+        log.exception("could not tell the invitee of %s", subject)

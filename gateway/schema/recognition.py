@@ -130,8 +130,9 @@ async def badges_of(info: Info, person: Person) -> list[Badge]:
 
 
 async def _readable(ctx: Context, event: Event, space_gid: str) -> bool:
-    """Whether the caller may read the post an event is about (in a space they may read;
-    an accepted answer only while it is still the accepted one)."""
+    """Whether the caller may read the post an event is about (found through their read
+    scope, hidden ones only where they moderate; an accepted answer only while it is still
+    the accepted one)."""
     try:
         space_ref = ids.decode(space_gid, "Space")
         ref = ids.decode(event.subject)
@@ -140,15 +141,12 @@ async def _readable(ctx: Context, event: Event, space_gid: str) -> bool:
     loader: Any = {"Answer": ctx.loaders.answer, "Feedback": ctx.loaders.feedback}.get(
         ref.type_name
     )
-    if loader is None:
+    if loader is None or ref.store is not space_ref.store:
         return False
     try:
-        space, post = await asyncio.gather(
-            ctx.loaders.space.load((space_ref.store, space_ref.native_id)),
-            loader.load((ref.store, ref.native_id)),
-        )
+        post = await loader.load((ref.store, ref.native_id))
     except StoreDown:
         return False  # that store's content is not shown either
-    if space is None or post is None or post.space_id != space.id:
+    if post is None or post.space_id != space_ref.native_id:
         return False
     return event.kind is not Activity.ACCEPTED_ANSWER or bool(getattr(post, "accepted", False))

@@ -3,8 +3,8 @@
 Anyone who may read a post (and has a verified email) may give it kudos, once; never to
 their own post. A post the caller may not read is answered exactly like one that does not
 exist. The kudos lives in the gateway's records (by global id), audited like every write
-(operation ``giveKudos``, action ``read``: it needs no grant beyond reading the post), and
-counts towards the author's kudos badges.
+(operations ``giveKudos`` and ``giveFeedbackKudos``, action ``read``: it needs no grant
+beyond reading the post), and counts towards the author's kudos badges.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class RecognitionMutations:
         self, info: Info, input: Annotated[GiveKudosInput, INPUT]
     ) -> GiveKudosPayload:
         ctx = context_of(info)
-        found = await _give(ctx, "Answer", "answerId", input.answer_id, input)
+        found = await _give(ctx, "giveKudos", "Answer", "answerId", input.answer_id, input)
         if isinstance(found, list):
             return GiveKudosPayload(errors=found)
         return GiveKudosPayload(answer=Answer.of(found) if found is not None else None)
@@ -80,13 +80,17 @@ class RecognitionMutations:
         self, info: Info, input: Annotated[GiveFeedbackKudosInput, INPUT]
     ) -> GiveKudosPayload:
         ctx = context_of(info)
-        found = await _give(ctx, "Feedback", "feedbackId", input.feedback_id, input)
+        found = await _give(
+            ctx, "giveFeedbackKudos", "Feedback", "feedbackId", input.feedback_id, input
+        )
         if isinstance(found, list):
             return GiveKudosPayload(errors=found)
         return GiveKudosPayload(feedback=Feedback.of(found) if found is not None else None)
 
 
-async def _give(ctx: Context, type_name: str, field: str, post_id: str, input: Any) -> Any:
+async def _give(
+    ctx: Context, operation: str, type_name: str, field: str, post_id: str, input: Any
+) -> Any:
     """Give kudos to the post; the post as the caller now sees it (None after a replay of a
     post gone since), or the payload's errors."""
     loader = ctx.loaders.answer if type_name == "Answer" else ctx.loaders.feedback
@@ -100,10 +104,10 @@ async def _give(ctx: Context, type_name: str, field: str, post_id: str, input: A
         post, space = await writes.target(ctx.caller, loader.load, ref, field)
         subject = ids.encode(type_name, ref.store, ref.native_id)
         write = Write(
-            "giveKudos",
+            operation,
             Action.READ,
             space,
-            {**arguments(input), "type": type_name},
+            arguments(input),
             {"post": subject},
             key,
         )
@@ -133,7 +137,7 @@ async def _give(ctx: Context, type_name: str, field: str, post_id: str, input: A
 
         done = await writes.perform(ctx.caller, write, run, lambda s: s)
     except (WriteRefused, StoreDown) as refused:
-        return await errors_of(ctx, "giveKudos", Action.READ, refused)
+        return await errors_of(ctx, operation, Action.READ, refused)
     if not isinstance(done, Replay):
         try:
             await award_badges(

@@ -77,8 +77,10 @@ if TYPE_CHECKING:
     from strawberry.types.unset import UnsetType
 
     from gateway.config import Settings
+    from gateway.domain.model import StoreName
     from gateway.domain.principal import Principal
     from gateway.identity.backends import TokenVerifier
+    from gateway.stores.interface import Store
 
 log = logging.getLogger("gateway")
 READY_TIMEOUT = 3.0
@@ -94,13 +96,13 @@ async def prepare_stores(services: Services) -> None:
     Existing data is never overwritten: the demo loads only into an empty store. A
     store that is down does not stop the gateway; /readyz names it.
     """
-    loaded = False
+    loaded: dict[StoreName, Store] = {}
     for name, store in services.stores.items():
         try:
             await store.create_schema()
             if services.settings.demo_data and await store.is_empty():
                 await store.load_demo(demo_data())
-                loaded = True
+                loaded[name] = store
                 log.info("loaded the demo data set into the %s store", name.value)
         except STORE_FAILURES as exc:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
@@ -111,13 +113,17 @@ async def prepare_stores(services: Services) -> None:
         purged = await services.records.purge_keys(datetime.now(UTC))
         if purged:
             log.info("forgot %d idempotency keys past their lifetime", purged)
-        if loaded:
-            # The demo's kudos and badges name its posts by id: the stores hold them now.
-            await seed_demo_recognition(services.stores, services.records, datetime.now(UTC))
     except STORE_FAILURES as exc:
         # Reads do not need it; writes retry the schema and are refused while it is down.
         # The policy's history (and a database policy) is read by the reloader once it is up.
         log.warning("the gateway's records database is not reachable at start-up: %s", exc)
+        return
+    if loaded:
+        try:
+            # The demo's kudos and badges name its posts by id: the stores hold them now.
+            await seed_demo_recognition(loaded, services.records, datetime.now(UTC))
+        except STORE_FAILURES as exc:
+            log.warning("the demo's kudos and badges were not written: %s", exc)
 
 
 def _store_problem(store: object, exc: BaseException) -> str:

@@ -79,12 +79,13 @@ async def remind_every(
     services: Services, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> None:
     """Run :func:`remind_expiring` every ``invitations.remind_every_seconds`` until
-    cancelled; a failed run is logged and retried at the next."""
+    cancelled, the first time one interval after start-up (reminders are days ahead; at
+    start-up the stores have enough to do); a failed run is logged and retried at the next."""
     while True:
+        await asyncio.sleep(max(services.settings.invite_remind_every, 1))
         try:
             sent = await remind_expiring(services, clock())
             if sent:
                 log.info("sent %d reminders of expiring invitations", sent)
         except STORE_FAILURES as exc:
             log.warning("the reminder job could not run: %s", exc)
-        await asyncio.sleep(max(services.settings.invite_remind_every, 1))

@@ -42,4 +42,7 @@ def test_every_table_is_on_the_one_metadata_the_schema_creates() -> None:
         "sessions",
         "access_revocations",
         "documents",
+        "recognition_activity",
+        "badge_awards",
+        "reminders",
     }

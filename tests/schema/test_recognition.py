@@ -11,10 +11,12 @@ import pytest
 
 from gateway.domain import ids
 from gateway.domain.badges import Event, earned
+from gateway.domain.demo import KUDOS as DEMO_KUDOS
 from gateway.domain.demo import PEOPLE
 from gateway.domain.model import StoreName
 from gateway.records import Outcome
 from tests.personas import PERSONAS, run
+from tests.schema.test_read_matrix import AURORA, MATRIX
 
 if TYPE_CHECKING:
     from gateway.runtime.services import Services
@@ -232,3 +234,48 @@ async def test_a_retry_with_its_key_gives_kudos_once(services: Services) -> None
     second = await run(services, "tara@customer.example", KUDOS, variables)
     assert first.data == second.data
     assert first.data["giveKudos"]["answer"]["kudos"] == 2
+
+
+# Posts to thank: (text, author, space). The table below is the read matrix's.
+TARGETS = (
+    ("Approved with two comments.", "omar", "Project Falcon"),
+    ("Platform team owns it.", "omar", "Engineering"),
+    ("Hold the button for 10 seconds to reset.", "erin", "Product support"),
+    ("Count me in.", "tara", "Champions"),
+    ("Easy to mount; the app pairing is slow.", "tara", AURORA),
+)
+
+
+def expected_kudos(who: str, author: str, space: str, text: str) -> str | None:
+    """What giving kudos should answer: None when it is given, else the error code."""
+    if who == "guest":
+        return "UNAUTHENTICATED"
+    if space not in MATRIX[who]:
+        return "NOT_FOUND"
+    handle = who.split("@")[0]
+    if handle == author:
+        return "INVALID"
+    if any(k.giver == handle and k.body == text for k in DEMO_KUDOS):
+        return "CONFLICT"  # given in the demo already
+    return None
+
+
+@pytest.mark.parametrize("who", PERSONAS)
+async def test_who_may_give_kudos_where(services: Services, who: str) -> None:
+    found = await posts(services)
+    for text, author, space in TARGETS:
+        post = found[text]
+        is_answer = ids.decode(post["id"]).type_name == "Answer"
+        query, name, field = (
+            (KUDOS, "giveKudos", "answerId")
+            if is_answer
+            else (FEEDBACK_KUDOS, "giveFeedbackKudos", "feedbackId")
+        )
+        result = await run(services, who, query, {"i": {field: post["id"]}})
+        assert result.errors is None, result.errors
+        errors = result.data[name]["errors"]
+        got = errors[0]["code"] if errors else None
+        assert got == expected_kudos(who, author, space, text), (who, text, errors)
+        if got is None:
+            shown = result.data[name]["answer" if is_answer else "feedback"]
+            assert shown["kudos"] == post["kudos"] + 1 and shown["viewerGaveKudos"] is True

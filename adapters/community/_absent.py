@@ -117,3 +117,17 @@ class Absent:
     async def revoke_invitation(self, invitation_id: str, now: datetime) -> Invitation:
         """There is none to revoke."""
         raise TargetMissing(invitation_id)
+
+    async def extend_invitation(self, invitation_id: str, expires_at: datetime) -> Invitation:
+        """There is none to extend."""
+        raise TargetMissing(invitation_id)
+
+    async def extend_membership(self, space_id: str, person_id: str, expires_at: datetime) -> bool:
+        """Refused: the forum's group memberships are managed in the forum."""
+        raise NotSupported(
+            "community memberships come from the forum's groups; change them in the forum"
+        )
+
+    async def invitations_expiring(self, after: datetime, before: datetime) -> list[Invitation]:
+        """None: the forum keeps no gateway invitations."""
+        return []

@@ -31,6 +31,7 @@ from adapters.internal._demo import write_demo
 from adapters.internal._directory import Directory
 from adapters.internal._experts import ExpertCounts
 from adapters.internal._prototypes import PrototypeReads
+from adapters.internal._renewals import Renewals
 from adapters.internal._shared import STORE, str_or_none
 from adapters.internal._tables import communities, metadata
 from gateway.domain.model import Page, Space
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, ExpertCounts):
+class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, ExpertCounts, Renewals):
     """The employees' collaboration network (communities, forum topics, prototypes)."""
 
     name: StoreName = STORE

@@ -112,6 +112,15 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "invite_max_days": ("invitations.max_days", "GATEWAY_INVITE_MAX_DAYS", _int, 365),
     # Post-moderation: a post flagged by this many distinct people is hidden pending review.
     "hide_after_flags": ("moderation.hide_after_flags", "GATEWAY_HIDE_AFTER_FLAGS", _int, 3),
+    # Invitations about to expire: the invitee and the sponsor are told this many days
+    # before (0: never); every replica looks this often (seconds), one sends each reminder.
+    "invite_remind_days": ("invitations.remind_days", "GATEWAY_INVITE_REMIND_DAYS", _int, 3),
+    "invite_remind_every": (
+        "invitations.remind_every_seconds",
+        "GATEWAY_INVITE_REMIND_EVERY_SECONDS",
+        _int,
+        3600,
+    ),
     "demo_data": ("stores.demo_data", "GATEWAY_DEMO_DATA", _bool, None),
     "policy_file": ("policy.file", "GATEWAY_POLICY_FILE", _str, None),
     # Access invariants no change may break (gateway/policies/invariants.py). Unset: the
@@ -213,6 +222,8 @@ class Settings:
     invite_denied_domains: tuple[str, ...]
     invite_rate_per_hour: int
     invite_max_days: int
+    invite_remind_days: int
+    invite_remind_every: int
     demo_data: bool
     policy_file: Path
     policy_invariants_file: Path

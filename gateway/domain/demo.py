@@ -478,6 +478,25 @@ ESCALATIONS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DemoKudos:
+    """``giver`` thanks ``author`` for the answer or feedback whose text is ``body``."""
+
+    giver: str
+    author: str
+    body: str
+
+
+# Kudos in the records database, given once the stores hold the posts. Omar's only kudos is
+# in Project Falcon (restricted): his "First kudos" badge shows to Falcon's members alone.
+KUDOS = (
+    DemoKudos("erin", "omar", "Approved with two comments."),
+    DemoKudos("mo", "erin", "Hold the button for 10 seconds to reset."),
+    DemoKudos("paula", "erin", "Target is 18 months at one reading a minute."),
+    DemoKudos("erin", "tara", "Easy to mount; the app pairing is slow."),
+)
+
+
 def find_person(email: str) -> DemoPerson | None:
     """The demo person with this email (any case), or None."""
     email = email.strip().lower()

@@ -60,6 +60,8 @@ from gateway.policies.admin.reload import PolicyReloader
 from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.records.listen import Listener, listens
 from gateway.runtime.demo_flags import seed_demo_flags
+from gateway.runtime.demo_recognition import seed_demo_recognition
+from gateway.runtime.reminders import remind_every
 from gateway.runtime.response_cache import GENERATIONS_CHANNEL
 from gateway.runtime.services import Services, load_policy, open_stores, start_policy
 from gateway.schema import build_admin_schema, build_schema
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
     from gateway.config import Settings
     from gateway.domain.principal import Principal
     from gateway.identity.backends import TokenVerifier
+    from gateway.stores.interface import Store
 
 log = logging.getLogger("gateway")
 READY_TIMEOUT = 3.0
@@ -97,20 +100,20 @@ async def prepare_stores(services: Services) -> None:
     store that is down does not stop the gateway; /readyz names it.
     """
     demo = demo_data()
-    loaded: set[StoreName] = set()
+    loaded: dict[StoreName, Store] = {}
     for name, store in services.stores.items():
         try:
             await store.create_schema()
             if services.settings.demo_data and await store.is_empty():
                 await store.load_demo(demo)
-                loaded.add(name)
+                loaded[name] = store
                 log.info("loaded the demo data set into the %s store", name.value)
         except STORE_FAILURES as exc:
             log.warning("the %s store is not reachable at start-up: %s", name.value, exc)
     try:
         await services.records.create_schema()
         if loaded:  # the demo's flagged posts, once its stores are new
-            await seed_demo_flags(services.stores, services.records, demo, loaded)
+            await seed_demo_flags(services.stores, services.records, demo, set(loaded))
         await start_policy(services)
         # Keys past their lifetime answer no retry any more; without this they pile up.
         purged = await services.records.purge_keys(datetime.now(UTC))
@@ -121,13 +124,19 @@ async def prepare_stores(services: Services) -> None:
         # The policy's history (and a database policy) is read by the reloader once it is up.
         log.warning("the gateway's records database is not reachable at start-up: %s", exc)
         return
-    if loaded == set(StoreName) == set(services.stores):
+    if set(loaded) == set(StoreName) == set(services.stores):
         # The demo's escalations join both stores and the records: made once both stores
         # were just loaded.
         try:
             await seed_demo_escalations(services.stores, services.records, demo)
         except STORE_FAILURES as exc:
             log.warning("could not make the demo's escalations: %s", exc)
+    if loaded:
+        try:
+            # The demo's kudos and badges name its posts by id: the stores hold them now.
+            await seed_demo_recognition(loaded, services.records, datetime.now(UTC))
+        except STORE_FAILURES as exc:
+            log.warning("the demo's kudos and badges were not written: %s", exc)
 
 
 def _store_problem(store: object, exc: BaseException) -> str:
@@ -324,6 +333,10 @@ def create_app(
                 background.append(
                     asyncio.create_task(_purge_sessions_every(sessions, now), name="session-purge")
                 )
+                if settings.invite_remind_days > 0:
+                    background.append(
+                        asyncio.create_task(remind_every(services), name="invitation-reminders")
+                    )
                 if settings.policy_reload:
                     reloader = PolicyReloader(
                         services,

@@ -23,6 +23,8 @@ from gateway.records.flags import Flags
 from gateway.records.idempotency import IdempotentWrites
 from gateway.records.notifications import Notifications
 from gateway.records.principals import KnownPrincipals
+from gateway.records.recognition import Recognition
+from gateway.records.reminders import Reminders
 from gateway.stores.sql import open_engine
 
 if TYPE_CHECKING:
@@ -32,7 +34,15 @@ if TYPE_CHECKING:
 
 
 class Records(
-    IdempotentWrites, AuditLog, KnownPrincipals, Notifications, Documents, Flags, Escalations
+    IdempotentWrites,
+    AuditLog,
+    KnownPrincipals,
+    Notifications,
+    Documents,
+    Flags,
+    Escalations,
+    Recognition,
+    Reminders,
 ):
     """The audit log and idempotency keys, on one database shared by every replica."""
 

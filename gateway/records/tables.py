@@ -156,3 +156,46 @@ documents = Table(
     Column("registered_at", UtcDateTime, nullable=False),
     Column("registered_by", String(320), nullable=False),  # a principal, or an OS user
 )
+
+# Recognition (gateway.records.recognition): what people did that badges count, by global
+# id. A kudos is one row per (giver, post); an accepted answer or a review is one row per
+# post (actor ""). The person is the verified email that links one person across stores.
+# What a caller is shown of it is decided when they look, through their read scope.
+recognition_activity = Table(
+    "recognition_activity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person", String(320), nullable=False),  # the email of who is recognised
+    Column("kind", String(32), nullable=False),  # accepted_answer | review | kudos
+    Column("subject", String(300), nullable=False),  # global id of the post
+    Column("space", String(300), nullable=False),  # global id of its space
+    Column("actor", String(320), nullable=False),  # the kudos giver; "" otherwise
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("kind", "subject", "actor", name="uq_recognition_activity"),
+    Index("ix_recognition_activity_person", "person", "kind", "at"),
+    Index("ix_recognition_activity_subject", "subject", "kind"),
+)
+
+# Badges awarded (once per person and badge, by whichever replica counted first): what
+# the earner's notification is sent from. Shown badges are computed per caller.
+badge_awards = Table(
+    "badge_awards",
+    metadata,
+    Column("person", String(320), nullable=False),
+    Column("badge", String(64), nullable=False),
+    Column("subject", String(300), nullable=False),  # the post that completed it
+    Column("awarded_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("person", "badge", name="pk_badge_awards"),
+)
+
+# Reminders sent (gateway.records.reminders): one row per (what, whom, for which expiry),
+# written by the replica that sends it, so that no reminder goes out twice.
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("subject", String(300), nullable=False),  # global id of the invitation
+    Column("recipient", String(320), nullable=False),
+    Column("due", UtcDateTime, nullable=False),  # the expiry reminded of
+    Column("sent_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("subject", "recipient", "due", name="pk_reminders"),
+)

@@ -33,7 +33,7 @@ from gateway.schema.payloads import (
     replayed,
 )
 from gateway.schema.types import Answer, Feedback, Question
-from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+from gateway.writes import Checks, ErrorCode, Write, WriteRefused, activity, refuse
 
 
 @strawberry.input(description="A new question.")
@@ -205,6 +205,7 @@ class ContentMutations:
             answer = await replayed(ctx, done, "answer")
             return AnswerQuestionPayload(answer=Answer.of(answer) if answer else None)
         mentions = await mention(ctx, space, ids.encode("Answer", done.store, done.id), body)
+        await activity.answered(ctx.caller, question, done, space)
         return AnswerQuestionPayload(answer=Answer.of(done), mentions=mentions)
 
     @strawberry.mutation(
@@ -263,6 +264,7 @@ class ContentMutations:
         else:
             accepted = dataclasses.replace(answer, accepted=True)
             now_question = done
+            await activity.accepted(ctx.caller, accepted, space)
         return AcceptAnswerPayload(
             question=Question.of(now_question) if now_question else None, answer=Answer.of(accepted)
         )
@@ -335,4 +337,5 @@ class ContentMutations:
             return PostFeedbackPayload(feedback=Feedback.of(feedback) if feedback else None)
         # Mentions in the body only: an internal note must not make an external look.
         mentions = await mention(ctx, space, ids.encode("Feedback", done.store, done.id), body)
+        await activity.reviewed(ctx.caller, done, space)
         return PostFeedbackPayload(feedback=Feedback.of(done), mentions=mentions)

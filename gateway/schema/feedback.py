@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from gateway.domain import ids
 from gateway.domain import model as domain
 from gateway.domain.ids import node_id
 from gateway.domain.model import StoreName
@@ -15,6 +16,7 @@ from gateway.domain.permissions import Action, Resource
 from gateway.schema.context import context_of
 from gateway.schema.pagination import COUNTED
 from gateway.schema.people import AUTHOR, Person, person_view
+from gateway.schema.recognition import gave_kudos, kudos_count
 from gateway.stores.cursors import TimePosition
 
 __all__ = ["Feedback", "FeedbackConnection"]
@@ -48,6 +50,16 @@ class Feedback(relay.Node):
     @strawberry.field(description=AUTHOR)
     async def author(self, info: Info) -> Person | None:
         return await person_view(info, self._feedback.store, self._feedback.author_id)
+
+    @strawberry.field(description="How many people gave it kudos.")
+    async def kudos(self, info: Info) -> int:
+        f = self._feedback
+        return await kudos_count(info, ids.encode("Feedback", f.store, f.id))
+
+    @strawberry.field(description="Whether you gave it kudos.")
+    async def viewer_gave_kudos(self, info: Info) -> bool:
+        f = self._feedback
+        return await gave_kudos(info, ids.encode("Feedback", f.store, f.id))
 
     @strawberry.field(description="Only for callers the policy allows in this space.")
     async def internal_note(self, info: Info) -> str | None:

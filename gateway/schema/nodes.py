@@ -53,7 +53,10 @@ async def resolve_node(info: Info, global_id: str) -> relay.Node | None:
         return Person.of(found_person) if found_person is not None else None
     found = await getattr(ctx.loaders, loader_name).load((ref.store, ref.native_id))
     if found is not None and ref.type_name == "Invitation":
-        # Shown to those who may manage the space's members, as Space.invitations is.
+        # Shown to those who may manage the space's members, as Space.invitations is, and
+        # to its invitee (whoever holds the verified email invited: it is theirs).
+        if ctx.owns(found.email):
+            return view(found)
         space = await ctx.loaders.space.load((ref.store, found.space_id))
         manage = Action.MANAGE_MEMBERS.value
         if space is None or not ctx.authorizer.allows(Resource.SPACE.value, space.key, manage):

@@ -20,15 +20,18 @@ from strawberry.types import Info
 
 from gateway.domain import ids
 from gateway.domain.errors import InvalidArgument, InvalidId
+from gateway.domain.permissions import USER_PREFIX
 from gateway.records import Notification as Record
 from gateway.schema.context import context_of
 from gateway.schema.nodes import resolve_node
 from gateway.schema.pagination import AFTER, BEFORE, FIRST, LAST, connection, page_size
 from gateway.schema.payloads import ERRORS, INPUT, UserError
+from gateway.schema.recognition import BadgeDefinition, definition
 from gateway.schema.types import Space
 from gateway.stores.cursors import SequencePosition
 from gateway.writes import ErrorCode
 from gateway.writes.hidden import KIND_POST_HIDDEN
+from gateway.writes.notices import KIND_BADGE
 
 if TYPE_CHECKING:
     from gateway.schema.context import Context
@@ -49,14 +52,16 @@ def _record_id(value: str, field: str = "ids") -> int:
 
 
 @strawberry.type(
-    description="Something that happened that concerns you: a mention, so far. Only its "
-    "recipient sees it (node answers null for anyone else)."
+    description="Something that happened that concerns you: a mention, an answer, a badge, "
+    "an invitation. Only its recipient sees it (node answers null for anyone else)."
 )
 class Notification(relay.Node):
     nid: relay.NodeID[str]
     kind: str = strawberry.field(
-        description="What happened: `mention`, or `post_hidden` (moderators hid your post; "
-        "`reason` says why, never who flagged it)."
+        description="What happened: `mention`; `answer` (your question got one); `accepted` "
+        "(your answer was); `badge` (you earned one: see `badge`); `invited` (to a space); "
+        "`expiring` (an invitation of yours, or one you sponsor, ends soon); `post_hidden` "
+        "(moderators hid your post; `reason` says why, never who flagged it)."
     )
     created_at: datetime = strawberry.field(description="When it happened.")
     read: bool = strawberry.field(description="Whether you marked it read.")
@@ -100,6 +105,16 @@ class Notification(relay.Node):
         if self._record.kind != KIND_POST_HIDDEN:
             return None
         return strawberry.ID(self._record.subject)
+
+    @strawberry.field(description="The badge earned, for a `badge` notification; else null.")
+    async def badge(self, info: Info) -> BadgeDefinition | None:
+        if self._record.kind != KIND_BADGE:
+            return None
+        ctx = context_of(info)
+        person = self._record.recipient.removeprefix(USER_PREFIX)
+        found = await ctx.records.awards_for(person, [self._record.subject])
+        keys = found.get(self._record.subject, [])
+        return definition(keys[0]) if keys else None
 
     @strawberry.field(description="Where it happened; null when you may no longer see it.")
     async def space(self, info: Info) -> Space | None:

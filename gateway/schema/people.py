@@ -11,6 +11,7 @@ from gateway.domain.ids import node_id
 from gateway.domain.model import StoreName
 from gateway.domain.permissions import PEOPLE, Action, Resource
 from gateway.schema.context import context_of
+from gateway.schema.recognition import Badge, badges_of
 
 AUTHOR = "Who wrote it; null when their profile is gone. `node` answers their id for you too."
 
@@ -58,6 +59,13 @@ class Person(relay.Node):
         if not self._may_see(info, Resource.PERSON_DEPARTMENT):
             return None
         return self._person.department
+
+    @strawberry.field(
+        description="Their badges, oldest first by when they were earned: each counted only "
+        "from activity you may read, dated by the readable activity that completed it."
+    )
+    async def badges(self, info: Info) -> list[Badge]:
+        return await badges_of(info, self._person)
 
 
 async def person_view(info: Info, store: StoreName, person_id: str | None) -> Person | None:

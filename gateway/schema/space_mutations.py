@@ -41,7 +41,7 @@ from gateway.schema.payloads import (
 )
 from gateway.schema.types import Space
 from gateway.stores.guard import STORE_FAILURES, guarded
-from gateway.writes import Checks, ErrorCode, Write, WriteRefused, refuse
+from gateway.writes import Checks, ErrorCode, Write, WriteRefused, activity, refuse
 
 log = logging.getLogger("gateway.writes")
 
@@ -331,6 +331,7 @@ class SpaceMutations:
             now_invitation = await _invitation(ctx, done.result["id"])
         else:
             now_invitation = done
+            await activity.invited(ctx.caller, done, space)
         return InvitationPayload(
             invitation=Invitation.of(now_invitation) if now_invitation else None
         )

@@ -14,6 +14,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from gateway.domain import ids
 from gateway.domain import model as domain
 from gateway.domain.ids import node_id
 from gateway.domain.model import StoreName
@@ -33,6 +34,7 @@ from gateway.schema.pagination import (
     time_cursors,
 )
 from gateway.schema.people import AUTHOR, Person, person_view
+from gateway.schema.recognition import gave_kudos, kudos_count
 from gateway.stores import federation
 from gateway.stores.cursors import NamePosition, TimePosition
 
@@ -374,6 +376,14 @@ class Answer(relay.Node):
     @strawberry.field(description=AUTHOR)
     async def author(self, info: Info) -> Person | None:
         return await person_view(info, self._answer.store, self._answer.author_id)
+
+    @strawberry.field(description="How many people gave it kudos.")
+    async def kudos(self, info: Info) -> int:
+        return await kudos_count(info, ids.encode("Answer", self._answer.store, self._answer.id))
+
+    @strawberry.field(description="Whether you gave it kudos.")
+    async def viewer_gave_kudos(self, info: Info) -> bool:
+        return await gave_kudos(info, ids.encode("Answer", self._answer.store, self._answer.id))
 
     @strawberry.field(description="The question it answers.")
     async def question(self, info: Info) -> Question | None:

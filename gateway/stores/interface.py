@@ -441,6 +441,16 @@ class StoreWrites(StoreRole, Protocol):
     async def remove_member(self, space_id: str, person_id: str) -> bool:
         """End a person's membership of a space; False when there was none."""
 
+    async def extend_invitation(self, invitation_id: str, expires_at: datetime) -> Invitation:
+        """Move an invitation's expiry (and, once accepted, that of the membership it made).
+        Raises :class:`TargetMissing` when there is none, :class:`WriteConflict` when it
+        was revoked."""
+
+    async def extend_membership(self, space_id: str, person_id: str, expires_at: datetime) -> bool:
+        """Move a person's membership expiry in a space (and that of the invitation that
+        made it); False when they hold none. Raises :class:`NotSupported` where the store's
+        memberships are not the gateway's to change."""
+
     async def create_space(
         self,
         *,
@@ -466,6 +476,10 @@ class StoreWrites(StoreRole, Protocol):
 @runtime_checkable
 class StoreReports(StoreRole, Protocol):
     """What administrators' reports read: not scoped, never on a request path."""
+
+    async def invitations_expiring(self, after: datetime, before: datetime) -> list[Invitation]:
+        """Unrevoked invitations, pending or accepted, whose expiry falls in ``(after,
+        before]``, soonest first (for the reminder job: not scoped)."""
 
     async def access_entries(self, space_ids: Sequence[str] | None) -> list[AccessEntry]:
         """Every membership (expired included) and unaccepted, unrevoked invitation, in these

@@ -44,4 +44,7 @@ def test_every_table_is_on_the_one_metadata_the_schema_creates() -> None:
         "documents",
         "post_flags",
         "escalations",  # defined in gateway.records.escalations, on the same metadata
+        "recognition_activity",
+        "badge_awards",
+        "reminders",
     }

@@ -187,10 +187,21 @@ def _writes(store: StoreName) -> dict[str, tuple[str, dict[str, object]]]:
             "AnswerFromEscalationInput",
             {"escalationId": ids.encode("Escalation", StoreName.INTERNAL, "1"), "body": "B"},
         ),
+        "giveKudos": ("GiveKudosInput", {"answerId": gid("Answer")}),
+        "giveFeedbackKudos": ("GiveFeedbackKudosInput", {"feedbackId": gid("Feedback")}),
+        "extendInvitation": (
+            "ExtendInvitationInput",
+            {"invitationId": gid("Invitation"), "expiresAt": expires},
+        ),
+        "extendMembership": (
+            "ExtendMembershipInput",
+            {"spaceId": gid("Space"), "personId": gid("Person"), "expiresAt": expires},
+        ),
     }
     if store is StoreName.COMMUNITY:
         # The forum has no prototypes and keeps no invitations: NOT_FOUND, store up or down.
         del writes["postFeedback"], writes["revokeInvitation"]
+        del writes["giveFeedbackKudos"], writes["extendInvitation"]
     return writes
 
 

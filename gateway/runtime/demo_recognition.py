@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from gateway.domain import ids
 from gateway.domain.badges import Activity, earned
-from gateway.domain.demo import KUDOS, PEOPLE
+from gateway.domain.demo import PEOPLE
+from gateway.domain.demo_records import KUDOS
 from gateway.domain.permissions import USER_PREFIX
 from gateway.stores.scope import Grants, StoreScope
 

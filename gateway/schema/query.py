@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -30,11 +30,13 @@ from gateway.schema.types import (
     Space,
     SpaceKind,
     Store,
-    questions_connection,
 )
 from gateway.schema.viewer import Viewer
 from gateway.stores import federation
 from gateway.stores.cursors import NamePosition, TimePosition
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 MAX_SEARCH_TEXT = 200
 
@@ -184,3 +186,40 @@ class Query(NotificationQueries, FlagQueries, ExpertQueries):
         return connection(
             nodes, asked.has_next(more), Question.cursor, has_previous=asked.has_previous(more)
         )
+
+
+async def questions_connection(
+    info: Info,
+    space_ids: Mapping[StoreName, Sequence[str]] | None,
+    first: int | None,
+    after: str | None,
+    unanswered: bool,
+    tag: str | None,
+    featured: bool = False,
+    archived: bool = False,
+    *,
+    last: int | None = None,
+    before: str | None = None,
+) -> relay.Connection[Question]:
+    """Questions newest first, across stores or in the given spaces, as a connection."""
+    ctx = context_of(info)
+    asked = slice_of(ctx.settings, first, after, last, before)
+    merged = await federation.list_questions(
+        ctx.stores,
+        ctx.read_scope,
+        space_ids=space_ids,
+        unanswered=unanswered,
+        tag=tag,
+        after=TimePosition.decode(asked.after) if asked.after else None,
+        before=TimePosition.decode(asked.before) if asked.before else None,
+        backward=asked.backward,
+        limit=asked.limit,
+        featured=featured,
+        archived=archived,
+    )
+    ctx.report(merged.failures, info.path.as_list())
+    nodes = [Question.of(q) for q in merged.page.items]
+    more = merged.page.has_next
+    return connection(
+        nodes, asked.has_next(more), Question.cursor, has_previous=asked.has_previous(more)
+    )

@@ -35,12 +35,9 @@ from gateway.schema.pagination import (
 )
 from gateway.schema.people import AUTHOR, Person, person_view
 from gateway.schema.recognition import gave_kudos, kudos_count
-from gateway.stores import federation
 from gateway.stores.cursors import NamePosition, TimePosition
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
     from gateway.schema.escalation import Escalation
     from gateway.schema.invitations import Invitation
 
@@ -55,7 +52,6 @@ __all__ = [
     "SpaceKind",
     "SpaceRole",
     "Store",
-    "questions_connection",
 ]
 
 UNANSWERED = Annotated[bool, strawberry.argument(description="Only those with no accepted answer.")]
@@ -471,40 +467,3 @@ class PrototypeConnection(relay.Connection[Prototype]):
     @strawberry.field(description=COUNTED)
     async def total_count(self, info: Info) -> int:
         return await context_of(info).loaders.prototype_count.load(self.parent)
-
-
-async def questions_connection(
-    info: Info,
-    space_ids: Mapping[StoreName, Sequence[str]] | None,
-    first: int | None,
-    after: str | None,
-    unanswered: bool,
-    tag: str | None,
-    featured: bool = False,
-    archived: bool = False,
-    *,
-    last: int | None = None,
-    before: str | None = None,
-) -> relay.Connection[Question]:
-    """Questions newest first, across stores or in the given spaces, as a connection."""
-    ctx = context_of(info)
-    asked = slice_of(ctx.settings, first, after, last, before)
-    merged = await federation.list_questions(
-        ctx.stores,
-        ctx.read_scope,
-        space_ids=space_ids,
-        unanswered=unanswered,
-        tag=tag,
-        after=TimePosition.decode(asked.after) if asked.after else None,
-        before=TimePosition.decode(asked.before) if asked.before else None,
-        backward=asked.backward,
-        limit=asked.limit,
-        featured=featured,
-        archived=archived,
-    )
-    ctx.report(merged.failures, info.path.as_list())
-    nodes = [Question.of(q) for q in merged.page.items]
-    more = merged.page.has_next
-    return connection(
-        nodes, asked.has_next(more), Question.cursor, has_previous=asked.has_previous(more)
-    )

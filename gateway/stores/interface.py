@@ -40,9 +40,16 @@ Rules every adapter keeps:
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+# Defined apart, named here too: adapters import what a store deals in from this module.
+from gateway.stores.errors import NotSupported as NotSupported
+from gateway.stores.errors import StoreUnavailable as StoreUnavailable
+from gateway.stores.errors import TargetMissing as TargetMissing
+from gateway.stores.errors import WriteConflict as WriteConflict
+from gateway.stores.positions import AtTime as AtTime
+from gateway.stores.positions import NameCursor as NameCursor  # noqa: TC001  (re-exported)
+from gateway.stores.positions import TimeCursor as TimeCursor  # noqa: TC001  (re-exported)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -69,52 +76,6 @@ if TYPE_CHECKING:
     )
     from gateway.stores.admin_rows import Holder, StaleQuestion
     from gateway.stores.scope import StoreScope
-
-
-class AtTime(enum.Enum):
-    """Which rows with ``created_at`` equal to a cursor's time still come after it."""
-
-    NONE = "none"  # only strictly older rows
-    ALL = "all"  # every row at that time, and older
-    BELOW_ID = "below_id"  # rows at that time whose native id is smaller, and older
-
-
-@dataclass(frozen=True, slots=True)
-class TimeCursor:
-    """A position in ``created_at DESC, id DESC`` order. As ``after``, the rows strictly
-    after it are wanted; as ``before``, those strictly before it: every other row but the
-    one at the position itself (``at_time`` says which rows at its time come after it)."""
-
-    created_at: datetime
-    at_time: AtTime = AtTime.NONE
-    id: str | None = None  # the native id, with AtTime.BELOW_ID
-
-
-@dataclass(frozen=True, slots=True)
-class NameCursor:
-    """A position in ``name ASC, id ASC`` order; rows strictly after (as ``after``) or
-    before (as ``before``) ``(name, id)`` are wanted."""
-
-    name: str
-    id: str
-
-
-class StoreUnavailable(Exception):
-    """The store could not be reached or answered with an error; the message names it."""
-
-
-class TargetMissing(Exception):
-    """A write's target (space, question, answer, prototype) is not (or no longer) there."""
-
-
-class WriteConflict(Exception):
-    """The write contradicts the store's state (e.g. inviting someone already a member);
-    the message says how, for the user."""
-
-
-class NotSupported(Exception):
-    """The store has no such thing natively (e.g. the forum has no prototypes); the
-    message says what, for the user."""
 
 
 @runtime_checkable

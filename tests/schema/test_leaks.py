@@ -24,7 +24,8 @@ from graphql import (
 
 from gateway.cli import demo_principal
 from gateway.domain import ids
-from gateway.domain.demo import FLAGS, PEOPLE, SPACES
+from gateway.domain.demo import PEOPLE, SPACES
+from gateway.domain.demo_records import FLAGS
 from gateway.domain.model import StoreName, Visibility
 from gateway.records import Outcome
 from gateway.schema import build_schema

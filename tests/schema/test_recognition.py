@@ -11,8 +11,8 @@ import pytest
 
 from gateway.domain import ids
 from gateway.domain.badges import Event, earned
-from gateway.domain.demo import KUDOS as DEMO_KUDOS
 from gateway.domain.demo import PEOPLE
+from gateway.domain.demo_records import KUDOS as DEMO_KUDOS
 from gateway.domain.model import StoreName
 from gateway.records import Outcome
 from tests.personas import PERSONAS, run

@@ -38,8 +38,13 @@ _topic_space = topics.join(categories, categories.c.id == topics.c.category_id).
 
 
 def _on_subject(scope: StoreScope, tag: str | None, text: str | None) -> list[ColumnElement[bool]]:
-    """Topics in scope, shown to the principal, on the subject."""
-    conditions = [SCOPE.in_scope(scope), SCOPE.shown(scope, first_post.c.hidden_at)]
+    """Live topics in scope, shown to the principal, on the subject (archived ones count
+    for nobody, as lists and search do not show them)."""
+    conditions = [
+        SCOPE.in_scope(scope),
+        SCOPE.shown(scope, first_post.c.hidden_at),
+        topics.c.archived_at.is_(None),
+    ]
     if tag is not None:
         conditions.append(
             select(topic_tags.c.topic_id)

@@ -34,11 +34,13 @@ _replies = _topic_space.join(forum_replies, forum_replies.c.topic_id == forum_to
 
 
 def _on_subject(scope: StoreScope, tag: str | None, text: str | None) -> list[ColumnElement[bool]]:
-    """Question topics in scope, shown to the principal, on the subject."""
+    """Live question topics in scope, shown to the principal, on the subject (archived
+    ones count for nobody, as lists and search do not show them)."""
     conditions = [
         forum_topics.c.is_question,
         SCOPE.in_scope(scope),
         SCOPE.shown(scope, forum_topics.c.hidden_at),
+        forum_topics.c.archived_at.is_(None),
     ]
     if tag is not None:
         conditions.append(

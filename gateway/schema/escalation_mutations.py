@@ -20,7 +20,9 @@ from gateway import writes
 from gateway.domain import ids
 from gateway.domain.errors import StoreDown
 from gateway.domain.model import StoreName
-from gateway.domain.permissions import Action
+from gateway.domain.permissions import Action, Resource
+from gateway.domain.principal import Principal
+from gateway.policies.compiler import Authorizer
 from gateway.records import Replay
 from gateway.records.escalations import AlreadyEscalated
 from gateway.schema.context import context_of
@@ -143,8 +145,12 @@ class EscalationMutations:
                 field="spaceId",
             )
             store, records = ctx.stores[StoreName.INTERNAL], ctx.caller.records
-            title = topic_title(question.title)
-            body = quote(input.question_id, question.title, question.body, note)
+            # Quoted only when anyone may read it (see quote()).
+            public = Authorizer(ctx.authorizer.index, Principal.guest(), ctx.now).allows(
+                Resource.SPACE.value, source.key, Action.READ.value
+            )
+            title = topic_title(question.title, public=public)
+            body = quote(input.question_id, question.title, question.body, note, public=public)
 
             async def run() -> Any:
                 # Checked after the key is claimed: a retry gets its first answer, not this.

@@ -28,16 +28,32 @@ __all__ = ["ALREADY", "quote", "seed_demo_escalations", "topic_title"]
 ALREADY = "this question was escalated into this space already"
 
 
-def topic_title(title: str) -> str:
-    """The internal topic's title: the community question's, marked as escalated."""
-    return f"Escalated: {title}"[:MAX_TITLE]
+# The title of a topic that escalates a question only some may read (see quote()).
+WITHHELD_TITLE = "Escalated community question"
 
 
-def quote(question_id: str, title: str, body: str, note: str) -> str:
+def topic_title(title: str, *, public: bool = True) -> str:
+    """The internal topic's title: the community question's, marked as escalated; for a
+    question not everyone may read, a title that says nothing of it."""
+    return f"Escalated: {title}"[:MAX_TITLE] if public else WITHHELD_TITLE
+
+
+def quote(question_id: str, title: str, body: str, note: str, *, public: bool = True) -> str:
     """The internal topic's body: the community question quoted, a link to it (its global
-    id), then the note."""
-    quoted = "\n".join(f"> {line}" for line in body.splitlines() or [""])
-    parts = [f"Escalated from the community: {title} ({question_id})", quoted]
+    id), then the note.
+
+    Only a question everyone may read (``public``: a guest may) is quoted. Any internal
+    space can hold invited externals, who would read in the quote what the community does
+    not show them; so a question from a members-only, trusted or private space is given
+    by its link alone, which answers only those who may read it, and the note."""
+    if public:
+        quoted = "\n".join(f"> {line}" for line in body.splitlines() or [""])
+        parts = [f"Escalated from the community: {title} ({question_id})", quoted]
+    else:
+        parts = [
+            f"Escalated from the community: {question_id} (not quoted: not everyone who "
+            "reads this space may read it there; follow the link)"
+        ]
     if note:
         parts.append(note)
     return "\n\n".join(parts)

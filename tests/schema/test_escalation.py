@@ -115,6 +115,43 @@ async def test_an_escalation_into_falcon_is_seen_by_falcon_only(services: Servic
     assert [e.outcome for e in entries if e.action == "escalate"] == [Outcome.OK]
 
 
+async def test_a_question_not_everyone_may_read_is_linked_never_quoted(
+    services: Services,
+) -> None:
+    """Any internal space may hold invited externals: a members-only, trusted or private
+    community question goes in by its link alone, never its title or text."""
+    questions, spaces = await _questions(services, "erin@corp.example"), await _space_ids(services)
+    guest = await _questions(services, "guest")
+    hidden = [t for t in questions if t not in guest and questions[t]["id"]]
+    public = next(t for t in questions if t in guest and t != IPV6)
+    community = {
+        t: q for t, q in questions.items() if ids.decode(q["id"]).store is StoreName.COMMUNITY
+    }
+    withheld = next(t for t in hidden if t in community)
+    shared = spaces["Aurora prototype feedback"]  # employees and invited externals
+    made = await _escalate(
+        services,
+        "erin@corp.example",
+        questionId=community[withheld]["id"],
+        spaceId=shared,
+        note="For the firmware team.",
+    )
+    assert made["errors"] == []
+    topic = made["topic"]
+    assert topic["title"] == "Escalated community question"
+    assert withheld not in topic["body"] and withheld not in topic["title"]
+    assert community[withheld]["id"] in topic["body"]  # the link, which answers its readers
+    assert topic["body"].endswith("For the firmware team.")
+    # paula, invited to Aurora, reads the topic but learns nothing of the question.
+    seen = str((await run(services, "paula@partner.example", QUESTIONS)).data)
+    assert "Escalated community question" in seen and withheld not in seen
+    # A question anyone may read is quoted as before.
+    quoted = await _escalate(
+        services, "erin@corp.example", questionId=community[public]["id"], spaceId=shared
+    )
+    assert quoted["topic"]["title"] == f"Escalated: {public}"
+
+
 # (who, question, space, code, field): every refusal, and nothing written.
 REFUSALS = [
     ("guest", "Sensor will not pair", "Project Falcon", "UNAUTHENTICATED", None),

@@ -106,7 +106,7 @@ LIMITS_SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
         _by_persona(_int),
         (),
     ),
-    # Requests per caller (a principal; a guest by client address) in a moving window.
+    # Requests per caller (a principal; a guest by client address) in a sliding window.
     "rate_limit": ("ratelimit.rate", "GATEWAY_RATE_LIMIT", _rate, "600/minute"),
     "guest_rate_limit": ("ratelimit.guest_rate", "GATEWAY_RATE_LIMIT_GUEST", _rate, "120/minute"),
     # ... and per persona, instead of those two: a caller gets the most generous rate among

@@ -1,4 +1,4 @@
-"""Rate limits per caller: so many requests in a moving window, then 429 with Retry-After.
+"""Rate limits per caller: so many requests in a sliding window, then 429 with Retry-After.
 
 A pure ASGI middleware inside authentication (it reads ``scope["user"]``). The caller is
 the principal (``Principal.id``) when authenticated, else the client's address: the peer
@@ -14,7 +14,11 @@ page (``/admin...``) spend a stricter budget of their own besides, per caller
 
 The counts live in this process (``memory://``) or in Redis (``ratelimit.storage_url``),
 where every replica shares them: the `limits <https://limits.readthedocs.io>`_ library's
-moving window, with its asyncio storage. Health (``/healthz``, ``/readyz``) and
+sliding window counter, with its asyncio storage. Not its moving window: that keeps one
+entry per request (600 per caller at the default rate, in Redis too), and in memory it
+hands every count to a worker thread, which cost a cached answer a quarter of its time; the
+counter keeps two numbers per caller and weighs the last window's by how much of it is
+still inside the current one. Health (``/healthz``, ``/readyz``) and
 ``/metrics`` are never limited, nor are websocket messages (a subscription is one
 request).
 
@@ -35,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio
 from limits import parse
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from starlette.middleware import Middleware
@@ -166,7 +170,7 @@ class RateLimit:
         self.timeout = settings.rate_limit_timeout
         self.where = "redis" if not settings.rate_limit_storage.startswith("memory:") else "memory"
         storage, self.pool = _storage(settings)
-        self.limiter = MovingWindowRateLimiter(storage)  # type: ignore[arg-type]
+        self.limiter = SlidingWindowCounterRateLimiter(storage)  # type: ignore[arg-type]
         self.storage_down = False
 
     async def aclose(self) -> None:

@@ -3,11 +3,14 @@ why their post was hidden (never who flagged it). On every store backend."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gateway.domain import ids
+from gateway.domain.model import StoreName
+from gateway.stores.cursors import TimePosition
 from tests.personas import PERSONAS, run
 from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import space_ids
@@ -341,6 +344,11 @@ async def test_hidden_posts_are_in_the_queue_after_the_flagged(services: Service
     for who in PERSONAS:
         if who not in MODERATORS["Product support"]:
             assert await queue(services, who, support) == [], who
+    # A forged cursor into the hidden posts is refused, not a 500.
+    for forged in ("q:abc", "x:1", "q:"):
+        at = TimePosition(datetime.now(UTC), StoreName.COMMUNITY, forged).encode()
+        bad = await run(services, "mia@corp.example", QUEUE, {"s": support, "after": at})
+        assert bad.errors is not None and "invalid cursor" in bad.errors[0].message, forged
     # Shown again, a post leaves the queue.
     shown = await run(services, "mia@corp.example", HIDE, {"i": {"postId": reply, "hidden": False}})
     assert shown.data["hidePost"]["answer"] == {"id": reply, "hidden": False}

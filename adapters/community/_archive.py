@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
+from adapters import _hidden
 from adapters._base import SqlStore
-from adapters._sql import native_ids, native_or_missing
+from adapters._sql import native_id, native_ids, native_or_missing
 from adapters.community import _answers, _questions
+from adapters.community._questions import first_post
+from adapters.community._spaces import SCOPE
 from adapters.community._tables import categories, posts, topics
 from gateway.stores.admin_rows import StaleQuestion
 from gateway.stores.interface import TargetMissing
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy import ColumnElement, Select
+
+    from gateway.stores.admin_rows import HiddenPost
+    from gateway.stores.scope import StoreScope
 
 __all__ = ["Moderation"]
 
@@ -77,6 +83,43 @@ class Moderation(SqlStore):
             await _answers.set_hidden(
                 conn, post_id, native, answer=answer, hidden_at=now if hidden else None
             )
+
+    async def hidden_posts(
+        self, space_id: str, scope: StoreScope, *, after: HiddenPost | None, limit: int
+    ) -> list[HiddenPost]:
+        """The category's hidden topics (their first post hidden) and replies the scope
+        shows (hidden ones only where it moderates), in the moderation queue's order;
+        ``limit + 1`` at most."""
+        native = native_id(space_id)
+        if native is None or scope.empty:
+            return []
+        first = first_post.c
+        joined = topics.join(categories, categories.c.id == topics.c.category_id).join(
+            first_post, and_(first.topic_id == topics.c.id, first.post_number == 1)
+        )
+        where = [topics.c.category_id == native, SCOPE.in_scope(scope)]
+        questions = (
+            select(topics.c.id, first.hidden_at)
+            .select_from(joined)
+            .where(
+                *where,
+                SCOPE.shown(scope, first.hidden_at),
+                _hidden.after(first.hidden_at, topics.c.id, answer=False, cursor=after),
+            )
+        )
+        answers = (
+            select(posts.c.id, posts.c.hidden_at)
+            .select_from(joined.join(posts, posts.c.topic_id == topics.c.id))
+            .where(
+                *where,
+                posts.c.post_number > 1,
+                SCOPE.shown(scope, first.hidden_at),
+                SCOPE.shown(scope, posts.c.hidden_at),
+                _hidden.after(posts.c.hidden_at, posts.c.id, answer=True, cursor=after),
+            )
+        )
+        async with self._connect() as conn:
+            return await _hidden.merged(conn, questions, answers, limit)
 
     async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
         """Pin (or unpin) a topic: Discourse's featured topics."""

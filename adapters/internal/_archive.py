@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
+from adapters import _hidden
 from adapters._base import SqlStore
-from adapters._sql import native_ids, native_or_missing
+from adapters._sql import native_id, native_ids, native_or_missing
 from adapters.internal import _writes
+from adapters.internal._shared import SCOPE
 from adapters.internal._tables import communities, forum_replies, forum_topics
 from gateway.stores.admin_rows import StaleQuestion
 from gateway.stores.interface import TargetMissing
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy import ColumnElement, Select
+
+    from gateway.stores.admin_rows import HiddenPost
+    from gateway.stores.scope import StoreScope
 
 __all__ = ["Moderation"]
 
@@ -78,6 +83,39 @@ class Moderation(SqlStore):
         native = native_or_missing(post_id)
         async with self._connect(write=True) as conn:
             await _writes.set_hidden(conn, post_id, native, answer=answer, hidden=hidden, now=now)
+
+    async def hidden_posts(
+        self, space_id: str, scope: StoreScope, *, after: HiddenPost | None, limit: int
+    ) -> list[HiddenPost]:
+        """The community's hidden question topics and replies the scope shows (hidden ones
+        only where it moderates), in the moderation queue's order; ``limit + 1`` at most."""
+        native = native_id(space_id)
+        if native is None or scope.empty:
+            return []
+        topic, reply = forum_topics.c, forum_replies.c
+        where = [
+            topic.community_id == native,
+            topic.is_question,
+            SCOPE.in_scope(scope),
+            SCOPE.shown(scope, topic.hidden_at),
+        ]
+        joined = forum_topics.join(communities, communities.c.id == topic.community_id)
+        questions = (
+            select(topic.id, topic.hidden_at)
+            .select_from(joined)
+            .where(*where, _hidden.after(topic.hidden_at, topic.id, answer=False, cursor=after))
+        )
+        answers = (
+            select(reply.id, reply.hidden_at)
+            .select_from(forum_replies.join(joined, topic.id == reply.topic_id))
+            .where(
+                *where[:3],
+                SCOPE.shown(scope, reply.hidden_at),
+                _hidden.after(reply.hidden_at, reply.id, answer=True, cursor=after),
+            )
+        )
+        async with self._connect() as conn:
+            return await _hidden.merged(conn, questions, answers, limit)
 
     async def set_featured(self, question_id: str, *, featured: bool, now: datetime) -> None:
         """Feature (or stop featuring) a question topic."""

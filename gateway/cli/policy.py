@@ -116,37 +116,45 @@ def add_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 @run_async
 async def _explain(args: argparse.Namespace) -> int:
-    from gateway.domain import ids
-    from gateway.domain.errors import InvalidId
+    from gateway.domain.demo import find_person
     from gateway.policies.admin import population
+    from gateway.policies.admin.judged import Judge
     from gateway.policies.compiler import PolicyIndex
     from gateway.policies.explain import explain
-    from gateway.stores.scope import Grants, StoreScope
 
     settings = Settings.load(args.config)
-    principal = demo_principal(args.user, args.role)
+    email = args.user.strip().lower()
+    how = None
     async with policy_admin(settings) as admin:
+        if email == "guest" or args.role or find_person(email) is not None:
+            principal = demo_principal(email, args.role)
+        elif "@" not in email:
+            raise UsageError(f"--user takes an email or 'guest', not {args.user!r}")
+        else:
+            # The roles of their last token; someone never seen, judged as who-can does.
+            known = await admin.records.known_principal(f"user:{email}")
+            if known is not None:
+                principal = known
+            else:
+                judge = Judge.for_settings(settings)
+                principal, how = await population.judged(admin.stores, email, judge)
         # The policy in force where it lives (file or database), with its version number.
         policy = await admin.store.read_source()
         latest = await admin.store.latest()
         number = latest.number if latest and latest.sha256 == PolicyIndex(policy).version else None
-        if "/" in args.space:
-            key = args.space
-        else:
-            try:
-                ref = ids.decode(args.space, "Space")
-            except InvalidId as exc:
-                raise UsageError(str(exc)) from None
-            everything = StoreScope(ref.store, allow=Grants(everything=True))
-            found = await admin.stores[ref.store].spaces_by_ids([ref.native_id], everything)
-            if ref.native_id not in found:
-                raise UsageError(f"no space with id {args.space} in the {ref.store} store")
-            key = found[ref.native_id].key
+        try:
+            space = await population.find_space(admin.stores, args.space)
+        except population.NoSuchSpace as exc:
+            raise UsageError(str(exc)) from None
+        key = space.key
         principal = await population.with_memberships(admin.stores, principal)
+        revoked = await population.revoked_in(admin.stores, admin.records, principal, space)
     now = datetime.now(UTC)
-    result = explain(policy, principal, key, args.object, args.action, now)
+    result = explain(policy, principal, key, args.object, args.action, now, revoked=revoked)
     version = PolicyIndex(policy, number=number).describe()
     print(f"{principal.id} {args.action} {args.object} in {key} (policy {version})")
+    if how is not None:
+        print(f"{principal.id}: {how}")
     print(result)
     return 0 if result.allowed else 1
 

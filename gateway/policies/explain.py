@@ -16,7 +16,7 @@ from gateway.domain.permissions import SELF
 from gateway.policies.policy import MODEL_PATH, Effect, Policy, Rule
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
 
     from gateway.domain.model import Membership
@@ -50,8 +50,9 @@ class Explanation:
     """A decision and the policy line behind it (None: nothing granted it, default deny).
 
     ``ended``: when denied, the access the principal had in that space and no longer has
-    ("membership as space_guest in internal/shared/aurora expired on 2026-11-20"), or an
-    invitation that grants nothing yet (see :func:`ended_text`).
+    ("membership as space_guest in internal/shared/aurora expired on 2026-11-20"), an
+    invitation that grants nothing yet (see :func:`ended_text`), or one that was revoked
+    ("invitation as space_guest in ... revoked on 2026-11-20 by user:erin@corp.example").
     """
 
     allowed: bool
@@ -85,9 +86,12 @@ def explain(
     now: datetime,
     *,
     own: bool = False,
+    revoked: Sequence[Revocation] = (),
 ) -> Explanation:
-    """Ask Casbin for one decision and map the line it names back to the policy file."""
-    return Explainer(policy, principal, now, own=own).explain(dom, obj, act)
+    """Ask Casbin for one decision and map the line it names back to the policy file;
+    ``revoked``: the principal's revoked invitations (``population.revocations``), which a
+    denial in their space names."""
+    return Explainer(policy, principal, now, own=own, revoked=revoked).explain(dom, obj, act)
 
 
 class Explainer:
@@ -99,9 +103,16 @@ class Explainer:
     """
 
     def __init__(
-        self, policy: Policy, principal: Principal, now: datetime, *, own: bool = False
+        self,
+        policy: Policy,
+        principal: Principal,
+        now: datetime,
+        *,
+        own: bool = False,
+        revoked: Sequence[Revocation] = (),
     ) -> None:
         self.policy = policy
+        self.revoked = tuple(revoked)
         self.principal = principal
         self.enforcer = build_enforcer(policy, principal, now, own=own)
         self.now = now
@@ -133,6 +144,10 @@ class Explainer:
             ended = ended_text(
                 (m for m in self.principal.memberships if m.space_key == dom), self.now
             )
+            # As who-can says it: a revoked invitation, unless they hold access there again.
+            if not any(m.space_key == dom for m in self._memberships):
+                for revocation in (r for r in self.revoked if r.space_key == dom):
+                    ended = f"{ended}; {revocation}" if ended else str(revocation)
         return Explanation(bool(allowed), rule, via, self.policy.source, ended)
 
 

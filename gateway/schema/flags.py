@@ -24,19 +24,21 @@ from strawberry.types import Info
 
 from gateway import writes
 from gateway.domain import ids
-from gateway.domain.errors import InvalidId, StoreDown
+from gateway.domain.errors import InvalidCursor, InvalidId, StoreDown
 from gateway.domain.permissions import Action, Resource
 from gateway.records import Replay
 from gateway.schema.context import context_of
 from gateway.schema.pagination import connection, page_size
 from gateway.schema.payloads import ERRORS, INPUT, KEY_DESCRIPTION, UserError, arguments, errors_of
 from gateway.schema.types import AFTER, FIRST, Answer, Question
-from gateway.stores.cursors import SequencePosition
+from gateway.stores.admin_rows import HiddenPost
+from gateway.stores.cursors import SequencePosition, TimePosition
 from gateway.stores.interface import WriteConflict
 from gateway.writes import Checks, ErrorCode, Problem, Write, WriteRefused
 from gateway.writes.hidden import notify_hidden
 
 if TYPE_CHECKING:
+    from gateway.domain.model import Space
     from gateway.records.flags import Flag
     from gateway.schema.context import Context
 
@@ -144,15 +146,44 @@ class PostFlag:
         return cls(reason=FlagReason(flag.reason), note=flag.note, created_at=flag.created_at)
 
 
-@strawberry.type(description="A flagged post waiting for a moderator, with its open flags.")
+@strawberry.type(
+    description="A post waiting for a moderator: flagged (with its open flags), or hidden."
+)
 class ModerationItem:
     post: relay.Node = strawberry.field(description="The question or answer.")
     hidden: bool = strawberry.field(description="Hidden now (by enough flags, or a moderator).")
-    flags: list[PostFlag] = strawberry.field(description="Its open flags, oldest first.")
-    _first_flag: strawberry.Private[int]
+    flags: list[PostFlag] = strawberry.field(
+        description="Its open flags, oldest first (none for a post hidden without any)."
+    )
+    _cursor: strawberry.Private[str]
 
     def cursor(self) -> str:
-        return SequencePosition(self._first_flag).encode()
+        return self._cursor
+
+
+# The queue lists posts with open flags first (by their oldest open flag), then the
+# space's other hidden posts (by when hidden): a cursor says which part it points into.
+_KINDS = {"q": False, "a": True}
+
+
+def _hidden_cursor(space: Space, post: HiddenPost) -> str:
+    kind = "a" if post.answer else "q"
+    return TimePosition(post.hidden_at, space.store, f"{kind}:{post.id}").encode()
+
+
+def _queue_position(after: str | None) -> tuple[int | None, HiddenPost | None]:
+    """Where the queue stopped: after a flagged post (its oldest open flag), or after a
+    hidden one (then every flagged post came before)."""
+    if after is None:
+        return None, None
+    try:
+        return SequencePosition.decode(after).number, None
+    except InvalidCursor:
+        position = TimePosition.decode(after)
+    kind, _, native = position.id.partition(":")
+    if kind not in _KINDS or not native:
+        raise InvalidCursor(after)
+    return None, HiddenPost(_KINDS[kind], native, position.created_at)
 
 
 def _post_ref(checks: Checks, value: str) -> ids.NodeRef | None:
@@ -174,8 +205,9 @@ def _loader(ctx: Context, ref: ids.NodeRef) -> Any:
 @strawberry.type
 class FlagQueries:
     @strawberry.field(
-        description="A space's flagged posts, oldest flag first, for its moderators (empty "
-        "for everyone else): forward with first/after."
+        description="A space's flagged posts, oldest flag first, then its other hidden "
+        "posts, by when hidden, for its moderators (empty for everyone else): forward with "
+        "first/after."
     )
     async def moderation_queue(
         self,
@@ -186,20 +218,27 @@ class FlagQueries:
     ) -> relay.Connection[ModerationItem]:  # type: ignore[type-var]  # see pagination.N
         ctx = context_of(info)
         limit = page_size(first, ctx.settings)
-        at = SequencePosition.decode(after).number if after is not None else None
+        flag_after, hidden_after = _queue_position(after)
         ref = ids.decode(space_id, "Space")
         space = await ctx.loaders.space.load((ref.store, ref.native_id))
         moderate = Action.MODERATE.value
         if space is None or not ctx.authorizer.allows(Resource.SPACE.value, space.key, moderate):
             return connection([], False, ModerationItem.cursor, has_previous=after is not None)
-        found = await ctx.records.flagged_posts(
-            ids.encode("Space", space.store, space.id), after=at, limit=limit + 1
-        )
-        page = found[:limit]
-        flags = await ctx.records.open_flags([f.post for f in page])
+        page: list[tuple[str, str]] = []  # (post's global id, its cursor)
+        more = False
+        if hidden_after is None:
+            found = await ctx.records.flagged_posts(
+                ids.encode("Space", space.store, space.id), after=flag_after, limit=limit + 1
+            )
+            more = len(found) > limit
+            page += [(f.post, SequencePosition(f.first_flag).encode()) for f in found[:limit]]
+        if not more:
+            hidden, more = await _hidden_posts(ctx, space, hidden_after, limit - len(page))
+            page += hidden
+        flags = await ctx.records.open_flags([post for post, _ in page])
         items = []
-        for flagged in page:
-            post_ref = ids.decode(flagged.post)
+        for post_id, cursor in page:
+            post_ref = ids.decode(post_id)
             post = await _loader(ctx, post_ref).load((post_ref.store, post_ref.native_id))
             if post is None:
                 continue  # gone from its store since it was flagged
@@ -208,17 +247,40 @@ class FlagQueries:
                 ModerationItem(
                     post=view,
                     hidden=post.hidden,
-                    flags=[PostFlag.of(f) for f in flags.get(flagged.post, [])],
-                    _first_flag=flagged.first_flag,
+                    flags=[PostFlag.of(f) for f in flags.get(post_id, [])],
+                    _cursor=cursor,
                 )
             )
         return connection(
             items,
-            len(found) > limit,
+            more,
             ModerationItem.cursor,
             has_previous=after is not None,
-            end_cursor=SequencePosition(page[-1].first_flag).encode() if page else None,
+            end_cursor=page[-1][1] if page else None,
         )
+
+
+async def _hidden_posts(
+    ctx: Context, space: Space, after: HiddenPost | None, wanted: int
+) -> tuple[list[tuple[str, str]], bool]:
+    """Up to ``wanted`` of the space's hidden posts the caller's scope shows that have no
+    open flag (those came before, with the flagged), after ``after``; whether more follow.
+    A statement or two per page of the store, and one of the records."""
+    scope = ctx.authorizer.read_scope().for_store(space.store)
+    store = ctx.stores[space.store]
+    found: list[tuple[str, str]] = []
+    while True:
+        batch = await store.hidden_posts(space.id, scope, after=after, limit=wanted)
+        named = [
+            (ids.encode("Answer" if p.answer else "Question", space.store, p.id), p) for p in batch
+        ]
+        flagged = await ctx.records.open_flags([post for post, _ in named])
+        found += [(post, _hidden_cursor(space, p)) for post, p in named if post not in flagged]
+        if len(found) > wanted:
+            return found[:wanted], True
+        if len(batch) <= wanted:
+            return found, False
+        after = batch[-1]
 
 
 @strawberry.type

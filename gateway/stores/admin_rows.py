@@ -35,3 +35,13 @@ class StaleQuestion:
     space_id: str
     title: str
     last_active: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenPost:
+    """A hidden question or answer of a space, as the moderation queue lists them: by
+    when hidden, then questions before answers, then by native id (also its cursor)."""
+
+    answer: bool
+    id: str
+    hidden_at: datetime

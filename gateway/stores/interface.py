@@ -74,7 +74,7 @@ if TYPE_CHECKING:
         StoreName,
         Visibility,
     )
-    from gateway.stores.admin_rows import Holder, StaleQuestion
+    from gateway.stores.admin_rows import HiddenPost, Holder, StaleQuestion
     from gateway.stores.scope import StoreScope
 
 
@@ -468,6 +468,13 @@ class StoreArchive(StoreRole, Protocol):
 
     async def set_archived(self, question_id: str, *, archived: bool, now: datetime) -> None:
         """Archive a question or restore it (nothing changes when it already is)."""
+
+    async def hidden_posts(
+        self, space_id: str, scope: StoreScope, *, after: HiddenPost | None, limit: int
+    ) -> list[HiddenPost]:
+        """The space's hidden questions and answers that ``scope`` shows (hidden ones only
+        where it moderates), by when hidden, questions before answers, then id: up to
+        ``limit + 1`` after ``after`` (the moderation queue's hidden posts)."""
 
     async def set_archive_exempt(self, space_id: str, *, exempt: bool) -> None:
         """Exempt a space from pruning (its questions are never archived), or stop."""

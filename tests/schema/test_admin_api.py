@@ -198,16 +198,15 @@ async def test_explain_access_names_the_line_and_the_membership(
     query = """query($p: String!, $s: String!, $a: String!) {
       explainAccess(principal: $p, space: $s, action: $a) {
         allowed principal line { line text } via { role space } policyVersion text } }"""
-    # Someone the gateway has not seen: explained with roles given, or refused clearly.
-    response = await client.post(
-        "/admin/graphql",
-        json={
-            "query": query,
-            "variables": {"p": "nobody@x.example", "s": "internal/open/eng", "a": "read"},
-        },
-        headers=_token(app, "sam@corp.example"),
-    )
-    assert "has not seen user:nobody@x.example" in response.json()["errors"][0]["message"]
+    # Someone the gateway has not seen: judged as who-can judges them (the stores hold
+    # nothing of them, no persona: default deny).
+    eng = "internal/open/engineering"
+    nobody = (await _admin(client, app, query, p="nobody@x.example", s=eng, a="read"))[
+        "explainAccess"
+    ]
+    assert nobody["allowed"] is False
+    assert nobody["principal"] == "user:nobody@x.example"
+    assert nobody["text"].endswith("(default deny)")
 
     await client.post(
         "/graphql", json={"query": SPACES}, headers=_token(app, "carl@contractor.example")

@@ -3,11 +3,14 @@ why their post was hidden (never who flagged it). On every store backend."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gateway.domain import ids
+from gateway.domain.model import StoreName
+from gateway.stores.cursors import TimePosition
 from tests.personas import PERSONAS, run
 from tests.schema.test_read_matrix import AURORA
 from tests.writes.test_writes import space_ids
@@ -291,3 +294,65 @@ async def test_the_demo_has_a_flagged_post(services: Services) -> None:
     # Tara flagged it: once is all she may.
     again = await flag(services, "tara@customer.example", items[0]["post"]["id"])
     assert again["errors"] == [{"code": "CONFLICT", "field": None}]
+
+
+async def _pages(services: Services, who: str, space: str, first: int) -> list[dict[str, Any]]:
+    """The whole queue, ``first`` at a time."""
+    found: list[dict[str, Any]] = []
+    after = None
+    while True:
+        result = await run(services, who, QUEUE, {"s": space, "first": first, "after": after})
+        assert result.errors is None, result.errors
+        page = result.data["moderationQueue"]
+        found += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_hidden_posts_are_in_the_queue_after_the_flagged(services: Services) -> None:
+    """A post a moderator hid without flags, and one hidden after review (its flags
+    closed), stay in the queue (hidden, no flags) after the flagged ones; nobody else
+    sees any of it."""
+    support = (await space_ids(services))["Product support"]
+    before = await queue(services, "mia@corp.example", support)
+    assert before == []
+    reply = await tara_reply(services, support)
+    hid = await run(services, "mia@corp.example", HIDE, {"i": {"postId": reply, "reason": "x"}})
+    assert hid.data["hidePost"]["answer"] == {"id": reply, "hidden": True}
+    questions = await posts_of(services, "mia@corp.example", support)
+    reviewed, flagged = questions[0]["id"], questions[1]["id"]
+    for who in ("mo@customer.example", "paula@partner.example", "sam@corp.example"):
+        await flag(services, who, reviewed)  # enough: hidden pending review
+    resolved = await run(
+        services, "mia@corp.example", RESOLVE, {"i": {"postId": reviewed, "action": "HIDE"}}
+    )
+    assert resolved.data["resolveFlags"]["question"] == {"id": reviewed, "hidden": True}
+    await flag(services, "mo@customer.example", flagged, note="dup")
+    items = await queue(services, "mia@corp.example", support)
+    assert [(i["post"]["id"], i["hidden"], len(i["flags"])) for i in items] == [
+        (flagged, False, 1),  # open flags first
+        (reply, True, 0),  # then by when hidden
+        (reviewed, True, 0),
+    ]
+    assert items[0]["flags"] == [
+        {"reason": "SPAM", "note": "dup", "createdAt": items[0]["flags"][0]["createdAt"]}
+    ]
+    # Paged one by one, across the flagged and the hidden: the same queue.
+    assert await _pages(services, "mia@corp.example", support, 1) == items
+    assert await _pages(services, "mia@corp.example", support, 2) == items
+    for who in PERSONAS:
+        if who not in MODERATORS["Product support"]:
+            assert await queue(services, who, support) == [], who
+    # A forged cursor into the hidden posts is refused, not a 500.
+    for forged in ("q:abc", "x:1", "q:"):
+        at = TimePosition(datetime.now(UTC), StoreName.COMMUNITY, forged).encode()
+        bad = await run(services, "mia@corp.example", QUEUE, {"s": support, "after": at})
+        assert bad.errors is not None and "invalid cursor" in bad.errors[0].message, forged
+    # Shown again, a post leaves the queue.
+    shown = await run(services, "mia@corp.example", HIDE, {"i": {"postId": reply, "hidden": False}})
+    assert shown.data["hidePost"]["answer"] == {"id": reply, "hidden": False}
+    assert [i["post"]["id"] for i in await queue(services, "mia@corp.example", support)] == [
+        flagged,
+        reviewed,
+    ]

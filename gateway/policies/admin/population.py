@@ -21,7 +21,7 @@ from gateway.domain.errors import InvalidId
 from gateway.domain.model import StoreName
 from gateway.domain.permissions import Action
 from gateway.policies.admin.impact import Subject, persona_subjects
-from gateway.policies.admin.judged import Judge, merge
+from gateway.policies.admin.judged import Judge, Record, merge
 from gateway.policies.explain import Revocation
 from gateway.records import Outcome
 from gateway.stores.interface import NameCursor
@@ -141,6 +141,30 @@ async def revocations(
         actor = by.get(ids.encode("Invitation", name, i.id))
         revoked.setdefault(i.email.lower(), []).insert(0, Revocation(key, i.role.value, at, actor))
     return revoked
+
+
+async def revoked_in(
+    stores: Mapping[StoreName, StoreDirectory],
+    records: Records,
+    principal: Principal,
+    space: Space,
+) -> list[Revocation]:
+    """The principal's revoked invitations to ``space``, newest first, as who-can finds
+    them: what ``explain`` says of a denial there."""
+    if not principal.verified_email:
+        return []
+    found = await revocations(stores, [space], records)
+    return found.get(principal.verified_email.lower(), [])
+
+
+async def judged(
+    stores: Mapping[StoreName, StoreDirectory], email: str, judge: Judge
+) -> tuple[Principal, str]:
+    """Someone the gateway has never seen, judged from what the stores hold of them, as
+    who-can judges them (nothing held: by their email alone), and how they were judged."""
+    email = email.strip().lower()
+    held = merge(h for h in await all_holders(stores) if h.email == email)
+    return judge.principal(held.get(email) or Record(email, email))
 
 
 async def _revokers(records: Records) -> dict[str, str]:

@@ -46,6 +46,12 @@ class AccessExplanation:
     via: Via | None
     policy_version: str
     text: str
+    judged: str | None = strawberry.field(
+        default=None,
+        description="For someone the gateway has never seen (never logged in) and no roles "
+        "were passed for: how their roles were judged, as whoCanAccess judges them; null "
+        "otherwise.",
+    )
 
 
 @strawberry.type(description="Someone who may do the action on the space, and why.")
@@ -69,20 +75,25 @@ async def _space(services: Services, value: str) -> Space:
         raise AdminInputError(str(exc)) from None
 
 
-async def _principal(services: Services, who: str, roles: list[str] | None) -> Principal:
+async def _principal(
+    services: Services, who: str, roles: list[str] | None
+) -> tuple[Principal, str | None]:
     """A principal the gateway has seen (``user:EMAIL`` or EMAIL), with the roles of their
-    last token, or a hypothetical one holding ``roles``; with their memberships."""
+    last token, or a hypothetical one holding ``roles``, or someone never seen judged as
+    who-can judges them (and how); with their memberships."""
     pid = who if who.startswith(USER_PREFIX) else f"{USER_PREFIX}{who}"
+    email = pid.removeprefix(USER_PREFIX)
+    if "@" not in email:
+        raise AdminInputError(f"principal must be user:EMAIL or an email, not {who!r}")
     principal = await services.records.known_principal(pid)
+    how = None
     if roles is not None:
-        email = pid.removeprefix(USER_PREFIX)
         base = principal or Principal(None, email, email, True, email, frozenset())
         principal = dataclasses.replace(base, roles=frozenset(roles))
     if principal is None:
-        raise AdminInputError(
-            f"the gateway has not seen {pid}: pass roles to explain a principal holding them"
-        )
-    return await population.with_memberships(services.stores, principal)
+        judge = Judge.for_settings(services.settings)
+        principal, how = await population.judged(services.stores, email, judge)
+    return await population.with_memberships(services.stores, principal), how
 
 
 def _via(m: Any) -> Via | None:
@@ -104,10 +115,16 @@ class AccessQuery:
         roles: list[str] | None = None,
     ) -> AccessExplanation:
         ctx = admin_context(info)
-        found = await _principal(ctx.services, principal, roles)
-        key = (await _space(ctx.services, space)).key
+        found, how = await _principal(ctx.services, principal, roles)
+        target = await _space(ctx.services, space)
+        key = target.key
         index = ctx.services.policy
-        result = explaining.explain(index.policy, found, key, object, action, ctx.now)
+        revoked = await population.revoked_in(
+            ctx.services.stores, ctx.services.records, found, target
+        )
+        result = explaining.explain(
+            index.policy, found, key, object, action, ctx.now, revoked=revoked
+        )
         return AccessExplanation(
             allowed=result.allowed,
             principal=found.id,
@@ -119,6 +136,7 @@ class AccessQuery:
             via=_via(result.via),
             policy_version=index.describe(),
             text=str(result),
+            judged=how,
         )
 
     @strawberry.field(

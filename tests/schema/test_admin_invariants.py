@@ -114,3 +114,43 @@ async def test_an_invariant_broken_now_is_added_only_when_allowed_and_audited(
     entries = await services.records.entries(action="invariants_apply")
     assert [e.outcome.value for e in entries] == ["ok", "denied", "denied"]
     assert entries[0].actor == "user:sam@corp.example"
+
+
+VERSIONS = "{ invariantVersions(first: 5) { number kind actor reason sha256 text } }"
+ROLLBACK = """mutation($to: Int!, $allow: Boolean!) {
+  rollbackInvariants(input: {toVersion: $to, allowBroken: $allow, reason: "back"}) {
+    applied version preview { added removed brokenNow { invariant } } errors { code field }
+  }
+}"""
+
+
+@pytest.mark.backend
+async def test_the_invariants_versions_are_listed_and_rolled_back_through_the_api(
+    app: Starlette, client: httpx.AsyncClient, services: Services
+) -> None:
+    await services.records.remember(demo_principal("paula@partner.example", ()), NOW)
+    path = services.settings.policy_invariants_file
+    shipped = path.read_text()
+    await _admin(client, app, EDIT, text=shipped + SHARED + "\n", allow=True)  # v2, broken
+    versions = (await _admin(client, app, VERSIONS))["invariantVersions"]
+    assert [(v["number"], v["kind"]) for v in versions] == [(2, "apply"), (1, "initial")]
+    assert versions[0]["actor"] == "user:sam@corp.example" and versions[1]["text"] == shipped
+
+    back = (await _admin(client, app, ROLLBACK, to=1, allow=False))["rollbackInvariants"]
+    assert back["applied"] is True and back["version"] == 3 and back["errors"] == []
+    assert back["preview"]["removed"] == [SHARED]
+    assert path.read_text() == shipped
+
+    refused = (await _admin(client, app, ROLLBACK, to=2, allow=False))["rollbackInvariants"]
+    assert refused["applied"] is False and refused["version"] is None
+    assert refused["errors"] == [{"code": "INVARIANT", "field": "toVersion"}]
+    assert refused["preview"]["brokenNow"] == [{"invariant": SHARED}]
+    assert path.read_text() == shipped
+    missing = (await _admin(client, app, ROLLBACK, to=9, allow=True))["rollbackInvariants"]
+    assert missing["errors"] == [{"code": "NOT_FOUND", "field": "toVersion"}]
+
+    entries = await services.records.entries(action="invariants_rollback")
+    assert [(e.outcome.value, e.detail["reason"]) for e in entries] == [
+        ("denied", "back"),
+        ("ok", "back"),
+    ]

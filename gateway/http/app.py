@@ -351,6 +351,7 @@ def create_app(
                     background.append(asyncio.create_task(reloader.run(), name="policy-reloader"))
                 if settings.policy_invariants_check > 0:  # /readyz's invariants, kept current
                     watch = InvariantWatch.of(services, settings.policy_invariants_check)
+                    await watch.start()
                     background.append(asyncio.create_task(watch.run(), name="invariant-watch"))
                 if freeze_heap:
                     # The start-up heap (schema, policy, engines) lives as long as the process;

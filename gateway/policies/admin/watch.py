@@ -51,6 +51,8 @@ class InvariantWatch:
     records: Records
     every: float = 60.0  # seconds between full checks while nothing changes
     look: float = LOOK_SECONDS
+    _checked: tuple[str, str] | None = None  # what the last check looked at
+    _due: float = 0.0  # when the next check is due though nothing changed (loop time)
 
     @classmethod
     def of(cls, services: Watched, every: float) -> InvariantWatch:
@@ -75,20 +77,27 @@ class InvariantWatch:
         self.invariants.report(broken)
         return broken
 
+    async def start(self) -> None:
+        """The first check, awaited at start-up (so it never runs beside the first
+        requests); :meth:`run` goes on from there."""
+        await self._check_if_due()
+
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        checked: tuple[str, str] | None = None
-        due = loop.time()
         while True:
-            now = self.seen()
-            if now is not None and (now != checked or loop.time() >= due):
-                try:
-                    await self.check()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # a store down: the last result stands a while
-                    log.warning("invariants not re-checked (the last result stands): %s", exc)
-                    checked, due = now, loop.time() + min(self.every, RETRY_SECONDS)
-                else:
-                    checked, due = now, loop.time() + self.every
             await asyncio.sleep(self.look)
+            await self._check_if_due()
+
+    async def _check_if_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = self.seen()
+        if now is None or (now == self._checked and loop.time() < self._due):
+            return
+        try:
+            await self.check()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a store down: the last result stands a while
+            log.warning("invariants not re-checked (the last result stands): %s", exc)
+            self._checked, self._due = now, loop.time() + min(self.every, RETRY_SECONDS)
+        else:
+            self._checked, self._due = now, loop.time() + self.every

@@ -149,8 +149,8 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     "policy_invariants_check": (
         "policy.invariants_check_seconds",
         "GATEWAY_POLICY_INVARIANTS_CHECK_SECONDS",
-        _int,
-        60,
+        _seconds_or_off,
+        60.0,
     ),
     # Where browsers reach the gateway (e.g. https://collab.corp.example behind a proxy):
     # login callbacks are built from it. Unset: from each request's own URL.
@@ -241,7 +241,7 @@ class Settings:
     policy_reload: bool
     policy_store: str
     policy_safety_poll: int
-    policy_invariants_check: int
+    policy_invariants_check: float
     public_url: str | None
     dev_issuer: bool
     introspection: bool

@@ -43,9 +43,20 @@ def add_invariant_commands(policy: argparse._SubParsersAction[argparse.ArgumentP
         "in force and the stores already break; an invariant broken now is refused unless "
         "--allow-broken is given (it is then reported by `gateway policy check`, the admin "
         "page and /readyz until fixed). Once confirmed FILE replaces the invariants in "
-        "force, audited as invariants_apply.",
+        "force as their next version, audited as invariants_apply. --history lists the "
+        "versions; --rollback N returns to one, checked the same way (invariants_rollback).",
     )
-    edit.add_argument("file", metavar="FILE")
+    edit.add_argument("file", nargs="?", metavar="FILE")
+    edit.add_argument(
+        "--history", action="store_true", help="list every version of the invariants, newest first"
+    )
+    edit.add_argument("--first", type=int, default=20, metavar="N", help="with --history")
+    edit.add_argument(
+        "--rollback",
+        type=int,
+        metavar="N",
+        help="put version N's text back in force (as a new version), checked like FILE",
+    )
     edit.add_argument("--allow-broken", action="store_true", help="accept ones broken now")
     edit.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     edit.add_argument("--reason", help="why: kept in the audit log")
@@ -97,18 +108,35 @@ async def _edit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gateway.policies.admin.changes import ChangeRefused
-    from gateway.policies.admin.invariant_edits import apply_invariants, propose_invariants
+    from gateway.policies.admin.invariant_edits import (
+        apply_invariants,
+        propose_invariant_rollback,
+        propose_invariants,
+    )
     from gateway.policies.compiler import PolicyIndex
 
-    try:
-        text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
+    chosen = [args.file is not None, args.history, args.rollback is not None]
+    if sum(chosen) != 1:
+        raise UsageError("give one of FILE, --history or --rollback N")
+    if args.history:
+        return await _history(args)
+    text = ""
+    if args.file is not None:
+        try:
+            text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
     settings = Settings.load(args.config)
     actor = f"cli:{os_user()}"
     async with policy_admin(settings) as admin:
         policy = PolicyIndex(await admin.store.read_source())
-        proposal = await propose_invariants(admin, text, policy, source=args.file)
+        if args.rollback is not None:
+            try:
+                proposal = await propose_invariant_rollback(admin, args.rollback, policy)
+            except ChangeRefused as exc:
+                raise UsageError(str(exc)) from None
+        else:
+            proposal = await propose_invariants(admin, text, policy, source=args.file)
         for line in proposal.added:
             print(f"+ {line}")
         for line in proposal.removed:
@@ -130,8 +158,32 @@ async def _edit(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("not applied")
                 return 1
-        await apply_invariants(
+        version = await apply_invariants(
             admin, proposal, actor=actor, allow_broken=args.allow_broken, reason=args.reason
         )
-    print(f"applied: the invariants of {args.file} are in force, audited as {actor}")
+    what = args.file if args.rollback is None else f"version {args.rollback}"
+    number = f" as version {version.number}" if version is not None else ""
+    print(f"applied: the invariants of {what} are in force{number}, audited as {actor}")
+    return 0
+
+
+async def _history(args: argparse.Namespace) -> int:
+    from gateway.reports.tabular import table
+
+    settings = Settings.load(args.config)
+    async with policy_admin(settings) as admin:
+        assert admin.invariants is not None
+        versions = await admin.invariants.versions(first=args.first)
+    rows = [
+        (
+            f"v{v.number}",
+            v.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            v.actor,
+            v.kind.value,
+            v.sha256[:12],
+            v.reason or "",
+        )
+        for v in versions
+    ]
+    print(table(("version", "at", "by", "kind", "sha256", "reason"), rows), end="")
     return 0

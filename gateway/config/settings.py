@@ -144,6 +144,14 @@ SPEC: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
         _int,
         5,
     ),
+    # How often (seconds) each replica re-checks every invariant in the background for
+    # /readyz, besides at once when the policy or the invariants change; 0: never.
+    "policy_invariants_check": (
+        "policy.invariants_check_seconds",
+        "GATEWAY_POLICY_INVARIANTS_CHECK_SECONDS",
+        _seconds_or_off,
+        60.0,
+    ),
     # Where browsers reach the gateway (e.g. https://collab.corp.example behind a proxy):
     # login callbacks are built from it. Unset: from each request's own URL.
     "public_url": ("identity.public_url", "GATEWAY_PUBLIC_URL", _public_url, None),
@@ -233,6 +241,7 @@ class Settings:
     policy_reload: bool
     policy_store: str
     policy_safety_poll: int
+    policy_invariants_check: float
     public_url: str | None
     dev_issuer: bool
     introspection: bool

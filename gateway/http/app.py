@@ -57,6 +57,7 @@ from gateway.identity.session_middleware import ServerSessionMiddleware
 from gateway.identity.session_store import SessionStore
 from gateway.policies.admin.changes import is_administrator
 from gateway.policies.admin.reload import PolicyReloader
+from gateway.policies.admin.watch import InvariantWatch
 from gateway.records import NOTIFICATIONS_CHANNEL, Records
 from gateway.records.listen import Listener, listens
 from gateway.runtime.demo_flags import seed_demo_flags
@@ -348,6 +349,10 @@ def create_app(
                         refresh=services.invariants.refresh,
                     )
                     background.append(asyncio.create_task(reloader.run(), name="policy-reloader"))
+                if settings.policy_invariants_check > 0:  # /readyz's invariants, kept current
+                    watch = InvariantWatch.of(services, settings.policy_invariants_check)
+                    await watch.start()
+                    background.append(asyncio.create_task(watch.run(), name="invariant-watch"))
                 if freeze_heap:
                     # The start-up heap (schema, policy, engines) lives as long as the process;
                     # out of the collector's sight, full collections stop walking it. The read

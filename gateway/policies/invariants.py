@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from gateway.domain.principal import Principal
     from gateway.policies.admin.impact import Subject
     from gateway.policies.policy import Policy
+    from gateway.records import AuditEntry
 
 log = logging.getLogger("gateway.policy")
 
@@ -261,6 +262,24 @@ def evaluate(
     return broken
 
 
+class InvariantKind(enum.StrEnum):
+    INITIAL = "initial"  # the first text this history saw
+    APPLY = "apply"  # gateway policy invariants FILE, applyInvariants
+    ROLLBACK = "rollback"  # back to an earlier version's text
+    EDIT = "edit"  # found changed on disk (the file store)
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantVersion:
+    number: int
+    sha256: str
+    text: str
+    at: datetime
+    actor: str
+    kind: InvariantKind
+    reason: str | None
+
+
 class InvariantSource:
     """Where the invariants live (their file, or the records database), and what the last
     full check found, for ``/readyz``."""
@@ -280,9 +299,27 @@ class InvariantSource:
         """Fetch them again where they live (a no-op where :meth:`read` looks itself)."""
         raise NotImplementedError
 
-    async def write(self, text: str, *, actor: str) -> None:
-        """Put ``text`` in force as the invariants (checked and audited by the caller)."""
+    async def write(
+        self,
+        text: str,
+        *,
+        actor: str,
+        kind: InvariantKind = InvariantKind.APPLY,
+        reason: str | None = None,
+        audit: AuditEntry | None = None,
+    ) -> InvariantVersion | None:
+        """Put ``text`` in force as the invariants (checked by the caller), as the next
+        version with ``audit`` when they have a history (None: they have none)."""
         raise NotImplementedError
+
+    async def versions(self, *, first: int = 50) -> list[InvariantVersion]:
+        """Every text that has been in force, newest first (the one in force recorded
+        first when it is not the latest); empty without a history."""
+        return []
+
+    async def version(self, number: int) -> InvariantVersion | None:
+        """One of :meth:`versions`, or None."""
+        return None
 
     def report(self, broken: Sequence[Broken], at: datetime | None = None) -> None:
         """Remember what a full check found (``gateway policy check``, the admin page,
@@ -357,8 +394,20 @@ class InvariantFile(InvariantSource):
     async def refresh(self) -> None:
         """Nothing to fetch: :meth:`read` looks at the file itself."""
 
-    async def write(self, text: str, *, actor: str) -> None:
+    async def write(
+        self,
+        text: str,
+        *,
+        actor: str,
+        kind: InvariantKind = InvariantKind.APPLY,
+        reason: str | None = None,
+        audit: AuditEntry | None = None,
+    ) -> InvariantVersion | None:
         """Replace the file atomically (what an edit of the invariants commits)."""
+        self.replace(text)
+        return None
+
+    def replace(self, text: str) -> None:
         temporary = self.path.with_name(f".{self.path.name}.tmp")
         temporary.write_text(text, encoding="utf-8")
         temporary.replace(self.path)

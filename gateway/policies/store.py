@@ -46,7 +46,7 @@ from sqlalchemy_adapter.adapter import Filter
 from gateway.policies.export import canonical, digest, line_diff, row_text
 from gateway.policies.policy import MODEL_PATH, Policy
 from gateway.records import AuditEntry, Outcome, insert_audit
-from gateway.stores.sql import UtcDateTime, write_transaction
+from gateway.stores.sql import UtcDateTime, add_missing_columns, write_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -225,6 +225,8 @@ class PolicyStore:
 
         async with self.engine.begin() as conn:
             await conn.run_sync(create)
+            # The invariants' history gained columns (kind, reason) after its table.
+            await add_missing_columns(conn, metadata)
 
     # --- reading ----------------------------------------------------------
     async def read_source(self) -> Policy:

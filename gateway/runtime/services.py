@@ -13,8 +13,7 @@ from adapters.internal import InternalStore
 from gateway.identity.offboarding import Offboarding
 from gateway.policies.admin.changes import PolicyAdmin
 from gateway.policies.compiler import PolicyIndex
-from gateway.policies.invariant_table import InvariantTable
-from gateway.policies.invariants import InvariantFile, InvariantSource
+from gateway.policies.invariant_table import InvariantHistory, InvariantTable, VersionedFile
 from gateway.policies.policy import Policy
 from gateway.policies.store import (
     DatabaseSource,
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from gateway.config import Settings
     from gateway.domain.model import StoreName
     from gateway.identity.dev_issuer import DevIssuer
+    from gateway.policies.invariants import InvariantSource
     from gateway.records import Records
     from gateway.stores.interface import Store
 
@@ -156,7 +156,7 @@ def invariant_source(settings: Settings, engine: AsyncEngine) -> InvariantSource
     if settings.policy_store == "database":
         return InvariantTable(engine, seed=settings.policy_invariants_file)
     path = settings.policy_invariants_file
-    return InvariantFile(path, required=path.exists())
+    return VersionedFile(path, InvariantHistory(engine), required=path.exists())
 
 
 def load_policy(settings: Settings) -> PolicyIndex:

@@ -237,6 +237,8 @@ async def test_store_failures_and_the_open_circuit_are_counted(tmp_path: Path) -
         "GATEWAY_STORE_BREAKER_FAILURES": "2",
         "GATEWAY_STORE_BREAKER_BACKOFF": "3600",
         "GATEWAY_DEV_ISSUER": "true",
+        # Only the requests' calls: no background invariants check calling the store too.
+        "GATEWAY_POLICY_INVARIANTS_CHECK_SECONDS": "0",
     }
     async with _app(tmp_path, **environ) as app, _client(app) as client:
         before = await _scrape(client)

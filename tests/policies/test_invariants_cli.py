@@ -139,6 +139,24 @@ def test_editing_the_invariants_is_previewed_refused_when_broken_unless_allowed_
     outcomes = asyncio.run(_audited("invariants_apply"))
     assert outcomes == [("ok", "r"), ("denied", None), ("denied", None)]
 
+    # Every text that was in force is a version; a rollback is checked the same way.
+    assert main(["policy", "invariants", "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "v2" in out and "apply" in out and "v1" in out and "initial" in out
+    assert main(["policy", "invariants", "--rollback", "1", "--yes", "--reason", "back"]) == 0
+    assert "applied: the invariants of version 1 are in force as version 3" in (
+        capsys.readouterr().out
+    )
+    assert in_force.read_text() == shipped
+    assert main(["policy", "invariants", "--rollback", "2", "--yes"]) == 1
+    captured = capsys.readouterr()
+    assert f"+ {broken_line}" in captured.out and "--allow-broken" in captured.err
+    assert in_force.read_text() == shipped
+    assert main(["policy", "invariants", "--rollback", "7", "--yes"]) == 2
+    assert "no invariants version 7" in capsys.readouterr().err
+    assert main(["policy", "invariants", "--history", str(new)]) == 2
+    assert asyncio.run(_audited("invariants_rollback")) == [("denied", None), ("ok", "back")]
+
 
 async def _remember(email: str, *roles: str) -> None:
     from datetime import UTC, datetime

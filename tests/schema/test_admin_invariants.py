@@ -1,20 +1,27 @@
 """The admin API with declared invariants: a change breaking one is refused with INVARIANT
 naming it (and previewed so before), checkInvariants lists those broken now, and /readyz
-says what the last check found."""
+says what the last check found: re-checked in the background, at once when the policy or the
+invariants change and every policy.invariants_check_seconds."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from gateway.cli import demo_principal
 from gateway.config import REPO_POLICY
+from gateway.http.app import create_app
 from tests.schema.test_admin_api import APPLY, _admin, app, client
 
 if TYPE_CHECKING:
-    import httpx
+    from collections.abc import AsyncIterator
+
     from starlette.applications import Starlette
 
     from gateway.runtime.services import Services
@@ -63,7 +70,6 @@ async def test_a_change_breaking_an_invariant_is_previewed_and_refused_with_its_
 async def test_check_invariants_lists_what_is_broken_now_and_readyz_says_so(
     app: Starlette, client: httpx.AsyncClient, services: Services
 ) -> None:
-    assert "not checked since start" in (await client.get("/readyz")).json()["checks"]["invariants"]
     assert (await _admin(client, app, CHECK))["checkInvariants"] == []
     assert "none broken at" in (await client.get("/readyz")).json()["checks"]["invariants"]
 
@@ -114,3 +120,98 @@ async def test_an_invariant_broken_now_is_added_only_when_allowed_and_audited(
     entries = await services.records.entries(action="invariants_apply")
     assert [e.outcome.value for e in entries] == ["ok", "denied", "denied"]
     assert entries[0].actor == "user:sam@corp.example"
+
+
+VERSIONS = "{ invariantVersions(first: 5) { number kind actor reason sha256 text } }"
+ROLLBACK = """mutation($to: Int!, $allow: Boolean!) {
+  rollbackInvariants(input: {toVersion: $to, allowBroken: $allow, reason: "back"}) {
+    applied version preview { added removed brokenNow { invariant } } errors { code field }
+  }
+}"""
+
+
+@pytest.mark.backend
+async def test_the_invariants_versions_are_listed_and_rolled_back_through_the_api(
+    app: Starlette, client: httpx.AsyncClient, services: Services
+) -> None:
+    await services.records.remember(demo_principal("paula@partner.example", ()), NOW)
+    path = services.settings.policy_invariants_file
+    shipped = path.read_text()
+    await _admin(client, app, EDIT, text=shipped + SHARED + "\n", allow=True)  # v2, broken
+    versions = (await _admin(client, app, VERSIONS))["invariantVersions"]
+    assert [(v["number"], v["kind"]) for v in versions] == [(2, "apply"), (1, "initial")]
+    assert versions[0]["actor"] == "user:sam@corp.example" and versions[1]["text"] == shipped
+
+    back = (await _admin(client, app, ROLLBACK, to=1, allow=False))["rollbackInvariants"]
+    assert back["applied"] is True and back["version"] == 3 and back["errors"] == []
+    assert back["preview"]["removed"] == [SHARED]
+    assert path.read_text() == shipped
+
+    refused = (await _admin(client, app, ROLLBACK, to=2, allow=False))["rollbackInvariants"]
+    assert refused["applied"] is False and refused["version"] is None
+    assert refused["errors"] == [{"code": "INVARIANT", "field": "toVersion"}]
+    assert refused["preview"]["brokenNow"] == [{"invariant": SHARED}]
+    assert path.read_text() == shipped
+    missing = (await _admin(client, app, ROLLBACK, to=9, allow=True))["rollbackInvariants"]
+    assert missing["errors"] == [{"code": "NOT_FOUND", "field": "toVersion"}]
+
+    entries = await services.records.entries(action="invariants_rollback")
+    assert [(e.outcome.value, e.detail["reason"]) for e in entries] == [
+        ("denied", "back"),
+        ("ok", "back"),
+    ]
+
+
+async def _ready_until(client: httpx.AsyncClient, *wanted: str) -> str:
+    """/readyz's invariants line once it contains each of ``wanted`` (the background check
+    runs within a second or so); the last line seen when it never does."""
+    line = ""
+    for _ in range(300):
+        line = (await client.get("/readyz")).json()["checks"]["invariants"]
+        if all(w in line for w in wanted):
+            break
+        await asyncio.sleep(0.1)
+    return line
+
+
+@contextlib.asynccontextmanager
+async def _serving(services: Services, every: int) -> AsyncIterator[httpx.AsyncClient]:
+    """The app running (its background tasks too), re-checking every ``every`` seconds."""
+    settings = dataclasses.replace(services.settings, policy_invariants_check=every)
+    application = create_app(settings, services)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            yield c
+
+
+@pytest.mark.backend
+async def test_readyz_rechecks_at_once_when_the_invariants_change(services: Services) -> None:
+    # Paula, a partner, is Aurora's guest: SHARED is broken as soon as it is declared.
+    await services.records.remember(demo_principal("paula@partner.example", ()), NOW)
+    async with _serving(services, every=3600) as client:  # no periodic check meanwhile
+        ready = await _ready_until(client, "7 declared", "none broken at")
+        assert "7 declared" in ready and "none broken at" in ready
+        path = services.settings.policy_invariants_file
+        shipped = path.read_text()
+        path.write_text(shipped + SHARED + "\n")  # by hand: nobody runs a check
+        ready = await _ready_until(client, "8 declared", "1 broken at")
+        assert "1 broken at" in ready and SHARED in ready
+        path.write_text(shipped)
+        ready = await _ready_until(client, "7 declared", "none broken at")
+        assert "7 declared" in ready and "none broken at" in ready
+
+
+@pytest.mark.backend
+async def test_readyz_rechecks_periodically_when_only_the_population_changes(
+    services: Services,
+) -> None:
+    path = services.settings.policy_invariants_file
+    path.write_text(path.read_text() + SHARED + "\n")
+    async with _serving(services, every=1) as client:
+        ready = await _ready_until(client, "8 declared", "none broken at")
+        assert "8 declared" in ready and "none broken at" in ready
+        # Neither the policy nor the invariants change: paula logs in as a partner.
+        await services.records.remember(demo_principal("paula@partner.example", ()), NOW)
+        ready = await _ready_until(client, "1 broken at")
+        assert "1 broken at" in ready and SHARED in ready

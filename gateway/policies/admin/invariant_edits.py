@@ -3,8 +3,11 @@ new one (unless allowed), audited.
 
 Like a policy change, an edit of the invariants is a proposal first: the new text, the
 problems of its lines, and which of its invariants the policy in force and the stores
-already break. Applying it writes the invariants' file atomically and audits who, the
-lines added and removed, both texts' sha256 and the reason (``invariants_apply``). An
+already break. Applying it puts the text in force as the invariants' next version (the
+file replaced atomically, or a row of the database) and audits, in the same transaction,
+who, the lines added and removed, both texts' sha256, the version and the reason
+(``invariants_apply``). A rollback proposes an earlier version's text, checked and
+audited the same way (``invariants_rollback``), as a new version. An
 invariant that is broken now is refused, unless ``allow_broken`` says the administrator
 knows: it is then in force (refusing every change that adds to it) and reported, by
 ``gateway policy check``, the admin page and ``/readyz``, until fixed.
@@ -12,6 +15,7 @@ knows: it is then in force (refusing every change that adds to it) and reported,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,13 +23,13 @@ from typing import TYPE_CHECKING
 
 from gateway.policies.admin.changes import ChangeRefused
 from gateway.policies.admin.guard import check_state
-from gateway.policies.invariants import InvariantError, Invariants
+from gateway.policies.invariants import InvariantError, InvariantKind, Invariants
 from gateway.records import AuditEntry, Outcome
 
 if TYPE_CHECKING:
     from gateway.policies.admin.changes import PolicyAdmin
     from gateway.policies.compiler import PolicyIndex
-    from gateway.policies.invariants import Broken
+    from gateway.policies.invariants import Broken, InvariantVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class InvariantProposal:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     before: str  # the text in force
+    kind: InvariantKind = InvariantKind.APPLY  # ROLLBACK: an earlier version's text
 
     @property
     def acceptable(self) -> bool:
@@ -45,6 +50,19 @@ class InvariantProposal:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def propose_invariant_rollback(
+    admin: PolicyAdmin, number: int, policy: PolicyIndex
+) -> InvariantProposal:
+    """What putting version ``number``'s text back in force would mean; nothing changes."""
+    if admin.invariants is None:
+        raise ChangeRefused(["this gateway has no invariants to roll back"])
+    target = await admin.invariants.version(number)
+    if target is None:
+        raise ChangeRefused([f"there is no invariants version {number}"])
+    proposal = await propose_invariants(admin, target.text, policy, source=f"invariants v{number}")
+    return dataclasses.replace(proposal, kind=InvariantKind.ROLLBACK)
 
 
 async def propose_invariants(
@@ -86,8 +104,9 @@ async def apply_invariants(
     allow_broken: bool = False,
     reason: str | None = None,
     now: datetime | None = None,
-) -> Invariants:
-    """Put the proposal's invariants in force, or :class:`ChangeRefused` (audited)."""
+) -> InvariantVersion | None:
+    """Put the proposal's invariants in force as their next version (None: they have no
+    history), or :class:`ChangeRefused` (audited)."""
     at = now or datetime.now(UTC)
 
     def entry(outcome: Outcome, **detail: object) -> AuditEntry:
@@ -95,7 +114,7 @@ async def apply_invariants(
             at=at,
             actor=actor,
             issuer=issuer,
-            action="invariants_apply",
+            action=f"invariants_{proposal.kind.value}",
             outcome=outcome,
             store=None,
             space_key=None,
@@ -118,7 +137,11 @@ async def apply_invariants(
     if proposal.invariants is None or refusals:
         await admin.records.record(entry(Outcome.DENIED, refused=refusals))
         raise ChangeRefused(refusals, [r for r in refusals if r not in proposal.problems])
-    await admin.records.record(entry(Outcome.OK, broken=[b.as_dict() for b in proposal.broken]))
-    await admin.invariants.write(proposal.text, actor=actor)
+    audit = entry(Outcome.OK, broken=[b.as_dict() for b in proposal.broken])
+    version = await admin.invariants.write(
+        proposal.text, actor=actor, kind=proposal.kind, reason=reason, audit=audit
+    )
+    if version is None:  # no history to hold the audit entry with the version
+        await admin.records.record(audit)
     admin.invariants.report(list(proposal.broken))
-    return admin.invariants.read()
+    return version

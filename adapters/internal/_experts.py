@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, literal_column, or_, select, union_all
 
-from adapters._base import SqlStore
+from adapters._experts import ExpertSearch
 from adapters._ranked import top_per_parent
-from adapters._sql import native_ids
 from adapters.internal._answers import answer
-from adapters.internal._shared import SCOPE, STORE
+from adapters.internal._shared import SCOPE
 from adapters.internal._tables import communities, forum_replies, forum_topics, profiles, topic_tags
-from gateway.domain.experts import Contribution
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -143,42 +141,16 @@ def best_answers(
     return top_per_parent(stmt, forum_replies.c.author_profile_id, order, limit)
 
 
-class ExpertCounts(SqlStore):
-    """The internal store's part of expert search (see gateway.stores.interface.StoreReads)."""
+class ExpertCounts(ExpertSearch):
+    """The internal store's part of expert search: its native statements (see adapters._experts)."""
 
-    async def expert_counts(
-        self, scope: StoreScope, *, tag: str | None, text: str | None
-    ) -> list[Contribution]:
-        """Per profile, what they wrote on the subject in scope: one grouped statement."""
-        if scope.empty:
-            return []
-        return [
-            Contribution(
-                store=STORE,
-                person_id=str(row.id),
-                email=row.email.lower() if row.email else None,
-                accepted_answers=int(row.accepted),
-                answers=int(row.answers),
-                questions=int(row.questions),
-            )
-            for row in await self._all(counts(scope, tag, text))
-        ]
+    def _counts(self, scope: StoreScope, tag: str | None, text: str | None) -> Select[Any]:
+        return counts(scope, tag, text)
 
-    async def best_answers(
-        self,
-        scope: StoreScope,
-        author_ids: Sequence[str],
-        *,
-        tag: str | None,
-        text: str | None,
-        limit: int,
-    ) -> dict[str, list[Answer]]:
-        """Each profile's best replies on the subject in scope: one windowed statement."""
-        wanted = native_ids(author_ids)
-        if scope.empty or not wanted or limit <= 0:
-            return {}
-        found: dict[str, list[Answer]] = {}
-        for row in await self._all(best_answers(scope, wanted, tag, text, limit)):
-            if row.row_rank <= limit:
-                found.setdefault(str(row.author_profile_id), []).append(answer(row))
-        return found
+    def _best(
+        self, scope: StoreScope, wanted: list[int], tag: str | None, text: str | None, limit: int
+    ) -> Select[Any]:
+        return best_answers(scope, wanted, tag, text, limit)
+
+    def _best_of(self, row: Any) -> tuple[str, Answer]:
+        return str(row.author_profile_id), answer(row)

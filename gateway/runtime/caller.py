@@ -233,42 +233,27 @@ async def _memberships(
     if not waiting:
         return found
     broken = await binding_breaks(services.invariants, services.policy, principal, found, now)
+
+    async def audit(outcome: Outcome, **detail: object) -> None:
+        spaces = sorted(m.space_key for m in waiting)
+        await services.records.record(
+            AuditEntry(
+                at=now,
+                actor=principal.id,
+                issuer=principal.issuer,
+                action=Action.JOIN.value,
+                outcome=outcome,
+                store=store.name.value,
+                space_key=None,
+                target=None,
+                detail={"operation": "bindInvitations", "spaces": spaces, **detail},
+            )
+        )
+
     if broken:
         # Not bound: the invitations stay pending (granting nothing), the refusal audited.
-        await services.records.record(
-            AuditEntry(
-                at=now,
-                actor=principal.id,
-                issuer=principal.issuer,
-                action=Action.JOIN.value,
-                outcome=Outcome.DENIED,
-                store=store.name.value,
-                space_key=None,
-                target=None,
-                detail={
-                    "operation": "bindInvitations",
-                    "spaces": sorted(m.space_key for m in waiting),
-                    "refused": broken,
-                },
-            )
-        )
+        await audit(Outcome.DENIED, refused=broken)
         return found
-    bound = await store.accept_invitations(author, now)
-    if bound:
-        await services.records.record(
-            AuditEntry(
-                at=now,
-                actor=principal.id,
-                issuer=principal.issuer,
-                action=Action.JOIN.value,
-                outcome=Outcome.OK,
-                store=store.name.value,
-                space_key=None,
-                target=None,
-                detail={
-                    "operation": "bindInvitations",
-                    "spaces": sorted(m.space_key for m in waiting),
-                },
-            )
-        )
+    if await store.accept_invitations(author, now):
+        await audit(Outcome.OK)
     return await store.memberships_for(email)

@@ -38,8 +38,16 @@ async def databases(
 
 
 @pytest.fixture
-async def services(databases: DatabaseFactory, tmp_path: Path) -> AsyncIterator[Services]:
-    """Both stores on fresh databases of one backend, schemas created, demo data loaded."""
+async def services(
+    databases: DatabaseFactory, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Services]:
+    """Both stores on fresh databases of one backend, schemas created, demo data loaded.
+
+    ``@pytest.mark.store_timeout(SECONDS)`` gives the stores another deadline than the
+    default 5 s: for a test of something else (exactly-once writes) that queues many
+    writes on one SQLite file, where a busy CI machine may stall one past 5 s."""
+    marker = request.node.get_closest_marker("store_timeout")
+    timeout = {"GATEWAY_STORE_TIMEOUT": str(marker.args[0])} if marker else {}
     # A copy: a test that changes the policy through the gateway writes its file.
     policy = tmp_path / "policies.csv"
     shutil.copy(REPO_POLICY, policy)
@@ -53,6 +61,7 @@ async def services(databases: DatabaseFactory, tmp_path: Path) -> AsyncIterator[
             "GATEWAY_DEMO_DATA": "true",
             "GATEWAY_ORGANISATION_DOMAINS": "corp.example",
             "GATEWAY_DEV_ISSUER": "true",
+            **timeout,
         }
     )
     built = build_services(settings)

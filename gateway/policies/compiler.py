@@ -58,9 +58,17 @@ class PolicyIndex:
         # was down when it was loaded).
         self.number = number
         self._by_act_sub: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        subjects: dict[str, set[str]] = defaultdict(set)
         for rule in policy.rules:
             self._by_act_sub[(rule.act, rule.sub)].append(rule)
+            subjects[rule.act].add(rule.sub)
+        # The subjects some rule for each action names: the only roles a decision reads.
+        self._subjects_of: dict[str, frozenset[str]] = {
+            act: frozenset(subs) for act, subs in subjects.items()
+        }
         self._closures: dict[frozenset[str], frozenset[str]] = {}
+        self._closure_of: dict[str, frozenset[str]] = {}
+        self._inherits = frozenset(link.role for link in policy.links)  # roles with parents
         # The grants compiled under this policy for the principals seen lately.
         self.compiled = CompiledCache(self)
 
@@ -70,10 +78,21 @@ class PolicyIndex:
         return f"{number}(sha256 {self.version[:12]})"
 
     def closure(self, roles: Iterable[str]) -> frozenset[str]:
-        key = frozenset(roles)
+        """Every role reachable from ``roles``: the union of each one's (memoised per set,
+        so keep ``roles`` to what many principals share, as their personas)."""
+        key = roles if isinstance(roles, frozenset) else frozenset(roles)
         found = self._closures.get(key)
         if found is None:
-            found = self._closures[key] = role_closure(self.policy.links, key)
+            found = self._closures[key] = frozenset().union(*map(self.closure_of, key))
+        return found
+
+    def closure_of(self, role: str) -> frozenset[str]:
+        """Every role reachable from one role."""
+        found = self._closure_of.get(role)
+        if found is None:
+            if role not in self._inherits:  # a person's own subject, mostly: not kept
+                return frozenset((role,))
+            found = self._closure_of[role] = role_closure(self.policy.links, (role,))
         return found
 
     def rules(self, act: str, subjects: Iterable[str]) -> list[Rule]:
@@ -81,6 +100,24 @@ class PolicyIndex:
         for sub in subjects:
             out.extend(self._by_act_sub.get((act, sub), ()))
         return out
+
+    def deciding(self, act: str, roles: frozenset[str]) -> frozenset[str]:
+        """The part of ``roles`` that can decide ``act``: the roles some rule for it names.
+        Principals whose deciding roles are equal get the same answer wherever no
+        membership adds a role."""
+        return roles & self._subjects_of.get(act, frozenset())
+
+    def judge(self, roles: Iterable[str], obj: str, dom: str, act: str) -> tuple[bool, bool]:
+        """(allowed, denied): whether a rule for ``roles`` allows ``act`` on ``obj`` in
+        ``dom``, and whether one denies it."""
+        allowed = denied = False
+        for rule in self.rules(act, roles):
+            if key_match(obj, rule.obj) and key_match(dom, rule.dom):
+                if rule.eft is Effect.ALLOW:
+                    allowed = True
+                else:
+                    denied = True
+        return allowed, denied
 
 
 @dataclass
@@ -145,11 +182,14 @@ class Compiled:
     def __init__(self, index: PolicyIndex, key: CompileKey) -> None:
         self.index = index
         self.key = key
-        self.roles = index.closure({key.subject, *key.roles})
+        # The personas' closure is shared by everyone holding them; the subject's own is
+        # kept per role (a set with the subject in it would be one more entry per person).
+        self.roles = index.closure(key.roles) | index.closure_of(key.subject)
         space_roles: dict[str, frozenset[str]] = {}
         for space_key, role, _expires_at in key.memberships:
-            held = space_roles.get(space_key, frozenset())
-            space_roles[space_key] = held | index.closure({role})
+            held = space_roles.get(space_key)
+            closed = index.closure_of(role)
+            space_roles[space_key] = closed if held is None else held | closed
         self.space_roles: Mapping[str, frozenset[str]] = MappingProxyType(space_roles)
         self._scopes: dict[str, Scope] = {}
         self._fingerprints: dict[str, Hashable] = {}
@@ -337,13 +377,7 @@ class Authorizer:
             roles = self.roles | self.compiled.space_roles.get(dom, frozenset())
             if own:
                 roles = roles | self.index.closure({SELF})
-            allowed = denied = False
-            for rule in self.index.rules(act, roles):
-                if key_match(obj, rule.obj) and key_match(dom, rule.dom):
-                    if rule.eft is Effect.ALLOW:
-                        allowed = True
-                    else:
-                        denied = True
+            allowed, denied = self.index.judge(roles, obj, dom, act)
             found = self._decisions[key] = allowed and not denied
             if not found:
                 self.denials.append(("deny_rule" if denied else "no_grant", obj, act))

@@ -186,7 +186,7 @@ def _denials_depend_on_trust(services: Services, principal: Principal) -> bool:
     """Whether a persona the trust level could grant brings a deny line the principal's
     own roles do not: then a missing trust level may hide a denial, anywhere."""
     index = services.policy
-    held = index.closure({principal.id, *principal.roles})
+    held = index.closure(principal.roles) | index.closure_of(principal.id)
     extra = index.closure({persona for persona, _minimum in principal.trust_rules}) - held
     return any(r.eft is Effect.DENY and r.sub in extra for r in index.policy.rules)
 

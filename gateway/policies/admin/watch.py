@@ -6,7 +6,9 @@ enforces and the population now (as ``gateway policy check`` does) every
 invariants in force change (it looks at both, in memory, every second); what it finds is
 what ``/readyz`` reports (:meth:`~gateway.policies.invariants.InvariantSource.status`),
 as are the checks the admin page and ``checkInvariants`` make in between. The evaluation
-runs in a worker thread, so a large population does not hold up requests meanwhile.
+runs in a worker thread; it still holds the interpreter while it computes (about 3 s for
+the benchmark's large data set: 19,000 principals over 10,000 spaces, after reading them
+for about 8 s), so it runs only as often as said.
 """
 
 from __future__ import annotations

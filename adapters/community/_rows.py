@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from adapters.community._tables import STYLE_DISCUSSION, STYLE_QA
 from gateway.domain.model import (
+    VISIBILITY_OF,
     AccessEntry,
     Answer,
     Membership,
@@ -16,7 +17,6 @@ from gateway.domain.model import (
     SpaceKind,
     SpaceRole,
     StoreName,
-    Visibility,
     space_key,
 )
 
@@ -84,7 +84,7 @@ def space(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Space:
         kind=KIND_OF_STYLE[row.style],
         name=row.name,
         description=row.description,
-        visibility=Visibility(row.visibility),
+        visibility=VISIBILITY_OF[row.visibility],
         tags=tag_names.get(row.id, ()),
         archive_exempt=bool(row._mapping.get("archive_exempt")),
     )
@@ -107,7 +107,7 @@ def membership(row: AnyRow) -> Membership:
     return Membership(
         store=STORE,
         space_id=str(row.id),
-        space_key=space_key(STORE, Visibility(row.visibility), row.slug),
+        space_key=space_key(STORE, VISIBILITY_OF[row.visibility], row.slug),
         role=SpaceRole.OWNER if row.owner else SpaceRole.MEMBER,
         expires_at=row.expires_at,
     )

@@ -14,7 +14,7 @@ from adapters.internal._tables import (
     community_memberships,
     profiles,
 )
-from gateway.domain.model import Membership, Visibility, space_key
+from gateway.domain.model import VISIBILITY_OF, Membership, space_key
 from gateway.stores.admin_rows import Holder
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def membership(row: AnyRow) -> Membership:
     return Membership(
         store=STORE,
         space_id=str(row.id),
-        space_key=space_key(STORE, Visibility(row.access), row.slug),
+        space_key=space_key(STORE, VISIBILITY_OF[row.access], row.slug),
         role=ROLES[row.member_role],
         expires_at=row.expires_at,
         pending=bool(row.pending),

@@ -11,7 +11,7 @@ from adapters._sql import inserted_id, name_bounds, native_ids
 from adapters.internal._demo import ACCESS, COMMUNITY_TYPES
 from adapters.internal._shared import SCOPE, STORE, check_limit
 from adapters.internal._tables import communities, community_memberships
-from gateway.domain.model import Space, SpaceKind, Visibility
+from gateway.domain.model import VISIBILITY_OF, Space, SpaceKind, Visibility
 from gateway.stores.interface import NotSupported
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def space(row: AnyRow) -> Space:
         kind=KINDS[row.community_type],
         name=row.title,
         description=row.description,
-        visibility=Visibility(row.access),
+        visibility=VISIBILITY_OF[row.access],
         tags=tuple(tag for tag in row.tags.split(",") if tag),
         archive_exempt=bool(row._mapping.get("archive_exempt")),
     )

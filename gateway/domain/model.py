@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
 T = TypeVar("T")
@@ -52,6 +54,12 @@ class SpaceRole(enum.StrEnum):
     OWNER = "space_owner"
     MEMBER = "space_member"
     GUEST = "space_guest"  # an invited external
+
+
+# Enum members by value, for rows read by the thousand: ``Visibility(value)`` goes
+# through Enum's call machinery each time (the population's 400,000 memberships spent
+# 2.4 s there), a dict lookup does not.
+VISIBILITY_OF: Mapping[str, Visibility] = MappingProxyType({v.value: v for v in Visibility})
 
 
 def space_key(store: StoreName, visibility: Visibility, slug: str) -> str:

@@ -17,6 +17,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from gateway.stores.sqlite_driver import connector
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -188,7 +190,11 @@ def open_engine(url: str, timeout: float | None = None) -> AsyncEngine:
             options["pool_timeout"] = timeout
             options["connect_args"] = _driver_timeouts(backend, timeout)
         return create_async_engine(url, **options)
-    engine = create_async_engine(url, connect_args={} if timeout is None else {"timeout": timeout})
+    # What SQLAlchemy's dialect would hand sqlite3.connect, opened by a connection that
+    # makes one trip to its thread per statement (gateway.stores.sqlite_driver).
+    connect_args = {} if timeout is None else {"timeout": timeout}
+    args, kwargs = create_async_engine(url).dialect.create_connect_args(make_url(url))
+    engine = create_async_engine(url, async_creator=connector(args, {**kwargs, **connect_args}))
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
 

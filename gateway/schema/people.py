@@ -26,23 +26,24 @@ class Person(relay.Node):
 
     @classmethod
     def of(cls, person: domain.Person) -> Person:
-        return cls(nid=node_id(person.store, person.id), _person=person)
+        return cls(
+            nid=node_id(person.store, person.id),
+            _person=person,
+            display_name=person.display_name,
+            handle=person.handle,
+            organisation=person.organisation,
+            title=person.title,
+        )
 
-    @strawberry.field(description="The name shown for them.")
-    def display_name(self) -> str:
-        return self._person.display_name
+    display_name: str = strawberry.field(description="The name shown for them.")
 
-    @strawberry.field(description="What others @mention them by (without the @).")
-    def handle(self) -> str:
-        return self._person.handle
+    handle: str = strawberry.field(description="What others @mention them by (without the @).")
 
-    @strawberry.field(description="The organisation they belong to, if their profile says.")
-    def organisation(self) -> str | None:
-        return self._person.organisation
+    organisation: str | None = strawberry.field(
+        description="The organisation they belong to, if their profile says."
+    )
 
-    @strawberry.field(description="Their job title, if their profile says.")
-    def title(self) -> str | None:
-        return self._person.title
+    title: str | None = strawberry.field(description="Their job title, if their profile says.")
 
     def _may_see(self, info: Info, field: Resource) -> bool:
         ctx = context_of(info)

@@ -81,45 +81,45 @@ class Space(relay.Node):
 
     @classmethod
     def of(cls, space: domain.Space) -> Space:
-        return cls(nid=node_id(space.store, space.id), _space=space)
+        return cls(
+            nid=node_id(space.store, space.id),
+            _space=space,
+            kind=space.kind,
+            store=space.store,
+            name=space.name,
+            description=space.description,
+            visibility=space.visibility,
+            tags=list(space.tags),
+            archive_exempt=space.archive_exempt,
+        )
 
     def cursor(self) -> str:
         s = self._space
         return NamePosition(s.store, s.name, s.id).encode()
 
-    @strawberry.field(description="What the space is for.")
-    def kind(self) -> SpaceKind:
-        return self._space.kind
+    kind: SpaceKind = strawberry.field(description="What the space is for.")
 
-    @strawberry.field(description="The store that holds it.")
-    def store(self) -> Store:
-        return self._space.store
+    store: Store = strawberry.field(description="The store that holds it.")
 
-    @strawberry.field(description="Its name (lists of spaces are ordered by it).")
-    def name(self) -> str:
-        return self._space.name
+    name: str = strawberry.field(description="Its name (lists of spaces are ordered by it).")
 
-    @strawberry.field(description="What it is about, as its owners wrote (may be empty).")
-    def description(self) -> str:
-        return self._space.description
+    description: str = strawberry.field(
+        description="What it is about, as its owners wrote (may be empty)."
+    )
 
-    @strawberry.field(
+    visibility: Visibility = strawberry.field(
         description="Who may find it: OPEN, RESTRICTED or SHARED (internal); PUBLIC, "
         "MEMBERS, TRUSTED or PRIVATE (community)."
     )
-    def visibility(self) -> Visibility:
-        return self._space.visibility
 
-    @strawberry.field(description="Its tags (the community store's categories' tags).")
-    def tags(self) -> list[str]:
-        return list(self._space.tags)
+    tags: list[str] = strawberry.field(
+        description="Its tags (the community store's categories' tags)."
+    )
 
-    @strawberry.field(
+    archive_exempt: bool = strawberry.field(
         description="Exempt from pruning: its questions are never archived as stale "
         "(a knowledge base that stays; set with setArchiveExempt)."
     )
-    def archive_exempt(self) -> bool:
-        return self._space.archive_exempt
 
     @strawberry.field(description="Members whose membership has not expired.")
     async def member_count(self, info: Info) -> int:
@@ -228,45 +228,46 @@ class Question(relay.Node):
 
     @classmethod
     def of(cls, question: domain.Question) -> Question:
-        return cls(nid=node_id(question.store, question.id), _question=question)
+        return cls(
+            nid=node_id(question.store, question.id),
+            _question=question,
+            title=question.title,
+            body=question.body,
+            tags=list(question.tags),
+            answered=question.answered,
+            hidden=question.hidden,
+            featured=question.featured,
+            archived=question.archived,
+            created_at=question.created_at,
+        )
 
     def cursor(self) -> str:
         q = self._question
         return TimePosition(q.created_at, q.store, q.id).encode()
 
-    @strawberry.field(description="Its title.")
-    def title(self) -> str:
-        return self._question.title
+    title: str = strawberry.field(description="Its title.")
 
-    @strawberry.field(description="Its text, as written (plain text; @mentions included).")
-    def body(self) -> str:
-        return self._question.body
+    body: str = strawberry.field(
+        description="Its text, as written (plain text; @mentions included)."
+    )
 
-    @strawberry.field(description="Its tags.")
-    def tags(self) -> list[str]:
-        return list(self._question.tags)
+    tags: list[str] = strawberry.field(description="Its tags.")
 
-    @strawberry.field(description="Whether an answer has been accepted.")
-    def answered(self) -> bool:
-        return self._question.answered
+    answered: bool = strawberry.field(description="Whether an answer has been accepted.")
 
-    @strawberry.field(description="Hidden by a moderator: only moderators see it at all.")
-    def hidden(self) -> bool:
-        return self._question.hidden
+    hidden: bool = strawberry.field(
+        description="Hidden by a moderator: only moderators see it at all."
+    )
 
-    @strawberry.field(description="Featured by a moderator (list with `featured: true`).")
-    def featured(self) -> bool:
-        return self._question.featured
+    featured: bool = strawberry.field(
+        description="Featured by a moderator (list with `featured: true`)."
+    )
 
-    @strawberry.field(
+    archived: bool = strawberry.field(
         description="Archived as stale: only moderators see it (list with `archived: true`)."
     )
-    def archived(self) -> bool:
-        return self._question.archived
 
-    @strawberry.field(description="When it was asked.")
-    def created_at(self) -> datetime:
-        return self._question.created_at
+    created_at: datetime = strawberry.field(description="When it was asked.")
 
     @strawberry.field(description=AUTHOR)
     async def author(self, info: Info) -> Person | None:
@@ -280,8 +281,13 @@ class Question(relay.Node):
         return Space.of(found) if found is not None else None
 
     @strawberry.field(description="How many answers you can see (answers' totalCount).")
-    async def answer_count(self, info: Info) -> int:
-        return await _answer_count(info, self._question)
+    def answer_count(self, info: Info) -> int:
+        # Not a coroutine when the scoped read that found the question counted them (every
+        # list does): graphql-core then completes it with no task of its own.
+        counted = self._question.answer_count
+        if counted is not None:
+            return counted
+        return _answer_count(info, self._question)  # type: ignore[return-value]  # awaited
 
     @strawberry.field(description="The accepted answer; null when none is (or you cannot see it).")
     async def accepted_answer(self, info: Info) -> Answer | None:
@@ -347,27 +353,30 @@ class Answer(relay.Node):
 
     @classmethod
     def of(cls, answer: domain.Answer) -> Answer:
-        return cls(nid=node_id(answer.store, answer.id), _answer=answer)
+        return cls(
+            nid=node_id(answer.store, answer.id),
+            _answer=answer,
+            body=answer.body,
+            accepted=answer.accepted,
+            hidden=answer.hidden,
+            created_at=answer.created_at,
+        )
 
     def cursor(self) -> str:
         a = self._answer
         return TimePosition(a.created_at, a.store, a.id).encode()
 
-    @strawberry.field(description="Its text, as written (plain text; @mentions included).")
-    def body(self) -> str:
-        return self._answer.body
+    body: str = strawberry.field(
+        description="Its text, as written (plain text; @mentions included)."
+    )
 
-    @strawberry.field(description="Whether the question's asker accepted it.")
-    def accepted(self) -> bool:
-        return self._answer.accepted
+    accepted: bool = strawberry.field(description="Whether the question's asker accepted it.")
 
-    @strawberry.field(description="Hidden by a moderator: only moderators see it at all.")
-    def hidden(self) -> bool:
-        return self._answer.hidden
+    hidden: bool = strawberry.field(
+        description="Hidden by a moderator: only moderators see it at all."
+    )
 
-    @strawberry.field(description="When it was written.")
-    def created_at(self) -> datetime:
-        return self._answer.created_at
+    created_at: datetime = strawberry.field(description="When it was written.")
 
     @strawberry.field(description=AUTHOR)
     async def author(self, info: Info) -> Person | None:

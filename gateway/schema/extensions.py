@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    DocumentNode,
     GraphQLError,
     GraphQLSyntaxError,
     SelectionSetNode,
@@ -133,6 +135,26 @@ class _EmptySelections(Visitor):
             self.found = node
 
 
+# What the walk found per document text, for as many as strawberry's ParserCache keeps:
+# front ends send the same few documents again and again.
+_WALKED: OrderedDict[str, SelectionSetNode | None] = OrderedDict()
+_WALKED_SIZE = 256
+
+
+def _empty_selection(query: str | None, document: DocumentNode) -> SelectionSetNode | None:
+    """The first empty selection set in ``document`` (the parse of ``query``), or None."""
+    if query is not None and query in _WALKED:
+        _WALKED.move_to_end(query)
+        return _WALKED[query]
+    visitor = _EmptySelections()
+    visit(document, visitor)
+    if query is not None:
+        _WALKED[query] = visitor.found
+        if len(_WALKED) > _WALKED_SIZE:
+            _WALKED.popitem(last=False)
+    return visitor.found
+
+
 class RejectEmptySelections(SchemaExtension):
     """``{ viewer { } }`` is invalid GraphQL, but graphql-core 3.3 parses it and strawberry's
     depth limiter then fails with an internal message; refuse it right after parsing."""
@@ -142,11 +164,10 @@ class RejectEmptySelections(SchemaExtension):
         document = self.execution_context.graphql_document
         if document is None:
             return
-        visitor = _EmptySelections()
-        visit(document, visitor)
-        if visitor.found is not None:
+        found = _empty_selection(self.execution_context.query, document)
+        if found is not None:
             raise GraphQLError(
                 "Syntax Error: a selection set must select at least one field.",
-                nodes=[visitor.found],
+                nodes=[found],
                 extensions={"code": ErrorCode.GRAPHQL_PARSE_FAILED.value},
             )

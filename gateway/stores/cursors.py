@@ -47,7 +47,12 @@ class TimePosition:
     id: str
 
     def encode(self) -> str:
-        return _encode({"t": self.created_at.isoformat(), "s": self.store.value, "i": self.id})
+        # Every edge of every list carries one: the JSON _encode would write (keys sorted,
+        # no spaces), written directly. The id is escaped as JSON; the store's name and
+        # the ISO time need no escaping.
+        at, store = self.created_at.isoformat(), self.store.value
+        raw = f'{{"i":{json.dumps(self.id)},"s":"{store}","t":"{at}"}}'
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, value: str) -> TimePosition:

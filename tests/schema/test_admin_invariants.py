@@ -17,6 +17,7 @@ import pytest
 from gateway.cli import demo_principal
 from gateway.config import REPO_POLICY
 from gateway.http.app import create_app
+from gateway.policies.admin.watch import InvariantWatch
 from tests.schema.test_admin_api import APPLY, _admin, app, client
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
+    from gateway.policies.invariants import Broken
     from gateway.runtime.services import Services
 
 __all__ = ["app", "client"]  # the fixtures, used by name
@@ -215,3 +217,31 @@ async def test_readyz_rechecks_periodically_when_only_the_population_changes(
         await services.records.remember(demo_principal("paula@partner.example", ()), NOW)
         ready = await _ready_until(client, "1 broken at")
         assert "1 broken at" in ready and SHARED in ready
+
+
+class _SlowWatch(InvariantWatch):
+    """A watch whose every check takes ``took`` seconds and finds nothing."""
+
+    took = 0.1
+    checks = 0
+
+    async def check(self) -> list[Broken]:
+        self.checks += 1
+        await asyncio.sleep(self.took)
+        return []
+
+
+async def test_a_check_that_took_long_is_not_repeated_before_twenty_times_as_long(
+    services: Services,
+) -> None:
+    """Every 10 ms was asked for; a check of 0.1 s waits 2 s before the next, so in 0.8 s
+    of watching nothing changed there is the one at start only (not seven)."""
+    watch = _SlowWatch.of(services, every=0.01)
+    watch.look = 0.01
+    await watch.start()
+    task = asyncio.create_task(watch.run())
+    await asyncio.sleep(0.8)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert watch.checks == 1

@@ -28,7 +28,7 @@ from gateway.domain.errors import ErrorCode
 from gateway.domain.model import StoreName
 from gateway.http import admin_page, graphiql
 from gateway.http.body_limit import BodySizeLimit
-from gateway.http.cached import CachedExecution
+from gateway.http.cached import CachedExecution, encode_response
 from gateway.http.cors import cors_middleware, websocket_origins
 from gateway.http.graphql_http import GraphQLOverHTTP
 from gateway.http.home import home_page
@@ -188,6 +188,12 @@ class GatewayGraphQL(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         return await build_context(self.services, request.user)
+
+    def encode_json(self, data: object) -> str | bytes:
+        """A cached answer goes out as the JSON kept with it; anything else as strawberry
+        encodes it."""
+        kept = encode_response(data)
+        return kept if kept is not None else super().encode_json(data)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket on ``connection_init``: browsers cannot send headers with

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from gateway.runtime.services import Services
 
-__all__ = ["CachedExecution", "is_query"]
+__all__ = ["CachedExecution", "Encoded", "encode_response", "is_query"]
 
 
 @lru_cache(maxsize=512)
@@ -58,6 +58,31 @@ def operation_name(document: str, operation: str | None) -> str | None:
     """The name of the operation that runs (the document's own when none was sent)."""
     found = _operation(document, operation)
     return found.name.value if found is not None and found.name is not None else operation
+
+
+class Encoded(dict[str, Any]):
+    """A cached answer's ``data``, with its JSON as strawberry writes it (compact)."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, data: dict[str, Any], encoded: str) -> None:
+        super().__init__(data)
+        self.json = encoded
+
+
+def encode_response(response: object) -> str | None:
+    """The JSON of a response whose ``data`` is :class:`Encoded` (and which has nothing
+    but ``extensions`` besides), byte for byte what ``json.dumps(response, separators=(",",
+    ":"))`` writes; None for any other response."""
+    if not isinstance(response, dict) or not isinstance(response.get("data"), Encoded):
+        return None
+    if list(response) not in (["data"], ["data", "extensions"]):
+        return None
+    data: Encoded = response["data"]
+    if "extensions" not in response:
+        return f'{{"data":{data.json}}}'
+    extensions = json.dumps(response["extensions"], separators=(",", ":"))
+    return f'{{"data":{data.json},"extensions":{extensions}}}'
 
 
 class CachedExecution:
@@ -135,9 +160,15 @@ class CachedExecution:
             and result.data is not None
             and not context.partial_failures
         ):
-            answer = (result.data, result.extensions)
-            size = len(json.dumps(answer, separators=(",", ":"), default=str))
-            cache.store(key, decided, generations, born, answer, size)
+            try:  # kept encoded too, as strawberry encodes it: a hit sends these bytes
+                data = Encoded(result.data, json.dumps(result.data, separators=(",", ":")))
+                more = json.dumps(result.extensions, separators=(",", ":"))
+            except (TypeError, ValueError):  # strawberry will say what cannot be encoded
+                cache.count_uncacheable()
+                return result
+            # Its size: the dict and its encoding, both held.
+            size = 2 * len(data.json) + len(more)
+            cache.store(key, decided, generations, born, (data, result.extensions), size)
         else:
             cache.count_uncacheable()
         return result

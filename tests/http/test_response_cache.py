@@ -117,6 +117,19 @@ async def test_a_repeated_page_costs_no_store_statement(gateway: Gateway) -> Non
         assert gateway.statements == before, "a cache hit ran a store statement"
 
 
+async def test_a_hit_sends_the_very_bytes_of_the_answer_it_keeps(gateway: Gateway) -> None:
+    """A hit goes out as the JSON kept with the entry, not encoded again: byte for byte
+    the first answer's body, with its extensions (the policy, a cost asked for) too."""
+    for body in ({"query": PAGE}, {"query": PAGE, "extensions": {"cost": True}}):
+        first = await gateway.client.post("/graphql", json=body)
+        hits = gateway.stats.hits
+        again = await gateway.client.post("/graphql", json=body)
+        assert gateway.stats.hits == hits + 1
+        assert again.content == first.content
+        assert again.headers["content-type"] == first.headers["content-type"]
+        assert ("cost" in again.json()["extensions"]) is ("extensions" in body)
+
+
 async def test_callers_with_the_same_access_share_an_answer(gateway: Gateway) -> None:
     one = gateway.token("first.partner@partner.example", ["partner"])
     other = gateway.token("second.partner@partner.example", ["partner"])

@@ -171,6 +171,12 @@ class Membership:
     role: SpaceRole
     expires_at: datetime | None = None
     pending: bool = False
+    # (space key, role, expiry): what it adds to a compiled grant (CompileKey). Made once
+    # here: a member of hundreds of spaces has them all read and keyed on every request.
+    grant: tuple[str, str, datetime | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grant", (self.space_key, self.role.value, self.expires_at))
 
     def active(self, now: datetime) -> bool:
         return not self.pending and (self.expires_at is None or self.expires_at > now)

@@ -162,7 +162,7 @@ class CompileKey:
         return cls(
             principal.id,
             frozenset(principal.roles),
-            frozenset((m.space_key, m.role.value, m.expires_at) for m in active),
+            frozenset(m.grant for m in active),
         )
 
 

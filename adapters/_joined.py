@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
     from adapters._sql import AnyRow
 
-__all__ = ["TAG", "grouped", "with_tags"]
+__all__ = ["LISTINGS", "TAG", "grouped", "with_tags"]
 
 TAG = "tag_value"  # the column of a joined row that holds one of its owner's tags (or NULL)
+# How many built list statements each adapter keeps (by scope and arguments), most recent.
+LISTINGS = 256
 
 
 def with_tags(

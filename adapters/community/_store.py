@@ -166,9 +166,9 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
         backward: bool = False,
     ) -> Page[Question]:
         """Topics in categories in scope, newest first."""
-        stmt = _questions.listed(
+        stmt = _questions.listed_with_tags(
             scope,
-            category_ids=None if space_ids is None else native_ids(space_ids),
+            None if space_ids is None else tuple(native_ids(space_ids)),
             unanswered=unanswered,
             tag=tag,
             after=after,
@@ -181,7 +181,7 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
         if stmt is None:
             return Page()
         async with self._connect() as conn:
-            found = await _questions.questions_with_tags(conn, stmt, scope)
+            found = await _questions.questions_of(conn, stmt)
         return page(found, limit, backward=backward)
 
     async def questions_for_spaces(

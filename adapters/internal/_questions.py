@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
 from adapters._base import ScopeColumns
-from adapters._joined import grouped, with_tags
+from adapters._joined import LISTINGS, grouped, with_tags
 from adapters._keyset import limited, newest_first
 from adapters._ranked import top_per_parent
 from adapters._sql import native_ids, time_bounds
@@ -267,9 +268,28 @@ async def questions_with_tags(
     """Run a select of :func:`questions_in` ``scope`` with the topics' tags joined in and
     their answers counted as the principal sees them: one statement for all three. The
     questions come in the topics' newest-first order."""
-    stmt = with_tags(stmt, _tags_of, _newest_first, extra=lambda page: [_answer_count(page, scope)])
+    return await questions_of(conn, _with_tags(stmt, scope))
+
+
+def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
+    return with_tags(stmt, _tags_of, _newest_first, extra=lambda page: [_answer_count(page, scope)])
+
+
+async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
+    """Run a statement of :func:`questions_with_tags` or :func:`listing_with_tags`."""
     rows = await conn.execute(stmt)
     return [question(row, tags) for row, tags in grouped(rows)]
+
+
+@lru_cache(maxsize=LISTINGS)
+def listing_with_tags(
+    scope: StoreScope, space_ids: tuple[str, ...] | None, **asked: Any
+) -> Select[Any] | None:
+    """:func:`listing` with tags and counts joined in as :func:`questions_with_tags` runs
+    it, built once per scope and arguments (see adapters.community._questions'
+    ``listed_with_tags``)."""
+    stmt = listing(scope, space_ids=space_ids, **asked)
+    return None if stmt is None else _with_tags(stmt, scope)
 
 
 async def rows_with_tags(

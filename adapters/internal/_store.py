@@ -134,9 +134,9 @@ class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, Exper
         backward: bool = False,
     ) -> Page[Question]:
         """Question topics in communities in scope (optionally only these), newest first."""
-        stmt = _questions.listing(
+        stmt = _questions.listing_with_tags(
             scope,
-            space_ids=space_ids,
+            None if space_ids is None else tuple(space_ids),
             unanswered=unanswered,
             tag=tag,
             after=after,
@@ -148,7 +148,9 @@ class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, Exper
         )
         if stmt is None:
             return Page()
-        return page(await self._load_questions(stmt, scope), limit, backward=backward)
+        async with self._connect() as conn:
+            found = await _questions.questions_of(conn, stmt)
+        return page(found, limit, backward=backward)
 
     async def questions_for_spaces(
         self,

@@ -190,8 +190,7 @@ class GatewayGraphQL(
         return await build_context(self.services, request.user)
 
     def encode_json(self, data: object) -> str | bytes:
-        """A cached answer goes out as the JSON kept with it; anything else as strawberry
-        encodes it."""
+        """A cached answer goes out as the JSON kept with it (gateway.http.cached)."""
         kept = encode_response(data)
         return kept if kept is not None else super().encode_json(data)
 

@@ -21,6 +21,7 @@ from gateway.schema.notifications import (
     notification_number,
 )
 from gateway.schema.pagination import AFTER, BEFORE, FIRST, LAST, connection, slice_of
+from gateway.schema.prefetch import prefetch_questions
 from gateway.schema.types import (
     ARCHIVED,
     FEATURED,
@@ -182,6 +183,7 @@ class Query(NotificationQueries, FlagQueries, ExpertQueries):
         )
         ctx.report(merged.failures, info.path.as_list())
         nodes = [Question.of(q) for q in merged.page.items]
+        await prefetch_questions(info, nodes)
         more = merged.page.has_next
         return connection(
             nodes, asked.has_next(more), Question.cursor, has_previous=asked.has_previous(more)
@@ -219,6 +221,7 @@ async def questions_connection(
     )
     ctx.report(merged.failures, info.path.as_list())
     nodes = [Question.of(q) for q in merged.page.items]
+    await prefetch_questions(info, nodes)
     more = merged.page.has_next
     return connection(
         nodes, asked.has_next(more), Question.cursor, has_previous=asked.has_previous(more)

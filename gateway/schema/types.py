@@ -34,6 +34,7 @@ from gateway.schema.pagination import (
     time_cursors,
 )
 from gateway.schema.people import AUTHOR, Person, person_view
+from gateway.schema.prefetch import prefetch_questions
 from gateway.schema.recognition import gave_kudos, kudos_count
 from gateway.stores.cursors import NamePosition, TimePosition
 
@@ -171,6 +172,7 @@ class Space(relay.Node):
             )
         )
         nodes = [Question.of(q) for q in page.items]
+        await prefetch_questions(info, nodes)
         return connection(
             nodes,
             asked.has_next(page.has_next),
@@ -225,12 +227,16 @@ class Space(relay.Node):
 class Question(relay.Node):
     nid: relay.NodeID[str]
     _question: strawberry.Private[domain.Question]
+    # Its author and space when its list loaded them for the whole page (by field name:
+    # gateway.schema.prefetch); a field not in here is loaded on its own.
+    prefetched: strawberry.Private[dict[str, object]]
 
     @classmethod
     def of(cls, question: domain.Question) -> Question:
         return cls(
             nid=node_id(question.store, question.id),
             _question=question,
+            prefetched={},
             title=question.title,
             body=question.body,
             tags=list(question.tags),
@@ -270,15 +276,19 @@ class Question(relay.Node):
     created_at: datetime = strawberry.field(description="When it was asked.")
 
     @strawberry.field(description=AUTHOR)
-    async def author(self, info: Info) -> Person | None:
-        return await person_view(info, self._question.store, self._question.author_id)
+    def author(self, info: Info) -> Person | None:
+        # Not a coroutine when the list loaded it (see gateway.schema.prefetch).
+        if "author" in self.prefetched:
+            found = self.prefetched["author"]
+            return Person.of(found) if isinstance(found, domain.Person) else None
+        return person_view(info, self._question.store, self._question.author_id)  # type: ignore[return-value]  # awaited
 
     @strawberry.field(description="The space it was asked in.")
-    async def space(self, info: Info) -> Space | None:
-        found = await context_of(info).loaders.space.load(
-            (self._question.store, self._question.space_id)
-        )
-        return Space.of(found) if found is not None else None
+    def space(self, info: Info) -> Space | None:
+        if "space" in self.prefetched:
+            found = self.prefetched["space"]
+            return Space.of(found) if isinstance(found, domain.Space) else None
+        return _space_of(info, self._question)  # type: ignore[return-value]  # awaited
 
     @strawberry.field(description="How many answers you can see (answers' totalCount).")
     def answer_count(self, info: Info) -> int:
@@ -336,6 +346,11 @@ class Question(relay.Node):
             cls=AnswerConnection,
             question=q,
         )
+
+
+async def _space_of(info: Info, q: domain.Question) -> Space | None:
+    found = await context_of(info).loaders.space.load((q.store, q.space_id))
+    return Space.of(found) if found is not None else None
 
 
 async def _answer_count(info: Info, q: domain.Question) -> int:

@@ -1,0 +1,99 @@
+"""A page's authors and spaces, loaded before graphql-core completes its nodes.
+
+``questions(first: 20) { edges { node { author { … } space { … } } } }`` asks for 40 objects
+through loaders. Resolved field by field, each is a coroutine graphql-core wraps in a task of
+its own, and every node and the list then gather theirs: about 60 tasks and 20 gathers per
+page, a fifth of a guest's request. When the list's resolver has the page, it asks the same
+loaders for every node's author and space at once (the same batched statements, in the same
+read scope), and the nodes answer those fields at once, without a coroutine. A lookup that
+failed is not kept: its field resolves as before and reports the same error at its own path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+from gateway.schema.context import context_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from graphql import FragmentDefinitionNode, SelectionSetNode
+    from strawberry.types import Info
+
+    from gateway.schema.types import Question
+
+__all__ = ["prefetch_questions", "selected_in_nodes"]
+
+# The paths from a connection's field to its nodes.
+_NODE_PATHS = (("edges", "node"), ("nodes",))
+
+
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterable[FieldNode]:
+    """The fields of a selection set, through inline fragments and fragment spreads."""
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _fields(fragment.selection_set, fragments)
+
+
+def selected_in_nodes(info: Info, names: frozenset[str]) -> frozenset[str]:
+    """Which of ``names`` the query selects on the nodes of the connection being resolved
+    (under ``edges { node }`` or ``nodes``), whatever the fragments or aliases. A field
+    under a ``@skip``/``@include`` counts as selected: loading it anyway costs nothing but
+    its statement."""
+    raw = info._raw_info
+    fragments = raw.fragments
+    found: set[str] = set()
+    for path in _NODE_PATHS:
+        level: list[FieldNode] = list(raw.field_nodes)
+        for step in path:
+            level = [f for node in level for f in _fields(node.selection_set, fragments)]
+            level = [f for f in level if f.name.value == step]
+        for node in level:
+            found.update(f.name.value for f in _fields(node.selection_set, fragments))
+    return names & frozenset(found)
+
+
+_PREFETCHED = frozenset({"author", "space"})
+
+
+async def prefetch_questions(info: Info, nodes: Sequence[Question]) -> None:
+    """Load the authors and spaces the query selects on these question nodes, all at once,
+    and hand each node its own (see the module's docstring)."""
+    if not nodes:
+        return
+    wanted = selected_in_nodes(info, _PREFETCHED)
+    if not wanted:
+        return
+    loaders = context_of(info).loaders
+    calls: list[Any] = []
+    targets: list[tuple[Question, str]] = []
+    for node in nodes:
+        q = node._question
+        if "author" in wanted:
+            if q.author_id is None:
+                node.prefetched["author"] = None
+            else:
+                calls.append(loaders.person.load((q.store, q.author_id)))
+                targets.append((node, "author"))
+        if "space" in wanted:
+            calls.append(loaders.space.load((q.store, q.space_id)))
+            targets.append((node, "space"))
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for (node, name), result in zip(targets, results, strict=True):
+        if isinstance(result, BaseException):
+            continue  # resolved by its field, which reports the failure at its own path
+        node.prefetched[name] = result

@@ -11,9 +11,10 @@ guard (gateway.stores.guard); only :meth:`SqlStore.ping` raises
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import select
 
@@ -33,12 +34,43 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from adapters._sql import AnyRow
-    from gateway.domain.model import StoreName
+    from gateway.domain.model import Membership, StoreName
     from gateway.stores.scope import StoreScope
 
-__all__ = ["PING_TIMEOUT", "ScopeColumns", "SqlStore"]
+__all__ = ["PING_TIMEOUT", "RowsMemo", "ScopeColumns", "SqlStore"]
 
 PING_TIMEOUT = 5.0  # seconds; a health check must answer even when the server blackholes us
+T = TypeVar("T")
+
+
+class RowsMemo(Generic[T]):
+    """What was last made of each key's rows, made again only when the rows differ.
+
+    An employee's memberships are hundreds of rows, read on every request (a revoked or
+    expired one must count on the very next), and nearly always the same as last time;
+    making an object of each took as long as reading them. The rows are still read and
+    compared, whole, every time: a value is kept only beside the rows it was made from.
+    Bounded: the ``size`` keys used last.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._kept: OrderedDict[Any, tuple[tuple[Any, ...], T]] = OrderedDict()
+
+    def made(self, key: Any, rows: Sequence[AnyRow], make: Callable[[Sequence[AnyRow]], T]) -> T:
+        """``make(rows)``, or what it made of equal rows for this key before."""
+        # Compared as plain tuples: comparing Row objects took five times as long.
+        values = tuple(map(tuple, rows))
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == values:
+            self._kept.move_to_end(key)
+            return kept[1]
+        made = make(rows)
+        self._kept[key] = (values, made)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+        return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +103,8 @@ class SqlStore:
         """``timeout``: the drivers' own bounds (see gateway.stores.sql.open_engine); the call's
         deadline is the gateway's guard's."""
         self.engine = open_engine(url, timeout)
+        # One principal's memberships, by email, as last read (see RowsMemo).
+        self.memberships_made: RowsMemo[tuple[Membership, ...]] = RowsMemo()
 
     @asynccontextmanager
     async def _connect(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from adapters._sql import AnyRow
     from gateway.domain.demo import DemoData
     from gateway.domain.model import (
         AccessEntry,
@@ -60,6 +61,10 @@ if TYPE_CHECKING:
     )
     from gateway.stores.interface import NameCursor, TimeCursor
     from gateway.stores.scope import StoreScope
+
+
+def _memberships_made_of(rows: Sequence[AnyRow]) -> tuple[Membership, ...]:
+    return tuple(_rows.membership(row) for row in rows)
 
 
 class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
@@ -84,7 +89,10 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
     async def memberships_for(self, email: str) -> list[Membership]:
         """Group-based memberships of the verified account with this email, expired included."""
         email = email.strip().lower()
-        return (await self.memberships_of([email])).get(email, [])
+        if not email:
+            return []
+        rows = await self._all(_members.memberships_of([email]))
+        return list(self.memberships_made.made(email, rows, _memberships_made_of))
 
     async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
         """:meth:`memberships_for` of many emails (lower-cased) in one statement."""

@@ -11,8 +11,13 @@ from adapters.internal._authors import AuthorsInScope
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from adapters._sql import AnyRow
     from gateway.domain.model import Membership, Page
     from gateway.stores.admin_rows import Holder
+
+
+def _made(rows: Sequence[AnyRow]) -> tuple[Membership, ...]:
+    return tuple(_memberships.membership(row) for row in rows)
 
 
 class Directory(AuthorsInScope):
@@ -22,7 +27,10 @@ class Directory(AuthorsInScope):
         """Every membership of the profile with this email, expired ones included, and its
         unrevoked, unaccepted invitations as pending memberships."""
         email = email.strip().lower()
-        return (await self.memberships_of([email])).get(email, [])
+        if not email:
+            return []
+        rows = await self._all(_memberships.of_emails([email]))
+        return list(self.memberships_made.made(email, rows, _made))
 
     async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
         """:meth:`memberships_for` of many emails (lower-cased) in one statement."""

@@ -41,6 +41,7 @@ __all__ = ["PING_TIMEOUT", "RowsMemo", "ScopeColumns", "SqlStore"]
 
 PING_TIMEOUT = 5.0  # seconds; a health check must answer even when the server blackholes us
 T = TypeVar("T")
+R = TypeVar("R", bound="Sequence[Any]")  # a row: a sequence of values
 
 
 class RowsMemo(Generic[T]):
@@ -57,7 +58,7 @@ class RowsMemo(Generic[T]):
         self.size = size
         self._kept: OrderedDict[Any, tuple[tuple[Any, ...], T]] = OrderedDict()
 
-    def made(self, key: Any, rows: Sequence[AnyRow], make: Callable[[Sequence[AnyRow]], T]) -> T:
+    def made(self, key: Any, rows: Sequence[R], make: Callable[[Sequence[R]], T]) -> T:
         """``make(rows)``, or what it made of equal rows for this key before."""
         # Compared as plain tuples: comparing Row objects took five times as long.
         values = tuple(map(tuple, rows))

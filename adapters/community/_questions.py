@@ -19,7 +19,7 @@ from adapters._sql import inserted_id, time_bounds
 from adapters.community import _rows, _tags
 from adapters.community._rows import ANSWER_COUNT, STORE
 from adapters.community._spaces import SCOPE
-from adapters.community._tables import categories, posts, tags, topic_tags, topics
+from adapters.community._tables import categories, posts, tags, topic_tags, topics, users
 from gateway.domain.model import Question
 from gateway.stores.interface import TargetMissing
 
@@ -153,8 +153,20 @@ def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
     return newest_first(page.c.created_at, page.c.id)
 
 
+def _tags_and_authors_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
+    joined, tag = _tags_of(page)
+    return joined.outerjoin(users, users.c.id == page.c.user_id), tag
+
+
 def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
-    return with_tags(stmt, _tags_of, _newest_first, extra=lambda page: [_answer_count(page, scope)])
+    """The topics of ``stmt`` with their tags, answer counts and authors (one row each:
+    the page's authors need no statement of their own)."""
+    return with_tags(
+        stmt,
+        _tags_and_authors_of,
+        _newest_first,
+        extra=lambda page: [_answer_count(page, scope), *_rows.AUTHOR_COLUMNS],
+    )
 
 
 async def questions_with_tags(

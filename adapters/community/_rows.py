@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.community._tables import STYLE_DISCUSSION, STYLE_QA
+from adapters.community._tables import STYLE_DISCUSSION, STYLE_QA, users
 from gateway.domain.model import (
     VISIBILITY_OF,
     AccessEntry,
@@ -42,6 +42,30 @@ KIND_OF_STYLE = {STYLE_QA: SpaceKind.QA, STYLE_DISCUSSION: SpaceKind.GROUP}
 STYLE_OF_KIND = {kind: style for style, kind in KIND_OF_STYLE.items()}
 
 
+# A question's author, joined into the read that finds it (adapters.community._questions).
+AUTHOR_COLUMNS = tuple(
+    users.c[name].label(f"author_{name}")
+    for name in ("username", "name", "email", "email_verified", "company", "title")
+)
+
+
+def joined_author(row: AnyRow) -> Person | None:
+    """The author of a row with :data:`AUTHOR_COLUMNS` (None without them, or when gone)."""
+    mapping = row._mapping
+    handle = mapping.get("author_username")
+    if handle is None:
+        return None
+    return Person(
+        store=STORE,
+        id=str(row.user_id),
+        display_name=mapping["author_name"],
+        handle=handle,
+        email=mapping["author_email"] if mapping["author_email_verified"] else None,
+        organisation=mapping["author_company"],
+        title=mapping["author_title"],
+    )
+
+
 def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
     return Question(
         store=STORE,
@@ -59,6 +83,7 @@ def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
         featured=row.pinned_at is not None,
         archived=row._mapping.get("archived_at") is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
+        author=joined_author(row),
     )
 
 

@@ -44,6 +44,28 @@ def person(row: AnyRow) -> Person:
     )
 
 
+# A question's author, joined into the read that finds it (adapters.internal._questions).
+AUTHOR_COLUMNS = tuple(c.label(f"author_{c.name}") for c in _PERSON_COLUMNS[1:])
+
+
+def joined_author(row: AnyRow, profile_id: int | None) -> Person | None:
+    """The author of a row with :data:`AUTHOR_COLUMNS` (None without them, or when gone)."""
+    mapping = row._mapping
+    handle = mapping.get("author_handle")
+    if handle is None or profile_id is None:
+        return None
+    return Person(
+        store=STORE,
+        id=str(profile_id),
+        display_name=mapping["author_full_name"],
+        handle=handle,
+        email=mapping["author_email"],
+        organisation=mapping["author_company"],
+        title=mapping["author_job_title"],
+        department=mapping["author_department"],
+    )
+
+
 def by_ids(ids: Sequence[str]) -> Select[Any] | None:
     """Profiles among ``ids``; None when no id is valid."""
     native = native_ids(ids)

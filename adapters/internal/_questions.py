@@ -12,8 +12,15 @@ from adapters._joined import LISTINGS, grouped, with_tags
 from adapters._keyset import limited, newest_first
 from adapters._ranked import top_per_parent
 from adapters._sql import native_ids, time_bounds
+from adapters.internal._people import AUTHOR_COLUMNS, joined_author
 from adapters.internal._shared import SCOPE, STORE, check_limit, str_or_none
-from adapters.internal._tables import communities, forum_replies, forum_topics, topic_tags
+from adapters.internal._tables import (
+    communities,
+    forum_replies,
+    forum_topics,
+    profiles,
+    topic_tags,
+)
 from gateway.domain.model import Question
 
 if TYPE_CHECKING:
@@ -59,6 +66,7 @@ def question(row: AnyRow, tags: Iterable[str]) -> Question:
         featured=row.featured_at is not None,
         archived=row.archived_at is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
+        author=joined_author(row, row.author_profile_id),
     )
 
 
@@ -271,8 +279,20 @@ async def questions_with_tags(
     return await questions_of(conn, _with_tags(stmt, scope))
 
 
+def _tags_and_authors_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
+    joined, tag = _tags_of(page)
+    return joined.outerjoin(profiles, profiles.c.id == page.c.author_profile_id), tag
+
+
 def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
-    return with_tags(stmt, _tags_of, _newest_first, extra=lambda page: [_answer_count(page, scope)])
+    """The topics of ``stmt`` with their tags, answer counts and authors (one row each:
+    the page's authors need no statement of their own)."""
+    return with_tags(
+        stmt,
+        _tags_and_authors_of,
+        _newest_first,
+        extra=lambda page: [_answer_count(page, scope), *AUTHOR_COLUMNS],
+    )
 
 
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:

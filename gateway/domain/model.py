@@ -114,6 +114,9 @@ class Question:
     # moderate the space), when the scoped read that found it counted them in the same
     # statement; None when not counted. Derived, so not part of equality.
     answer_count: int | None = field(default=None, compare=False)
+    # Its author's profile in its own store, when the read that found it joined it in
+    # (unlinked: a community account is not yet its internal profile); None when not.
+    author: Person | None = field(default=None, compare=False)
 
     @property
     def answered(self) -> bool:

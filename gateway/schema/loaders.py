@@ -259,25 +259,20 @@ class Loaders:
                 out.append((value.lower() if kind == "email" else value) in result)
         return out
 
-    async def _load_people(self, keys: Sequence[Ref]) -> list[Person | BaseException | None]:
-        """Profiles, with a community account linked to its internal profile by verified email:
-        one person across stores, one global id (the internal one).
+    async def people_joined(self, people: Mapping[Ref, Person]) -> Mapping[Ref, Person]:
+        """People a read joined in, each from its own store (a question's author), linked
+        as :meth:`_load_people` links them and kept in :attr:`person` for the rest of the
+        request: a page's authors then cost only the linking statement."""
+        found: dict[Ref, Person | BaseException] = dict(people)
+        await self._link(found, [])
+        linked = {ref: p for ref, p in found.items() if isinstance(p, Person)}
+        for ref, person in linked.items():
+            self.person.prime(ref, person)
+        return linked
 
-        The other stores' profiles come first; the internal store is then asked once, for
-        its own profiles and for those the others' verified emails link to (one statement).
-        """
-        by_store: dict[StoreName, list[str]] = defaultdict(list)
-        for store, native_id in keys:
-            by_store[store].append(native_id)
-        found: dict[Ref, Person | BaseException] = {}
-        own = by_store.pop(StoreName.INTERNAL, [])
-        for store, ids in by_store.items():
-            try:
-                people = await guarded(store, self.stores[store].people_by_ids(ids))
-            except StoreDown as exc:
-                found.update({(store, i): exc for i in ids})
-                continue
-            found.update({(store, i): p for i, p in people.items()})
+    async def _link(self, found: dict[Ref, Person | BaseException], own: list[str]) -> None:
+        """Ask the internal store once for its profiles ``own`` and for those the verified
+        emails of ``found``'s other profiles link to, and put them in ``found``."""
         emails = sorted(
             {
                 p.email.lower()
@@ -302,6 +297,27 @@ class Loaders:
                 linked = internal.get((person.email or "").lower())
                 if linked is not None:
                     found[ref] = linked
+
+    async def _load_people(self, keys: Sequence[Ref]) -> list[Person | BaseException | None]:
+        """Profiles, with a community account linked to its internal profile by verified email:
+        one person across stores, one global id (the internal one).
+
+        The other stores' profiles come first; the internal store is then asked once, for
+        its own profiles and for those the others' verified emails link to (one statement).
+        """
+        by_store: dict[StoreName, list[str]] = defaultdict(list)
+        for store, native_id in keys:
+            by_store[store].append(native_id)
+        found: dict[Ref, Person | BaseException] = {}
+        own = by_store.pop(StoreName.INTERNAL, [])
+        for store, ids in by_store.items():
+            try:
+                people = await guarded(store, self.stores[store].people_by_ids(ids))
+            except StoreDown as exc:
+                found.update({(store, i): exc for i in ids})
+                continue
+            found.update({(store, i): p for i, p in people.items()})
+        await self._link(found, own)
         return [found.get(key) for key in keys]
 
 

@@ -7,12 +7,14 @@ page, a fifth of a guest's request. When the list's resolver has the page, it as
 loaders for every node's author and space at once (the same batched statements, in the same
 read scope), and the nodes answer those fields at once, without a coroutine. A lookup that
 failed is not kept: its field resolves as before and reports the same error at its own path.
+An author the list's own statement joined in (every question read does) is only linked to
+its internal profile, in one statement for the page.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
@@ -24,7 +26,15 @@ if TYPE_CHECKING:
     from graphql import FragmentDefinitionNode, SelectionSetNode
     from strawberry.types import Info
 
-    from gateway.schema.types import Question
+    from gateway.domain.model import Person, Question, StoreName
+
+
+class _Node(Protocol):
+    """A question node of the schema (gateway.schema.types, which imports this module)."""
+
+    _question: Question
+    prefetched: dict[str, object]
+
 
 __all__ = ["prefetch_questions", "selected_in_nodes"]
 
@@ -70,7 +80,7 @@ def selected_in_nodes(info: Info, names: frozenset[str]) -> frozenset[str]:
 _PREFETCHED = frozenset({"author", "space"})
 
 
-async def prefetch_questions(info: Info, nodes: Sequence[Question]) -> None:
+async def prefetch_questions(info: Info, nodes: Sequence[_Node]) -> None:
     """Load the authors and spaces the query selects on these question nodes, all at once,
     and hand each node its own (see the module's docstring)."""
     if not nodes:
@@ -80,20 +90,34 @@ async def prefetch_questions(info: Info, nodes: Sequence[Question]) -> None:
         return
     loaders = context_of(info).loaders
     calls: list[Any] = []
-    targets: list[tuple[Question, str]] = []
+    targets: list[tuple[_Node, str]] = []
+    joined: dict[tuple[StoreName, str], Person] = {}
     for node in nodes:
         q = node._question
         if "author" in wanted:
             if q.author_id is None:
                 node.prefetched["author"] = None
+            elif q.author is not None:  # the list's read joined it in
+                joined[(q.store, q.author_id)] = q.author
             else:
                 calls.append(loaders.person.load((q.store, q.author_id)))
                 targets.append((node, "author"))
         if "space" in wanted:
             calls.append(loaders.space.load((q.store, q.space_id)))
             targets.append((node, "space"))
+    if joined:
+        # Linked to internal profiles while the spaces load: one statement, not two.
+        calls.append(loaders.people_joined(joined))
     results = await asyncio.gather(*calls, return_exceptions=True)
-    for (node, name), result in zip(targets, results, strict=True):
+    for (node, name), result in zip(targets, results, strict=False):
         if isinstance(result, BaseException):
             continue  # resolved by its field, which reports the failure at its own path
         node.prefetched[name] = result
+    if joined and not isinstance(results[-1], BaseException):
+        linked = results[-1]
+        for node in nodes:
+            q = node._question
+            if q.author_id is not None and q.author is not None:
+                ref = (q.store, q.author_id)
+                if ref in linked:
+                    node.prefetched["author"] = linked[ref]

@@ -205,7 +205,8 @@ class StoreReads(StoreRole, Protocol):
         """Questions in spaces in scope (optionally only these spaces), newest first; only
         featured ones with ``featured``. Hidden ones only where ``scope.reveal`` admits.
         Live (not archived) ones; with ``archived`` archived ones only, and only where
-        ``scope.reveal`` admits (by id, an archived question shows there too)."""
+        ``scope.reveal`` admits (by id, an archived question shows there too). Reads of
+        questions may join in ``Question.author``, exactly as :meth:`people_by_ids` gives it."""
 
     async def questions_for_spaces(
         self,

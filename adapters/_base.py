@@ -136,10 +136,10 @@ class SqlStore:
             found |= {(row.email or "").lower()} & matched
         return found
 
-    async def _all(self, stmt: Select[Any]) -> list[AnyRow]:
-        """Every row of one read statement."""
+    async def _all(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[AnyRow]:
+        """Every row of one read statement (with ``params``, its bound values)."""
         async with self._connect() as conn:
-            return list(await conn.execute(stmt))
+            return list(await conn.execute(stmt, params))
 
     # --- lifecycle --------------------------------------------------------
     async def create_schema(self) -> None:

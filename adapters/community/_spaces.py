@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from adapters._base import ScopeColumns
-from adapters._joined import grouped, with_tags
+from adapters._joined import LISTINGS, grouped, with_tags
 from adapters._keyset import limited
 from adapters._sql import inserted_id, name_bounds
 from adapters.community import _demo, _rows
@@ -26,14 +27,21 @@ from adapters.community._tables import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import ColumnElement, FromClause, Select, Subquery
+    from sqlalchemy import BindParameter, ColumnElement, FromClause, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from gateway.domain.model import Space, SpaceKind, Visibility
     from gateway.stores.interface import NameCursor
     from gateway.stores.scope import StoreScope
 
-__all__ = ["SCOPE", "VISIBILITY", "by_ids", "insert_space", "listed", "spaces_with_tags"]
+__all__ = [
+    "SCOPE",
+    "VISIBILITY",
+    "by_ids_with_tags",
+    "insert_space",
+    "listed",
+    "spaces_with_tags",
+]
 
 VISIBILITY = visibility_of(categories).label("visibility")
 # What a principal's scope is compiled on: the category's visibility class and slug.
@@ -61,9 +69,14 @@ def listed(
     return limited(stmt, key, descending=False, rows=max(limit, 0) + 1, backward=backward)
 
 
-def by_ids(wanted: list[int], scope: StoreScope) -> Select[Any]:
-    """Categories in scope among ``wanted``."""
-    return select(categories, VISIBILITY).where(categories.c.id.in_(wanted), SCOPE.in_scope(scope))
+@lru_cache(maxsize=LISTINGS)
+def by_ids_with_tags(scope: StoreScope) -> Select[Any]:
+    """Categories in scope among the ids bound as ``ids``, with their tags (as
+    :func:`spaces_with_tags` runs them), built once per scope: building and keying the
+    statement took most of what running it does."""
+    ids: BindParameter[int] = bindparam("ids", expanding=True)
+    stmt = select(categories, VISIBILITY).where(categories.c.id.in_(ids), SCOPE.in_scope(scope))
+    return with_tags(stmt, _tags_of, _by_name)
 
 
 def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
@@ -77,10 +90,15 @@ def _by_name(page: Subquery) -> tuple[ColumnElement[Any], ...]:
     return (page.c.name, page.c.id)
 
 
-async def spaces_with_tags(conn: AsyncConnection, stmt: Select[Any]) -> list[Space]:
+async def spaces_with_tags(
+    conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any] | None = None
+) -> list[Space]:
     """Run a select of categories with their tags joined in: one statement for both. The
-    spaces come by name, then id."""
-    rows = await conn.execute(with_tags(stmt, _tags_of, _by_name))
+    spaces come by name, then id. A statement of :func:`by_ids_with_tags` has its tags
+    joined already, and takes its ids in ``params``."""
+    if params is None:
+        stmt = with_tags(stmt, _tags_of, _by_name)
+    rows = await conn.execute(stmt, params)
     return [_rows.space(row, {row.id: names}) for row, names in grouped(rows)]
 
 

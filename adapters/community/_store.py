@@ -147,7 +147,8 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
         if scope.empty or not wanted:
             return {}
         async with self._connect() as conn:
-            found = await _spaces.spaces_with_tags(conn, _spaces.by_ids(wanted, scope))
+            stmt = _spaces.by_ids_with_tags(scope)
+            found = await _spaces.spaces_with_tags(conn, stmt, {"ids": wanted})
         return {s.id: s for s in found}
 
     async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from adapters._sql import native_ids
 from adapters.internal._shared import STORE
@@ -79,15 +79,24 @@ def by_emails(wanted: Sequence[str]) -> Select[Any]:
     return select(*_PERSON_COLUMNS).where(profiles.c.email.in_(wanted))
 
 
-def by_ids_or_emails(ids: Sequence[str], wanted: Sequence[str]) -> Select[Any] | None:
-    """Profiles among ``ids`` or with these (lower-cased) emails; None when neither can
-    name a profile."""
+# Built once: every page links its community authors to profiles with it.
+_BY_IDS_OR_EMAILS = select(*_PERSON_COLUMNS).where(
+    or_(
+        profiles.c.id.in_(bindparam("ids", expanding=True)),
+        profiles.c.email.in_(bindparam("emails", expanding=True)),
+    )
+)
+
+
+def by_ids_or_emails(
+    ids: Sequence[str], wanted: Sequence[str]
+) -> tuple[Select[Any], dict[str, list[Any]]] | None:
+    """Profiles among ``ids`` or with these (lower-cased) emails, and the values to bind;
+    None when neither can name a profile."""
     native = native_ids(ids)
     if not native and not wanted:
         return None
-    return select(*_PERSON_COLUMNS).where(
-        or_(profiles.c.id.in_(native), profiles.c.email.in_(wanted))
-    )
+    return _BY_IDS_OR_EMAILS, {"ids": native, "emails": list(wanted)}
 
 
 def by_handles(wanted: Sequence[str]) -> Select[Any]:

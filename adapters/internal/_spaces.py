@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
+from adapters._joined import LISTINGS
 from adapters._keyset import limited
 from adapters._sql import inserted_id, name_bounds, native_ids
 from adapters.internal._demo import ACCESS, COMMUNITY_TYPES
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Select
+    from sqlalchemy import BindParameter, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from adapters._sql import AnyRow
@@ -77,12 +79,14 @@ def listing(
     return limited(stmt, key, descending=False, rows=limit + 1, backward=backward)
 
 
-def by_ids(ids: Sequence[str], scope: StoreScope) -> Select[Any] | None:
-    """Communities in scope among ``ids``; None when none can be."""
-    native = native_ids(ids)
-    if scope.empty or not native:
+@lru_cache(maxsize=LISTINGS)
+def by_ids(scope: StoreScope) -> Select[Any] | None:
+    """Communities in scope among the ids bound as ``ids``; None when the scope admits
+    none. Built once per scope: building and keying it took most of what running it does."""
+    if scope.empty:
         return None
-    return select(*SPACE_COLUMNS).where(communities.c.id.in_(native), SCOPE.in_scope(scope))
+    ids: BindParameter[int] = bindparam("ids", expanding=True)
+    return select(*SPACE_COLUMNS).where(communities.c.id.in_(ids), SCOPE.in_scope(scope))
 
 
 def member_counts(space_ids: Sequence[str], now: datetime) -> Select[Any] | None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from adapters._ranked import empty_pages, pages_per_parent
-from adapters._sql import handle_candidates, inserted_id, native_or_missing, page
+from adapters._sql import handle_candidates, inserted_id, native_ids, native_or_missing, page
 from adapters.internal import (
     _access,
     _answers,
@@ -110,8 +110,10 @@ class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, Exper
 
     async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:
         """Communities in scope among ``ids``."""
-        stmt = _spaces.by_ids(ids, scope)
-        return {} if stmt is None else {str(r.id): _spaces.space(r) for r in await self._all(stmt)}
+        stmt, native = _spaces.by_ids(scope), native_ids(ids)
+        if stmt is None or not native:
+            return {}
+        return {str(r.id): _spaces.space(r) for r in await self._all(stmt, {"ids": native})}
 
     async def member_counts(self, space_ids: Sequence[str], now: datetime) -> dict[str, int]:
         """Unexpired memberships per community."""
@@ -266,7 +268,7 @@ class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, Exper
         by_id: dict[str, Person] = {}
         by_email: dict[str, Person] = {}
         asked, matched = set(ids), set(wanted)
-        for row in [] if stmt is None else await self._all(stmt):
+        for row in [] if stmt is None else await self._all(*stmt):
             person = _people.person(row)
             if person.id in asked:
                 by_id[person.id] = person

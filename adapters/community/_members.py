@@ -7,9 +7,21 @@ category's member count, its access entries and a member's removal all go throug
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, distinct, exists, func, null, or_, select, true, type_coerce
+from sqlalchemy import (
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 
 from adapters.community._spaces import VISIBILITY
 from adapters.community._tables import (
@@ -23,7 +35,7 @@ from adapters.community._tables import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Delete, Select
+    from sqlalchemy import BindParameter, Delete, Select
 
 __all__ = [
     "access_entries",
@@ -34,8 +46,11 @@ __all__ = [
 ]
 
 
-def memberships_of(emails: list[str]) -> Select[Any]:
-    """One row per (verified user with one of ``emails``, category their groups reach)."""
+@cache
+def memberships_of() -> Select[Any]:
+    """One row per (verified user with one of the emails bound as ``emails``, category
+    their groups reach). Built once: it is on every signed-in request's path."""
+    emails: BindParameter[str] = bindparam("emails", expanding=True)
     # One row per (user, category): the strongest role and the latest expiry
     # over every group that reaches the category (a NULL expiry means never).
     owner = func.max(case((group_users.c.owner, 1), else_=0))

@@ -91,7 +91,7 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
         email = email.strip().lower()
         if not email:
             return []
-        rows = await self._all(_members.memberships_of([email]))
+        rows = await self._all(_members.memberships_of(), {"emails": [email]})
         return list(self.memberships_made.made(email, rows, _memberships_made_of))
 
     async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
@@ -99,7 +99,7 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
         wanted = sorted({e.strip().lower() for e in emails if e.strip()})
         if not wanted:
             return {}
-        rows = await self._all(_members.memberships_of(wanted))
+        rows = await self._all(_members.memberships_of(), {"emails": wanted})
         found: dict[str, list[Membership]] = {}
         for row in rows:
             found.setdefault(row.email.lower(), []).append(_rows.membership(row))

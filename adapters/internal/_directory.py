@@ -29,7 +29,7 @@ class Directory(AuthorsInScope):
         email = email.strip().lower()
         if not email:
             return []
-        rows = await self._all(_memberships.of_emails([email]))
+        rows = await self._all(_memberships.of_emails(), {"emails": [email]})
         return list(self.memberships_made.made(email, rows, _made))
 
     async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
@@ -38,7 +38,7 @@ class Directory(AuthorsInScope):
         if not wanted:
             return {}
         found: dict[str, list[Membership]] = {}
-        for row in await self._all(_memberships.of_emails(wanted)):
+        for row in await self._all(_memberships.of_emails(), {"emails": wanted}):
             found.setdefault(row.email.lower(), []).append(_memberships.membership(row))
         return found
 

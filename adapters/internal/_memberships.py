@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import literal, or_, select, true, union, union_all
+from sqlalchemy import bindparam, literal, or_, select, true, union, union_all
 
 from adapters._sql import native_id
 from adapters.internal._shared import ROLES, STORE
@@ -18,19 +19,20 @@ from gateway.domain.model import VISIBILITY_OF, Membership, space_key
 from gateway.stores.admin_rows import Holder
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Delete, Select
+    from sqlalchemy import BindParameter, Delete, Select
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from adapters._sql import AnyRow
 
 
-def of_emails(wanted: Sequence[str]) -> Select[Any]:
-    """Held memberships, then pending invitations, of the profiles with these (lower-cased)
-    emails, in one statement."""
-    # One statement on every request's path: held memberships, then pending invitations.
+@cache
+def of_emails() -> Select[Any]:
+    """Held memberships, then pending invitations, of the profiles with the (lower-cased)
+    emails bound as ``emails``, in one statement. Built once: it is on every signed-in
+    request's path, and building and keying it took a hundred times what SQLite spends."""
+    wanted: BindParameter[str] = bindparam("emails", expanding=True)
     held = (
         select(
             profiles.c.email,

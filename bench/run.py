@@ -53,6 +53,7 @@ TARGET_PUSHDOWN = 100.0  # (c)/(a) at least
 TARGET_FLAT = 1.2  # (a) at 1M posts / (a) at 10k posts, at most ("flat")
 TARGET_FLOOR = 1.5  # (a)/(d) p50, at most
 TARGET_CACHED = 5.0  # (e)/(d) throughput, at least
+TARGET_EMPLOYEE = 1.5  # the employee's (a) p50 over the guest's, at most
 REQUEST_TIMEOUT = 60.0
 
 Signature = tuple[tuple[str, str], ...]  # (title, space name) per question, in order
@@ -471,6 +472,13 @@ def verdicts(
             )
     # Flatness: (a) on the bigger data set over (a) on the smaller, same number of spaces.
     mine = {c.persona: c.p50 for c in cells if c.mode == "real"}
+    if mine.get("employee") and mine.get("guest"):
+        ratio = mine["employee"] / mine["guest"]
+        lines.append(
+            f"target (a) employee/guest p50 <= {TARGET_EMPLOYEE}: "
+            f"{mine['employee']:7.2f} / {mine['guest']:7.2f} ms = {ratio:5.2f}  "
+            + ("met" if ratio <= TARGET_EMPLOYEE else "MISSED")
+        )
     for name, other in sorted(others.items(), key=lambda kv: kv[1]["seed"]["posts"]):
         posts = other["seed"]["posts"]
         if posts == my_posts:
@@ -490,8 +498,16 @@ def verdicts(
     return lines
 
 
+def _backend(seed: dict[str, Any]) -> str:
+    """The seeded stores' database: ``sqlite``, ``postgresql``, ..."""
+    if "backend" in seed:  # a results file's
+        return str(seed["backend"])
+    return str(seed.get("internal_url") or "sqlite").split(":")[0].split("+")[0]
+
+
 def other_results(out_dir: Path, seed: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
-    """Earlier results of other sizes seeded alike: same spaces, split and statistics."""
+    """Earlier results of other sizes seeded alike: same database, spaces, split and
+    statistics (flatness across two databases would measure the databases)."""
     alike = (seed["spaces"], seed.get("internal_share", 0.6), seed.get("analyze", False))
     found = {}
     for path in sorted(OUT_ROOT.glob(f"*/{name}")):
@@ -502,6 +518,8 @@ def other_results(out_dir: Path, seed: dict[str, Any], name: str) -> dict[str, d
         except (OSError, ValueError):
             continue
         theirs = data.get("seed", {})
+        if _backend(theirs) != _backend(seed):
+            continue
         if (theirs.get("spaces"), theirs.get("internal_share"), theirs.get("analyze")) == alike:
             found[path.parent.name] = data
     return found
@@ -647,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
             "db_bytes": seed["db_bytes"],
             "internal_share": seed.get("internal_share", 0.6),
             "analyze": seed.get("analyze", False),
+            "backend": _backend(seed),
         },
         "requests": args.requests,
         "concurrency": args.concurrency,

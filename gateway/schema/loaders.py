@@ -90,6 +90,12 @@ class Loader(DataLoader[K, V]):
     def load(self, key: K) -> Awaitable[V]:
         return asyncio.shield(super().load(key))
 
+    def load_all(self, keys: Sequence[K]) -> Awaitable[list[V | BaseException]]:
+        """Every key's value, or the exception its batch failed with, behind one shield
+        for the lot (a page's forty lookups need not make forty)."""
+        loads = [DataLoader.load(self, key) for key in keys]
+        return asyncio.shield(asyncio.gather(*loads, return_exceptions=True))
+
 
 class Loaders:
     """One set per request: caches live exactly as long as the principal's scope."""

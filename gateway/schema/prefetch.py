@@ -14,7 +14,7 @@ its internal profile, in one statement for the page.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
@@ -89,8 +89,8 @@ async def prefetch_questions(info: Info, nodes: Sequence[_Node]) -> None:
     if not wanted:
         return
     loaders = context_of(info).loaders
-    calls: list[Any] = []
-    targets: list[tuple[_Node, str]] = []
+    people: list[tuple[_Node, tuple[StoreName, str]]] = []
+    spaces: list[tuple[_Node, tuple[StoreName, str]]] = []
     joined: dict[tuple[StoreName, str], Person] = {}
     for node in nodes:
         q = node._question
@@ -100,24 +100,31 @@ async def prefetch_questions(info: Info, nodes: Sequence[_Node]) -> None:
             elif q.author is not None:  # the list's read joined it in
                 joined[(q.store, q.author_id)] = q.author
             else:
-                calls.append(loaders.person.load((q.store, q.author_id)))
-                targets.append((node, "author"))
+                people.append((node, (q.store, q.author_id)))
         if "space" in wanted:
-            calls.append(loaders.space.load((q.store, q.space_id)))
-            targets.append((node, "space"))
-    if joined:
-        # Linked to internal profiles while the spaces load: one statement, not two.
-        calls.append(loaders.people_joined(joined))
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for (node, name), result in zip(targets, results, strict=False):
-        if isinstance(result, BaseException):
-            continue  # resolved by its field, which reports the failure at its own path
-        node.prefetched[name] = result
-    if joined and not isinstance(results[-1], BaseException):
-        linked = results[-1]
-        for node in nodes:
-            q = node._question
-            if q.author_id is not None and q.author is not None:
-                ref = (q.store, q.author_id)
-                if ref in linked:
-                    node.prefetched["author"] = linked[ref]
+            spaces.append((node, (q.store, q.space_id)))
+    # Linked to internal profiles while the spaces load: one statement, not two.
+    found_people, found_spaces, linked = await asyncio.gather(
+        loaders.person.load_all([ref for _, ref in people]),
+        loaders.space.load_all([ref for _, ref in spaces]),
+        loaders.people_joined(joined) if joined else _nobody(),
+        return_exceptions=True,
+    )
+    for name, asked, found in (("author", people, found_people), ("space", spaces, found_spaces)):
+        if isinstance(found, BaseException):
+            continue  # resolved by their fields, which report the failure at their own paths
+        for (node, _ref), result in zip(asked, found, strict=True):
+            if not isinstance(result, BaseException):  # else left to its field, as above
+                node.prefetched[name] = result
+    if isinstance(linked, BaseException):
+        return
+    for node in nodes:
+        q = node._question
+        if q.author_id is not None and q.author is not None:
+            ref = (q.store, q.author_id)
+            if ref in linked:
+                node.prefetched["author"] = linked[ref]
+
+
+async def _nobody() -> dict[tuple[StoreName, str], Person]:
+    return {}

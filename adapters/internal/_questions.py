@@ -14,6 +14,7 @@ from adapters._ranked import top_per_parent
 from adapters._sql import native_ids, time_bounds
 from adapters.internal._people import AUTHOR_COLUMNS, joined_author
 from adapters.internal._shared import SCOPE, STORE, check_limit, str_or_none
+from adapters.internal._spaces import JOINED_SPACE_COLUMNS, joined_space
 from adapters.internal._tables import (
     communities,
     forum_replies,
@@ -67,6 +68,7 @@ def question(row: AnyRow, tags: Iterable[str]) -> Question:
         archived=row.archived_at is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
         author=joined_author(row, row.author_profile_id),
+        space=joined_space(row),
     )
 
 
@@ -281,17 +283,19 @@ async def questions_with_tags(
 
 def _tags_and_authors_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
     joined, tag = _tags_of(page)
-    return joined.outerjoin(profiles, profiles.c.id == page.c.author_profile_id), tag
+    joined = joined.outerjoin(profiles, profiles.c.id == page.c.author_profile_id)
+    return joined.join(communities, communities.c.id == page.c.community_id), tag
 
 
 def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
-    """The topics of ``stmt`` with their tags, answer counts and authors (one row each:
-    the page's authors need no statement of their own)."""
+    """The topics of ``stmt`` with their tags, answer counts, authors and communities (one
+    row each: the page's authors and spaces need no statement of their own; ``stmt`` is in
+    ``scope``, so its communities are too)."""
     return with_tags(
         stmt,
         _tags_and_authors_of,
         _newest_first,
-        extra=lambda page: [_answer_count(page, scope), *AUTHOR_COLUMNS],
+        extra=lambda page: [_answer_count(page, scope), *AUTHOR_COLUMNS, *JOINED_SPACE_COLUMNS],
     )
 
 

@@ -41,6 +41,29 @@ SPACE_COLUMNS = (
 )
 
 
+# A question's space, joined into the read that finds it (adapters.internal._questions).
+JOINED_SPACE_COLUMNS = tuple(c.label(f"asked_in_{c.name}") for c in SPACE_COLUMNS)
+
+
+def joined_space(row: AnyRow) -> Space | None:
+    """The space of a row with :data:`JOINED_SPACE_COLUMNS` (None without them)."""
+    mapping = row._mapping
+    slug = mapping.get("asked_in_slug")
+    if slug is None:
+        return None
+    return Space(
+        store=STORE,
+        id=str(mapping["asked_in_id"]),
+        slug=slug,
+        kind=KINDS[mapping["asked_in_community_type"]],
+        name=mapping["asked_in_title"],
+        description=mapping["asked_in_description"],
+        visibility=VISIBILITY_OF[mapping["asked_in_access"]],
+        tags=tuple(tag for tag in mapping["asked_in_tags"].split(",") if tag),
+        archive_exempt=bool(mapping["asked_in_archive_exempt"]),
+    )
+
+
 def space(row: AnyRow) -> Space:
     """A space from a row with :data:`SPACE_COLUMNS`."""
     return Space(

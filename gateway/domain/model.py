@@ -117,6 +117,8 @@ class Question:
     # Its author's profile in its own store, when the read that found it joined it in
     # (unlinked: a community account is not yet its internal profile); None when not.
     author: Person | None = field(default=None, compare=False)
+    # Its space, when the read that found it (in the reader's scope) joined it in.
+    space: Space | None = field(default=None, compare=False)
 
     @property
     def answered(self) -> bool:

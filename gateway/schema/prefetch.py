@@ -8,7 +8,8 @@ loaders for every node's author and space at once (the same batched statements, 
 read scope), and the nodes answer those fields at once, without a coroutine. A lookup that
 failed is not kept: its field resolves as before and reports the same error at its own path.
 An author the list's own statement joined in (every question read does) is only linked to
-its internal profile, in one statement for the page.
+its internal profile, in one statement for the page; a space it joined in (the internal
+store's) needs none.
 """
 
 from __future__ import annotations
@@ -102,7 +103,11 @@ async def prefetch_questions(info: Info, nodes: Sequence[_Node]) -> None:
             else:
                 people.append((node, (q.store, q.author_id)))
         if "space" in wanted:
-            spaces.append((node, (q.store, q.space_id)))
+            if q.space is not None:  # the list's read joined it in, within the scope
+                node.prefetched["space"] = q.space
+                loaders.space.prime((q.store, q.space_id), q.space)
+            else:
+                spaces.append((node, (q.store, q.space_id)))
     # Linked to internal profiles while the spaces load: one statement, not two.
     found_people, found_spaces, linked = await asyncio.gather(
         loaders.person.load_all([ref for _, ref in people]),

@@ -10,7 +10,7 @@ table, so the join multiplies rows by their tags, never the page's size.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from adapters._sql import AnyRow
 
-__all__ = ["LISTINGS", "TAG", "grouped", "with_tags"]
+__all__ = ["LISTINGS", "TAG", "Prefixed", "grouped", "joined", "with_tags"]
 
 TAG = "tag_value"  # the column of a joined row that holds one of its owner's tags (or NULL)
 # How many built list statements each adapter keeps (by scope and arguments), most recent.
@@ -63,3 +63,35 @@ def grouped(rows: Iterable[AnyRow]) -> list[tuple[AnyRow, tuple[str, ...]]]:
         if value is not None:
             owner[1].append(value)
     return [(row, tuple(tags)) for row, tags in owners.values()]
+
+
+class Prefixed:
+    """The columns of a joined row labelled ``prefix + name``, read as ``name``: so the
+    mapping of a row of the joined table (a question's author, its space) reads them too.
+    ``_mapping`` is that part of the row alone, as ``Row._mapping`` is the whole row."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: AnyRow, prefix: str) -> None:
+        self._row = row._mapping
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._row[self._prefix + name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        n = len(self._prefix)
+        return {k[n:]: v for k, v in self._row.items() if k.startswith(self._prefix)}
+
+
+def joined(row: AnyRow, prefix: str, key: str) -> AnyRow | None:
+    """The part of ``row`` labelled ``prefix``, to hand to that table's own mapping; None
+    when the row has no such part or its ``key`` column is NULL (an outer join that found
+    nothing)."""
+    if row._mapping.get(prefix + key) is None:
+        return None
+    return cast("AnyRow", Prefixed(row, prefix))

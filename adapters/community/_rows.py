@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adapters._joined import joined
 from adapters.community._tables import STYLE_DISCUSSION, STYLE_QA, users
 from gateway.domain.model import (
     VISIBILITY_OF,
@@ -43,27 +44,11 @@ STYLE_OF_KIND = {kind: style for style, kind in KIND_OF_STYLE.items()}
 
 
 # A question's author, joined into the read that finds it (adapters.community._questions).
+AUTHOR = "author_"
 AUTHOR_COLUMNS = tuple(
-    users.c[name].label(f"author_{name}")
-    for name in ("username", "name", "email", "email_verified", "company", "title")
+    users.c[name].label(AUTHOR + name)
+    for name in ("id", "username", "name", "email", "email_verified", "company", "title")
 )
-
-
-def joined_author(row: AnyRow) -> Person | None:
-    """The author of a row with :data:`AUTHOR_COLUMNS` (None without them, or when gone)."""
-    mapping = row._mapping
-    handle = mapping.get("author_username")
-    if handle is None:
-        return None
-    return Person(
-        store=STORE,
-        id=str(row.user_id),
-        display_name=mapping["author_name"],
-        handle=handle,
-        email=mapping["author_email"] if mapping["author_email_verified"] else None,
-        organisation=mapping["author_company"],
-        title=mapping["author_title"],
-    )
 
 
 def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
@@ -83,7 +68,7 @@ def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
         featured=row.pinned_at is not None,
         archived=row._mapping.get("archived_at") is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
-        author=joined_author(row),
+        author=_author(row),
     )
 
 
@@ -125,6 +110,12 @@ def person(row: AnyRow) -> Person:
         organisation=row.company,
         title=row.title,
     )
+
+
+def _author(row: AnyRow) -> Person | None:
+    """The author of a row with :data:`AUTHOR_COLUMNS` (None without them, or when gone)."""
+    found = joined(row, AUTHOR, "id")
+    return None if found is None else person(found)
 
 
 def membership(row: AnyRow) -> Membership:

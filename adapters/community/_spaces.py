@@ -39,6 +39,7 @@ __all__ = [
     "VISIBILITY",
     "by_ids_with_tags",
     "insert_space",
+    "joined_tags",
     "listed",
     "spaces_with_tags",
 ]
@@ -76,7 +77,7 @@ def by_ids_with_tags(scope: StoreScope) -> Select[Any]:
     statement took most of what running it does."""
     ids: BindParameter[int] = bindparam("ids", expanding=True)
     stmt = select(categories, VISIBILITY).where(categories.c.id.in_(ids), SCOPE.in_scope(scope))
-    return with_tags(stmt, _tags_of, _by_name)
+    return joined_tags(stmt)
 
 
 def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
@@ -90,14 +91,16 @@ def _by_name(page: Subquery) -> tuple[ColumnElement[Any], ...]:
     return (page.c.name, page.c.id)
 
 
+def joined_tags(stmt: Select[Any]) -> Select[Any]:
+    """A select of categories with their tags joined in, by name then id."""
+    return with_tags(stmt, _tags_of, _by_name)
+
+
 async def spaces_with_tags(
     conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any] | None = None
 ) -> list[Space]:
-    """Run a select of categories with their tags joined in: one statement for both. The
-    spaces come by name, then id. A statement of :func:`by_ids_with_tags` has its tags
-    joined already, and takes its ids in ``params``."""
-    if params is None:
-        stmt = with_tags(stmt, _tags_of, _by_name)
+    """Run a select of categories with their tags joined in (:func:`joined_tags`,
+    :func:`by_ids_with_tags`, with ``params`` bound): one statement for both."""
     rows = await conn.execute(stmt, params)
     return [_rows.space(row, {row.id: names}) for row, names in grouped(rows)]
 

@@ -138,7 +138,7 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
         if stmt is None:
             return Page()
         async with self._connect() as conn:
-            found = await _spaces.spaces_with_tags(conn, stmt)
+            found = await _spaces.spaces_with_tags(conn, _spaces.joined_tags(stmt))
         return page(found, limit, backward=backward)
 
     async def spaces_by_ids(self, ids: Sequence[str], scope: StoreScope) -> dict[str, Space]:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, or_, select
 
+from adapters._joined import joined
 from adapters._sql import native_ids
 from adapters.internal._shared import STORE
 from adapters.internal._tables import profiles
@@ -45,25 +46,14 @@ def person(row: AnyRow) -> Person:
 
 
 # A question's author, joined into the read that finds it (adapters.internal._questions).
-AUTHOR_COLUMNS = tuple(c.label(f"author_{c.name}") for c in _PERSON_COLUMNS[1:])
+AUTHOR = "author_"
+AUTHOR_COLUMNS = tuple(c.label(AUTHOR + c.name) for c in _PERSON_COLUMNS)
 
 
-def joined_author(row: AnyRow, profile_id: int | None) -> Person | None:
+def joined_author(row: AnyRow) -> Person | None:
     """The author of a row with :data:`AUTHOR_COLUMNS` (None without them, or when gone)."""
-    mapping = row._mapping
-    handle = mapping.get("author_handle")
-    if handle is None or profile_id is None:
-        return None
-    return Person(
-        store=STORE,
-        id=str(profile_id),
-        display_name=mapping["author_full_name"],
-        handle=handle,
-        email=mapping["author_email"],
-        organisation=mapping["author_company"],
-        title=mapping["author_job_title"],
-        department=mapping["author_department"],
-    )
+    found = joined(row, AUTHOR, "id")
+    return None if found is None else person(found)
 
 
 def by_ids(ids: Sequence[str]) -> Select[Any] | None:

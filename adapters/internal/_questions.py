@@ -67,7 +67,7 @@ def question(row: AnyRow, tags: Iterable[str]) -> Question:
         featured=row.featured_at is not None,
         archived=row.archived_at is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
-        author=joined_author(row, row.author_profile_id),
+        author=joined_author(row),
         space=joined_space(row),
     )
 

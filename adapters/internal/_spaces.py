@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, or_, select
 
-from adapters._joined import LISTINGS
+from adapters._joined import LISTINGS, joined
 from adapters._keyset import limited
 from adapters._sql import inserted_id, name_bounds, native_ids
 from adapters.internal._demo import ACCESS, COMMUNITY_TYPES
@@ -42,26 +42,14 @@ SPACE_COLUMNS = (
 
 
 # A question's space, joined into the read that finds it (adapters.internal._questions).
-JOINED_SPACE_COLUMNS = tuple(c.label(f"asked_in_{c.name}") for c in SPACE_COLUMNS)
+ASKED_IN = "asked_in_"
+JOINED_SPACE_COLUMNS = tuple(c.label(ASKED_IN + c.name) for c in SPACE_COLUMNS)
 
 
 def joined_space(row: AnyRow) -> Space | None:
     """The space of a row with :data:`JOINED_SPACE_COLUMNS` (None without them)."""
-    mapping = row._mapping
-    slug = mapping.get("asked_in_slug")
-    if slug is None:
-        return None
-    return Space(
-        store=STORE,
-        id=str(mapping["asked_in_id"]),
-        slug=slug,
-        kind=KINDS[mapping["asked_in_community_type"]],
-        name=mapping["asked_in_title"],
-        description=mapping["asked_in_description"],
-        visibility=VISIBILITY_OF[mapping["asked_in_access"]],
-        tags=tuple(tag for tag in mapping["asked_in_tags"].split(",") if tag),
-        archive_exempt=bool(mapping["asked_in_archive_exempt"]),
-    )
+    found = joined(row, ASKED_IN, "id")
+    return None if found is None else space(found)
 
 
 def space(row: AnyRow) -> Space:

@@ -76,7 +76,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     from starlette.requests import Request
-    from starlette.responses import Response
     from starlette.types import Receive, Scope, Send
     from starlette.websockets import WebSocket
     from strawberry.types.unset import UnsetType
@@ -172,8 +171,8 @@ class GatewayGraphQL(
     GraphQL[Context, None],
 ):
     """Strawberry's ASGI app with our per-request context, over HTTP and websockets:
-    persisted documents and the response cache in front of its queries, and GraphiQL
-    served from the gateway's own files."""
+    persisted documents and the response cache in front of its queries (which builds each
+    request's context), and GraphiQL served from the gateway's own files."""
 
     def __init__(self, services: Services, bearer: BearerBackend, **kwargs: Any) -> None:
         super().__init__(
@@ -183,11 +182,6 @@ class GatewayGraphQL(
         )
         self.services = services
         self.bearer = bearer
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        return await build_context(self.services, request.user)
 
     def encode_json(self, data: object) -> str | bytes:
         """A cached answer goes out as the JSON kept with it (gateway.http.cached)."""

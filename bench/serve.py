@@ -43,7 +43,7 @@ from gateway.domain.model import StoreName
 from gateway.domain.permissions import KNOWN_ROLES, Action, Persona, Resource
 from gateway.domain.principal import Principal
 from gateway.http.app import build_services, create_app
-from gateway.http.server import no_delay
+from gateway.http.server import EVENT_LOOP, GatewayHttpProtocol, no_delay
 from gateway.policies.explain import build_enforcer
 from gateway.policies.policy import Policy
 from gateway.runtime.caller import build_caller
@@ -575,6 +575,9 @@ def main(argv: list[str] | None = None) -> int:
         "bench.serve:app_from_environ",
         factory=True,
         workers=args.workers,
+        # As `gateway serve` serves it: httptools and uvloop.
+        http=GatewayHttpProtocol,
+        loop=EVENT_LOOP,
         host=HOST,
         port=args.port,
         log_level="warning",

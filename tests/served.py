@@ -13,6 +13,7 @@ import uvicorn
 
 from gateway.cli import WS_IMPLEMENTATION
 from gateway.http.app import create_app
+from gateway.http.server import EVENT_LOOP, GatewayHttpProtocol
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -31,7 +32,12 @@ class Served:
         self.http = f"http://127.0.0.1:{port}"
         self.ws = f"ws://127.0.0.1:{port}/graphql"
         config = uvicorn.Config(
-            create_app(settings), ws=WS_IMPLEMENTATION, log_level="warning", lifespan="on"
+            create_app(settings),
+            ws=WS_IMPLEMENTATION,
+            http=GatewayHttpProtocol,
+            loop=EVENT_LOOP,
+            log_level="warning",
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

@@ -15,6 +15,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from gateway.config import ConfigError, Settings
 from gateway.http.app import create_app
+from gateway.http.protocol import MAX_TARGET_BYTES
 from gateway.identity.dev_issuer import DevIssuer
 from gateway.schema import build_schema
 from gateway.schema.limits import measure_document, operation_cost, query_limits
@@ -225,6 +226,21 @@ async def test_a_query_string_over_the_limit_is_414(
     assert body["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
     within = await client.get("/graphql", params={"query": "{ viewer { id } }"})
     assert within.json()["data"] == {"viewer": {"id": "anonymous"}}
+
+
+async def test_a_request_target_as_long_as_the_parser_takes_is_served(served: Served) -> None:
+    # gateway.http.protocol refuses only what httptools cannot parse: one byte less is a query.
+    host, port = served.http.removeprefix("http://").split(":")
+    start = "/graphql?query=%7B%20viewer%20%7B%20id%20%7D%20%7D"
+    target = start + "+" * (MAX_TARGET_BYTES - len(start))
+    assert len(target) == MAX_TARGET_BYTES
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    head, _, body = (await asyncio.wait_for(reader.read(), 30)).partition(b"\r\n\r\n")
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert json.loads(body)["data"] == {"viewer": {"id": "anonymous"}}
 
 
 async def test_a_websocket_message_over_the_limit_closes_with_1009(served: Served) -> None:

@@ -98,6 +98,9 @@ def _run_args(out: Path, *, workers: int) -> list[str]:
         str(out),
         "--requests",
         str(REQUESTS),
+        # By count: a handful of requests, not seconds of them per mode.
+        "--throughput-seconds",
+        "0",
         "--warmup",
         "1",
         "--concurrency",

@@ -226,7 +226,11 @@ def naive_endpoint(services: Services) -> Any:
 # Hand-written SQL: one statement per store for the page with every field, and one to
 # link community authors to their internal profile, as the gateway's Person does. The
 # page is picked in a subquery first, so that counts and tags are computed for its 20
-# rows only (SQLite evaluates the select list before a sort otherwise).
+# rows only (SQLite evaluates the select list before a sort otherwise). It means what the
+# gateway's page means: no archived topic, hidden ones and hidden answers only where the
+# caller moderates. ``is_question = TRUE``, not the bare column: with the bare column,
+# SQLite's planner walked every open community's topics and sorted them (31 ms for the
+# employee on the large set) where the gateway's statement walks the newest first (1 ms).
 _AGG = {
     "sqlite": "group_concat({}, ',')",
     "postgresql": "string_agg({}, ',')",
@@ -235,14 +239,16 @@ _AGG = {
 _INTERNAL_SQL = """
 SELECT q.id, q.title, q.created_at, q.space_name,
        p.full_name AS author_name, NULL AS author_email,
-       (SELECT count(*) FROM forum_replies r WHERE r.topic_id = q.id) AS answer_count,
+       (SELECT count(*) FROM forum_replies r
+         WHERE r.topic_id = q.id AND (r.hidden_at IS NULL OR {reveal_q})) AS answer_count,
        (SELECT {agg} FROM topic_tags g WHERE g.topic_id = q.id) AS tags
 FROM (
     SELECT t.id, t.subject AS title, t.created_at, t.author_profile_id,
-           c.title AS space_name
+           c.title AS space_name, c.access AS space_visibility, c.slug AS space_slug
     FROM forum_topics t
     JOIN communities c ON c.id = t.community_id
-    WHERE t.is_question AND ({scope})
+    WHERE t.is_question = TRUE AND ({scope}) AND t.archived_at IS NULL
+      AND (t.hidden_at IS NULL OR {reveal})
     ORDER BY t.created_at DESC, t.id DESC
     LIMIT {limit}
 ) q
@@ -252,15 +258,18 @@ ORDER BY q.created_at DESC, q.id DESC
 _COMMUNITY_SQL = """
 SELECT q.id, q.title, q.created_at, q.space_name,
        u.name AS author_name, CASE WHEN u.email_verified THEN u.email END AS author_email,
-       (SELECT count(*) FROM posts p WHERE p.topic_id = q.id AND p.post_number > 1)
+       (SELECT count(*) FROM posts p
+         WHERE p.topic_id = q.id AND p.post_number > 1 AND (p.hidden_at IS NULL OR {reveal_q}))
            AS answer_count,
        (SELECT {agg} FROM topic_tags tt JOIN tags g ON g.id = tt.tag_id
          WHERE tt.topic_id = q.id) AS tags
 FROM (
-    SELECT t.id, t.title, t.created_at, t.user_id, c.name AS space_name
+    SELECT t.id, t.title, t.created_at, t.user_id, c.name AS space_name,
+           {visibility} AS space_visibility, c.slug AS space_slug
     FROM topics t
     JOIN categories c ON c.id = t.category_id
-    WHERE {scope}
+    LEFT JOIN posts fp ON fp.topic_id = t.id AND fp.post_number = 1
+    WHERE ({scope}) AND t.archived_at IS NULL AND (fp.hidden_at IS NULL OR {reveal})
     ORDER BY t.created_at DESC, t.id DESC
     LIMIT {limit}
 ) q
@@ -367,8 +376,21 @@ class Floor:
             return None
         params: dict[str, Any] = {}
         where = scope_sql(scope, vis, "c.slug", params)
+        # Hidden topics and answers show where the caller moderates, as the gateway shows
+        # them; archived topics are not on the page.
+        reveal, reveal_q = "1 = 0", "1 = 0"
+        if scope.reveal is not None and not scope.reveal.empty:
+            reveal = scope_sql(scope.reveal, vis, "c.slug", params)
+            reveal_q = scope_sql(scope.reveal, "q.space_visibility", "q.space_slug", params)
         agg = _AGG[engine.dialect.name].format("tag" if vis == "c.access" else "g.name")
-        sql = template.format(agg=agg, scope=where, limit=PAGE)
+        sql = template.format(
+            agg=agg,
+            scope=where,
+            reveal=reveal,
+            reveal_q=reveal_q,
+            visibility=vis,
+            limit=PAGE,
+        )
         # Typed created_at: SQLite hands back text, and the stores are merged by time.
         return text(sql).columns(created_at=DateTime()), params
 

@@ -18,7 +18,7 @@ from adapters._ranked import top_per_parent
 from adapters._sql import inserted_id, time_bounds
 from adapters.community import _rows, _tags
 from adapters.community._rows import ANSWER_COUNT, STORE
-from adapters.community._spaces import SCOPE
+from adapters.community._spaces import JOINED_SPACE_COLUMNS, SCOPE, asked_in, joined_space
 from adapters.community._tables import categories, posts, tags, topic_tags, topics, users
 from gateway.domain.model import Question
 from gateway.stores.interface import TargetMissing
@@ -155,17 +155,23 @@ def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
 
 def _tags_and_authors_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
     joined, tag = _tags_of(page)
-    return joined.outerjoin(users, users.c.id == page.c.user_id), tag
+    joined = joined.outerjoin(users, users.c.id == page.c.user_id)
+    return joined.join(asked_in, asked_in.c.id == page.c.category_id), tag
 
 
 def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
-    """The topics of ``stmt`` with their tags, answer counts and authors (one row each:
-    the page's authors need no statement of their own)."""
+    """The topics of ``stmt`` with their tags, answer counts, authors and categories (one
+    row each: the page's authors and spaces need no statement of their own; ``stmt`` is in
+    ``scope``, so its categories are too)."""
     return with_tags(
         stmt,
         _tags_and_authors_of,
         _newest_first,
-        extra=lambda page: [_answer_count(page, scope), *_rows.AUTHOR_COLUMNS],
+        extra=lambda page: [
+            _answer_count(page, scope),
+            *_rows.AUTHOR_COLUMNS,
+            *JOINED_SPACE_COLUMNS,
+        ],
     )
 
 
@@ -181,7 +187,11 @@ async def questions_with_tags(
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
     """Run a statement of :func:`questions_with_tags` or :func:`listed_with_tags`."""
     rows = await conn.execute(stmt)
-    return [_rows.question(row, {row.id: names}) for row, names in grouped(rows)]
+    sort_tags = conn.dialect.name == "sqlite"  # its aggregate keeps no order (tag_names)
+    return [
+        _rows.question(row, {row.id: names}, space=joined_space(row, sort_tags=sort_tags))
+        for row, names in grouped(rows)
+    ]
 
 
 @lru_cache(maxsize=LISTINGS)

@@ -51,7 +51,10 @@ AUTHOR_COLUMNS = tuple(
 )
 
 
-def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
+def question(
+    row: AnyRow, tag_names: dict[int, tuple[str, ...]], *, space: Space | None = None
+) -> Question:
+    """A topic; ``space``, its category when the read joined it in."""
     return Question(
         store=STORE,
         id=str(row.id),
@@ -69,6 +72,7 @@ def question(row: AnyRow, tag_names: dict[int, tuple[str, ...]]) -> Question:
         archived=row._mapping.get("archived_at") is not None,
         answer_count=row._mapping.get(ANSWER_COUNT),
         author=_author(row),
+        space=space,
     )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from adapters._base import ScopeColumns
-from adapters._joined import LISTINGS, grouped, with_tags
+from adapters._joined import LISTINGS, grouped, joined, with_tags
 from adapters._keyset import limited
 from adapters._sql import inserted_id, name_bounds
 from adapters.community import _demo, _rows
@@ -29,16 +32,20 @@ if TYPE_CHECKING:
 
     from sqlalchemy import BindParameter, ColumnElement, FromClause, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.sql.compiler import SQLCompiler
 
+    from adapters._sql import AnyRow
     from gateway.domain.model import Space, SpaceKind, Visibility
     from gateway.stores.interface import NameCursor
     from gateway.stores.scope import StoreScope
 
 __all__ = [
+    "JOINED_SPACE_COLUMNS",
     "SCOPE",
     "VISIBILITY",
     "by_ids_with_tags",
     "insert_space",
+    "joined_space",
     "joined_tags",
     "listed",
     "spaces_with_tags",
@@ -47,6 +54,65 @@ __all__ = [
 VISIBILITY = visibility_of(categories).label("visibility")
 # What a principal's scope is compiled on: the category's visibility class and slug.
 SCOPE = ScopeColumns(visibility_of(categories), categories.c.slug)
+
+# A question's category, joined into the read that finds it (adapters.community._questions):
+# its columns labelled ``asked_in_``, its tags as one JSON array of names.
+ASKED_IN = "asked_in_"
+asked_in = categories.alias("asked_in")
+
+
+class names_in_order(FunctionElement[Any]):
+    """An aggregate: a JSON array of one column's values, in the order of its collation on
+    PostgreSQL and MariaDB (as :func:`joined_tags` orders them); in no order on SQLite
+    before 3.44, which knows no ORDER BY inside an aggregate: :func:`joined_space` then
+    sorts them, as SQLite's BINARY collation does."""
+
+    type = Text()
+    inherit_cache = True
+    name = "names_in_order"
+
+
+@compiles(names_in_order)
+def _names_in_order(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(names_in_order, "postgresql")
+def _names_in_order_pg(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"json_agg({column} ORDER BY {column})"
+
+
+@compiles(names_in_order, "mysql")
+def _names_in_order_mariadb(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"JSON_ARRAYAGG({column} ORDER BY {column})"  # MariaDB 10.5 and later
+
+
+# The tags of the joined category, one JSON array (a correlated subquery per page row).
+_ASKED_IN_TAGS = (
+    select(names_in_order(tags.c.name))
+    .select_from(category_tags.join(tags, tags.c.id == category_tags.c.tag_id))
+    .where(category_tags.c.category_id == asked_in.c.id)
+    .scalar_subquery()
+)
+JOINED_SPACE_COLUMNS = (
+    *(c.label(ASKED_IN + c.name) for c in asked_in.c),
+    visibility_of(asked_in).label(ASKED_IN + "visibility"),
+    _ASKED_IN_TAGS.label(ASKED_IN + "tag_names"),
+)
+
+
+def joined_space(row: AnyRow, *, sort_tags: bool) -> Space | None:
+    """The category of a row with :data:`JOINED_SPACE_COLUMNS` (None without them);
+    ``sort_tags`` when the database gave its tags in no order (SQLite)."""
+    found = joined(row, ASKED_IN, "id")
+    if found is None:
+        return None
+    # Text on SQLite and MariaDB; asyncpg decodes PostgreSQL's json itself.
+    value = found.tag_names
+    names = tuple(value if isinstance(value, list) else json.loads(value or "[]"))
+    return _rows.space(found, {found.id: tuple(sorted(names)) if sort_tags else names})
 
 
 def listed(

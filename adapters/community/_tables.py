@@ -28,7 +28,7 @@ from sqlalchemy import (
 from adapters._sql import UtcDateTime, exact_string
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement
+    from sqlalchemy import ColumnElement, FromClause
 
 metadata = MetaData()
 
@@ -167,7 +167,7 @@ posts = Table(
 )
 
 
-def visibility_of(category: Table = categories) -> ColumnElement[str]:
+def visibility_of(category: FromClause = categories) -> ColumnElement[str]:
     """The domain visibility class of a category, computed in SQL from its settings.
 
     Checked from the most restrictive setting down. Known simplification: the

@@ -12,13 +12,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select, true
 
 from adapters._base import ScopeColumns
-from adapters._joined import LISTINGS, grouped, with_tags
+from adapters._joined import LISTINGS
 from adapters._keyset import limited, newest_first
 from adapters._ranked import top_per_parent
 from adapters._sql import inserted_id, time_bounds
 from adapters.community import _rows, _tags
 from adapters.community._rows import ANSWER_COUNT, STORE
-from adapters.community._spaces import JOINED_SPACE_COLUMNS, SCOPE, asked_in, joined_space
+from adapters.community._spaces import (
+    SCOPE,
+    asked_in,
+    joined_space,
+    joined_space_columns,
+    names_in_order,
+    names_of,
+)
 from adapters.community._tables import categories, posts, tags, topic_tags, topics, users
 from gateway.domain.model import Question
 from gateway.stores.interface import TargetMissing
@@ -27,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import ColumnElement, FromClause, Label, Select, Subquery
+    from sqlalchemy import ColumnElement, Label, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from gateway.stores.interface import TimeCursor
@@ -142,36 +149,45 @@ def _scoped(scope: StoreScope) -> Select[Any]:
     )
 
 
-def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
-    joined = page.outerjoin(topic_tags, topic_tags.c.topic_id == page.c.id).outerjoin(
-        tags, tags.c.id == topic_tags.c.tag_id
-    )
-    return joined, tags.c.name
-
-
 def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
     return newest_first(page.c.created_at, page.c.id)
 
 
-def _tags_and_authors_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
-    joined, tag = _tags_of(page)
-    joined = joined.outerjoin(users, users.c.id == page.c.user_id)
-    return joined.join(asked_in, asked_in.c.id == page.c.category_id), tag
+# A topic's tags, one JSON array per row (as a joined category's: _spaces.names_in_order):
+# a page is then a row per topic, where joining the tags made a row per tag, each carrying
+# every other column of the page through SQLAlchemy's result processing once more.
+_TAG_NAMES = "tag_names"
+
+
+def _tag_names(page: Subquery) -> ColumnElement[Any]:
+    return (
+        select(names_in_order(tags.c.name))
+        .select_from(topic_tags.join(tags, tags.c.id == topic_tags.c.tag_id))
+        .where(topic_tags.c.topic_id == page.c.id)
+        .scalar_subquery()
+        .label(_TAG_NAMES)
+    )
 
 
 def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
-    """The topics of ``stmt`` with their tags, answer counts, authors and categories (one
-    row each: the page's authors and spaces need no statement of their own; ``stmt`` is in
-    ``scope``, so its categories are too)."""
-    return with_tags(
-        stmt,
-        _tags_and_authors_of,
-        _newest_first,
-        extra=lambda page: [
+    """The topics of ``stmt`` with their tags, answer counts, authors and categories, one
+    row each (the page's authors and spaces need no statement of their own; ``stmt`` is in
+    ``scope``, so its categories are too). ``stmt``'s own ``LIMIT`` stays inside the
+    derived table, so the columns are computed for the page's rows only."""
+    page = stmt.subquery("page")
+    joined = page.outerjoin(users, users.c.id == page.c.user_id).join(
+        asked_in, asked_in.c.id == page.c.category_id
+    )
+    return (
+        select(
+            page,
             _answer_count(page, scope),
+            _tag_names(page),
             *_rows.AUTHOR_COLUMNS,
-            *JOINED_SPACE_COLUMNS,
-        ],
+            *joined_space_columns(page.c[_SPACE_VISIBILITY], page.c[_SPACE_SLUG]),
+        )
+        .select_from(joined)
+        .order_by(*_newest_first(page))
     )
 
 
@@ -187,10 +203,14 @@ async def questions_with_tags(
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
     """Run a statement of :func:`questions_with_tags` or :func:`listed_with_tags`."""
     rows = await conn.execute(stmt)
-    sort_tags = conn.dialect.name == "sqlite"  # its aggregate keeps no order (tag_names)
+    sort = conn.dialect.name == "sqlite"  # its aggregates keep no order (names_in_order)
     return [
-        _rows.question(row, {row.id: names}, space=joined_space(row, sort_tags=sort_tags))
-        for row, names in grouped(rows)
+        _rows.question(
+            row,
+            {row.id: names_of(row.tag_names, sort=sort)},
+            space=joined_space(row, sort_tags=sort),
+        )
+        for row in rows
     ]
 
 

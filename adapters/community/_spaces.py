@@ -40,14 +40,16 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 __all__ = [
-    "JOINED_SPACE_COLUMNS",
     "SCOPE",
     "VISIBILITY",
     "by_ids_with_tags",
     "insert_space",
     "joined_space",
+    "joined_space_columns",
     "joined_tags",
     "listed",
+    "names_in_order",
+    "names_of",
     "spaces_with_tags",
 ]
 
@@ -96,11 +98,20 @@ _ASKED_IN_TAGS = (
     .where(category_tags.c.category_id == asked_in.c.id)
     .scalar_subquery()
 )
-JOINED_SPACE_COLUMNS = (
-    *(c.label(ASKED_IN + c.name) for c in asked_in.c),
-    visibility_of(asked_in).label(ASKED_IN + "visibility"),
-    _ASKED_IN_TAGS.label(ASKED_IN + "tag_names"),
-)
+# What a Space is made of (adapters.community._rows.space), and no more: each is carried
+# by every row of the page (a row per tag), and read through SQLAlchemy's result processing.
+_SPACE_COLUMNS = ("id", "name", "description", "style", "archive_exempt")
+
+
+def joined_space_columns(visibility: ColumnElement[str], slug: ColumnElement[str]) -> list[Any]:
+    """The joined category's columns; its ``visibility`` and ``slug`` are the page's own
+    (the scoped read computed them already)."""
+    return [
+        *(asked_in.c[name].label(ASKED_IN + name) for name in _SPACE_COLUMNS),
+        visibility.label(ASKED_IN + "visibility"),
+        slug.label(ASKED_IN + "slug"),
+        _ASKED_IN_TAGS.label(ASKED_IN + "tag_names"),
+    ]
 
 
 def joined_space(row: AnyRow, *, sort_tags: bool) -> Space | None:
@@ -109,10 +120,15 @@ def joined_space(row: AnyRow, *, sort_tags: bool) -> Space | None:
     found = joined(row, ASKED_IN, "id")
     if found is None:
         return None
+    return _rows.space(found, {found.id: names_of(found.tag_names, sort=sort_tags)})
+
+
+def names_of(value: str | list[str] | None, *, sort: bool) -> tuple[str, ...]:
+    """The names of a :class:`names_in_order` column (None: there were none), sorted where
+    the database could not order them (``sort``)."""
     # Text on SQLite and MariaDB; asyncpg decodes PostgreSQL's json itself.
-    value = found.tag_names
-    names = tuple(value if isinstance(value, list) else json.loads(value or "[]"))
-    return _rows.space(found, {found.id: tuple(sorted(names)) if sort_tags else names})
+    names = value if isinstance(value, list) else json.loads(value or "[]")
+    return tuple(sorted(names) if sort else names)
 
 
 def listed(

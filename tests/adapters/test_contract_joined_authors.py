@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert, select
 
-from adapters.community._tables import category_tags, tags
+from adapters.community._tables import category_tags, tags, topic_tags
 from gateway.domain.model import StoreName
 from tests.adapters.contract import questions
 
@@ -62,7 +62,7 @@ async def test_every_question_read_joins_its_author(adapter: Adapter, store: Any
 async def test_a_joined_categorys_tags_come_in_the_order_spaces_by_ids_gives(
     adapter: Adapter, store: Any
 ) -> None:
-    """The community store aggregates a category's tags into one JSON array: in the
+    """The community store aggregates a category's tags, and a topic's, into one JSON array: in the
     database's collation order where it can order an aggregate, sorted by the adapter on
     SQLite. Names whose order differs between collations (hyphens, digits, underscores)
     must come as ``spaces_by_ids`` orders them, on every backend."""
@@ -79,8 +79,15 @@ async def test_a_joined_categorys_tags_come_in_the_order_spaces_by_ids_gives(
             if found is None:
                 found = (await conn.execute(insert(tags).values(name=name))).inserted_primary_key[0]
             await conn.execute(insert(category_tags).values(category_id=category, tag_id=found))
+            # The question's own tags come the same way, one JSON array per topic.
+            await conn.execute(insert(topic_tags).values(topic_id=int(first.id), tag_id=found))
     listed = list((await questions(store, scope)).values())
     looked_up = (await store.spaces_by_ids([first.space_id], scope))[first.space_id]
     assert sorted(looked_up.tags) == sorted(names)
     joined = [q.space for q in listed if q.space_id == first.space_id]
     assert joined and all(space == looked_up for space in joined)
+    # In the one collation order (spaces_by_ids orders in SQL), whatever it is.
+    again = next(q for q in listed if q.id == first.id)
+    assert [t for t in again.tags if t in names] == list(looked_up.tags)
+    by_id = (await store.questions_by_ids([first.id], scope))[first.id]
+    assert by_id.tags == again.tags

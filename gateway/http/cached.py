@@ -27,7 +27,7 @@ from starlette.responses import Response
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
-from gateway.http.graphql_http import GRAPHQL_RESPONSE, JSON, preferred_media_type
+from gateway.http.graphql_http import JSON, preferred_media_type, with_media_type
 from gateway.http.metrics import count_cached_answer
 from gateway.http.persisted import restricted_to_trusted
 from gateway.policies.compiler import DecisionLog
@@ -192,9 +192,9 @@ class CachedExecution:
             if not message.get("more_body", False):
                 break
         replay = _replay(chunks, receive)
-        try:
-            request = json.loads(b"".join(chunks))
-        except (ValueError, RecursionError):  # the view says what is wrong with it
+        try:  # as the view decodes it: UTF-8 only, too deep a nesting refused
+            request = self.decode_json(b"".join(chunks))  # type: ignore[attr-defined]
+        except json.JSONDecodeError:  # the view says what is wrong with it
             return replay
         if not isinstance(request, dict):
             return replay
@@ -226,11 +226,9 @@ class CachedExecution:
             return replay
         data, more = found
         count_cached_answer(self.schema, operation_name(query, operation), context)  # type: ignore[attr-defined]
-        media = preferred_media_type(accept)
+        # As strawberry's create_response writes it, then GraphQLOverHTTP's.
         response = Response(_answer(data, more), media_type=JSON)
-        if media == GRAPHQL_RESPONSE:  # as GraphQLOverHTTP.create_response writes it
-            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
-        await response(scope, replay, send)
+        await with_media_type(response, preferred_media_type(accept))(scope, replay, send)
         return None
 
     async def execute_single(  # strawberry's signature

@@ -34,6 +34,7 @@ __all__ = [
     "is_request_error",
     "preferred_media_type",
     "refusal",
+    "with_media_type",
 ]
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -170,9 +171,14 @@ class GraphQLOverHTTP:
         sub_response: Response,
     ) -> Response:
         response: Response = super().create_response(response_data, sub_response)  # type: ignore[misc]
-        if sub_response.media_type == GRAPHQL_RESPONSE:
-            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
-        return response
+        return with_media_type(response, sub_response.media_type)
+
+
+def with_media_type(response: Response, media: str | None) -> Response:
+    """A response strawberry wrote as ``application/json``, in the negotiated media type."""
+    if media == GRAPHQL_RESPONSE:
+        response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    return response
 
 
 def refusal(request: Request, status: int, message: str) -> Response:

@@ -123,6 +123,8 @@ async def test_a_body_in_pieces_is_read_whole_at_the_door(
     [
         (b'{"query": "{ questions(first: 1', "application/json", "BAD_REQUEST"),
         (b"\xff\xfe", "application/json", "BAD_REQUEST"),
+        # json.loads would read UTF-16; the view reads UTF-8 only, so the door must too.
+        (json.dumps({"query": PAGE}).encode("utf-16"), "application/json", "BAD_REQUEST"),
         (b'{"query": 7}', "application/json", "BAD_REQUEST"),
         (json.dumps({"query": PAGE, "variables": []}).encode(), "application/json", "BAD_REQUEST"),
         (json.dumps({"query": PAGE}).encode(), "text/plain", "BAD_REQUEST"),

@@ -23,8 +23,6 @@ from adapters.community._spaces import (
     asked_in,
     joined_space,
     joined_space_columns,
-    names_in_order,
-    names_of,
 )
 from adapters.community._tables import categories, posts, tags, topic_tags, topics, users
 from gateway.domain.model import Question
@@ -153,20 +151,10 @@ def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
     return newest_first(page.c.created_at, page.c.id)
 
 
-# A topic's tags, one JSON array per row (as a joined category's: _spaces.names_in_order):
-# a page is then a row per topic, where joining the tags made a row per tag, each carrying
+# A topic's tags, one JSON array per row (as a joined category's: _tags.tag_array): a
+# page is then a row per topic, where joining the tags made a row per tag, each carrying
 # every other column of the page through SQLAlchemy's result processing once more.
 _TAG_NAMES = "tag_names"
-
-
-def _tag_names(page: Subquery) -> ColumnElement[Any]:
-    return (
-        select(names_in_order(tags.c.name))
-        .select_from(topic_tags.join(tags, tags.c.id == topic_tags.c.tag_id))
-        .where(topic_tags.c.topic_id == page.c.id)
-        .scalar_subquery()
-        .label(_TAG_NAMES)
-    )
 
 
 def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
@@ -182,7 +170,7 @@ def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
         select(
             page,
             _answer_count(page, scope),
-            _tag_names(page),
+            _tags.tag_array(topic_tags, topic_tags.c.topic_id, page.c.id).label(_TAG_NAMES),
             *_rows.AUTHOR_COLUMNS,
             *joined_space_columns(page.c[_SPACE_VISIBILITY], page.c[_SPACE_SLUG]),
         )
@@ -203,11 +191,11 @@ async def questions_with_tags(
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
     """Run a statement of :func:`questions_with_tags` or :func:`listed_with_tags`."""
     rows = await conn.execute(stmt)
-    sort = conn.dialect.name == "sqlite"  # its aggregates keep no order (names_in_order)
+    sort = conn.dialect.name == "sqlite"  # its aggregates keep no order (_tags.names_in_order)
     return [
         _rows.question(
             row,
-            {row.id: names_of(row.tag_names, sort=sort)},
+            {row.id: _tags.names_of(row.tag_names, sort=sort)},
             space=joined_space(row, sort_tags=sort),
         )
         for row in rows

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, bindparam, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import bindparam, select
 
 from adapters._base import ScopeColumns
 from adapters._joined import LISTINGS, grouped, joined, with_tags
 from adapters._keyset import limited
 from adapters._sql import inserted_id, name_bounds
-from adapters.community import _demo, _rows
+from adapters.community import _demo, _rows, _tags
 from adapters.community._rows import STYLE_OF_KIND
 from adapters.community._tables import (
     PERMISSION_FULL,
@@ -32,7 +29,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy import BindParameter, ColumnElement, FromClause, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.compiler import SQLCompiler
 
     from adapters._sql import AnyRow
     from gateway.domain.model import Space, SpaceKind, Visibility
@@ -48,8 +44,6 @@ __all__ = [
     "joined_space_columns",
     "joined_tags",
     "listed",
-    "names_in_order",
-    "names_of",
     "spaces_with_tags",
 ]
 
@@ -63,43 +57,10 @@ ASKED_IN = "asked_in_"
 asked_in = categories.alias("asked_in")
 
 
-class names_in_order(FunctionElement[Any]):
-    """An aggregate: a JSON array of one column's values, in the order of its collation on
-    PostgreSQL and MariaDB (as :func:`joined_tags` orders them); in no order on SQLite
-    before 3.44, which knows no ORDER BY inside an aggregate: :func:`joined_space` then
-    sorts them, as SQLite's BINARY collation does."""
-
-    type = Text()
-    inherit_cache = True
-    name = "names_in_order"
-
-
-@compiles(names_in_order)
-def _names_in_order(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(names_in_order, "postgresql")
-def _names_in_order_pg(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"json_agg({column} ORDER BY {column})"
-
-
-@compiles(names_in_order, "mysql")
-def _names_in_order_mariadb(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"JSON_ARRAYAGG({column} ORDER BY {column})"  # MariaDB 10.5 and later
-
-
 # The tags of the joined category, one JSON array (a correlated subquery per page row).
-_ASKED_IN_TAGS = (
-    select(names_in_order(tags.c.name))
-    .select_from(category_tags.join(tags, tags.c.id == category_tags.c.tag_id))
-    .where(category_tags.c.category_id == asked_in.c.id)
-    .scalar_subquery()
-)
-# What a Space is made of (adapters.community._rows.space), and no more: each is carried
-# by every row of the page (a row per tag), and read through SQLAlchemy's result processing.
+_ASKED_IN_TAGS = _tags.tag_array(category_tags, category_tags.c.category_id, asked_in.c.id)
+# What a Space is made of (adapters.community._rows.space), and no more: every column of a
+# page's row goes through SQLAlchemy's result processing.
 _SPACE_COLUMNS = ("id", "name", "description", "style", "archive_exempt")
 
 
@@ -115,20 +76,12 @@ def joined_space_columns(visibility: ColumnElement[str], slug: ColumnElement[str
 
 
 def joined_space(row: AnyRow, *, sort_tags: bool) -> Space | None:
-    """The category of a row with :data:`JOINED_SPACE_COLUMNS` (None without them);
+    """The category of a row with :func:`joined_space_columns` (None without them);
     ``sort_tags`` when the database gave its tags in no order (SQLite)."""
     found = joined(row, ASKED_IN, "id")
     if found is None:
         return None
-    return _rows.space(found, {found.id: names_of(found.tag_names, sort=sort_tags)})
-
-
-def names_of(value: str | list[str] | None, *, sort: bool) -> tuple[str, ...]:
-    """The names of a :class:`names_in_order` column (None: there were none), sorted where
-    the database could not order them (``sort``)."""
-    # Text on SQLite and MariaDB; asyncpg decodes PostgreSQL's json itself.
-    names = value if isinstance(value, list) else json.loads(value or "[]")
-    return tuple(sorted(names) if sort else names)
+    return _rows.space(found, {found.id: _tags.names_of(found.tag_names, sort=sort_tags)})
 
 
 def listed(

@@ -139,7 +139,7 @@ class SqlStore:
     async def _all(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[AnyRow]:
         """Every row of one read statement (with ``params``, its bound values)."""
         async with self._connect() as conn:
-            return list(await conn.execute(stmt, params))
+            return (await conn.execute(stmt, params)).all()
 
     # --- lifecycle --------------------------------------------------------
     async def create_schema(self) -> None:

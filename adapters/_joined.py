@@ -68,7 +68,8 @@ def grouped(rows: Iterable[AnyRow]) -> list[tuple[AnyRow, tuple[str, ...]]]:
 class Prefixed:
     """The columns of a joined row labelled ``prefix + name``, read as ``name``: so the
     mapping of a row of the joined table (a question's author, its space) reads them too.
-    ``_mapping`` is that part of the row alone, as ``Row._mapping`` is the whole row."""
+    ``_mapping.get(name)`` reads that part of the row alone, as ``Row._mapping`` reads the
+    whole row."""
 
     __slots__ = ("_prefix", "_row")
 
@@ -83,9 +84,14 @@ class Prefixed:
             raise AttributeError(name) from None
 
     @property
-    def _mapping(self) -> dict[str, Any]:
-        n = len(self._prefix)
-        return {k[n:]: v for k, v in self._row.items() if k.startswith(self._prefix)}
+    def _mapping(self) -> Prefixed:
+        """Itself: what the mappings read of a row's ``_mapping`` is :meth:`get`, and this
+        part's columns are found by name without copying them (a copy went through every
+        column of the row, for each joined part of each row of a page)."""
+        return self
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._row.get(self._prefix + name, default)
 
 
 def joined(row: AnyRow, prefix: str, key: str) -> AnyRow | None:

@@ -190,7 +190,7 @@ async def questions_with_tags(
 
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
     """Run a statement of :func:`questions_with_tags` or :func:`listed_with_tags`."""
-    rows = await conn.execute(stmt)
+    rows = (await conn.execute(stmt)).all()
     sort = conn.dialect.name == "sqlite"  # its aggregates keep no order (_tags.names_in_order)
     return [
         _rows.question(

@@ -321,7 +321,7 @@ async def rows_with_tags(
 ) -> tuple[list[AnyRow], dict[int, list[str]]]:
     """Run a select of topics (an ``id`` column), then fetch the tags of all its rows in
     one more statement (none when there are no rows)."""
-    rows = list(await conn.execute(stmt))
+    rows = (await conn.execute(stmt)).all()
     tags: dict[int, list[str]] = {row.id: [] for row in rows}
     if rows:
         tag_rows = await conn.execute(

@@ -49,7 +49,8 @@ class RowsMemo(Generic[T]):
 
     An employee's memberships are hundreds of rows, read on every request (a revoked or
     expired one must count on the very next), and nearly always the same as last time;
-    making an object of each took as long as reading them. The rows are still read and
+    making an object of each took as long as reading them. The rows (the community store
+    reads them as one JSON value: adapters.community._members.links_of) are still read and
     compared, whole, every time: a value is kept only beside the rows it was made from.
     Bounded: the ``size`` keys used last.
     """

@@ -7,10 +7,13 @@ category's member count, its access entries and a member's removal all go throug
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (
+    Text,
     bindparam,
     case,
     distinct,
@@ -22,6 +25,8 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from adapters.community._spaces import VISIBILITY
 from adapters.community._tables import (
@@ -33,15 +38,17 @@ from adapters.community._tables import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from sqlalchemy import BindParameter, Delete, Select
+    from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = [
+    "Reach",
     "access_entries",
     "holders",
+    "links_of",
     "member_counts",
     "memberships_of",
+    "reach_of_links",
     "remove_member",
 ]
 
@@ -87,6 +94,99 @@ def memberships_of() -> Select[Any]:
         )
         .order_by(categories.c.id, users.c.id)
     )
+
+
+class rows_as_json(FunctionElement[Any]):
+    """An aggregate: the rows' values of these columns as one JSON array of arrays, as
+    text, in no particular order (``[]`` or NULL when there are none)."""
+
+    type = Text()
+    inherit_cache = True
+    name = "rows_as_json"
+
+
+@compiles(rows_as_json)
+def _rows_as_json(element: rows_as_json, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(rows_as_json, "postgresql")
+def _rows_as_json_pg(element: rows_as_json, compiler: SQLCompiler, **kw: Any) -> str:
+    # As text: asyncpg would decode json into lists, where a string compares at once.
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
+
+
+@compiles(rows_as_json, "mysql")
+def _rows_as_json_mariadb(element: rows_as_json, compiler: SQLCompiler, **kw: Any) -> str:
+    # Cut at group_concat_max_len (1 MiB by default): the reader then fails to parse it.
+    return f"JSON_ARRAYAGG(JSON_ARRAY({compiler.process(element.clauses, **kw)}))"
+
+
+@cache
+def links_of() -> Select[Any]:
+    """One row, one value: every (account, group, category) link of the verified account(s)
+    with the email bound as ``email`` (lower-cased), as :class:`rows_as_json` text, in the
+    order of :func:`reach_of_links`'s tuples. What :func:`memberships_of` groups, read as
+    one value instead of a row per category: the value is compared whole with the last
+    one read (an employee's is hundreds of links, and unchanged from one request to the
+    next), and made into memberships only when it changed. Not grouped in SQL either:
+    grouping took SQLite four times as long as the join itself."""
+    return (
+        select(
+            rows_as_json(
+                users.c.id,
+                categories.c.id,
+                categories.c.slug,
+                VISIBILITY,
+                group_users.c.owner,
+                group_users.c.expires_at,
+            )
+        )
+        .select_from(
+            users.join(group_users, group_users.c.user_id == users.c.id)
+            .join(category_groups, category_groups.c.group_id == group_users.c.group_id)
+            .join(categories, categories.c.id == category_groups.c.category_id)
+        )
+        .where(users.c.email == bindparam("email"), users.c.email_verified)
+    )
+
+
+class Reach(NamedTuple):
+    """A category an account's groups reach, as a row of :func:`memberships_of` reads."""
+
+    id: int
+    slug: str
+    visibility: str
+    owner: bool
+    expires_at: datetime | None
+
+
+def reach_of_links(value: str | None) -> list[Reach]:
+    """The rows :func:`memberships_of` would give for one email, from the value of
+    :func:`links_of`: one per (account, category), ordered by category then account; the
+    strongest role and the latest expiry over every group that reaches it (no expiry in
+    one group means never). Raises ValueError when the value is not whole JSON."""
+    merged: dict[tuple[int, int], list[Any]] = {}
+    for user_id, category_id, slug, visibility, owner, expires in json.loads(value or "[]"):
+        expires_at = None if expires is None else _instant(expires)
+        found = merged.get((category_id, user_id))
+        if found is None:
+            merged[(category_id, user_id)] = [slug, visibility, bool(owner), expires_at]
+            continue
+        found[2] = found[2] or bool(owner)
+        if found[3] is not None:
+            found[3] = None if expires_at is None else max(found[3], expires_at)
+    return [
+        Reach(category_id, slug, visibility, owner, expires_at)
+        for (category_id, _user), (slug, visibility, owner, expires_at) in sorted(merged.items())
+    ]
+
+
+def _instant(text: str) -> datetime:
+    """A stored time as JSON renders it (``2031-01-01 10:00:00.000007`` on SQLite and
+    MariaDB, ISO with a ``T`` on PostgreSQL), naive UTC like the column: aware UTC."""
+    found = datetime.fromisoformat(text)
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
 def holders(after: str | None, limit: int) -> Select[Any]:

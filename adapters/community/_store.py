@@ -9,7 +9,7 @@ SQL adapter repeats in the shared base (:mod:`adapters._base`, :mod:`adapters._r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -63,8 +63,12 @@ if TYPE_CHECKING:
     from gateway.stores.scope import StoreScope
 
 
-def _memberships_made_of(rows: Sequence[AnyRow]) -> tuple[Membership, ...]:
-    return tuple(_rows.membership(row) for row in rows)
+def _memberships_of_links(rows: Sequence[AnyRow]) -> tuple[Membership, ...]:
+    [(links,)] = rows
+    # A Reach has the columns a row of memberships_of has (as joined() hands a Prefixed).
+    return tuple(
+        _rows.membership(cast("AnyRow", reach)) for reach in _members.reach_of_links(links)
+    )
 
 
 class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
@@ -91,8 +95,13 @@ class CommunityStore(Absent, Moderation, AuthorsInScope, ExpertCounts):
         email = email.strip().lower()
         if not email:
             return []
-        rows = await self._all(_members.memberships_of(), {"emails": [email]})
-        return list(self.memberships_made.made(email, rows, _memberships_made_of))
+        # One value, compared with the last one read (_members.links_of).
+        links = await self._all(_members.links_of(), {"email": email})
+        try:
+            return list(self.memberships_made.made(email, links, _memberships_of_links))
+        except ValueError:  # not whole: cut by MariaDB's group_concat_max_len
+            rows = await self._all(_members.memberships_of(), {"emails": [email]})
+            return [_rows.membership(row) for row in rows]
 
     async def memberships_of(self, emails: Sequence[str]) -> dict[str, list[Membership]]:
         """:meth:`memberships_for` of many emails (lower-cased) in one statement."""

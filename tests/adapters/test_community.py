@@ -447,6 +447,43 @@ async def test_membership_expiry_merged_across_groups(store: CommunityStore) -> 
     assert (await counts(in_a_month))["champions"] == 2
 
 
+async def test_one_principals_memberships_are_the_grouped_reads(store: CommunityStore) -> None:
+    """memberships_for reads its links as one JSON value and groups them in Python
+    (_members.links_of); memberships_of groups in SQL. Both must give the same memberships,
+    roles, expiries (to the microsecond, aware UTC) and order, on every backend."""
+    await test_membership_expiry_merged_across_groups(store)  # many groups, mixed expiries
+    async with store.engine.connect() as conn:
+        emails = sorted((await conn.execute(select(t.users.c.email))).scalars())
+    grouped = await store.memberships_of(emails)
+    assert len(grouped) >= 4
+    for email in emails:
+        assert await store.memberships_for(email) == grouped.get(email.lower(), []), email
+
+
+async def test_a_cut_list_of_links_is_read_grouped_instead(databases: DatabaseFactory) -> None:
+    """MariaDB cuts an aggregate at group_concat_max_len (1 MiB by default) with only a
+    warning: a cut value is not whole JSON, and the grouped read answers instead."""
+    url = await databases.create("community")
+    if not url.startswith("mysql"):
+        pytest.skip("only MariaDB cuts an aggregate's value")
+    s = CommunityStore(url)
+
+    @event.listens_for(s.engine.sync_engine, "connect")
+    def _short(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET SESSION group_concat_max_len = 40")
+        cursor.close()
+
+    try:
+        await s.create_schema()
+        await s.load_demo(demo_data(NOW))
+        [mia] = (await s.memberships_of(["mia@corp.example"])).values()
+        assert len(mia) == 4
+        assert await s.memberships_for("mia@corp.example") == mia
+    finally:
+        await s.close()
+
+
 async def test_demo_loader_variants(databases: DatabaseFactory) -> None:
     """Expiries, named groups and implicit accounts, from a varied demo data set."""
     data = demo_data(NOW)

@@ -6,22 +6,38 @@ table that is left-joined to the tags, so one round trip brings both: a row per 
 or one row with a NULL tag for an owner without any. :func:`grouped` folds the rows back
 into one per owner, in the statement's order. The owner's ``LIMIT`` stays inside the derived
 table, so the join multiplies rows by their tags, never the page's size.
+
+A page of questions takes its tags as one JSON array per row instead (:class:`names_in_order`
+in a correlated subquery, read back by :func:`names_of`): a row per topic.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Text, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from sqlalchemy import ColumnElement, FromClause, Select, Subquery
+    from sqlalchemy.sql.compiler import SQLCompiler
 
     from adapters._sql import AnyRow
 
-__all__ = ["LISTINGS", "TAG", "Prefixed", "grouped", "joined", "with_tags"]
+__all__ = [
+    "LISTINGS",
+    "TAG",
+    "Prefixed",
+    "grouped",
+    "joined",
+    "names_in_order",
+    "names_of",
+    "with_tags",
+]
 
 TAG = "tag_value"  # the column of a joined row that holds one of its owner's tags (or NULL)
 # How many built list statements each adapter keeps (by scope and arguments), most recent.
@@ -101,3 +117,42 @@ def joined(row: AnyRow, prefix: str, key: str) -> AnyRow | None:
     if row._mapping.get(prefix + key) is None:
         return None
     return cast("AnyRow", Prefixed(row, prefix))
+
+
+# A page's tags as one JSON array per row instead: the page is then a row per owner, where
+# joining the tags made a row per tag, each carrying every other column of the page
+# through SQLAlchemy's result processing once more.
+class names_in_order(FunctionElement[Any]):
+    """An aggregate: a JSON array of one column's values, in the order of its collation on
+    PostgreSQL and MariaDB (as ``ORDER BY tags.name`` orders them); in no order on SQLite
+    before 3.44, which knows no ORDER BY inside an aggregate: :func:`names_of` then
+    sorts them, as SQLite's BINARY collation does."""
+
+    type = Text()
+    inherit_cache = True
+    name = "names_in_order"
+
+
+@compiles(names_in_order)
+def _names_in_order(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(names_in_order, "postgresql")
+def _names_in_order_pg(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"json_agg({column} ORDER BY {column})"
+
+
+@compiles(names_in_order, "mysql")
+def _names_in_order_mariadb(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"JSON_ARRAYAGG({column} ORDER BY {column})"  # MariaDB 10.5 and later
+
+
+def names_of(value: str | list[str] | None, *, sort: bool) -> tuple[str, ...]:
+    """The names of a :class:`names_in_order` column (None: there were none), sorted where the
+    database could not order them (``sort``: SQLite)."""
+    # Text on SQLite and MariaDB; asyncpg decodes PostgreSQL's json itself.
+    names = value if isinstance(value, list) else json.loads(value or "[]")
+    return tuple(sorted(names) if sort else names)

@@ -4,13 +4,11 @@ joined category's."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import select
 
+from adapters._joined import names_in_order, names_of
 from adapters._sql import insert_ignoring_duplicates
 from adapters.community._tables import tags, topic_tags
 
@@ -19,7 +17,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = ["names_in_order", "names_of", "of_topics", "tag_array", "tag_topic"]
 
@@ -60,34 +57,6 @@ async def tag_topic(conn: AsyncConnection, topic_id: int, names: Sequence[str]) 
     )
 
 
-class names_in_order(FunctionElement[Any]):
-    """An aggregate: a JSON array of one column's values, in the order of its collation on
-    PostgreSQL and MariaDB (as ``ORDER BY tags.name`` orders them); in no order on SQLite
-    before 3.44, which knows no ORDER BY inside an aggregate: :func:`names_of` then
-    sorts them, as SQLite's BINARY collation does."""
-
-    type = Text()
-    inherit_cache = True
-    name = "names_in_order"
-
-
-@compiles(names_in_order)
-def _names_in_order(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(names_in_order, "postgresql")
-def _names_in_order_pg(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"json_agg({column} ORDER BY {column})"
-
-
-@compiles(names_in_order, "mysql")
-def _names_in_order_mariadb(element: names_in_order, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"JSON_ARRAYAGG({column} ORDER BY {column})"  # MariaDB 10.5 and later
-
-
 def tag_array(link: Any, owner: ColumnElement[int], of: ColumnElement[int]) -> Any:
     """The names of the tags ``link`` (topic_tags or category_tags) gives the owner ``of``
     (a correlated column), as one :class:`names_in_order` array: a scalar subquery."""
@@ -97,11 +66,3 @@ def tag_array(link: Any, owner: ColumnElement[int], of: ColumnElement[int]) -> A
         .where(owner == of)
         .scalar_subquery()
     )
-
-
-def names_of(value: str | list[str] | None, *, sort: bool) -> tuple[str, ...]:
-    """The names of a :func:`tag_array` column (None: there were none), sorted where the
-    database could not order them (``sort``: SQLite)."""
-    # Text on SQLite and MariaDB; asyncpg decodes PostgreSQL's json itself.
-    names = value if isinstance(value, list) else json.loads(value or "[]")
-    return tuple(sorted(names) if sort else names)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select
 
 from adapters._base import ScopeColumns
-from adapters._joined import LISTINGS, grouped, with_tags
+from adapters._joined import LISTINGS, names_in_order, names_of
 from adapters._keyset import limited, newest_first
 from adapters._ranked import top_per_parent
 from adapters._sql import native_ids, time_bounds
@@ -27,7 +27,7 @@ from gateway.domain.model import Question
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import ColumnElement, FromClause, Label, Select, Subquery
+    from sqlalchemy import ColumnElement, Label, Select, Subquery
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from adapters._sql import AnyRow
@@ -264,10 +264,6 @@ def search(
     return limited(stmt, _KEY, descending=True, rows=limit, backward=backward)
 
 
-def _tags_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
-    return page.outerjoin(topic_tags, topic_tags.c.topic_id == page.c.id), topic_tags.c.tag
-
-
 def _newest_first(page: Subquery) -> tuple[ColumnElement[Any], ...]:
     return newest_first(page.c.created_at, page.c.id)
 
@@ -281,28 +277,41 @@ async def questions_with_tags(
     return await questions_of(conn, _with_tags(stmt, scope))
 
 
-def _tags_and_authors_of(page: Subquery) -> tuple[FromClause, ColumnElement[str]]:
-    joined, tag = _tags_of(page)
-    joined = joined.outerjoin(profiles, profiles.c.id == page.c.author_profile_id)
-    return joined.join(communities, communities.c.id == page.c.community_id), tag
+_TAG_NAMES = "tag_names"  # a page row's tags: one JSON array (adapters._joined.names_in_order)
 
 
 def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
-    """The topics of ``stmt`` with their tags, answer counts, authors and communities (one
-    row each: the page's authors and spaces need no statement of their own; ``stmt`` is in
-    ``scope``, so its communities are too)."""
-    return with_tags(
-        stmt,
-        _tags_and_authors_of,
-        _newest_first,
-        extra=lambda page: [_answer_count(page, scope), *AUTHOR_COLUMNS, *JOINED_SPACE_COLUMNS],
+    """The topics of ``stmt`` with their tags, answer counts, authors and communities, one
+    row each (the page's authors and spaces need no statement of their own; ``stmt`` is in
+    ``scope``, so its communities are too). ``stmt``'s own ``LIMIT`` stays inside the
+    derived table, so the columns are computed for the page's rows only."""
+    page = stmt.subquery("page")
+    tag_names = (
+        select(names_in_order(topic_tags.c.tag))
+        .where(topic_tags.c.topic_id == page.c.id)
+        .scalar_subquery()
+    )
+    joined = page.outerjoin(profiles, profiles.c.id == page.c.author_profile_id).join(
+        communities, communities.c.id == page.c.community_id
+    )
+    return (
+        select(
+            page,
+            _answer_count(page, scope),
+            tag_names.label(_TAG_NAMES),
+            *AUTHOR_COLUMNS,
+            *JOINED_SPACE_COLUMNS,
+        )
+        .select_from(joined)
+        .order_by(*_newest_first(page))
     )
 
 
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
     """Run a statement of :func:`questions_with_tags` or :func:`listing_with_tags`."""
-    rows = await conn.execute(stmt)
-    return [question(row, tags) for row, tags in grouped(rows)]
+    rows = (await conn.execute(stmt)).all()
+    sort = conn.dialect.name == "sqlite"  # its aggregates keep no order (names_in_order)
+    return [question(row, names_of(row.tag_names, sort=sort)) for row in rows]
 
 
 @lru_cache(maxsize=LISTINGS)

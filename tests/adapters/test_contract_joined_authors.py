@@ -7,7 +7,8 @@ It must be exactly the profile ``people_by_ids`` gives: the same columns, the em
 where the store verified it, and nothing for an author whose profile is gone. Its space is
 joined in too (``Question.space``): exactly what ``spaces_by_ids`` gives in the same scope,
 tags and their order included (the community store's come as one JSON array per category,
-ordered by the database where it can, by the adapter on SQLite).
+ordered by the database where it can, by the adapter on SQLite). A topic's own tags come the
+same way on both stores.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert, select
 
 from adapters.community._tables import category_tags, tags, topic_tags
+from adapters.internal._tables import topic_tags as internal_topic_tags
 from tests.adapters.contract import questions
-from tests.adapters.contract_adapters import COMMUNITY_ADAPTER
+from tests.adapters.contract_adapters import COMMUNITY_ADAPTER, INTERNAL_ADAPTER
 
 if TYPE_CHECKING:
     from gateway.domain.model import Question
@@ -91,3 +93,30 @@ async def test_a_joined_categorys_tags_come_in_the_order_spaces_by_ids_gives(
     assert [t for t in again.tags if t in names] == list(looked_up.tags)
     by_id = (await store.questions_by_ids([first.id], scope))[first.id]
     assert by_id.tags == again.tags
+
+
+@pytest.mark.parametrize("adapter", [INTERNAL_ADAPTER], ids=str)
+async def test_a_listed_topics_tags_come_in_the_order_a_per_space_read_gives(
+    adapter: Adapter, store: Any
+) -> None:
+    """The internal store's question reads aggregate a topic's tags into one JSON array
+    (ordered in the aggregate, or by the adapter on SQLite); its per-space read orders
+    them in SQL. Names whose order differs between collations must come the same way."""
+    scope = adapter.everything
+    first = next(iter((await questions(store, scope)).values()))
+    names = ["zz", "a-c", "ab", "a_b", "a1", "a", "b-a", "ba"]
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            insert(internal_topic_tags), [{"topic_id": int(first.id), "tag": n} for n in names]
+        )
+    listed = (await questions(store, scope))[first.title]
+    assert sorted(t for t in listed.tags if t in names) == sorted(names)
+    per_space = await store.questions_for_spaces(
+        [first.space_id], unanswered=False, tag=None, after=None, limit=100
+    )
+    [ordered] = [q for q in per_space[first.space_id].items if q.id == first.id]
+    assert listed.tags == ordered.tags
+    by_id = (await store.questions_by_ids([first.id], scope))[first.id]
+    assert by_id.tags == listed.tags
+    [found] = [q for q in await store.search_questions(scope, first.title, 5) if q.id == first.id]
+    assert found.tags == listed.tags

@@ -14,7 +14,10 @@ in a correlated subquery, read back by :func:`names_of`): a row per topic.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, cast
+from collections import namedtuple
+from functools import lru_cache
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import Text, select
 from sqlalchemy.ext.compiler import compiles
@@ -23,7 +26,7 @@ from sqlalchemy.sql.functions import FunctionElement
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from sqlalchemy import ColumnElement, FromClause, Select, Subquery
+    from sqlalchemy import ColumnElement, FromClause, Result, Select, Subquery
     from sqlalchemy.sql.compiler import SQLCompiler
 
     from adapters._sql import AnyRow
@@ -36,6 +39,7 @@ __all__ = [
     "joined",
     "names_in_order",
     "names_of",
+    "read_rows",
     "with_tags",
 ]
 
@@ -114,9 +118,82 @@ def joined(row: AnyRow, prefix: str, key: str) -> AnyRow | None:
     """The part of ``row`` labelled ``prefix``, to hand to that table's own mapping; None
     when the row has no such part or its ``key`` column is NULL (an outer join that found
     nothing)."""
+    if isinstance(row, _Read):
+        return cast("AnyRow", row._part(prefix, key))
     if row._mapping.get(prefix + key) is None:
         return None
     return cast("AnyRow", Prefixed(row, prefix))
+
+
+class _Read:
+    """What the rows :func:`read_rows` makes (named tuples of one result's columns) add to
+    a tuple: the mappings' ``row._mapping.get(name)``, and the joined parts of the row."""
+
+    __slots__ = ()
+    # Per prefix and key: the position of the part's key, what picks its columns, its class.
+    _parts: ClassVar[
+        dict[tuple[str, str], tuple[int | None, Callable[[Any], tuple[Any, ...]], type]]
+    ]
+    _fields: tuple[str, ...]
+
+    @property
+    def _mapping(self) -> _Read:
+        return self
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+    def _part(self, prefix: str, key: str) -> _Read | None:
+        part = self._parts.get((prefix, key))
+        if part is None:
+            part = self._parts[(prefix, key)] = _part_of(self._fields, prefix, key)
+        at_key, pick, cls = part
+        if at_key is None or self[at_key] is None:  # type: ignore[index]
+            return None
+        return cast("_Read", tuple.__new__(cls, pick(self)))
+
+
+@lru_cache(maxsize=LISTINGS)
+def _read_class(names: tuple[str, ...]) -> type | None:
+    """A named tuple of these columns, read as :class:`_Read`; None when a column's name
+    cannot be a tuple's field, or is one of :class:`_Read`'s own (the rows are then read
+    as SQLAlchemy gives them)."""
+    if "get" in names:
+        return None
+    try:
+        base = namedtuple("Read", names)  # type: ignore[misc]
+    except ValueError:
+        return None
+    return type("Read", (_Read, base), {"__slots__": (), "_parts": {}})
+
+
+def _part_of(
+    names: tuple[str, ...], prefix: str, key: str
+) -> tuple[int | None, Callable[[Any], tuple[Any, ...]], type]:
+    at = [i for i, name in enumerate(names) if name.startswith(prefix)]
+    part = tuple(names[i][len(prefix) :] for i in at)
+    cls = _read_class(part) if part else None
+    if cls is None or key not in part:
+        return None, tuple, tuple
+    pick = itemgetter(*at)
+    one = (lambda row: (pick(row),)) if len(at) == 1 else pick
+    return at[part.index(key)], one, cls
+
+
+def read_rows(result: Result[Any]) -> list[AnyRow]:
+    """Every row of ``result``, as named tuples of its columns.
+
+    A page's rows are read by the adapters' mappings column by column (a question, its
+    author, its space: about thirty columns a row). An attribute of SQLAlchemy's ``Row``
+    costs a lookup by name, and a joined part read through :class:`Prefixed` costs a
+    Python call per column; a named tuple's field is read by position. The mappings take
+    these rows as they take SQLAlchemy's (``row.name``, ``row._mapping.get(name)``,
+    :func:`joined`), so nothing else changes."""
+    cls = _read_class(tuple(result.keys()))
+    rows = result.all()
+    if cls is None:
+        return list(rows)
+    return [cast("AnyRow", tuple.__new__(cls, row)) for row in rows]
 
 
 # A page's tags as one JSON array per row instead: the page is then a row per owner, where

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select, true
 
 from adapters._base import ScopeColumns
-from adapters._joined import LISTINGS
+from adapters._joined import LISTINGS, read_rows
 from adapters._keyset import limited, newest_first
 from adapters._ranked import top_per_parent
 from adapters._sql import inserted_id, time_bounds
@@ -190,7 +190,7 @@ async def questions_with_tags(
 
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
     """Run a statement of :func:`questions_with_tags` or :func:`listed_with_tags`."""
-    rows = (await conn.execute(stmt)).all()
+    rows = read_rows(await conn.execute(stmt))
     sort = conn.dialect.name == "sqlite"  # its aggregates keep no order (_tags.names_in_order)
     return [
         _rows.question(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select
 
 from adapters._base import ScopeColumns
-from adapters._joined import LISTINGS, names_in_order, names_of
+from adapters._joined import LISTINGS, names_in_order, names_of, read_rows
 from adapters._keyset import limited, newest_first
 from adapters._ranked import top_per_parent
 from adapters._sql import native_ids, time_bounds
@@ -309,7 +309,7 @@ def _with_tags(stmt: Select[Any], scope: StoreScope) -> Select[Any]:
 
 async def questions_of(conn: AsyncConnection, stmt: Select[Any]) -> list[Question]:
     """Run a statement of :func:`questions_with_tags` or :func:`listing_with_tags`."""
-    rows = (await conn.execute(stmt)).all()
+    rows = read_rows(await conn.execute(stmt))
     sort = conn.dialect.name == "sqlite"  # its aggregates keep no order (names_in_order)
     return [question(row, names_of(row.tag_names, sort=sort)) for row in rows]
 

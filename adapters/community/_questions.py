@@ -140,7 +140,7 @@ def _scoped(scope: StoreScope) -> Select[Any]:
         question_select()
         .add_columns(SCOPE.visibility.label(_SPACE_VISIBILITY), SCOPE.slug.label(_SPACE_SLUG))
         .where(
-            SCOPE.in_scope(scope),
+            SCOPE.of_each_row(scope, topics.c.category_id, categories.c.id),
             SCOPE.shown(scope, first_post.c.hidden_at),
             SCOPE.shown(scope, topics.c.archived_at),
         )

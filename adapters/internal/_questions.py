@@ -107,7 +107,7 @@ def questions_in(scope: StoreScope) -> Select[Any]:
         .select_from(_topic_community)
         .where(
             forum_topics.c.is_question,
-            SCOPE.in_scope(scope),
+            SCOPE.of_each_row(scope, forum_topics.c.community_id, communities.c.id),
             SCOPE.shown(scope, forum_topics.c.hidden_at),
             # Archived as stale: shown (by id, or listed with ``archived``) to moderators.
             SCOPE.shown(scope, forum_topics.c.archived_at),

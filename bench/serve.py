@@ -383,7 +383,7 @@ class Floor:
             return None
         params: dict[str, Any] = {}
         where = scope_sql(scope, vis, "c.slug", params)
-        if engine.dialect.name == "sqlite" and (scope.allow.everything or scope.allow.visibilities):
+        if engine.dialect.name == "sqlite" and scope.by_class:
             # As the gateway judges a broad scope on SQLite (adapters._base.judged_per_row):
             # without it, SQLite builds a Bloom filter of every space before the page.
             where = f"CASE WHEN {row_space} = c.id THEN ({where}) END"

@@ -69,6 +69,16 @@ class StoreScope:
         """True when no space can be in scope; adapters then skip the query entirely."""
         return self.allow.nothing or self.deny.everything
 
+    @property
+    def by_class(self) -> bool:
+        """True when the allowed spaces are named by class (a whole visibility class, or
+        everything but denied ones), so that most spaces of a store may be in scope and
+        :meth:`predicate` is more than a plain TRUE: a read then walks its rows rather than
+        starting from the spaces (see adapters._base.judged_per_row)."""
+        if self.empty:
+            return False
+        return bool(self.allow.visibilities) or (self.allow.everything and not self.deny.nothing)
+
     def admits(self, space: Space) -> bool:
         """The same decision as :meth:`predicate`, for one space already in memory."""
         return (

@@ -108,3 +108,19 @@ async def test_a_scope_of_named_spaces_starts_from_them(seeded: Path) -> None:
     plan = await _plan(InternalStore(f"sqlite+aiosqlite:///{internal}"), internal, named)
     # The page's first step looks its spaces up by their (access, slug) index.
     assert plan[1].startswith("SEARCH communities USING COVERING INDEX"), plan
+
+
+def test_which_scopes_name_spaces_by_class() -> None:
+    internal = StoreName.INTERNAL
+    one = frozenset({(Visibility.SHARED, "s")})
+    open_ = frozenset({Visibility.OPEN})
+    assert StoreScope(internal, Grants(visibilities=open_)).by_class
+    assert StoreScope(internal, Grants(visibilities=open_, spaces=one)).by_class
+    assert StoreScope(internal, Grants(everything=True), deny=Grants(spaces=one)).by_class
+    # A plain TRUE, named spaces only, or nothing at all: judged as written.
+    assert not StoreScope(internal, Grants(everything=True)).by_class
+    assert not StoreScope(internal, Grants(spaces=one)).by_class
+    assert not StoreScope(internal).by_class
+    assert not StoreScope(
+        internal, Grants(visibilities=open_), deny=Grants(everything=True)
+    ).by_class

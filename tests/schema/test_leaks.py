@@ -35,12 +35,7 @@ from tests.personas import run
 if TYPE_CHECKING:
     from gateway.runtime.services import Services
 
-# The stores' deadline is 60 s here, not 5: these tests send documents of up to 300,000
-# characters that fan out into hundreds of store calls, and on a busy CI machine (two
-# workers, the machine at half speed) a call waited past 5 s for the loop and failed the
-# test with STORE_UNAVAILABLE. What they test is what a caller sees, not how fast; the
-# deadline has its own tests (tests/stores/test_store_timeouts.py, bench.hung_store).
-pytestmark = [pytest.mark.backend, pytest.mark.store_timeout(60)]
+pytestmark = pytest.mark.backend
 
 
 def _unwrap(gtype: Any) -> Any:

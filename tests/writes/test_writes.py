@@ -348,7 +348,6 @@ async def test_idempotent_retries_write_once(services: Services) -> None:
     assert titles.count("Once") == 2 and titles.count("Burst") == 1
 
 
-@pytest.mark.store_timeout(60)  # 96 writes queued on one SQLite file: exactly once, not fast
 async def test_concurrent_writers_each_write_exactly_once(services: Services) -> None:
     spaces = await space_ids(services)
     question = (await questions_in(services, spaces["Product support"]))[0]

@@ -158,6 +158,8 @@ class SqlStore:
         """``timeout``: the drivers' own bounds (see gateway.stores.sql.open_engine); the call's
         deadline is the gateway's guard's."""
         self.engine = open_engine(url, timeout)
+        # Whether a read may join LATERAL (adapters._keyset.first_of_each): PostgreSQL's.
+        self.lateral = self.engine.dialect.name == "postgresql"
         # One principal's memberships, by email, as last read (see RowsMemo).
         self.memberships_made: RowsMemo[tuple[Membership, ...]] = RowsMemo()
 

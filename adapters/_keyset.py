@@ -16,9 +16,11 @@ from sqlalchemy import select
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Column, ColumnElement, Select
+    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy.sql.elements import KeyedColumnElement
+    from sqlalchemy.sql.selectable import LateralFromClause
 
-__all__ = ["by_name", "limited", "newest_first", "ordered"]
+__all__ = ["by_name", "first_of_each", "limited", "newest_first", "ordered"]
 
 
 def ordered(
@@ -46,7 +48,7 @@ def by_name(
 
 def limited(
     stmt: Select[Any],
-    columns: Sequence[Column[Any]],
+    columns: Sequence[KeyedColumnElement[Any]],
     *,
     descending: bool,
     rows: int,
@@ -63,3 +65,25 @@ def limited(
     nearest = stmt.order_by(*ordered(columns, descending=descending, backward=True)).limit(rows)
     page = nearest.subquery("nearest")
     return select(page).order_by(*ordered([page.c[c.key] for c in columns], descending=descending))
+
+
+def first_of_each(
+    stmt: Select[Any],
+    columns: Sequence[KeyedColumnElement[Any]],
+    *,
+    descending: bool,
+    rows: int,
+    backward: bool,
+    name: str = "each",
+) -> LateralFromClause:
+    """``stmt``'s first ``rows`` in the order of ``columns`` (or, ``backward``, its last
+    ones, nearest first), as a ``LATERAL`` derived table: ``stmt`` names a column of the
+    query it is joined into (a parent's key), and is read once per parent row.
+
+    For a list over a few parents, each with many rows: ``limited`` over a lateral join of
+    the parents to this reads at most ``rows`` a parent, each parent's newest by its index,
+    where a plain join reads every row of every parent and sorts them for the first page
+    (see adapters.internal._questions.listing). PostgreSQL; MariaDB and SQLite have no
+    ``LATERAL``."""
+    down = ordered(columns, descending=descending, backward=backward)
+    return stmt.order_by(*down).limit(max(rows, 0)).lateral(name)

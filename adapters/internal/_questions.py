@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 
 from adapters._base import ScopeColumns
 from adapters._joined import LISTINGS, names_in_order, names_of, read_rows
-from adapters._keyset import limited, newest_first
+from adapters._keyset import first_of_each, limited, newest_first
 from adapters._ranked import top_per_parent
 from adapters._sql import native_ids, time_bounds
 from adapters.internal._people import AUTHOR_COLUMNS, joined_author
@@ -157,9 +157,14 @@ def listing(
     limit: int,
     featured: bool,
     archived: bool = False,
+    lateral: bool = False,
 ) -> Select[Any] | None:
     """Question topics in communities in scope (optionally only these), newest first,
-    ``limit + 1`` of them (the last ones, ``backward``); None when none can be."""
+    ``limit + 1`` of them (the last ones, ``backward``); None when none can be.
+
+    ``lateral`` (the store is PostgreSQL): a list of a few communities (those asked for,
+    or a scope that names its communities one by one, like a partner's) is read as the
+    newest ``limit + 1`` of each community, merged (:func:`_newest_of_each`)."""
     check_limit(limit)
     # A forged cursor is an error whatever the scope, so it is checked first.
     filters = question_filters(
@@ -172,14 +177,54 @@ def listing(
     )
     if scope.empty:
         return None
+    native = None if space_ids is None else native_ids(space_ids)
+    if native == []:
+        return None
+    if lateral and (native is not None or scope.by_name):
+        return _newest_of_each(scope, native, filters, rows=limit + 1, backward=backward)
     stmt = questions_in(scope)
-    if space_ids is not None:
-        native = native_ids(space_ids)
-        if not native:
-            return None
+    if native is not None:
         stmt = stmt.where(forum_topics.c.community_id.in_(native))
     stmt = stmt.where(*filters)
     return limited(stmt, _KEY, descending=True, rows=limit + 1, backward=backward)
+
+
+def _newest_of_each(
+    scope: StoreScope,
+    native: list[int] | None,
+    filters: list[ColumnElement[bool]],
+    *,
+    rows: int,
+    backward: bool,
+) -> Select[Any]:
+    """:func:`listing`'s statement as a lateral join: each community in scope (and among
+    ``native``) with its newest ``rows`` topics that pass ``filters`` (the last ones,
+    ``backward``), read by the index on (community, created_at, id); then the first
+    ``rows`` of them all. The same rows as the plain join, which for a partner's three
+    shared communities read all their 906 topics from 1,526 heap pages and sorted them
+    (1.8 ms on the large benchmark set, against 1.1 ms for a walk of the newest topics)."""
+    topics = select(*QUESTION_COLUMNS).where(
+        forum_topics.c.community_id == communities.c.id,
+        forum_topics.c.is_question,
+        SCOPE.shown(scope, forum_topics.c.hidden_at),
+        SCOPE.shown(scope, forum_topics.c.archived_at),
+        *filters,
+    )
+    each = first_of_each(topics, _KEY, descending=True, rows=rows, backward=backward)
+    stmt = (
+        select(
+            each,
+            communities.c.access.label(_SPACE_ACCESS),
+            communities.c.slug.label(_SPACE_SLUG),
+        )
+        .select_from(communities.join(each, true()))
+        .where(SCOPE.in_scope(scope))
+    )
+    if native is not None:
+        stmt = stmt.where(communities.c.id.in_(native))
+    return limited(
+        stmt, (each.c.created_at, each.c.id), descending=True, rows=rows, backward=backward
+    )
 
 
 def per_space(

@@ -147,6 +147,7 @@ class InternalStore(Directory, Moderation, AuthorsInScope, PrototypeReads, Exper
             limit=limit,
             featured=featured,
             archived=archived,
+            lateral=self.lateral,
         )
         if stmt is None:
             return Page()

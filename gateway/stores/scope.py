@@ -79,6 +79,13 @@ class StoreScope:
             return False
         return bool(self.allow.visibilities) or (self.allow.everything and not self.deny.nothing)
 
+    @property
+    def by_name(self) -> bool:
+        """True when the allowed spaces are named one by one and nothing more: a few of a
+        store's spaces, which a read of their rows is best started from (each space's rows
+        by its index) rather than walking the store's rows for those of these spaces."""
+        return not self.empty and not self.by_class and not self.allow.everything
+
     def admits(self, space: Space) -> bool:
         """The same decision as :meth:`predicate`, for one space already in memory."""
         return (

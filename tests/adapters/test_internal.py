@@ -7,12 +7,13 @@ scope predicate, ordering or mapping fails here rather than in the gateway.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import adapters.internal
@@ -22,7 +23,7 @@ from gateway.domain.demo import demo_data
 from gateway.domain.errors import InvalidCursor
 from gateway.domain.model import Page, SpaceKind, SpaceRole, StoreName, Visibility
 from gateway.stores.interface import AtTime, NameCursor, Store, TimeCursor
-from gateway.stores.scope import StoreScope
+from gateway.stores.scope import Grants, StoreScope
 from tests.adapters.contract import BAD_IDS
 from tests.adapters.contract_internal import ADDED, INTERNAL_ADAPTER, LOADED_AT, add_questions
 from tests.adapters.contract_internal import I_ALL_SLUGS as ALL_SLUGS
@@ -466,3 +467,78 @@ async def test_replies_to_discussions_are_not_answers(store: InternalStore) -> N
     assert await store.answers_by_ids([str(reply_id)], EVERYTHING) == {}
     assert await store.answer_counts([discussion]) == {}
     assert await store.questions_by_ids([discussion], EVERYTHING) == {}
+
+
+# --- PostgreSQL's lateral listing ----------------------------------------------------
+
+# A partner's kind of scope: spaces named one by one, of every visibility class.
+BY_NAME = StoreScope(
+    INTERNAL,
+    allow=Grants(
+        spaces=frozenset(
+            {
+                (Visibility.OPEN, "engineering"),
+                (Visibility.OPEN, "engineering-qa"),
+                (Visibility.RESTRICTED, "project-falcon"),
+            }
+        )
+    ),
+)
+# The same, moderating engineering: its hidden and archived topics are shown too.
+BY_NAME_MODERATING = dataclasses.replace(
+    BY_NAME,
+    reveal=StoreScope(INTERNAL, allow=Grants(spaces=frozenset({(Visibility.OPEN, "engineering")}))),
+)
+# (unanswered, tag, archived): no filter, both filters, and the archived list.
+FILTERED = [(False, None, False), (True, "CI", False), (False, None, True)]
+
+
+async def test_lateral_listing_reads_the_same_pages_as_the_plain_join(
+    store: InternalStore,
+) -> None:
+    """On PostgreSQL a list of a few named communities is read as each community's newest
+    topics, merged (adapters.internal._questions._newest_of_each): every page, forward and
+    backward, from every cursor, filtered or not, must be the plain join's page."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL joins LATERAL (adapters._keyset.first_of_each)")
+    enriched = await INTERNAL_ADAPTER.enrich(store)
+    ids = await space_ids(store)
+    async with store.engine.begin() as conn:  # one hidden and one archived topic
+        for title, column in (("Tie 1", "hidden_at"), ("Oldest CI question", "archived_at")):
+            await conn.execute(
+                update(forum_topics)
+                .where(forum_topics.c.subject == title)
+                .values({column: LOADED_AT.replace(tzinfo=None)})
+            )
+    cases = [
+        (scope, spaces)
+        for scope in (BY_NAME, BY_NAME_MODERATING, EVERYTHING, OPEN, EMPLOYEE)
+        for spaces in (None, ["engineering"], ["engineering", "engineering-qa", "hr-private"])
+        if scope.by_name or spaces is not None
+    ]
+    reads = lateral_reads = nonempty = 0
+    for (scope, spaces), cursor, backward, (unanswered, tag, archived) in itertools.product(
+        cases, enriched.cursors, (False, True), FILTERED
+    ):
+        asked: dict[str, Any] = {
+            "space_ids": None if spaces is None else [ids[slug] for slug in spaces],
+            "unanswered": unanswered,
+            "tag": tag,
+            "after": None if backward else cursor,
+            "before": cursor if backward else None,
+            "backward": backward,
+            "limit": 3,
+            "archived": archived,
+        }
+        store.lateral = False
+        plain = await store.list_questions(scope, **asked)
+        store.lateral = True
+        with statements(store) as sent:
+            joined = await store.list_questions(scope, **asked)
+        assert joined == plain, (scope, asked)
+        reads += 1
+        lateral_reads += any("LATERAL" in s for s in sent)
+        nonempty += bool(plain.items)
+    # Every case took the lateral form, and most pages held something to compare.
+    assert lateral_reads == reads
+    assert nonempty > reads / 2

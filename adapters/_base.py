@@ -24,6 +24,7 @@ from adapters._sql import (
     add_missing_columns,
     add_missing_indexes,
     open_engine,
+    read_connection,
     refresh_statistics,
     write_transaction,
 )
@@ -165,13 +166,14 @@ class SqlStore:
 
     @asynccontextmanager
     async def _connect(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A connection (a transaction when writing). A lost store's driver error goes
-        through to the gateway's guard: one failure convention for every adapter."""
+        """A connection (a transaction when writing; see read_connection for reads). A lost
+        store's driver error goes through to the gateway's guard: one failure convention
+        for every adapter."""
         if write:
             async with write_transaction(self.engine) as conn:
                 yield conn
         else:
-            async with self.engine.connect() as conn:
+            async with read_connection(self.engine) as conn:
                 yield conn
 
     async def _authors_among(

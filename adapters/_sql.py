@@ -22,6 +22,7 @@ from gateway.stores.sql import (
     add_missing_indexes,
     exact_string,
     open_engine,
+    read_connection,
     refresh_statistics,
     write_transaction,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "native_or_missing",
     "open_engine",
     "page",
+    "read_connection",
     "refresh_statistics",
     "time_bounds",
     "write_transaction",

@@ -51,6 +51,7 @@ from gateway.schema.loaders import Loaders
 from gateway.stores.cursors import STORE_ORDER, TimePosition
 from gateway.stores.federation import list_questions
 from gateway.stores.scope import Grants, Scope, StoreScope
+from gateway.stores.sql import read_connection
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Mapping
@@ -325,7 +326,8 @@ class Floor:
     included), into the two statements' SQL text and bind parameters. A request then costs
     a dictionary lookup of its ``Authorization`` header (a token is verified the first time
     it is seen, never again), the hand-written SQL on both stores at once, the author link
-    and ``json.dumps``. Every other path goes to the gateway unchanged.
+    and ``json.dumps``, each statement on a connection as the stores read
+    (gateway.stores.sql.read_connection). Every other path goes to the gateway unchanged.
     """
 
     def __init__(self, app: Starlette, services: Services) -> None:
@@ -450,7 +452,7 @@ class Floor:
         if emails:
             names = ", ".join(f":e{i}" for i in range(len(emails)))
             stmt = text(f"SELECT email, full_name FROM profiles WHERE email IN ({names})")
-            async with self.internal.connect() as conn:
+            async with read_connection(self.internal) as conn:
                 result = await conn.execute(stmt, {f"e{i}": e for i, e in enumerate(emails)})
                 linked = {email: name for email, name in result}
         edges = []
@@ -478,7 +480,7 @@ async def _rows(engine: Any, statement: _Statement | None) -> list[Any]:
     if statement is None:
         return []
     stmt, params = statement
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         return list(await conn.execute(stmt, params))
 
 

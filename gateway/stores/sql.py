@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, DateTime, MetaData, String, TypeDecorator, event, inspect
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.stores.sqlite_driver import connector
@@ -31,6 +32,7 @@ __all__ = [
     "add_missing_indexes",
     "exact_string",
     "open_engine",
+    "read_connection",
     "refresh_statistics",
     "write_transaction",
 ]
@@ -185,11 +187,17 @@ def open_engine(url: str, timeout: float | None = None) -> AsyncEngine:
     backend = make_url(url).get_backend_name()
     if backend != "sqlite":
         # Server connections die behind load balancers and restarts; test them on checkout.
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        # SQLAlchemy's pre-ping does that on MariaDB in one trip (the protocol's ping); on
+        # PostgreSQL it wraps its ";" in BEGIN and ROLLBACK, three trips, so there the pool
+        # sends the bare ";" itself (_ping_postgres).
+        options: dict[str, Any] = {"pool_pre_ping": backend != "postgresql"}
         if timeout is not None:
             options["pool_timeout"] = timeout
             options["connect_args"] = _driver_timeouts(backend, timeout)
-        return create_async_engine(url, **options)
+        engine = create_async_engine(url, **options)
+        if backend == "postgresql":
+            event.listen(engine.sync_engine, "checkout", _ping_postgres)
+        return engine
     # What SQLAlchemy's dialect would hand sqlite3.connect, opened by a connection that
     # makes one trip to its thread per statement (gateway.stores.sqlite_driver).
     connect_args = {} if timeout is None else {"timeout": timeout}
@@ -197,6 +205,34 @@ def open_engine(url: str, timeout: float | None = None) -> AsyncEngine:
     engine = create_async_engine(url, async_creator=connector(args, {**kwargs, **connect_args}))
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
+
+
+def _ping_postgres(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Test a pooled PostgreSQL connection as it is checked out, in one trip: a connection
+    the server or the network ended is thrown away, and the pool tries a fresh one (up to
+    three times; SQLAlchemy's documented "pessimistic" disconnect handling). Any other
+    failure, a timeout included, is the caller's, as with SQLAlchemy's own pre-ping."""
+    try:
+        dbapi_connection.run_async(lambda driver: driver.fetchrow(";"))
+    except Exception as exc:
+        if dbapi_connection.driver_connection.is_closed() or isinstance(exc, OSError):
+            raise DisconnectionError(str(exc)) from exc
+        raise
+
+
+@asynccontextmanager
+async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads. On PostgreSQL each statement runs on its own (autocommit),
+    without the BEGIN and ROLLBACK that SQLAlchemy's driver adapter sends around every use
+    of a connection, two trips to the server more per read. Under PostgreSQL's READ
+    COMMITTED every statement reads its own snapshot anyway, so a read of several
+    statements sees what it saw in a transaction; writes use :func:`write_transaction`.
+    Elsewhere a plain connection: on MariaDB autocommit would cost a trip to set it and
+    one to reset it, more than the rollback it saves."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def _driver_timeouts(backend: str, timeout: float) -> dict[str, Any]:

@@ -48,3 +48,20 @@ def test_the_smaller_run_can_be_the_one_just_made() -> None:
         )
     )
     assert len(lines) == 1 and "large/spaces100" in lines[0] and lines[0].endswith("met")
+
+
+def test_a_floor_slower_than_the_gateway_is_no_floor() -> None:
+    """A floor whose SQL the planner walked badly once made (a)/(d) read 0.12, "met"."""
+    cells = [
+        Cell("real", "guest", latencies_ms=[12.0]),
+        Cell("raw", "guest", latencies_ms=[6.0]),
+        Cell("real", "employee", latencies_ms=[14.0]),
+        Cell("raw", "employee", latencies_ms=[120.0]),
+    ]
+    lines = [
+        line for line in verdicts("large", _seed(10_000, 1_000_000), cells, {}) if "(d)" in line
+    ]
+    guest = next(line for line in lines if "guest" in line)
+    employee = next(line for line in lines if "employee" in line)
+    assert guest.endswith(" 2.00  MISSED"), guest
+    assert "0.12  NO FLOOR" in employee, employee

@@ -244,13 +244,20 @@ _AGG = {
     "postgresql": "string_agg({}, ',')",
     "mysql": "group_concat({} SEPARATOR ',')",
 }
-_INTERNAL_SQL = """
+# The internal page around its newest topics (``{page}``, of the columns named here).
+_INTERNAL_AROUND = """
 SELECT q.id, q.title, q.created_at, q.space_name,
        p.full_name AS author_name, NULL AS author_email,
        (SELECT count(*) FROM forum_replies r
          WHERE r.topic_id = q.id AND (r.hidden_at IS NULL OR {reveal_q})) AS answer_count,
        (SELECT {agg} FROM topic_tags g WHERE g.topic_id = q.id) AS tags
-FROM (
+FROM ({page}) q
+LEFT JOIN profiles p ON p.id = q.author_profile_id
+ORDER BY q.created_at DESC, q.id DESC
+"""
+_INTERNAL_SQL = _INTERNAL_AROUND.replace(
+    "{page}",
+    """
     SELECT t.id, t.subject AS title, t.created_at, t.author_profile_id,
            c.title AS space_name, c.access AS space_visibility, c.slug AS space_slug
     FROM forum_topics t
@@ -259,20 +266,14 @@ FROM (
       AND (t.hidden_at IS NULL OR {reveal})
     ORDER BY t.created_at DESC, t.id DESC
     LIMIT {limit}
-) q
-LEFT JOIN profiles p ON p.id = q.author_profile_id
-ORDER BY q.created_at DESC, q.id DESC
-"""
+""",
+)
 # The same page on PostgreSQL for a scope of named communities (a partner's), as the
 # gateway reads it there (adapters.internal._questions._newest_of_each): each community's
 # newest topics by its index, merged, rather than all their topics, sorted.
-_INTERNAL_LATERAL_SQL = """
-SELECT q.id, q.title, q.created_at, q.space_name,
-       p.full_name AS author_name, NULL AS author_email,
-       (SELECT count(*) FROM forum_replies r
-         WHERE r.topic_id = q.id AND (r.hidden_at IS NULL OR {reveal_q})) AS answer_count,
-       (SELECT {agg} FROM topic_tags g WHERE g.topic_id = q.id) AS tags
-FROM (
+_INTERNAL_LATERAL_SQL = _INTERNAL_AROUND.replace(
+    "{page}",
+    """
     SELECT e.id, e.title, e.created_at, e.author_profile_id,
            c.title AS space_name, c.access AS space_visibility, c.slug AS space_slug
     FROM communities c
@@ -287,10 +288,8 @@ FROM (
     WHERE ({scope})
     ORDER BY e.created_at DESC, e.id DESC
     LIMIT {limit}
-) q
-LEFT JOIN profiles p ON p.id = q.author_profile_id
-ORDER BY q.created_at DESC, q.id DESC
-"""
+""",
+)
 _COMMUNITY_SQL = """
 SELECT q.id, q.title, q.created_at, q.space_name,
        u.name AS author_name, CASE WHEN u.email_verified THEN u.email END AS author_email,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -25,13 +24,12 @@ from gateway.domain.model import Author, StoreName
 from gateway.http.app import create_app
 from gateway.stores.scope import Grants, StoreScope
 from tests.adapters.contract_community import NOW
+from tests.asgi import lifespan_client
 from tests.databases import SERVER_URLS
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import Iterator
     from pathlib import Path
-
-    from starlette.applications import Starlette
 
     from gateway.identity.dev_issuer import DevIssuer
     from tests.databases import DatabaseFactory
@@ -118,14 +116,6 @@ async def _end_sessions(backend: str, database: str) -> int:
         await admin.dispose()
 
 
-@contextlib.asynccontextmanager
-async def _client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
-            yield c
-
-
 async def test_connections_the_server_ended_do_not_reach_a_caller(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
@@ -148,7 +138,7 @@ async def test_connections_the_server_ended_do_not_reach_a_caller(
         }
     )
     app = create_app(settings)
-    async with _client(app) as client:
+    async with lifespan_client(app) as client:
         issuer: DevIssuer = app.state.services.dev_issuer
         token = issuer.issue(email="erin@corp.example", name="Erin", roles=["employee"])
         headers = {"Authorization": f"Bearer {token}"}

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -27,11 +26,13 @@ from gateway.schema.context import build_context
 from gateway.stores.guard import GuardedStore, NotCalled
 from gateway.stores.interface import StoreUnavailable, TargetMissing
 from gateway.stores.sql import open_engine
+from tests.asgi import lifespan_client
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    import httpx
     from sqlalchemy.ext.asyncio import AsyncConnection
     from starlette.applications import Starlette
 
@@ -98,14 +99,6 @@ def _settings(tmp_path: Path, community_url: str, **extra: str) -> Settings:
     )
 
 
-@contextlib.asynccontextmanager
-async def _client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
-            yield c
-
-
 def _bearer(app: Starlette, email: str) -> dict[str, str]:
     issuer: DevIssuer = app.state.services.dev_issuer
     token = issuer.issue(email=email, name=email.split("@")[0], roles=["employee"])
@@ -127,7 +120,7 @@ async def test_a_hung_store_answers_within_the_deadline_then_fails_fast(
 ) -> None:
     # A long back-off: the breaker, once open, stays open for the rest of the test.
     app = create_app(_settings(tmp_path, blackhole.url, GATEWAY_STORE_BREAKER_BACKOFF="600"))
-    async with _client(app) as client:
+    async with lifespan_client(app) as client:
         # Start-up itself did not hang: create_schema gave up at the deadline.
         assert blackhole.accepted >= 1
         hana = _bearer(app, "hana@corp.example")
@@ -167,7 +160,7 @@ async def test_a_hung_store_answers_within_the_deadline_then_fails_fast(
 async def test_readyz_names_a_slow_store_as_slow(tmp_path: Path, blackhole: Blackhole) -> None:
     # A breaker that does not open here: /readyz really waits for the ping.
     app = create_app(_settings(tmp_path, blackhole.url, GATEWAY_STORE_BREAKER_FAILURES="100"))
-    async with _client(app) as client:
+    async with lifespan_client(app) as client:
         before = blackhole.accepted
         ready = await client.get("/readyz")
         assert blackhole.accepted > before  # it did try
@@ -182,7 +175,7 @@ async def test_a_refused_store_is_unreachable_not_slow(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound, not listening: connections are refused
         app = create_app(_settings(tmp_path, f"postgresql+asyncpg://u@127.0.0.1:{port}/db"))
-        async with _client(app) as client:
+        async with lifespan_client(app) as client:
             ready = await client.get("/readyz")
     check = ready.json()["checks"]["community_store"]
     assert check.startswith("unreachable: community store unavailable at postgresql+asyncpg://")
@@ -194,7 +187,7 @@ async def test_a_probe_after_the_back_off_closes_the_breaker(
     """The store comes back: after the back-off one call probes it, and it serves again."""
     url = await databases.create("community")
     app = create_app(_settings(tmp_path, url, GATEWAY_STORE_BREAKER_BACKOFF="0.2"))
-    async with _client(app) as client:
+    async with lifespan_client(app) as client:
         community = app.state.services.stores[StoreName.COMMUNITY]
         erin = _bearer(app, "erin@corp.example")
         # Break it for real: every pooled connection held, so none is left for requests.
@@ -284,7 +277,7 @@ async def test_a_store_whose_memberships_are_missing_is_not_asked_again_in_that_
     """Its spaces would be judged without the caller's memberships there (which may bring
     a deny line): the rest of the request does not call it, breaker closed or not."""
     app = create_app(_settings(tmp_path, blackhole.url, GATEWAY_STORE_BREAKER_FAILURES="100"))
-    async with _client(app) as client:
+    async with lifespan_client(app) as client:
         erin = _bearer(app, "erin@corp.example")
         before = blackhole.accepted
         body = await _ask(client, SPACES, erin)

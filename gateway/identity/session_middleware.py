@@ -110,19 +110,23 @@ class ServerSessionMiddleware:
             if replaced:
                 return  # the app's own answer, which we replaced with a 503
             if message["type"] == "http.response.start":
-                try:
-                    async with asyncio.timeout(STORE_TIMEOUT):
-                        cookie = await self._commit(scope["session"], initial, loaded)
-                except STORE_FAILURES as exc:
-                    log.warning("session store unreachable, session not saved: %s", exc)
-                    replaced = True
-                    refusal = JSONResponse(
-                        {"errors": [{"message": "sessions cannot be saved right now; retry"}]},
-                        status_code=503,
-                        headers={"Retry-After": "5"},
-                    )
-                    await refusal(scope, receive, send)
-                    return
+                cookie: str | None = None
+                # No session before and none now: nothing to save or end (_commit would
+                # ask no store), so no deadline to arm; only a stale cookie to forget.
+                if loaded is not None or scope["session"]:
+                    try:
+                        async with asyncio.timeout(STORE_TIMEOUT):
+                            cookie = await self._commit(scope["session"], initial, loaded)
+                    except STORE_FAILURES as exc:
+                        log.warning("session store unreachable, session not saved: %s", exc)
+                        replaced = True
+                        refusal = JSONResponse(
+                            {"errors": [{"message": "sessions cannot be saved right now; retry"}]},
+                            status_code=503,
+                            headers={"Retry-After": "5"},
+                        )
+                        await refusal(scope, receive, send)
+                        return
                 if cookie is None and presented is not None and loaded is None and not unavailable:
                     cookie = ""  # a cookie for no session (ended, expired): forget it
                 if cookie is not None:

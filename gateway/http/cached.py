@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from graphql import OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLError
-from starlette.responses import Response
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
-from gateway.http.graphql_http import JSON, preferred_media_type, with_media_type
+from gateway.http.graphql_http import GRAPHQL_RESPONSE, JSON, preferred_media_type
 from gateway.http.metrics import count_cached_answer
 from gateway.http.persisted import restricted_to_trusted
 from gateway.policies.compiler import DecisionLog
@@ -105,6 +104,12 @@ def encode_response(response: object) -> str | None:
 # ASGI state): the caller's context, and the key it looked up and missed.
 CONTEXT_HANDED = "gateway.context"
 MISSED_HANDED = "gateway.cache_missed"
+# The content-type a hit is sent with, by the negotiated media type (as with_media_type
+# writes it over starlette's for JSON).
+_MEDIA_HEADER = {
+    JSON: JSON.encode(),
+    GRAPHQL_RESPONSE: f"{GRAPHQL_RESPONSE}; charset=utf-8".encode(),
+}
 # Media types in Accept that ask for an incremental or streamed answer: the view's to serve.
 _STREAMED = ("multipart/", "text/event-stream")
 
@@ -135,6 +140,15 @@ def request_key(
     limit = cost_limit(settings.max_cost, settings.max_cost_by_persona, context)
     # No variables and an empty object of them are the same request.
     return ResponseCache.key(context.authorizer, query, operation, [variables or {}, asked, limit])
+
+
+class Hit(NamedTuple):
+    """What the cache keeps of an answer: its ``data`` and ``extensions`` for the view,
+    and the body the door sends, encoded once when it was stored."""
+
+    data: Encoded
+    extensions: dict[str, Any] | None
+    body: bytes
 
 
 def _answer(data: Encoded, extensions: object) -> str:
@@ -224,11 +238,19 @@ class CachedExecution:
         if found is None:
             handed[MISSED_HANDED] = key
             return replay
-        data, more = found
         count_cached_answer(self.schema, operation_name(query, operation), context)  # type: ignore[attr-defined]
-        # As strawberry's create_response writes it, then GraphQLOverHTTP's.
-        response = Response(_answer(data, more), media_type=JSON)
-        await with_media_type(response, preferred_media_type(accept))(scope, replay, send)
+        # The headers strawberry's create_response writes (a starlette Response), then
+        # GraphQLOverHTTP's media type; the body as stored.
+        body = found.body
+        media = _MEDIA_HEADER[preferred_media_type(accept)]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", media)],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
         return None
 
     async def execute_single(  # strawberry's signature
@@ -276,10 +298,9 @@ class CachedExecution:
         missed = request.scope.get("state", {}).get(MISSED_HANDED)
         found = None if missed == key else cache.lookup(key, authorizer)
         if found is not None:
-            data, extensions = found
             name = operation_name(query, request_data.operation_name)
             count_cached_answer(self.schema, name, context)  # type: ignore[attr-defined]
-            return ExecutionResult(data=data, errors=None, extensions=extensions)
+            return ExecutionResult(data=found.data, errors=None, extensions=found.extensions)
         decided = DecisionLog()
         # Taken before it runs: a write while it runs leaves the answer stale at once.
         generations, born = caches.board.current(), cache.clock()
@@ -300,9 +321,10 @@ class CachedExecution:
             except (TypeError, ValueError):  # strawberry will say what cannot be encoded
                 cache.count_uncacheable()
                 return result
-            # Its size: the dict and its encoding, both held.
-            size = 2 * len(data.json) + len(more)
-            cache.store(key, decided, generations, born, (data, result.extensions), size)
+            hit = Hit(data, result.extensions, _answer(data, result.extensions).encode())
+            # Its size: the dict, its encoding and the body, all held.
+            size = 2 * len(data.json) + len(more) + len(hit.body)
+            cache.store(key, decided, generations, born, hit, size)
         else:
             cache.count_uncacheable()
         return result

@@ -136,7 +136,8 @@ async def build_caller(
             await services.records.remember(principal, now)
         except STORE_FAILURES as exc:  # reads go on; mentions of them fall back to memberships
             log.warning("could not record %s as seen: %s", principal.id, type(exc).__name__)
-    principal = principal.with_memberships(tuple(memberships))
+    if memberships or principal.memberships:  # a guest has none to attach (nor to drop)
+        principal = principal.with_memberships(tuple(memberships))
     return Caller(
         principal=principal,
         # Compiled once per policy and key (subject, roles, active memberships), then

@@ -25,6 +25,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from gateway.runtime.tracing import tracer_provider
 from gateway.schema.admin import AdminMutation, AdminQuery
+from gateway.schema.executor import LeanExecutor
 from gateway.schema.extensions import (
     MaskInternalErrors,
     NameErrorCodes,
@@ -92,6 +93,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[Space, Question, Answer, Prototype, Feedback, Person],
         extensions=_extensions(settings),
+        execution_context_class=LeanExecutor,
         scalar_overrides=SCALARS,
     )
 
@@ -102,6 +104,7 @@ def build_admin_schema(settings: Settings) -> strawberry.Schema:
         query=AdminQuery,
         mutation=AdminMutation,
         extensions=_extensions(settings),
+        execution_context_class=LeanExecutor,
         scalar_overrides=SCALARS,
     )
 

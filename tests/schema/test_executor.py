@@ -1,0 +1,302 @@
+"""The lean executor (gateway/schema/executor.py) answers exactly as graphql-core's own.
+
+Two levels: every case the short leaf read must leave to graphql-core (None for a non-null
+field, failing coercions, enums, awaitables, null list items, directives, merged fields),
+on a small schema of its own, answer for answer and error for error; and generated queries
+over the gateway's schema and demo data, as four personas over HTTP, each sent once with the
+lean loop and once with graphql-core's, bodies compared whole.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import strawberry
+from graphql import parse
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis_graphql import queries
+from strawberry.scalars import JSON
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.schema import build_schema
+from gateway.schema.executor import _NOT_READ, LeanExecutor, _LeafRead, leaf_reads
+from tests.schema.test_fuzz import SCALARS
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
+
+    from starlette.applications import Starlette
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+async def _later() -> str:
+    return "awaited"
+
+
+@strawberry.type
+class Leaves:
+    text: str
+    maybe: str | None
+    number: int
+    ratio: float
+    flag: bool
+    words: list[str]
+    maybe_words: list[str] | None
+    holes: list[str | None]
+    colour: Colour
+    pending: str  # holds a coroutine in one case
+    loose_items: list[JSON]
+    loose: JSON  # lets any value through: only the short read's own test stops an awaitable
+
+    @strawberry.field
+    def computed(self) -> str:
+        return self.text.upper()
+
+
+@dataclass
+class Raising:
+    """A source whose attribute raises when read."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name} here")
+
+
+def _leaves(**changes: Any) -> Leaves:
+    values: dict[str, Any] = {
+        "text": "a",
+        "maybe": None,
+        "number": 1,
+        "ratio": 0.5,
+        "flag": True,
+        "words": ["x", "y"],
+        "maybe_words": None,
+        "holes": ["z", None],
+        "colour": Colour.RED,
+        "pending": "p",
+        "loose": "l",
+        "loose_items": ["l"],
+    }
+    values.update(changes)
+    return Leaves(**values)
+
+
+class Shout(str):
+    """A str subclass: graphql-core coerces it, the short read leaves it."""
+
+
+# Each case a source made afresh for each run (a generator is read once).
+CASES: dict[str, Callable[[], Any]] = {
+    "plain": lambda: _leaves(),
+    "non-null None": lambda: _leaves(text=None),
+    "int for a String": lambda: _leaves(text=7),
+    "too big an Int": lambda: _leaves(number=2**40),
+    "a str for an Int": lambda: _leaves(number="1"),
+    "an int for a Float": lambda: _leaves(ratio=2),
+    "a str subclass": lambda: _leaves(text=Shout("s")),
+    "an item None in a non-null list": lambda: _leaves(words=["x", None]),
+    "an item of the wrong type": lambda: _leaves(words=["x", object()]),
+    "a tuple for a list": lambda: _leaves(words=("x", "y")),
+    "a generator for a list": lambda: _leaves(words=(w for w in "xy")),
+    "a str for a list": lambda: _leaves(words="xy"),
+    "a list for a nullable list": lambda: _leaves(maybe_words=["q"]),
+    "an enum that is not one": lambda: _leaves(colour="blue"),
+    "an awaitable attribute": lambda: _leaves(pending=_later()),
+    "an awaitable for a scalar that takes anything": lambda: _leaves(loose=_later()),
+    "a list for a scalar that takes anything": lambda: _leaves(loose=["a", 1]),
+    "an awaitable item of a scalar that takes anything": lambda: _leaves(loose_items=[_later()]),
+    "an attribute that raises": lambda: Raising(),
+    "no object": lambda: None,
+}
+
+QUERIES = {
+    # Each field once (under a name of its own), so each takes the short read if it can.
+    "single": """
+query ($skip: Boolean!) {
+  leaves {
+    text maybe number ratio flag words maybeWords holes colour pending loose looseItems computed
+    alias: text
+    skipped: number @skip(if: $skip)
+    kept: ratio @include(if: $skip)
+  }
+}
+""",
+    # The same fields under one name from several selections: graphql-core merges them.
+    "merged": """
+query ($skip: Boolean!) {
+  leaves {
+    text pending loose looseItems number @skip(if: $skip)
+    ... on Leaves { text words }
+    ...More
+  }
+}
+fragment More on Leaves { words number }
+""",
+}
+
+
+def _schema_for(source: Callable[[], Any]) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def leaves(self) -> Leaves | None:
+            return source()
+
+    return strawberry.Schema(Query)
+
+
+async def _run(schema: strawberry.Schema, executor: type, query: str, skip: bool) -> Any:
+    from graphql import execute
+
+    result = execute(
+        schema._schema,
+        parse(QUERIES[query]),
+        variable_values={"skip": skip},
+        executor_class=executor,
+    )
+    if hasattr(result, "__await__"):
+        result = await result
+    errors = sorted(
+        (e.message, tuple(e.path or ()), tuple((loc.line, loc.column) for loc in e.locations or ()))
+        for e in result.errors or []
+    )
+    return result.data, errors
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("query", list(QUERIES))
+@pytest.mark.parametrize("skip", [True, False])
+async def test_each_case_answers_as_graphql_core_does(case: str, query: str, skip: bool) -> None:
+    schema = _schema_for(CASES[case])
+    lean = await _run(schema, LeanExecutor, query, skip)
+    core = await _run(schema, StrawberryGraphQLCoreExecutionContext, query, skip)
+    assert lean == core
+
+
+def test_only_default_resolved_scalar_leaves_are_read_short() -> None:
+    schema = _schema_for(CASES["plain"])
+    reads = leaf_reads(schema._schema.type_map["Leaves"])  # type: ignore[arg-type]
+    short = {name for name, read in reads.items() if read is not None}
+    # Not the enum (its own coercion), nor the list with null items, nor a resolver.
+    assert short == {
+        "text",
+        "maybe",
+        "number",
+        "ratio",
+        "flag",
+        "words",
+        "maybeWords",
+        "pending",
+        "loose",
+        "looseItems",
+    }
+
+
+def test_the_gateway_schema_runs_on_the_lean_executor() -> None:
+    schema = build_schema(Settings.load(environ={}))
+    assert schema.execution_context_class is LeanExecutor
+
+
+# --- generated queries over the gateway, both loops ------------------------------------
+
+PERSONAS = [
+    ("guest", None),
+    ("mo@customer.example", ["member"]),
+    ("paula@partner.example", ["partner"]),
+    ("erin@corp.example", ["employee"]),
+]
+EXAMPLES = 30
+# Pages a front end asks for, beside the generated queries (which seldom reach a page).
+PAGES = [
+    "{ questions(first: 20) { edges { node { title tags answerCount "
+    "author { displayName } space { name } } } } }",
+    "{ questions(first: 10) { edges { cursor node { id title body tags answered hidden "
+    "featured archived createdAt answers(first: 3) { edges { node { id body accepted hidden "
+    "createdAt kudos author { displayName handle organisation title email department } } } } "
+    "acceptedAnswer { body } } } pageInfo { hasNextPage endCursor } } }",
+    "{ spaces(first: 50) { edges { node { id kind store name description visibility tags "
+    "archiveExempt memberCount prototypes(first: 5) { edges { node { name version description "
+    "feedback(first: 5) { edges { node { rating body createdAt kudos } } } } } } } } } }",
+]
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Starlette]:
+    settings = Settings.load(
+        environ={
+            "GATEWAY_DATA_DIR": str(tmp_path / "gw"),
+            # Off: a cached answer would be the first loop's, whichever runs second.
+            "GATEWAY_CACHE_MAX_AGE": "0",
+            "GATEWAY_RATE_LIMIT": "off",
+        }
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def _queries(schema: Any, fixed: int) -> list[str]:
+    drawn: list[str] = []
+
+    @seed(fixed)
+    @settings(
+        max_examples=EXAMPLES,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(queries(schema, custom_scalars=SCALARS))  # queries only: both loops read the same data
+    def collect(query: str) -> None:
+        drawn.append(query)
+
+    collect()
+    return drawn
+
+
+async def test_generated_queries_answer_the_same_on_both_loops(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = build_schema(app.state.services.settings)._schema
+    issuer = app.state.services.dev_issuer
+    lean = LeanExecutor.execute_fields
+    core = StrawberryGraphQLCoreExecutionContext.execute_fields
+    short_reads = [0]
+    read = _LeafRead.__call__
+
+    def counted(self: _LeafRead, source: Any) -> Any:
+        value = read(self, source)
+        short_reads[0] += value is not _NOT_READ
+        return value
+
+    monkeypatch.setattr(_LeafRead, "__call__", counted)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    compared = with_data = 0
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+        for fixed, (who, roles) in enumerate(PERSONAS):
+            headers = {}
+            if roles is not None:
+                token = issuer.issue(email=who, name=who.split("@")[0], roles=roles)
+                headers["Authorization"] = f"Bearer {token}"
+            for query in [*PAGES, *_queries(schema, 100 + fixed)]:
+                bodies = []
+                for loop in (lean, core):
+                    monkeypatch.setattr(LeanExecutor, "execute_fields", loop)
+                    response = await client.post("/graphql", json={"query": query}, headers=headers)
+                    bodies.append((response.status_code, response.json()))
+                assert bodies[0] == bodies[1], f"{who}: {query}"
+                if query in PAGES:  # valid for everyone: a page, whatever it may show
+                    assert "errors" not in bodies[0][1], bodies[0][1]
+                compared += 1
+                with_data += bodies[0][1].get("data") is not None
+    assert compared >= len(PERSONAS) * (len(PAGES) + EXAMPLES // 2)
+    assert with_data >= compared // 3, "too few generated queries were answered with data"
+    assert short_reads[0] >= 3 * compared, "the lean loop hardly read a leaf itself"

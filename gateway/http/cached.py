@@ -317,13 +317,13 @@ class CachedExecution:
         ):
             try:  # kept encoded too, as strawberry encodes it: a hit sends these bytes
                 data = Encoded(result.data, json.dumps(result.data, separators=(",", ":")))
-                more = json.dumps(result.extensions, separators=(",", ":"))
+                hit = Hit(data, result.extensions, _answer(data, result.extensions).encode())
             except (TypeError, ValueError):  # strawberry will say what cannot be encoded
                 cache.count_uncacheable()
                 return result
-            hit = Hit(data, result.extensions, _answer(data, result.extensions).encode())
-            # Its size: the dict, its encoding and the body, all held.
-            size = 2 * len(data.json) + len(more) + len(hit.body)
+            # Its size: the dict, its encoding and the body (the encoding again, with the
+            # extensions), all held.
+            size = 2 * len(data.json) + len(hit.body)
             cache.store(key, decided, generations, born, hit, size)
         else:
             cache.count_uncacheable()

@@ -17,7 +17,6 @@ import httpx
 import pytest
 import strawberry
 from graphql import parse
-from hypothesis import HealthCheck, given, seed, settings
 from hypothesis_graphql import queries
 from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -26,7 +25,7 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.schema import build_schema
 from gateway.schema.executor import _NOT_READ, LeanExecutor, _LeafRead, leaf_reads
-from tests.schema.test_fuzz import SCALARS
+from tests.schema.test_fuzz import SCALARS, drawn
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -244,24 +243,6 @@ async def app(tmp_path: Path) -> AsyncIterator[Starlette]:
         yield application
 
 
-def _queries(schema: Any, fixed: int) -> list[str]:
-    drawn: list[str] = []
-
-    @seed(fixed)
-    @settings(
-        max_examples=EXAMPLES,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(queries(schema, custom_scalars=SCALARS))  # queries only: both loops read the same data
-    def collect(query: str) -> None:
-        drawn.append(query)
-
-    collect()
-    return drawn
-
-
 async def test_generated_queries_answer_the_same_on_both_loops(
     app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -286,7 +267,9 @@ async def test_generated_queries_answer_the_same_on_both_loops(
             if roles is not None:
                 token = issuer.issue(email=who, name=who.split("@")[0], roles=roles)
                 headers["Authorization"] = f"Bearer {token}"
-            for query in [*PAGES, *_queries(schema, 100 + fixed)]:
+            # Queries only: both loops must read the same data.
+            generated = drawn(queries(schema, custom_scalars=SCALARS), EXAMPLES, 100 + fixed)
+            for query in [*PAGES, *generated]:
                 bodies = []
                 for loop in (lean, core):
                     monkeypatch.setattr(LeanExecutor, "execute_fields", loop)

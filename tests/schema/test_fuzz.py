@@ -74,7 +74,13 @@ def _draw(schema: graphql.GraphQLSchema, count: int, fixed: int) -> list[str]:
         # Negative mode: one violation each (a wrong type, a missing argument...).
         from_schema(schema, custom_scalars=SCALARS, mode=hypothesis_graphql.Mode.NEGATIVE),
     )
-    drawn: list[str] = []
+    return drawn(strategy, count, fixed)
+
+
+def drawn(strategy: st.SearchStrategy[str], count: int, fixed: int) -> list[str]:
+    """Up to ``count`` examples of ``strategy``, the same every run for the same ``fixed``
+    seed (at least half as many: hypothesis may stop early)."""
+    found: list[str] = []
 
     @seed(fixed)
     @settings(
@@ -85,11 +91,11 @@ def _draw(schema: graphql.GraphQLSchema, count: int, fixed: int) -> list[str]:
     )
     @given(strategy)
     def collect(query: str) -> None:
-        drawn.append(query)
+        found.append(query)
 
     collect()
-    assert len(drawn) >= count // 2, "hypothesis drew too few examples"
-    return drawn
+    assert len(found) >= count // 2, "hypothesis drew too few examples"
+    return found
 
 
 def _faults(body: Any) -> list[str]:

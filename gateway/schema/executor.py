@@ -1,24 +1,34 @@
-"""graphql-core's executor with a shorter path for the commonest field: an attribute read.
+"""graphql-core's executor with shorter paths for the commonest fields.
 
-A page of 20 questions is 162 fields, and half of them are leaves with no resolver of their
-own (``title``, ``tags``, ``displayName``, ``name``). graphql-core runs each one through
-``execute_field``: a ``Path``, a resolve info (strawberry's, 15 values), strawberry's
-``_get_basic_result`` and ``get_result``, ``complete_value`` three levels deep and the leaf's
-coercion, about 25 calls to read one attribute. :class:`LeanExecutor` reads such a leaf
-itself inside ``execute_fields``: the attribute, then the scalar's ``coerce_output_value``,
-for each item when it is a list of them.
+A page of 20 questions is 162 fields. graphql-core runs each one through ``execute_field``:
+a ``Path``, a resolve info (strawberry's, 15 values), strawberry's resolver wrapper (its own
+Info, ``get_arguments``, the extension chain) and ``complete_value`` several levels deep,
+about 25 calls to read one attribute and more for an object. :class:`LeanExecutor` cuts
+three of those ways short:
 
-It takes that path only when the answer is sure to be the one graphql-core would give: a
-plain value that coerces to a value (or None for a nullable field). Anything else (None for
-a non-null field, an exception, a coercion that fails or returns nothing, an awaitable, an
-item that is None, a field with directives or middleware on the schema) goes the ordinary
-way, which reads the attribute again (a pure read: strawberry's default resolver is
-``getattr``) and reports the error exactly as graphql-core does. ``tests/schema/test_executor.py``
-holds the two executors to the same answers and errors, for generated queries over the
-gateway's schema and for each of those cases.
+* a leaf read as an attribute (``title``, ``tags``, ``displayName``): read inside
+  ``execute_fields``, then the scalar's ``coerce_output_value``, for each item when it is a
+  list of them;
+* a resolver strawberry would only wrap (a sync function whose only parameters are
+  ``self``, ``root``/``parent`` and ``info``; no arguments, extensions, permissions or
+  exception handlers): called directly with strawberry's Info;
+* an object, or a list of non-null objects: checked (strawberry's ``is_type_of``, an
+  isinstance) and its own fields executed, without ``complete_value``'s levels.
+
+It takes a short way only when the answer is sure to be the one graphql-core would give:
+a plain value that coerces, an object that is one. Anything else (None for a non-null field,
+an exception, a coercion that fails, an awaitable, an item that is None or of another type, a
+field with directives, middleware on the schema) is decided before anything below it runs,
+and goes the ordinary way, which reports the error exactly as graphql-core does (an
+attribute is read again: strawberry's default resolver is a pure ``getattr``).
+``tests/schema/test_executor.py`` holds the two executors to the same answers and errors,
+for generated queries over the gateway's schema and for each of those cases.
 
 Not a public API of graphql-core: ``execute_fields`` below is its 3.3 body with the leaf
-read added, and strawberry pins graphql-core to 3.3.
+read added, ``execute_field`` and ``complete_objects`` follow its 3.3 ``execute_field`` and
+``complete_iterable_value``, and strawberry pins graphql-core to 3.3. The resolvers are
+recognised by the names strawberry gives them: one it names otherwise is left to
+graphql-core, slower but the same.
 """
 
 from __future__ import annotations
@@ -26,123 +36,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
-    GraphQLEnumType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLScalarType,
 )
-from graphql.execution.executor import gather_with_cancel
+from graphql.execution.executor import gather_with_cancel, to_nodes
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from gateway.schema.field_plans import NOT_READ, field_plans, leaf_reads
+
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable
 
-    from graphql.execution.collect_fields import GroupedFieldSet
+    from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
     from graphql.pyutils import AwaitableOrValue
+    from graphql.pyutils.undefined import UndefinedType
 
-__all__ = ["LeanExecutor", "leaf_reads"]
+    from gateway.schema.field_plans import ObjectCompletion
 
-# How strawberry marks the resolver of a field with none of its own.
-_DEFAULT_MARK = "_is_default"
-# Values whose coercion cannot be an awaitable's: no is_awaitable check needed.
-_PLAIN = frozenset({str, int, float, bool})
-# Where strawberry keeps a field's definition on graphql-core's.
-_BACKREF = "strawberry-definition"
-_NOT_READ = object()
-
-
-class _LeafRead:
-    """How to read one leaf field of one object type without graphql-core's machinery."""
-
-    __slots__ = ("attribute", "coerce", "is_list", "nullable", "read")
-
-    def __init__(
-        self,
-        read: Callable[[Any, str], Any],
-        attribute: str,
-        coerce: Callable[[Any], Any],
-        *,
-        nullable: bool,
-        is_list: bool,
-    ) -> None:
-        self.read, self.attribute, self.coerce = read, attribute, coerce
-        self.nullable, self.is_list = nullable, is_list
-
-    def __call__(self, source: Any) -> Any:
-        """The field's completed value, or ``_NOT_READ`` for graphql-core to work out."""
-        try:
-            value = self.read(source, self.attribute)
-            if value is None:
-                return None if self.nullable else _NOT_READ
-            coerce = self.coerce
-            if not self.is_list:
-                if value.__class__ not in _PLAIN:
-                    return _NOT_READ  # an enum, a time, an awaitable...: the ordinary way
-                coerced = coerce(value)
-                return _NOT_READ if coerced is None or coerced is Undefined else coerced
-            if value.__class__ is not list and value.__class__ is not tuple:
-                return _NOT_READ
-            completed = []
-            for item in value:
-                if item.__class__ not in _PLAIN:
-                    return _NOT_READ
-                coerced = coerce(item)
-                if coerced is None or coerced is Undefined:
-                    return _NOT_READ
-                completed.append(coerced)
-            return completed
-        except Exception:  # graphql-core reports it, with its path
-            return _NOT_READ
-
-
-def _leaf_read(field_def: Any) -> _LeafRead | None:
-    """The short read of a field, when it is a leaf (or a list of them) with strawberry's
-    default resolver; None for every other field."""
-    resolve = field_def.resolve
-    strawberry_field = (field_def.extensions or {}).get(_BACKREF)
-    if (
-        resolve is None
-        or not getattr(resolve, _DEFAULT_MARK, False)
-        or strawberry_field is None
-        or strawberry_field.default_resolver is not getattr
-        or field_def.args
-    ):
-        return None
-    kind = field_def.type
-    nullable = not isinstance(kind, GraphQLNonNull)
-    if not nullable:
-        kind = kind.of_type
-    is_list = isinstance(kind, GraphQLList)
-    if is_list:
-        kind = kind.of_type
-        if not isinstance(kind, GraphQLNonNull):
-            return None  # a null item has an error of its own: graphql-core's to report
-        kind = kind.of_type
-    if not isinstance(kind, GraphQLScalarType) or isinstance(kind, GraphQLEnumType):
-        return None
-    return _LeafRead(
-        getattr,
-        strawberry_field.python_name,
-        kind.coerce_output_value,
-        nullable=nullable,
-        is_list=is_list,
-    )
-
-
-def leaf_reads(object_type: GraphQLObjectType) -> dict[str, _LeafRead | None]:
-    """The short reads of an object type's fields, by field name (worked out once per
-    type: the schema does not change)."""
-    found: dict[str, _LeafRead | None] | None = object_type.__dict__.get("_gateway_leaf_reads")
-    if found is None:
-        found = {name: _leaf_read(field) for name, field in object_type.fields.items()}
-        object_type._gateway_leaf_reads = found  # type: ignore[attr-defined]
-    return found
+__all__ = ["LeanExecutor"]
 
 
 class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's executor, reading leaf attributes directly (see the module)."""
+    """strawberry's executor, with the short ways of the module."""
 
     def execute_fields(
         self,
@@ -171,7 +86,7 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
                     read = reads.get(node.name.value)
                     if read is not None and not node.directives:
                         value = read(source_value)
-                        if value is not _NOT_READ:
+                        if value is not NOT_READ:
                             results[response_name] = value
                             continue
                 # graphql-core's own loop from here (Executor.execute_fields).
@@ -203,3 +118,131 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any] | UndefinedType:
+        """graphql-core's ``execute_field``, with a resolver strawberry would only wrap
+        called directly and an object (or a list of them) completed without
+        ``complete_value``; every other field, and every value short of a sure one, the
+        ordinary way."""
+        plan = field_plans(parent_type).get(field_details_list[0].node.name.value)
+        manager = self.middleware_manager
+        if (
+            plan is None
+            or (manager is not None and manager.middlewares)
+            or any(details.node.directives for details in field_details_list)
+        ):
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        field_def = parent_type.fields[field_details_list[0].node.name.value]
+        return_type = field_def.type
+        is_awaitable = self.is_awaitable
+        info = None
+        try:
+            call = plan.call
+            if call is not None:
+                info = self.build_resolve_info(
+                    field_def, to_nodes(field_details_list), parent_type, path
+                )
+                result = call(source, info)
+            else:
+                result = getattr(source, plan.attribute)  # type: ignore[arg-type]
+            completed: Any = NOT_READ
+            if not is_awaitable(result):
+                if plan.complete_leaf is not None:
+                    completed = plan.complete_leaf(result)
+                elif plan.complete_object is not None:
+                    completed = plan.complete_object(
+                        self, result, field_details_list, path, position_context
+                    )
+            if completed is NOT_READ:  # graphql-core's own way from here
+                if info is None:
+                    info = self.build_resolve_info(
+                        field_def, to_nodes(field_details_list), parent_type, path
+                    )
+                if is_awaitable(result):
+                    return self.complete_awaitable_value(
+                        return_type, field_details_list, info, path, result, position_context
+                    )
+                completed = self.complete_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
+            if is_awaitable(completed):
+                return self._settled(completed, return_type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
+
+    async def _settled(
+        self,
+        completed: Awaitable[Any],
+        return_type: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        """An awaited completion, its error reported as graphql-core's execute_field does."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    def complete_objects(
+        self,
+        completion: ObjectCompletion,
+        items: list[Any] | tuple[Any, ...],
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """A list of objects, each checked sure beforehand, completed as graphql-core's
+        ``complete_iterable_value`` does: an item's error is the item's (it is non-null, so
+        the list's), awaitable items gathered."""
+        object_type, item_type = completion.object_type, completion.item_type
+        is_awaitable = self.is_awaitable
+        execute = self.collect_and_execute_subfields
+        completed_results: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    completed = execute(
+                        object_type, field_details_list, item_path, item, position_context
+                    )
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed = None
+                if is_awaitable(completed):
+                    completed = self._settled(completed, item_type, field_details_list, item_path)
+                    awaitable_indices.append(index)
+                completed_results.append(completed)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed_results[i] for i in awaitable_indices])
+            raise
+
+        if not awaitable_indices:
+            return completed_results
+
+        async def get_completed_results() -> list[Any]:
+            if len(awaitable_indices) == 1:
+                index = awaitable_indices[0]
+                completed_results[index] = await completed_results[index]
+            else:
+                awaited = await gather_with_cancel(
+                    *(completed_results[index] for index in awaitable_indices)
+                )
+                for index, sub_result in zip(awaitable_indices, awaited, strict=True):
+                    completed_results[index] = sub_result
+            return completed_results
+
+        return get_completed_results()

@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import strawberry
-from graphql import parse
+from graphql import execute, parse
 from hypothesis_graphql import queries
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.schema import build_schema
-from gateway.schema.executor import _NOT_READ, LeanExecutor, _LeafRead, leaf_reads
+from gateway.schema.executor import LeanExecutor
+from gateway.schema.field_plans import NOT_READ, _LeafRead, field_plans, leaf_reads
 from tests.schema.test_fuzz import SCALARS, drawn
 
 if TYPE_CHECKING:
@@ -200,6 +202,222 @@ def test_only_default_resolved_scalar_leaves_are_read_short() -> None:
     }
 
 
+# --- objects, lists of them and resolvers: the short completion and the direct call ------
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Thing(Named):
+    size: int
+
+
+@strawberry.type
+class Stranger:
+    name: str
+
+
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+async def _thing_later() -> Thing:
+    return Thing(name="later", size=3)
+
+
+@strawberry.type
+class Holder:
+    thing: Thing | None
+    must: Thing
+    things: list[Thing]
+    maybe_things: list[Thing] | None
+    loose_things: list[Thing | None]
+    count: strawberry.Private[Any]
+    secret_attr: str = strawberry.field(permission_classes=[Deny], default="hidden")
+
+    @strawberry.field
+    def made(self, info: strawberry.Info) -> Thing:
+        assert info.field_name == "made"
+        return self.must
+
+    @strawberry.field
+    def counted(self, root: Holder) -> int:
+        return root.count
+
+    @strawberry.field
+    def parented(self, parent: strawberry.Parent[Holder]) -> Thing | None:
+        return parent.thing
+
+    @strawberry.field(permission_classes=[Deny])
+    def secret(self) -> str:
+        return "secret"
+
+    @strawberry.field
+    def failing(self) -> Thing | None:
+        raise RuntimeError("boom")
+
+    @strawberry.field
+    async def later(self) -> Thing:
+        return await _thing_later()
+
+
+def _thing(**changes: Any) -> Thing:
+    return Thing(**{"name": "t", "size": 1, **changes})
+
+
+def _holder(**changes: Any) -> Holder:
+    values: dict[str, Any] = {
+        "thing": _thing(),
+        "must": _thing(name="m"),
+        "things": [_thing(name="a"), _thing(name="b")],
+        "maybe_things": None,
+        "loose_things": [_thing(), None],
+        "count": 2,
+    }
+    values.update(changes)
+    return Holder(**values)
+
+
+OBJECT_CASES: dict[str, Callable[[], Any]] = {
+    "plain": lambda: _holder(),
+    "a nullable object None": lambda: _holder(thing=None),
+    "a non-null object None": lambda: _holder(must=None),
+    "an object of another type": lambda: _holder(thing=Stranger(name="s")),
+    "a non-null object of another type": lambda: _holder(must=Stranger(name="s")),
+    "a leaf error inside an object": lambda: _holder(thing=_thing(size="x")),
+    "a non-null leaf None inside a non-null object": lambda: _holder(must=_thing(size=None)),
+    "an item None in a non-null list": lambda: _holder(things=[_thing(), None]),
+    "an item of another type": lambda: _holder(things=[_thing(), Stranger(name="s")]),
+    "a leaf error inside an item": lambda: _holder(things=[_thing(), _thing(size="x")]),
+    "a non-null leaf None inside an item": lambda: _holder(things=[_thing(size=None)]),
+    "an awaitable item": lambda: _holder(things=[_thing(), _thing_later()]),
+    "an awaitable object": lambda: _holder(thing=_thing_later()),
+    "a tuple of objects": lambda: _holder(things=(_thing(), _thing(name="c"))),
+    "a generator of objects": lambda: _holder(things=(t for t in [_thing()])),
+    "an object for a list": lambda: _holder(things=_thing()),
+    "a list for a nullable list": lambda: _holder(maybe_things=[_thing(name="q")]),
+    "a str for a resolved Int": lambda: _holder(count="2"),
+    "None for a resolved Int": lambda: _holder(count=None),
+    "an exception as a value": lambda: _holder(thing=RuntimeError("a value")),
+}
+
+OBJECT_QUERIES = {
+    "single": """
+query ($skip: Boolean!) {
+  holder {
+    thing { name size } must { name size } things { name size }
+    maybeThings { name } looseThings { name }
+    made { name } counted parented { name size } failing { name } later { name size }
+    secret secretAttr
+    alias: thing { size }
+    skipped: must @skip(if: $skip) { name }
+    deep: things { ... on Named { name } ... on Thing { size } }
+  }
+}
+""",
+    "merged": """
+query ($skip: Boolean!) {
+  holder {
+    thing { name } thing { size } things { name } ...Sizes
+    must { name @include(if: $skip) size }
+  }
+}
+fragment Sizes on Holder { things { size } must { name } }
+""",
+}
+
+
+def _object_schema_for(source: Callable[[], Any]) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def holder(self) -> Holder | None:
+            return source()
+
+    return strawberry.Schema(Query, types=[Thing])
+
+
+async def _run_document(
+    schema: strawberry.Schema, executor: type, document: str, skip: bool
+) -> Any:
+    result = execute(
+        schema._schema,
+        parse(document),
+        variable_values={"skip": skip},
+        executor_class=executor,
+    )
+    if hasattr(result, "__await__"):
+        result = await result
+    errors = sorted(
+        (e.message, tuple(e.path or ()), tuple((loc.line, loc.column) for loc in e.locations or ()))
+        for e in result.errors or []
+    )
+    return result.data, errors
+
+
+@pytest.mark.parametrize("case", list(OBJECT_CASES))
+@pytest.mark.parametrize("query", list(OBJECT_QUERIES))
+@pytest.mark.parametrize("skip", [True, False])
+async def test_each_object_case_answers_as_graphql_core_does(
+    case: str, query: str, skip: bool
+) -> None:
+    answers = []
+    for executor in (LeanExecutor, StrawberryGraphQLCoreExecutionContext):
+        # Afresh for each run: an awaitable or a generator is used once.
+        schema = _object_schema_for(OBJECT_CASES[case])
+        answers.append(await _run_document(schema, executor, OBJECT_QUERIES[query], skip))
+    assert answers[0] == answers[1]
+
+
+def test_only_what_strawberry_would_only_wrap_is_planned() -> None:
+    schema = _object_schema_for(OBJECT_CASES["plain"])
+    plans = field_plans(schema._schema.type_map["Holder"])  # type: ignore[arg-type]
+    kinds = {
+        name: ("call" if plan.call else "attribute")
+        + ("/leaf" if plan.complete_leaf else "/object" if plan.complete_object else "")
+        for name, plan in plans.items()
+        if plan is not None
+    }
+    # Not a field with a permission (an extension), nor an async resolver; not the list
+    # whose items may be null (an item's own error), completed the ordinary way.
+    assert kinds == {
+        "thing": "attribute/object",
+        "must": "attribute/object",
+        "things": "attribute/object",
+        "maybeThings": "attribute/object",
+        "looseThings": "attribute",
+        "made": "call/object",
+        "counted": "call/leaf",
+        "parented": "call/object",
+        "failing": "call/object",
+    }
+
+
+def test_the_page_is_planned_on_the_gateway_schema() -> None:
+    """The fields of the benchmark's page take the short ways (a strawberry that named its
+    resolvers otherwise would leave them all to graphql-core: slower, not wrong)."""
+    schema = build_schema(Settings.load(environ={}))._schema
+    planned = {
+        f"{kind}.{name}"
+        for kind in ("QuestionConnection", "QuestionEdge", "Question", "Person", "Space")
+        for name, plan in field_plans(schema.type_map[kind]).items()  # type: ignore[arg-type]
+        if plan is not None
+    }
+    assert {
+        "QuestionConnection.edges",
+        "QuestionEdge.node",
+        "Question.author",
+        "Question.space",
+        "Question.answerCount",
+    } <= planned
+
+
 def test_the_gateway_schema_runs_on_the_lean_executor() -> None:
     schema = build_schema(Settings.load(environ={}))
     assert schema.execution_context_class is LeanExecutor
@@ -248,14 +466,15 @@ async def test_generated_queries_answer_the_same_on_both_loops(
 ) -> None:
     schema = build_schema(app.state.services.settings)._schema
     issuer = app.state.services.dev_issuer
-    lean = LeanExecutor.execute_fields
-    core = StrawberryGraphQLCoreExecutionContext.execute_fields
+    core_loop = StrawberryGraphQLCoreExecutionContext
+    lean = (LeanExecutor.execute_fields, LeanExecutor.execute_field)
+    core = (core_loop.execute_fields, core_loop.execute_field)
     short_reads = [0]
     read = _LeafRead.__call__
 
     def counted(self: _LeafRead, source: Any) -> Any:
         value = read(self, source)
-        short_reads[0] += value is not _NOT_READ
+        short_reads[0] += value is not NOT_READ
         return value
 
     monkeypatch.setattr(_LeafRead, "__call__", counted)
@@ -271,8 +490,9 @@ async def test_generated_queries_answer_the_same_on_both_loops(
             generated = drawn(queries(schema, custom_scalars=SCALARS), EXAMPLES, 100 + fixed)
             for query in [*PAGES, *generated]:
                 bodies = []
-                for loop in (lean, core):
-                    monkeypatch.setattr(LeanExecutor, "execute_fields", loop)
+                for fields, field in (lean, core):
+                    monkeypatch.setattr(LeanExecutor, "execute_fields", fields)
+                    monkeypatch.setattr(LeanExecutor, "execute_field", field)
                     response = await client.post("/graphql", json={"query": query}, headers=headers)
                     bodies.append((response.status_code, response.json()))
                 assert bodies[0] == bodies[1], f"{who}: {query}"

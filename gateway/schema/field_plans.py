@@ -121,16 +121,28 @@ def _closure(function: Any, name: str) -> Any:
     return function.__closure__[names.index(name)].cell_contents
 
 
-def _attribute_field(field_def: Any) -> Any:
-    """strawberry's field when graphql-core's field is read as an attribute of its source
-    (strawberry's basic resolver, the default getattr, no arguments); else None."""
+def _strawberry_field(field_def: Any, resolver_name: str) -> StrawberryField | None:
+    """strawberry's field behind graphql-core's, when strawberry resolves it with the
+    wrapper named ``resolver_name`` and the field's ``get_result`` is strawberry's own;
+    else None."""
     resolve = field_def.resolve
     strawberry_field = (field_def.extensions or {}).get(_BACKREF)
     if (
         resolve is None
-        or getattr(resolve, "__qualname__", None) != _BASIC_RESOLVER
+        or getattr(resolve, "__qualname__", None) != resolver_name
         or not isinstance(strawberry_field, StrawberryField)
         or type(strawberry_field).get_result is not StrawberryField.get_result
+    ):
+        return None
+    return strawberry_field
+
+
+def _attribute_field(field_def: Any) -> Any:
+    """strawberry's field when graphql-core's field is read as an attribute of its source
+    (strawberry's basic resolver, the default getattr, no arguments); else None."""
+    strawberry_field = _strawberry_field(field_def, _BASIC_RESOLVER)
+    if (
+        strawberry_field is None
         or strawberry_field.base_resolver is not None
         or strawberry_field.extensions
         or strawberry_field.default_resolver is not getattr
@@ -194,12 +206,9 @@ def _call(field_def: Any) -> _Call | None:
     """The direct call of a field's resolver, when strawberry's wrapper around it would
     only build its Info and pass it on; None for every other field."""
     resolve = field_def.resolve
-    strawberry_field = (field_def.extensions or {}).get(_BACKREF)
+    strawberry_field = _strawberry_field(field_def, _SYNC_RESOLVER)
     if (
-        resolve is None
-        or getattr(resolve, "__qualname__", None) != _SYNC_RESOLVER
-        or not isinstance(strawberry_field, StrawberryField)
-        or type(strawberry_field).get_result is not StrawberryField.get_result
+        strawberry_field is None
         or strawberry_field.extensions
         or strawberry_field.is_async
         or field_def.args

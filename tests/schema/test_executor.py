@@ -30,7 +30,7 @@ from gateway.schema.field_plans import NOT_READ, _LeafRead, field_plans, leaf_re
 from tests.schema.test_fuzz import SCALARS, drawn
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Sequence
     from pathlib import Path
 
     from starlette.applications import Starlette
@@ -145,14 +145,19 @@ fragment More on Leaves { words number }
 }
 
 
-def _schema_for(source: Callable[[], Any]) -> strawberry.Schema:
-    @strawberry.type
-    class Query:
-        @strawberry.field
-        def leaves(self) -> Leaves | None:
-            return source()
+def _schema_for(
+    source: Callable[[], Any], root: type = Leaves, types: Sequence[type] = ()
+) -> strawberry.Schema:
+    """A toy schema whose one query field (``leaves`` or ``holder``) answers ``source()``
+    as a nullable ``root``."""
 
-    return strawberry.Schema(Query)
+    def resolve() -> Any:
+        return source()
+
+    resolve.__annotations__["return"] = root | None
+    name = root.__name__.lower()
+    query = strawberry.type(type("Query", (), {name: strawberry.field(resolver=resolve)}))
+    return strawberry.Schema(query, types=list(types))
 
 
 async def _run(schema: strawberry.Schema, executor: type, document: str, skip: bool) -> Any:
@@ -331,16 +336,6 @@ fragment Sizes on Holder { things { size } must { name } }
 }
 
 
-def _object_schema_for(source: Callable[[], Any]) -> strawberry.Schema:
-    @strawberry.type
-    class Query:
-        @strawberry.field
-        def holder(self) -> Holder | None:
-            return source()
-
-    return strawberry.Schema(Query, types=[Thing])
-
-
 @pytest.mark.parametrize("case", list(OBJECT_CASES))
 @pytest.mark.parametrize("query", list(OBJECT_QUERIES))
 @pytest.mark.parametrize("skip", [True, False])
@@ -350,13 +345,13 @@ async def test_each_object_case_answers_as_graphql_core_does(
     answers = []
     for executor in (LeanExecutor, StrawberryGraphQLCoreExecutionContext):
         # Afresh for each run: an awaitable or a generator is used once.
-        schema = _object_schema_for(OBJECT_CASES[case])
+        schema = _schema_for(OBJECT_CASES[case], Holder, [Thing])
         answers.append(await _run(schema, executor, OBJECT_QUERIES[query], skip))
     assert answers[0] == answers[1]
 
 
 def test_only_what_strawberry_would_only_wrap_is_planned() -> None:
-    schema = _object_schema_for(OBJECT_CASES["plain"])
+    schema = _schema_for(OBJECT_CASES["plain"], Holder, [Thing])
     plans = field_plans(schema._schema.type_map["Holder"])  # type: ignore[arg-type]
     kinds = {
         name: ("call" if plan.call else "attribute")

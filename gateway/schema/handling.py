@@ -1,4 +1,5 @@
-"""The schema class both endpoints use: what happens to errors once a result is made.
+"""The schema class both endpoints use: what happens to errors once a result is made, and
+extension hooks found once per class (gateway/schema/hooks.py).
 
 * Logging (strawberry's ``process_errors``): an error the client made (a bad id, a syntax
   error, a store named unavailable) is one INFO line without a traceback; a fault of
@@ -22,10 +23,12 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.utils.logging import StrawberryLogger
 
 from gateway.schema.extensions import MaskInternalErrors, code_of, is_client_error
+from gateway.schema.hooks import LeanExtensionsRunner
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
 
+    from strawberry.extensions import SchemaExtension
     from strawberry.types import ExecutionContext, ExecutionResult
 
 log = logging.getLogger("gateway.graphql")
@@ -46,6 +49,11 @@ class Schema(strawberry.Schema):
                 log.info("client error %s at %s: %s", code_of(error)["code"], where, error.message)
             else:
                 StrawberryLogger.error(error, execution_context)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> LeanExtensionsRunner:
+        return LeanExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         result = await super().execute(*args, **kwargs)

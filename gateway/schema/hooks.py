@@ -1,0 +1,115 @@
+"""strawberry's extension hooks, with the work that is the same for every request done once.
+
+For each of its four stages (operation, parse, validate, execute) strawberry's runner asks
+every extension of the request whether it has that stage's hook: ``inspect`` tells a
+generator from an async generator, and ``contextlib.contextmanager`` wraps a fresh bound
+method (``functools.wraps`` included) for each one found. The gateway's schemas have a
+dozen extensions, so every request paid for about fifty such look-ups and a dozen wraps
+before and after its own work. The answer depends only on the extension's class, so it is
+worked out once per class and hook here: a request then only binds the class's wrapped
+hook to its own extension instance.
+
+Everything else is strawberry's own (``ExtensionContextManagerBase``): the hooks run in the
+same order, in the same exit stack, with the same handling of exceptions, and a hook that is
+a plain function (not a generator) still goes through strawberry's ``from_callable``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.context import (
+    ExecutingContextManager,
+    ExtensionContextManagerBase,
+    OperationContextManager,
+    ParsingContextManager,
+    ValidationContextManager,
+    WrappedHook,
+)
+from strawberry.extensions.runner import SchemaExtensionsRunner
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_Wrapped = tuple["Callable[..., Any]", bool]
+# A class whose hook strawberry wraps in its own way: a plain function, or something that
+# is not callable at all (strawberry's error).
+_STRAWBERRY = object()
+# (hook name, extension class) -> (wrapped hook, is_async); None when the class has no
+# hook of its own for that stage; or _STRAWBERRY.
+_BY_CLASS: dict[tuple[str, type], _Wrapped | object | None] = {}
+_MAX_CLASSES = 4096
+
+
+def _wrapped(hook_name: str, cls: type) -> _Wrapped | object | None:
+    key = (hook_name, cls)
+    try:
+        return _BY_CLASS[key]
+    except KeyError:
+        pass
+    hook_fn = getattr(cls, hook_name)
+    found: _Wrapped | object | None = None
+    if hook_fn is not getattr(SchemaExtension, hook_name):
+        if inspect.isgeneratorfunction(hook_fn):
+            found = (contextlib.contextmanager(hook_fn), False)
+        elif inspect.isasyncgenfunction(hook_fn):
+            found = (contextlib.asynccontextmanager(hook_fn), True)
+        else:
+            found = _STRAWBERRY
+    if len(_BY_CLASS) >= _MAX_CLASSES:  # classes made on the fly (tests) must not pile up
+        _BY_CLASS.clear()
+    _BY_CLASS[key] = found
+    return found
+
+
+class _LeanHooks(ExtensionContextManagerBase):
+    """strawberry's context manager for one stage, its hooks found by class."""
+
+    __slots__ = ()
+
+    def get_hook(self, extension: SchemaExtension) -> WrappedHook | None:
+        found = _wrapped(self.HOOK_NAME, type(extension))
+        if found is None:
+            return None
+        if found is _STRAWBERRY:
+            return super().get_hook(extension)
+        wrapped, is_async = found  # type: ignore[misc]
+        return WrappedHook(
+            extension=extension, hook=functools.partial(wrapped, extension), is_async=is_async
+        )
+
+
+class _Operation(_LeanHooks, OperationContextManager):
+    __slots__ = ()
+
+
+class _Validation(_LeanHooks, ValidationContextManager):
+    __slots__ = ()
+
+
+class _Parsing(_LeanHooks, ParsingContextManager):
+    __slots__ = ()
+
+
+class _Executing(_LeanHooks, ExecutingContextManager):
+    __slots__ = ()
+
+
+class LeanExtensionsRunner(SchemaExtensionsRunner):
+    """strawberry's runner with the four stages' hooks found by class (see the module)."""
+
+    def operation(self) -> OperationContextManager:
+        return _Operation(self.extensions)
+
+    def validation(self) -> ValidationContextManager:
+        return _Validation(self.extensions)
+
+    def parsing(self) -> ParsingContextManager:
+        return _Parsing(self.extensions)
+
+    def executing(self) -> ExecutingContextManager:
+        return _Executing(self.extensions)

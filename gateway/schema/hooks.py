@@ -75,9 +75,9 @@ class _LeanHooks(ExtensionContextManagerBase):
         found = _wrapped(self.HOOK_NAME, type(extension))
         if found is None:
             return None
-        if found is _STRAWBERRY:
+        if not isinstance(found, tuple):  # _STRAWBERRY
             return super().get_hook(extension)
-        wrapped, is_async = found  # type: ignore[misc]
+        wrapped, is_async = found
         return WrappedHook(
             extension=extension, hook=functools.partial(wrapped, extension), is_async=is_async
         )

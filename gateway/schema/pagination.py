@@ -97,6 +97,20 @@ def slice_of(
     return Slice(page_size(first, settings), after=after)
 
 
+class _Edge(relay.Edge[Any]):
+    """An edge whose cursor is encoded when it is read: a page that selects only its nodes
+    (most front ends' first page) encodes none but the page info's two. A subclass of
+    strawberry's edge, not a type of its own: the schema shows ``relay.Edge``."""
+
+    def __init__(self, node: Any, cursor_of: Callable[[Any], str]) -> None:
+        self.node = node
+        self._cursor_of = cursor_of
+
+    @property
+    def cursor(self) -> str:  # type: ignore[override]  # read-only here, computed
+        return self._cursor_of(self.node)
+
+
 def connection(
     nodes: Sequence[N],
     has_next: bool,
@@ -111,7 +125,7 @@ def connection(
     """A connection (of ``cls``, given ``extra`` fields); ``end_cursor`` and ``start_cursor``
     override the last and first edges' cursors when items were left out after fetching
     (the next page starts after everything looked at, the previous one before it)."""
-    edges = [relay.Edge(cursor=cursor_of(n), node=n) for n in nodes]  # type: ignore[type-var]  # see N
+    edges: list[relay.Edge[Any]] = [_Edge(n, cursor_of) for n in nodes]
     return cls(
         **extra,
         edges=edges,

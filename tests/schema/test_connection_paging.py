@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from strawberry import relay
 
+from gateway.schema.pagination import connection
 from tests.personas import PERSONAS, run
 from tests.schema.test_read_matrix import AURORA
 
@@ -207,3 +209,22 @@ async def test_total_counts_are_what_the_caller_can_page_through(services: Servi
             assert len(one["edges"]) == 1 and one["totalCount"] == page["totalCount"]
             counted += 1
     assert counted >= len(COUNTED)
+
+
+def test_an_edges_cursor_is_encoded_only_when_read() -> None:
+    """The page info needs the first and last cursors; an edge's own is encoded when (and
+    each time) a query selects it, with the same value it always had."""
+    encoded: list[str] = []
+
+    def cursor_of(node: str) -> str:
+        encoded.append(node)
+        return f"cursor-{node}"
+
+    page = connection(["a", "b", "c"], True, cursor_of, has_previous=False)
+    assert sorted(encoded) == ["a", "c"]
+    assert (page.page_info.start_cursor, page.page_info.end_cursor) == ("cursor-a", "cursor-c")
+    assert [edge.node for edge in page.edges] == ["a", "b", "c"]
+    assert len(encoded) == 2
+    assert [edge.cursor for edge in page.edges] == ["cursor-a", "cursor-b", "cursor-c"]
+    assert sorted(encoded) == ["a", "a", "b", "c", "c"]
+    assert isinstance(page.edges[1], relay.Edge)

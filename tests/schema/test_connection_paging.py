@@ -224,7 +224,7 @@ def test_an_edges_cursor_is_encoded_only_when_read() -> None:
     assert sorted(encoded) == ["a", "c"]
     assert (page.page_info.start_cursor, page.page_info.end_cursor) == ("cursor-a", "cursor-c")
     assert [edge.node for edge in page.edges] == ["a", "b", "c"]
-    assert len(encoded) == 2
+    assert len(encoded) == 2  # reading the nodes encoded nothing more
     assert [edge.cursor for edge in page.edges] == ["cursor-a", "cursor-b", "cursor-c"]
     assert sorted(encoded) == ["a", "a", "b", "c", "c"]
     assert isinstance(page.edges[1], relay.Edge)

@@ -39,31 +39,21 @@ _Wrapped = tuple["Callable[..., Any]", bool]
 # A class whose hook strawberry wraps in its own way: a plain function, or something that
 # is not callable at all (strawberry's error).
 _STRAWBERRY = object()
-# (hook name, extension class) -> (wrapped hook, is_async); None when the class has no
-# hook of its own for that stage; or _STRAWBERRY.
-_BY_CLASS: dict[tuple[str, type], _Wrapped | object | None] = {}
-_MAX_CLASSES = 4096
 
 
+# Bounded: classes made on the fly (tests build schemas by the hundred) must not pile up.
+@functools.lru_cache(maxsize=4096)
 def _wrapped(hook_name: str, cls: type) -> _Wrapped | object | None:
-    key = (hook_name, cls)
-    try:
-        return _BY_CLASS[key]
-    except KeyError:
-        pass
+    """The class's wrapped hook for a stage and whether it is async; None when the class has
+    no hook of its own for that stage; _STRAWBERRY for strawberry to wrap."""
     hook_fn = getattr(cls, hook_name)
-    found: _Wrapped | object | None = None
-    if hook_fn is not getattr(SchemaExtension, hook_name):
-        if inspect.isgeneratorfunction(hook_fn):
-            found = (contextlib.contextmanager(hook_fn), False)
-        elif inspect.isasyncgenfunction(hook_fn):
-            found = (contextlib.asynccontextmanager(hook_fn), True)
-        else:
-            found = _STRAWBERRY
-    if len(_BY_CLASS) >= _MAX_CLASSES:  # classes made on the fly (tests) must not pile up
-        _BY_CLASS.clear()
-    _BY_CLASS[key] = found
-    return found
+    if hook_fn is getattr(SchemaExtension, hook_name):
+        return None
+    if inspect.isgeneratorfunction(hook_fn):
+        return (contextlib.contextmanager(hook_fn), False)
+    if inspect.isasyncgenfunction(hook_fn):
+        return (contextlib.asynccontextmanager(hook_fn), True)
+    return _STRAWBERRY
 
 
 class _LeanHooks(ExtensionContextManagerBase):
@@ -72,7 +62,8 @@ class _LeanHooks(ExtensionContextManagerBase):
     __slots__ = ()
 
     def get_hook(self, extension: SchemaExtension) -> WrappedHook | None:
-        found = _wrapped(self.HOOK_NAME, type(extension))
+        cls: type = type(extension)
+        found = _wrapped(self.HOOK_NAME, cls)
         if found is None:
             return None
         if not isinstance(found, tuple):  # _STRAWBERRY
